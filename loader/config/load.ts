@@ -1,0 +1,137 @@
+/**
+ * Builds the frozen loader config from, in rising precedence: defaults, a TOML file, `AIGES_*`
+ * environment variables, and CLI overrides. Any unknown key or bad value stops startup with an
+ * error naming the key and where it came from.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import type { z } from 'zod';
+import { ConfigSchema, type LoaderConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Tree = Record<string, unknown>;
+
+export interface ConfigSources {
+  /** Path of a TOML file. */
+  file?: string | undefined;
+  /** Environment (defaults to none; pass process.env to read AIGES_* variables). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Overrides as a partial tree, e.g. from CLI flags: { server: { grpc_port: 0 } }. */
+  overrides?: Tree;
+}
+
+/** Variables that are not config keys. */
+const RESERVED_ENV = new Set(['AIGES_CONFIG']);
+
+export function loadConfig(sources: ConfigSources = {}): Readonly<LoaderConfig> {
+  const layers: { tree: Tree; origin: string }[] = [];
+  if (sources.file !== undefined) layers.push({ tree: readTomlFile(sources.file), origin: sources.file });
+  if (sources.env !== undefined) layers.push({ tree: envTree(sources.env), origin: 'environment' });
+  if (sources.overrides !== undefined) layers.push({ tree: sources.overrides, origin: 'command line' });
+
+  const merged: Tree = {};
+  for (const layer of layers) mergeInto(merged, layer.tree);
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, layers));
+  return deepFreeze(parsed.data);
+}
+
+export function readTomlFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let tree: Tree;
+  try {
+    tree = parseToml(text) as Tree;
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid TOML: ${(err as Error).message}`);
+  }
+  // A relative plugin path in a file is relative to that file.
+  const plugin = tree['plugin'] as Tree | undefined;
+  if (plugin !== undefined && typeof plugin['path'] === 'string' && !isAbsolute(plugin['path'])) {
+    plugin['path'] = resolve(dirname(file), plugin['path']);
+  }
+  return tree;
+}
+
+/**
+ * AIGES_<SECTION>_<KEY>=value sets [section] key: AIGES_LIMITS_CAPACITY=8, AIGES_SERVER_GRPC_PORT=0,
+ * AIGES_WRAPPER_MODEL_DIR=/models (→ [wrapper] model_dir). Values are parsed as TOML values when
+ * they parse (numbers, booleans), else kept as strings.
+ */
+function envTree(env: Readonly<Record<string, string | undefined>>): Tree {
+  const tree: Tree = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('AIGES_') || RESERVED_ENV.has(name) || value === undefined) continue;
+    const rest = name.slice('AIGES_'.length).toLowerCase();
+    const cut = rest.indexOf('_');
+    if (cut <= 0) throw new ConfigError(`environment variable ${name} does not name a [section] key`);
+    const section = rest.slice(0, cut);
+    const key = rest.slice(cut + 1);
+    const sectionTree = (tree[section] ??= {}) as Tree;
+    sectionTree[key] = parseScalar(value);
+  }
+  return tree;
+}
+
+/** "8" → 8, "true" → true, "0.5" → 0.5, anything else stays a string. */
+export function parseScalar(value: string): unknown {
+  try {
+    const parsed = parseToml(`v = ${value}`) as { v: unknown };
+    if (typeof parsed.v === 'number' || typeof parsed.v === 'boolean') return parsed.v;
+  } catch {
+    // not a TOML scalar: a plain string
+  }
+  return value;
+}
+
+function mergeInto(target: Tree, source: Tree): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key];
+    if (isTree(value) && isTree(existing)) mergeInto(existing, value);
+    else target[key] = isTree(value) ? structuredClone(value) : value;
+  }
+}
+
+function isTree(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], layers: { tree: Tree; origin: string }[]): string {
+  const lines = issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length > 0 ? `[${issue.path.join('.')}]` : 'top level';
+      return issue.keys.map((k) => `unknown config key "${[...issue.path, k].join('.')}" (in ${where}${originOf([...issue.path, k], layers)})`).join('\n');
+    }
+    const key = issue.path.join('.');
+    return `invalid config key "${key}"${originOf(issue.path, layers)}: ${issue.message}`;
+  });
+  return `invalid configuration:\n  ${lines.join('\n  ')}`;
+}
+
+function originOf(path: readonly PropertyKey[], layers: { tree: Tree; origin: string }[]): string {
+  for (const layer of [...layers].reverse()) {
+    let node: unknown = layer.tree;
+    for (const part of path) node = isTree(node) ? node[String(part)] : undefined;
+    if (node !== undefined) return `, from ${layer.origin}`;
+  }
+  return '';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (isTree(value) || Array.isArray(value)) {
+    for (const v of Object.values(value as object)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,95 @@
+/**
+ * Admission control: a loader admits at most `capacity` once calls plus open sessions at a time
+ * (AIGes's licences). Past it a call is refused at once with 10110 so a balancer can go elsewhere;
+ * nothing queues here. While draining, every new call is refused with 10101.
+ */
+import { AigesError, Codes } from '../errors.js';
+
+export type SlotKind = 'once' | 'session';
+
+export interface Slot {
+  readonly kind: SlotKind;
+  /** Frees the slot; later calls do nothing. */
+  release(): void;
+}
+
+export class Admission {
+  #once = 0;
+  #sessions = 0;
+  #accepting = true;
+  readonly #idleWaiters: (() => void)[] = [];
+  readonly #listeners = new Set<() => void>();
+
+  constructor(readonly capacity: number) {}
+
+  get inUse(): number {
+    return this.#once + this.#sessions;
+  }
+
+  get onceCalls(): number {
+    return this.#once;
+  }
+
+  get sessions(): number {
+    return this.#sessions;
+  }
+
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Load ratio in [0, 1]: what balancers compare. */
+  get load(): number {
+    return this.inUse / this.capacity;
+  }
+
+  /** Called on every acquire and release (load reports ride on this). */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  acquire(kind: SlotKind): Slot {
+    if (!this.#accepting) throw new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is not accepting calls (draining)');
+    if (this.inUse >= this.capacity) {
+      throw new AigesError(Codes.CAPACITY, `capacity of ${this.capacity} calls and sessions is full`, {
+        detail: { capacity: this.capacity },
+      });
+    }
+    if (kind === 'once') this.#once++;
+    else this.#sessions++;
+    this.#changed();
+    let released = false;
+    return {
+      kind,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (kind === 'once') this.#once--;
+        else this.#sessions--;
+        this.#changed();
+        if (this.inUse === 0) this.#idleWaiters.splice(0).forEach((w) => w());
+      },
+    };
+  }
+
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  /** Resolves true when nothing is admitted, false if `timeoutMs` passes first. */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.inUse === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}

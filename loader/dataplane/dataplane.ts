@@ -1,0 +1,282 @@
+/**
+ * The data plane: the only place requests are handled. Protocol adapters convert wire types to
+ * RawRequest and call `infer` (once mode) or `openSession` (session mode); every feature
+ * (validation, admission, deadlines, metrics, logging scope) lives here, so every protocol has it.
+ */
+import { randomUUID } from 'node:crypto';
+import { AigesError, Codes, toAigesError, wrapPluginError } from '../errors.js';
+import { callScope, type Logger } from '../log.js';
+import type { LoaderMetrics } from '../metrics.js';
+import type { PluginRegistry } from '../plugin/registry.js';
+import type { PluginInstance } from '../plugin/instance.js';
+import type { JsonSchema } from '../plugin/schema.js';
+import { DataStatus, type DataItem, type ItemSpec, type RawRequest, type WrapperSession } from '../../plugins/types.js';
+import { Admission } from './admission.js';
+import { CallScope } from './deadline.js';
+import { Session } from './session.js';
+
+export interface DataplaneLimits {
+  capacity: number;
+  default_deadline_ms: number;
+  session_deadline_ms: number;
+  session_idle_timeout_ms: number;
+  max_message_bytes: number;
+}
+
+export interface CallOptions {
+  /** Absolute deadline (epoch ms) the client set; the configured default applies otherwise. */
+  deadline?: number | undefined;
+  /** Fires when the client goes away. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The first message of a session: which service, with which params. */
+export type SessionOpen = Omit<RawRequest, 'items'>;
+
+export interface ServiceMetadata {
+  service: string;
+  version: string;
+  description: string;
+  inputs: Readonly<Record<string, ItemSpec>>;
+  outputs: Readonly<Record<string, ItemSpec>>;
+  paramsSchema: JsonSchema;
+  supportsOnce: boolean;
+  supportsSession: boolean;
+  capacity: number;
+}
+
+const UNKNOWN_SERVICE_LABEL = '_unknown';
+
+export class Dataplane {
+  readonly admission: Admission;
+  readonly #sessions = new Set<Session>();
+
+  constructor(
+    private readonly registry: PluginRegistry,
+    private readonly limits: DataplaneLimits,
+    private readonly metrics: LoaderMetrics,
+    private readonly log: Logger,
+  ) {
+    this.admission = new Admission(limits.capacity);
+    metrics.capacity.set(limits.capacity);
+  }
+
+  /** Once mode: validates, admits, runs the plugin under the deadline, returns its output. */
+  async infer(raw: RawRequest, options: CallOptions = {}): Promise<DataItem[]> {
+    const started = performance.now();
+    let label = UNKNOWN_SERVICE_LABEL;
+    let code = 0;
+    try {
+      const instance = this.#instance(raw.service);
+      label = instance.service;
+      const exec = instance.wrapper.exec;
+      if (exec === undefined) {
+        throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no once mode; open a session`);
+      }
+      this.#checkSize(raw.items);
+      const sid = raw.params['sid'] || randomUUID();
+      const params = instance.schema.params({ ...raw.params, sid });
+      instance.schema.inputItems(raw.items, true);
+
+      const slot = this.admission.acquire('once');
+      const unuse = instance.use();
+      this.metrics.inflight.inc({ service: label });
+      const timeoutMs = options.deadline === undefined ? this.limits.default_deadline_ms : options.deadline - Date.now();
+      const scope = new CallScope(
+        options.deadline ?? Date.now() + this.limits.default_deadline_ms,
+        () => new AigesError(Codes.EXEC_TIMEOUT, `deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
+        options.signal,
+      );
+      try {
+        return await callScope.run({ sid, service: label }, async () => {
+          const releaseExec = await scope.race(instance.execSlots.acquire(scope.signal));
+          try {
+            const ctx = this.#callContext(instance, sid, scope);
+            const work = Promise.resolve().then(() => exec({ service: label, params, headers: raw.headers, items: raw.items }, ctx));
+            // NOTE: an abandoned call may still settle later; swallow it so it cannot crash the process.
+            work.catch(() => undefined);
+            let output: unknown;
+            try {
+              output = await scope.race(work);
+            } catch (err) {
+              if (scope.signal.aborted && err === scope.signal.reason) throw err;
+              throw wrapPluginError(err, Codes.PLUGIN_EXEC, 'plugin exec failed');
+            }
+            return instance.schema.outputItems(output, DataStatus.ONCE);
+          } finally {
+            releaseExec();
+          }
+        });
+      } finally {
+        scope.dispose();
+        slot.release();
+        unuse();
+        this.metrics.inflight.dec({ service: label });
+      }
+    } catch (err) {
+      const error = toAigesError(err);
+      code = error.aigesCode;
+      if (code === Codes.INTERNAL || code === Codes.PLUGIN_EXEC || code === Codes.INVALID_OUTPUT) {
+        this.log.error({ err: (err as Error) ?? error, service: label }, error.message);
+      }
+      throw error;
+    } finally {
+      this.metrics.requests.inc({ service: label, mode: 'once', code });
+      this.metrics.duration.observe({ service: label, mode: 'once' }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * Session mode: validates the open message, admits the session (it holds a slot until it
+   * closes) and creates the plugin's session. The caller must drive it to completion or cancel it.
+   */
+  async openSession(open: SessionOpen, options: CallOptions = {}): Promise<Session> {
+    const started = performance.now();
+    let label = UNKNOWN_SERVICE_LABEL;
+    const finish = (code: number) => {
+      this.metrics.requests.inc({ service: label, mode: 'session', code });
+      this.metrics.duration.observe({ service: label, mode: 'session' }, (performance.now() - started) / 1000);
+    };
+    let instance: PluginInstance;
+    let sid: string;
+    let params;
+    try {
+      instance = this.#instance(open.service);
+      label = instance.service;
+      if (instance.wrapper.session === undefined) {
+        throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no session mode; use once calls`);
+      }
+      sid = open.params['sid'] || randomUUID();
+      params = instance.schema.params({ ...open.params, sid });
+    } catch (err) {
+      const error = toAigesError(err);
+      finish(error.aigesCode);
+      throw error;
+    }
+    const create = instance.wrapper.session.create;
+    const slot = this.#admit(finish);
+    const unuse = instance.use();
+    this.metrics.sessions.inc({ service: label });
+    const timeoutMs = options.deadline === undefined ? this.limits.session_deadline_ms : options.deadline - Date.now();
+    const scope = new CallScope(
+      options.deadline ?? Date.now() + this.limits.session_deadline_ms,
+      () => new AigesError(Codes.EXEC_TIMEOUT, `session deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
+      options.signal,
+    );
+    const release = (error: AigesError | undefined) => {
+      scope.dispose();
+      slot.release();
+      unuse();
+      this.metrics.sessions.dec({ service: label });
+      finish(error?.aigesCode ?? 0);
+    };
+    let plugin: WrapperSession;
+    try {
+      plugin = await callScope.run({ sid, service: label }, async () => {
+        const ctx = this.#callContext(instance, sid, scope);
+        const made = Promise.resolve().then(() => create(params, ctx));
+        made.catch(() => undefined);
+        const result = await scope.race(made);
+        if (typeof result?.write !== 'function' || typeof result?.results?.[Symbol.asyncIterator] !== 'function') {
+          throw new AigesError(Codes.PLUGIN_CREATE, 'session.create must return { write, results }');
+        }
+        return result;
+      });
+    } catch (err) {
+      const error =
+        scope.signal.aborted && err === scope.signal.reason
+          ? toAigesError(err)
+          : wrapPluginError(err, Codes.PLUGIN_CREATE, 'session create failed');
+      release(error);
+      throw error;
+    }
+    const session: Session = new Session(sid, instance, plugin, scope, {
+      idleTimeoutMs: this.limits.session_idle_timeout_ms,
+      maxMessageBytes: this.limits.max_message_bytes,
+      onFrame: (direction) => this.metrics.sessionFrames.inc({ service: label, direction }),
+      onClose: (error) => {
+        this.#sessions.delete(session);
+        if (error !== undefined && error.aigesCode !== Codes.CANCELLED) {
+          this.log.warn({ sid, service: label, code: error.aigesCode }, `session ended: ${error.message}`);
+        }
+        release(error);
+      },
+    });
+    this.#sessions.add(session);
+    return session;
+  }
+
+  metadata(service?: string): ServiceMetadata {
+    const instance = this.#instance(service ?? '');
+    const w = instance.wrapper;
+    return {
+      service: w.id,
+      version: w.version ?? '0.0.0',
+      description: w.description ?? '',
+      inputs: w.schema.input,
+      outputs: w.schema.output,
+      paramsSchema: instance.schema.paramsSchema,
+      supportsOnce: w.exec !== undefined,
+      supportsSession: w.session !== undefined,
+      capacity: this.limits.capacity,
+    };
+  }
+
+  /** Refuses new calls from now on (10101); running ones go on. */
+  stopAccepting(): void {
+    this.admission.stopAccepting();
+  }
+
+  /** Waits up to `graceMs` for in-flight calls and sessions, then cancels the sessions left. */
+  async drain(graceMs: number): Promise<boolean> {
+    this.stopAccepting();
+    const idle = await this.admission.idle(graceMs);
+    if (!idle) {
+      for (const session of [...this.#sessions]) {
+        session.cancel(new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is shutting down'));
+      }
+    }
+    return idle;
+  }
+
+  get openSessions(): number {
+    return this.#sessions.size;
+  }
+
+  #admit(finish: (code: number) => void) {
+    try {
+      return this.admission.acquire('session');
+    } catch (err) {
+      finish(toAigesError(err).aigesCode);
+      throw err;
+    }
+  }
+
+  #instance(service: string): PluginInstance {
+    return this.registry.get(service === '' ? (this.registry.soleService() ?? '') : service);
+  }
+
+  #checkSize(items: readonly DataItem[]): void {
+    let bytes = 0;
+    for (const item of items) bytes += item.data.length;
+    if (bytes > this.limits.max_message_bytes) {
+      throw new AigesError(
+        Codes.PAYLOAD_TOO_LARGE,
+        `request payload of ${bytes} bytes exceeds the limit of ${this.limits.max_message_bytes}`,
+      );
+    }
+  }
+
+  #callContext(instance: PluginInstance, sid: string, scope: CallScope) {
+    return {
+      service: instance.service,
+      log: instance.log.child({ sid }),
+      config: instance.config,
+      meter: instance.meter,
+      state: instance.state,
+      sid,
+      signal: scope.signal,
+      deadline: scope.deadline,
+    };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The `ts` kind: a TypeScript or JavaScript ES module whose default export is made by
+ * `defineWrapper`. TypeScript loads through tsx, with no separate build step.
+ */
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { AigesError, Codes } from '../errors.js';
+import { describeProblems, isWrapper } from '../../plugins/define.js';
+import type { Wrapper, WrapperDefinition } from '../../plugins/types.js';
+import type { PluginKind } from './kinds.js';
+import type { PluginLocation } from './repository.js';
+
+async function importModule(entry: string): Promise<Record<string, unknown>> {
+  if (/\.m?ts$/.test(entry)) return (await tsImport(pathToFileURL(entry).href, import.meta.url)) as Record<string, unknown>;
+  return (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+}
+
+export const tsKind: PluginKind = {
+  name: 'ts',
+  async load(location: PluginLocation): Promise<Wrapper> {
+    let mod: Record<string, unknown>;
+    try {
+      mod = await importModule(location.entry);
+    } catch (err) {
+      throw new AigesError(Codes.PLUGIN_INIT, `cannot import plugin ${location.entry}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    // tsx may wrap a CommonJS-style default in another default.
+    let candidate = mod['default'];
+    if (!isWrapper(candidate) && isWrapper((candidate as Record<string, unknown> | undefined)?.['default'])) {
+      candidate = (candidate as Record<string, unknown>)['default'];
+    }
+    if (!isWrapper(candidate)) {
+      const problems =
+        typeof candidate === 'object' && candidate !== null
+          ? describeProblems(candidate as WrapperDefinition<unknown>)
+          : [];
+      const hint = problems.length > 0 ? ` (${problems.join('; ')})` : '';
+      throw new AigesError(
+        Codes.PLUGIN_INIT,
+        `plugin ${location.entry} must default-export a wrapper made by defineWrapper()${hint}`,
+      );
+    }
+    return candidate;
+  },
+};

@@ -1,0 +1,27 @@
+/**
+ * Plugin kinds, registered by name. A kind turns a located entry file into a wrapper definition;
+ * everything after that (init, calls, fini) is the same for every kind.
+ */
+import { AigesError, Codes } from '../errors.js';
+import type { Wrapper } from '../../plugins/types.js';
+import type { PluginLocation } from './repository.js';
+
+export interface PluginKind {
+  readonly name: string;
+  load(location: PluginLocation): Promise<Wrapper>;
+}
+
+const kinds = new Map<string, PluginKind>();
+
+export function registerPluginKind(kind: PluginKind): void {
+  if (kinds.has(kind.name)) throw new Error(`plugin kind "${kind.name}" is registered twice`);
+  kinds.set(kind.name, kind);
+}
+
+export function pluginKind(name: string): PluginKind {
+  const kind = kinds.get(name);
+  if (kind === undefined) {
+    throw new AigesError(Codes.PLUGIN_INIT, `unknown plugin kind "${name}" (known: ${[...kinds.keys()].join(', ')})`);
+  }
+  return kind;
+}

@@ -1,0 +1,89 @@
+/**
+ * The plugin registry: loads plugins (find → kind → init), tracks the live instance set of each
+ * service, and retires sets (drain, then fini). The data plane asks it which set serves a service.
+ */
+import { AigesError, Codes } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { WrapperConfig } from '../../plugins/types.js';
+import { PluginInstance } from './instance.js';
+import { pluginKind, registerPluginKind } from './kinds.js';
+import { tsKind } from './kind-ts.js';
+import { locatePlugin, type PluginLocation } from './repository.js';
+
+registerPluginKind(tsKind);
+
+export interface LoadOptions {
+  path: string;
+  kind?: string | undefined;
+  config: WrapperConfig;
+  concurrency: number;
+  initTimeoutMs: number;
+}
+
+export class PluginRegistry {
+  readonly #live = new Map<string, PluginInstance>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly meter: (service: string, key: string, count: number) => void,
+  ) {}
+
+  /** Loads and initialises a plugin, and makes it the live set of its service. */
+  async load(options: LoadOptions): Promise<PluginInstance> {
+    const location: PluginLocation = locatePlugin(options.path, options.kind);
+    const wrapper = await pluginKind(location.kind).load(location);
+    this.log.info({ plugin: location.entry, kind: location.kind, service: wrapper.id }, 'plugin loaded, initialising');
+    const started = performance.now();
+    const instance = await PluginInstance.create({
+      wrapper,
+      config: options.config,
+      log: this.log,
+      concurrency: options.concurrency,
+      initTimeoutMs: options.initTimeoutMs,
+      meter: this.meter,
+    });
+    this.log.info({ service: wrapper.id, ms: Math.round(performance.now() - started) }, 'plugin initialised');
+    this.#live.set(wrapper.id, instance);
+    return instance;
+  }
+
+  /** Registers an already-made instance (tests; hot reload). Returns the set it replaced. */
+  put(instance: PluginInstance): PluginInstance | undefined {
+    const old = this.#live.get(instance.service);
+    this.#live.set(instance.service, instance);
+    return old;
+  }
+
+  get(service: string): PluginInstance {
+    const instance = this.#live.get(service);
+    if (instance === undefined) {
+      throw new AigesError(Codes.SERVICE_NOT_FOUND, `unknown service "${service}"`, {
+        detail: { service, served: [...this.#live.keys()] },
+      });
+    }
+    return instance;
+  }
+
+  /** The only service, when exactly one is served (lets clients omit the service id). */
+  soleService(): string | undefined {
+    return this.#live.size === 1 ? [...this.#live.keys()][0] : undefined;
+  }
+
+  services(): PluginInstance[] {
+    return [...this.#live.values()];
+  }
+
+  /** Waits for every live set to go idle (up to graceMs), then finalises it. */
+  async retireAll(graceMs: number, finiTimeoutMs: number): Promise<void> {
+    const sets = [...this.#live.values()];
+    this.#live.clear();
+    await Promise.all(
+      sets.map(async (set) => {
+        if (!(await set.idle(graceMs))) {
+          this.log.warn({ service: set.service, users: set.users }, 'finalising with calls still running');
+        }
+        await set.finalise(finiTimeoutMs);
+      }),
+    );
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Compiles a wrapper's declared schema into the checks run on every request before the plugin
+ * sees it, and into the JSON Schema that Metadata and the OpenAPI document publish.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { AigesError, Codes } from '../errors.js';
+import {
+  DATA_TYPE_BY_NAME,
+  DataStatus,
+  type DataItem,
+  type DataType,
+  type ItemSpec,
+  type OutputItem,
+  type Params,
+  type ParamSpec,
+  type WrapperSchema,
+} from '../../plugins/types.js';
+
+export interface JsonSchema {
+  [key: string]: unknown;
+}
+
+/** The params object's JSON Schema (values typed; on the wire every value is a string). */
+export function paramsJsonSchema(params: WrapperSchema['params']): JsonSchema {
+  const properties: Record<string, JsonSchema> = {
+    sid: { type: 'string', description: 'Request id; set by the loader when absent.' },
+  };
+  const required: string[] = [];
+  for (const [name, spec] of Object.entries(params ?? {})) {
+    properties[name] = paramJsonSchema(spec);
+    if (spec.required === true && spec.default === undefined) required.push(name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+function paramJsonSchema(spec: ParamSpec): JsonSchema {
+  const { required: _required, ...rest } = spec;
+  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+}
+
+const TYPE_NAMES = Object.fromEntries(Object.entries(DATA_TYPE_BY_NAME).map(([n, v]) => [v, n])) as Record<
+  number,
+  string
+>;
+
+export class CompiledSchema {
+  readonly #validateParams: ValidateFunction;
+  readonly #input: ReadonlyMap<string, { type: DataType; spec: ItemSpec }>;
+  readonly #output: ReadonlyMap<string, { type: DataType; spec: ItemSpec }>;
+  readonly #requiredInputs: readonly string[];
+  readonly paramsSchema: JsonSchema;
+
+  constructor(readonly schema: WrapperSchema) {
+    this.paramsSchema = paramsJsonSchema(schema.params);
+    const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: true });
+    this.#validateParams = ajv.compile(this.paramsSchema);
+    this.#input = compileItems(schema.input, 'input');
+    this.#output = compileItems(schema.output, 'output');
+    this.#requiredInputs = [...this.#input].filter(([, v]) => v.spec.required !== false).map(([k]) => k);
+  }
+
+  /** Coerces string params to their declared types and fills defaults; rejects the rest. */
+  params(raw: Readonly<Record<string, string>>): Params {
+    const params: Record<string, unknown> = { ...raw };
+    if (!this.#validateParams(params)) throw paramError(this.#validateParams.errors ?? []);
+    return params as Params;
+  }
+
+  /**
+   * Checks items against the input schema: known keys, declared types and encodings, no key
+   * twice; with `complete`, every required key present (once mode).
+   */
+  inputItems(items: readonly DataItem[], complete: boolean): void {
+    const seen = new Set<string>();
+    for (const item of items) {
+      const decl = this.#input.get(item.key);
+      if (decl === undefined) {
+        throw new AigesError(Codes.INVALID_PARAM, `unknown input key "${item.key}"`, { detail: { key: item.key } });
+      }
+      if (seen.has(item.key) && complete) {
+        throw new AigesError(Codes.INVALID_PARAM, `input key "${item.key}" given twice`, { detail: { key: item.key } });
+      }
+      seen.add(item.key);
+      if (item.type !== decl.type) {
+        throw new AigesError(
+          Codes.INVALID_PARAM,
+          `input "${item.key}" must have type ${decl.spec.type}, got ${TYPE_NAMES[item.type] ?? item.type}`,
+          { detail: { key: item.key } },
+        );
+      }
+      const encodings = decl.spec.encodings;
+      if (encodings !== undefined && encodings.length > 0 && item.encoding !== '' && !encodings.includes(item.encoding)) {
+        throw new AigesError(
+          Codes.INVALID_PARAM_VALUE,
+          `input "${item.key}" encoding "${item.encoding}" is not one of: ${encodings.join(', ')}`,
+          { detail: { key: item.key } },
+        );
+      }
+    }
+    if (complete) {
+      const missing = this.#requiredInputs.filter((k) => !seen.has(k));
+      if (missing.length > 0) {
+        throw new AigesError(Codes.INVALID_PARAM, `missing input key(s): ${missing.join(', ')}`, { detail: { missing } });
+      }
+    }
+  }
+
+  /** Turns a plugin's output into full items, checked against the output schema. */
+  outputItems(items: unknown, defaultStatus: DataStatus): DataItem[] {
+    if (!Array.isArray(items)) {
+      throw new AigesError(Codes.INVALID_OUTPUT, 'plugin output must be an array of items');
+    }
+    return items.map((raw: OutputItem) => {
+      if (typeof raw !== 'object' || raw === null || typeof raw.key !== 'string') {
+        throw new AigesError(Codes.INVALID_OUTPUT, 'plugin output item must be an object with a string key');
+      }
+      const decl = this.#output.get(raw.key);
+      if (decl === undefined) {
+        throw new AigesError(Codes.INVALID_OUTPUT, `plugin produced undeclared output key "${raw.key}"`);
+      }
+      const item: DataItem = {
+        key: raw.key,
+        type: raw.type ?? decl.type,
+        status: raw.status ?? defaultStatus,
+        encoding: raw.encoding ?? decl.spec.encodings?.[0] ?? '',
+        attributes: raw.attributes ?? {},
+        data: toBuffer(raw.data, raw.key),
+      };
+      if (raw.tensor !== undefined) item.tensor = raw.tensor;
+      return item;
+    });
+  }
+}
+
+function toBuffer(data: unknown, key: string): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data === undefined || data === null) return Buffer.alloc(0);
+  throw new AigesError(Codes.INVALID_OUTPUT, `output "${key}" data must be a Buffer, Uint8Array or string`);
+}
+
+function compileItems(items: Readonly<Record<string, ItemSpec>>, side: string) {
+  const out = new Map<string, { type: DataType; spec: ItemSpec }>();
+  for (const [key, spec] of Object.entries(items)) {
+    const type = DATA_TYPE_BY_NAME[spec.type];
+    if (type === undefined) {
+      throw new TypeError(`schema.${side}.${key}.type must be one of ${Object.keys(DATA_TYPE_BY_NAME).join(', ')}`);
+    }
+    out.set(key, { type, spec });
+  }
+  return out;
+}
+
+function paramError(errors: readonly ErrorObject[]): AigesError {
+  const e = errors[0];
+  if (e === undefined) return new AigesError(Codes.INVALID_PARAM, 'invalid params');
+  const name = e.instancePath.replace(/^\//, '');
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      return new AigesError(Codes.INVALID_PARAM, `unknown param "${key}"`, { detail: { param: key } });
+    }
+    case 'required': {
+      const key = String((e.params as { missingProperty: string }).missingProperty);
+      return new AigesError(Codes.INVALID_PARAM, `missing param "${key}"`, { detail: { param: key } });
+    }
+    case 'type':
+      return new AigesError(Codes.INVALID_PARAM, `param "${name}" ${e.message ?? 'has the wrong type'}`, {
+        detail: { param: name },
+      });
+    default:
+      return new AigesError(Codes.INVALID_PARAM_VALUE, `param "${name}" ${e.message ?? 'is invalid'}`, {
+        detail: { param: name },
+      });
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata) and grpc.health.v1.Health.
+ * Converts wire messages to domain types and calls the data plane; nothing else.
+ */
+import { once } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { AigesError, Codes, toAigesError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Dataplane } from '../dataplane/dataplane.js';
+import type { HealthState } from '../health.js';
+import type { Session } from '../dataplane/session.js';
+import { loadHealthProto, loadLoaderProto } from '../../proto/load.js';
+import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
+import type { SessionRequest__Output } from '../../proto/gen/aiges/v1/SessionRequest.js';
+import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
+import { grpcError } from './grpc-errors.js';
+import { itemFromWire, itemToWire, metadataToWire } from './grpc-convert.js';
+
+type SurfaceCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+export interface GrpcServerDeps {
+  dataplane: Dataplane;
+  health: HealthState;
+  log: Logger;
+  maxMessageBytes: number;
+}
+
+/** Room for the envelope (keys, params, headers) around the payload bytes. */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/** Marks a message grpc-js could not decode; the handler answers it with 10009. */
+const MALFORMED = Symbol('malformed');
+interface Malformed {
+  [MALFORMED]: string;
+}
+
+function isMalformed(value: unknown): value is Malformed {
+  return typeof value === 'object' && value !== null && MALFORMED in value;
+}
+
+/** Wraps each method's request decoder so malformed protobuf reaches the handler as a value. */
+function tolerantService<T extends grpc.ServiceDefinition>(service: T): T {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(service)) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (err) {
+          return { [MALFORMED]: (err as Error).message } satisfies Malformed;
+        }
+      },
+    };
+  }
+  return out as unknown as T;
+}
+
+function malformed(value: Malformed): AigesError {
+  return new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${value[MALFORMED]}`);
+}
+
+function deadlineOf(call: SurfaceCall): number | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function cancelSignal(call: SurfaceCall): AbortSignal {
+  const controller = new AbortController();
+  call.once('cancelled', () => controller.abort());
+  return controller.signal;
+}
+
+function loaderHandlers({ dataplane, log }: GrpcServerDeps): LoaderHandlers {
+  return {
+    Infer(call, callback) {
+      const req = call.request as typeof call.request | Malformed;
+      if (isMalformed(req)) return callback(grpcError(malformed(req)));
+      let items;
+      try {
+        items = req.items.map(itemFromWire);
+      } catch (err) {
+        return callback(grpcError(err));
+      }
+      dataplane
+        .infer(
+          { service: req.service, params: req.params, headers: req.headers, items },
+          { deadline: deadlineOf(call), signal: cancelSignal(call) },
+        )
+        .then(
+          (out) => callback(null, { items: out.map(itemToWire) }),
+          (err: unknown) => callback(grpcError(err)),
+        );
+    },
+
+    Metadata(call, callback) {
+      const req = call.request as typeof call.request | Malformed;
+      if (isMalformed(req)) return callback(grpcError(malformed(req)));
+      try {
+        callback(null, metadataToWire(dataplane.metadata(req.service)));
+      } catch (err) {
+        callback(grpcError(err));
+      }
+    },
+
+    Session(call) {
+      void runSession(call, dataplane).catch((err: unknown) => {
+        log.error({ err }, 'session stream failed');
+        call.destroy(grpcError(err) as unknown as Error);
+      });
+    },
+  };
+}
+
+type SessionCall = grpc.ServerDuplexStream<SessionRequest__Output, unknown>;
+
+async function runSession(call: SessionCall, dataplane: Dataplane): Promise<void> {
+  const signal = cancelSignal(call);
+  const messages = (call as AsyncIterable<SessionRequest__Output | Malformed>)[Symbol.asyncIterator]();
+  let session: Session | undefined;
+  const next = async () => {
+    const n = await messages.next();
+    if (n.done === true) return undefined;
+    if (isMalformed(n.value)) throw malformed(n.value);
+    return n.value;
+  };
+  try {
+    const first = await next();
+    if (first === undefined) throw new AigesError(Codes.INVALID_OP, 'session stream ended before its open message');
+    const opened = await dataplane.openSession(
+      { service: first.service, params: first.params, headers: first.headers },
+      { deadline: deadlineOf(call), signal },
+    );
+    session = opened;
+    const input = (async () => {
+      if (first.items.length > 0) await opened.write(first.items.map(itemFromWire));
+      for (let msg = await next(); msg !== undefined; msg = await next()) {
+        await opened.write(msg.items.map(itemFromWire));
+      }
+      await opened.end();
+    })();
+    input.catch((err: unknown) => opened.cancel(toAigesError(err)));
+    for await (const result of opened.results()) {
+      const ok = call.write({ items: result.items.map(itemToWire), status: result.status, sid: opened.sid });
+      if (!ok) await once(call, 'drain', { signal });
+    }
+    call.end();
+  } catch (err) {
+    const error = toAigesError(err);
+    session?.cancel(error);
+    if (!signal.aborted) call.destroy(grpcError(error) as unknown as Error);
+  }
+}
+
+function healthHandlers({ health, dataplane }: GrpcServerDeps): HealthHandlers {
+  const statusOf = (service: string) => {
+    if (service !== '' && service !== 'aiges.v1.Loader') {
+      try {
+        dataplane.metadata(service);
+      } catch {
+        return undefined;
+      }
+    }
+    return health.ready ? 'SERVING' : 'NOT_SERVING';
+  };
+  return {
+    Check(call, callback) {
+      const status = statusOf(call.request.service);
+      if (status === undefined) {
+        return callback({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+      }
+      callback(null, { status });
+    },
+    Watch(call) {
+      const send = () => call.write({ status: statusOf(call.request.service) ?? 'SERVICE_UNKNOWN' });
+      send();
+      const off = health.onChange(send);
+      call.once('cancelled', off);
+      call.once('close', off);
+    },
+  };
+}
+
+export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': deps.maxMessageBytes + ENVELOPE_BYTES,
+    'grpc.max_send_message_length': -1,
+  });
+  server.addService(tolerantService(loadLoaderProto().aiges.v1.Loader.service), loaderHandlers(deps));
+  server.addService(loadHealthProto().grpc.health.v1.Health.service, healthHandlers(deps));
+  return server;
+}
+
+/** Binds and resolves with the port (0 picks a free one). */
+export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}

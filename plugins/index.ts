@@ -1,0 +1,27 @@
+/**
+ * The aiges-ts plugin SDK: what wrapper authors import (`import { defineWrapper } from 'aiges-ts'`).
+ */
+export { defineWrapper, isWrapper } from './define.js';
+export { ResultQueue } from './result-queue.js';
+export { pluginError } from './errors.js';
+export {
+  DataType,
+  DataStatus,
+  type DataItem,
+  type OutputItem,
+  type InferRequest,
+  type Params,
+  type ParamValue,
+  type ParamSpec,
+  type ItemSpec,
+  type WrapperSchema,
+  type WrapperConfig,
+  type WrapperDefinition,
+  type WrapperSession,
+  type Wrapper,
+  type InitContext,
+  type CallContext,
+  type Logger,
+  type SessionResult,
+  type TensorInfo,
+} from './types.js';

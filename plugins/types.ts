@@ -1,0 +1,221 @@
+/**
+ * The data model shared by every protocol and the plugin contract (DESIGN.md §3–4).
+ * Enum values are AIGes's, so items map one to one onto AIGes `DataList` nodes.
+ */
+
+export const DataType = { TEXT: 0, AUDIO: 1, IMAGE: 2, VIDEO: 3, OTHER: 4 } as const;
+export type DataType = (typeof DataType)[keyof typeof DataType];
+
+export const DataStatus = { BEGIN: 0, CONTINUE: 1, END: 2, ONCE: 3 } as const;
+export type DataStatus = (typeof DataStatus)[keyof typeof DataStatus];
+
+/** Schema names of the data types, as written in a wrapper's schema. */
+export type DataTypeName = 'text' | 'audio' | 'image' | 'video' | 'other';
+
+export const DATA_TYPE_BY_NAME: Readonly<Record<DataTypeName, DataType>> = {
+  text: DataType.TEXT,
+  audio: DataType.AUDIO,
+  image: DataType.IMAGE,
+  video: DataType.VIDEO,
+  other: DataType.OTHER,
+};
+
+/** Tensor view of an item's bytes (Open Inference Protocol datatype names, e.g. "FP32"). */
+export interface TensorInfo {
+  datatype: string;
+  shape: number[];
+}
+
+/** One unit of input or output; mirrors an AIGes `DataList` node. */
+export interface DataItem {
+  key: string;
+  type: DataType;
+  status: DataStatus;
+  encoding: string;
+  /** Format attributes: sample_rate, channels, width, height, ... */
+  attributes: Record<string, string>;
+  /**
+   * The bytes. On input this is a read-only view into the received message (never copied); a
+   * plugin may keep it, or return it as output, but must not modify it. On output the loader
+   * takes the Buffer the plugin returns and writes it to the client without copying.
+   */
+  data: Buffer;
+  tensor?: TensorInfo;
+}
+
+/** What a plugin may return for an output item; the loader fills the rest from the schema. */
+export interface OutputItem {
+  key: string;
+  data: Buffer | Uint8Array | string;
+  type?: DataType;
+  status?: DataStatus;
+  encoding?: string;
+  attributes?: Record<string, string>;
+  tensor?: TensorInfo;
+}
+
+export type ParamValue = string | number | boolean;
+/** Params after validation: coerced to their declared types, defaults filled in. */
+export type Params = Readonly<Record<string, ParamValue>>;
+
+export interface InferRequest {
+  service: string;
+  /** Validated params. The request id is always present as `sid` (as in AIGes). */
+  params: Params;
+  headers: Readonly<Record<string, string>>;
+  items: readonly DataItem[];
+}
+
+/** A request as adapters hand it to the data plane: params still as received (strings). */
+export interface RawRequest {
+  service: string;
+  params: Record<string, string>;
+  headers: Record<string, string>;
+  items: DataItem[];
+}
+
+/** A batch of session results as the loader delivers them. */
+export interface SessionResult {
+  items: DataItem[];
+  /** END on the last result of the session, CONTINUE before. */
+  status: DataStatus;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+export interface ItemSpec {
+  type: DataTypeName;
+  /** Input only: whether a once request must carry this key. Default true. */
+  required?: boolean;
+  /** Accepted (input) or produced (output) encodings; empty accepts any. */
+  encodings?: readonly string[];
+  description?: string;
+}
+
+interface ParamBase<T> {
+  description?: string;
+  /** Used when the request omits the param. */
+  default?: T;
+  /** A request without the param (and no default) is rejected. Default false. */
+  required?: boolean;
+}
+
+export type ParamSpec =
+  | (ParamBase<string> & {
+      type: 'string';
+      enum?: readonly string[];
+      pattern?: string;
+      minLength?: number;
+      maxLength?: number;
+    })
+  | (ParamBase<number> & { type: 'integer' | 'number'; minimum?: number; maximum?: number })
+  | (ParamBase<boolean> & { type: 'boolean' });
+
+export interface WrapperSchema {
+  input: Readonly<Record<string, ItemSpec>>;
+  output: Readonly<Record<string, ItemSpec>>;
+  params?: Readonly<Record<string, ParamSpec>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contexts
+
+/** The minimal logger plugins get (a pino child logger in the loader). */
+export interface Logger {
+  trace(obj: unknown, msg?: string): void;
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** The `[wrapper]` config section, as parsed from TOML (values keep their TOML types). */
+export type WrapperConfig = Readonly<Record<string, unknown>>;
+
+interface BaseContext {
+  /** The service id being served. */
+  readonly service: string;
+  /** A child logger; per-call contexts tag it with the request id. */
+  readonly log: Logger;
+  /** The `[wrapper]` config section. */
+  readonly config: WrapperConfig;
+  /** Counts a custom meter (AIGes's wrapperMeterCustom); exported as `aiges_plugin_meter_total`. */
+  meter(key: string, count?: number): void;
+}
+
+export interface InitContext extends BaseContext {
+  /** Aborted when init overruns `plugin.init_timeout_ms`; stop loading when it fires. */
+  readonly signal: AbortSignal;
+}
+
+export interface CallContext<S> extends BaseContext {
+  /** What `init` returned. */
+  readonly state: S;
+  /** The request id (also param `sid`). */
+  readonly sid: string;
+  /** Aborted at the deadline, on client cancel, or when the loader abandons the call. */
+  readonly signal: AbortSignal;
+  /** Absolute deadline, epoch milliseconds. */
+  readonly deadline: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wrapper contract
+
+/**
+ * A live session of a plugin, made by `session.create`.
+ *
+ * Guarantees the loader gives:
+ * - `write` calls are made one at a time, in the client's order; the next waits for the previous
+ *   one's promise. Items passed to `write` may be read until it returns; copy what you keep.
+ * - `end` is called at most once, after the last `write`, when the client has sent all input.
+ * - `results` is iterated exactly once, concurrently with `write`; each value is one batch sent
+ *   to the client as it comes. Returning from the iterator ends the session; an item whose status
+ *   is END also marks the last batch. Throwing fails the session (code 10908).
+ * - `destroy` is called exactly once whatever happens (normal end, error, cancel, timeout), after
+ *   which no other method is called. Free the session's resources there.
+ */
+export interface WrapperSession {
+  write(items: readonly DataItem[]): void | Promise<void>;
+  end?(): void | Promise<void>;
+  readonly results: AsyncIterable<readonly OutputItem[]>;
+  destroy?(): void | Promise<void>;
+}
+
+export interface WrapperDefinition<S = unknown> {
+  /** The service id clients name (AIGes's service id). */
+  id: string;
+  version?: string;
+  description?: string;
+  schema: WrapperSchema;
+  /**
+   * Called once per plugin instance set, before any other method, with the `[wrapper]` config.
+   * May load a model. What it returns is the instance state, given back as `ctx.state`.
+   * A hot config change runs a fresh `init` for a new set before `fini` of the old one, so two
+   * states can exist at once: keep state in what you return, never in module globals.
+   */
+  init?(config: WrapperConfig, ctx: InitContext): S | Promise<S>;
+  /**
+   * Once mode: one request, one response. Called concurrently, up to `plugin.concurrency` calls
+   * at a time, only after `init` resolved and never after `fini` started. The request was
+   * validated against the schema.
+   */
+  exec?(request: InferRequest, ctx: CallContext<S>): readonly OutputItem[] | Promise<readonly OutputItem[]>;
+  /** Session mode: the factory of stateful streams. */
+  session?: {
+    /** Called once per session when a client opens it; sessions overlap freely. */
+    create(params: Params, ctx: CallContext<S>): WrapperSession | Promise<WrapperSession>;
+  };
+  /**
+   * Called once when the instance set is retired (shutdown or hot reload), after every call and
+   * session of the set has finished or been abandoned.
+   */
+  fini?(state: S): void | Promise<void>;
+}
+
+/** A definition made by `defineWrapper`; the brand survives a plugin bundling its own SDK copy. */
+export type Wrapper<S = unknown> = WrapperDefinition<S> & { readonly [WRAPPER_BRAND]: true };
+
+export const WRAPPER_BRAND: unique symbol = Symbol.for('aiges.wrapper.v1') as never;

@@ -1,0 +1,51 @@
+// Original file: proto/aiges/v1/loader.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { InferRequest as _aiges_v1_InferRequest, InferRequest__Output as _aiges_v1_InferRequest__Output } from '../../aiges/v1/InferRequest.js';
+import type { InferResponse as _aiges_v1_InferResponse, InferResponse__Output as _aiges_v1_InferResponse__Output } from '../../aiges/v1/InferResponse.js';
+import type { MetadataRequest as _aiges_v1_MetadataRequest, MetadataRequest__Output as _aiges_v1_MetadataRequest__Output } from '../../aiges/v1/MetadataRequest.js';
+import type { MetadataResponse as _aiges_v1_MetadataResponse, MetadataResponse__Output as _aiges_v1_MetadataResponse__Output } from '../../aiges/v1/MetadataResponse.js';
+import type { SessionRequest as _aiges_v1_SessionRequest, SessionRequest__Output as _aiges_v1_SessionRequest__Output } from '../../aiges/v1/SessionRequest.js';
+import type { SessionResponse as _aiges_v1_SessionResponse, SessionResponse__Output as _aiges_v1_SessionResponse__Output } from '../../aiges/v1/SessionResponse.js';
+
+export interface LoaderClient extends grpc.Client {
+  Infer(argument: _aiges_v1_InferRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  Infer(argument: _aiges_v1_InferRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  Infer(argument: _aiges_v1_InferRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  Infer(argument: _aiges_v1_InferRequest, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  infer(argument: _aiges_v1_InferRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  infer(argument: _aiges_v1_InferRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  infer(argument: _aiges_v1_InferRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  infer(argument: _aiges_v1_InferRequest, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
+  
+  Metadata(argument: _aiges_v1_MetadataRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  Metadata(argument: _aiges_v1_MetadataRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  Metadata(argument: _aiges_v1_MetadataRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  Metadata(argument: _aiges_v1_MetadataRequest, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  metadata(argument: _aiges_v1_MetadataRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  metadata(argument: _aiges_v1_MetadataRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  metadata(argument: _aiges_v1_MetadataRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  metadata(argument: _aiges_v1_MetadataRequest, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  
+  Session(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
+  Session(options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
+  session(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
+  session(options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
+  
+}
+
+export interface LoaderHandlers extends grpc.UntypedServiceImplementation {
+  Infer: grpc.handleUnaryCall<_aiges_v1_InferRequest__Output, _aiges_v1_InferResponse>;
+  
+  Metadata: grpc.handleUnaryCall<_aiges_v1_MetadataRequest__Output, _aiges_v1_MetadataResponse>;
+  
+  Session: grpc.handleBidiStreamingCall<_aiges_v1_SessionRequest__Output, _aiges_v1_SessionResponse>;
+  
+}
+
+export interface LoaderDefinition extends grpc.ServiceDefinition {
+  Infer: MethodDefinition<_aiges_v1_InferRequest, _aiges_v1_InferResponse, _aiges_v1_InferRequest__Output, _aiges_v1_InferResponse__Output>
+  Metadata: MethodDefinition<_aiges_v1_MetadataRequest, _aiges_v1_MetadataResponse, _aiges_v1_MetadataRequest__Output, _aiges_v1_MetadataResponse__Output>
+  Session: MethodDefinition<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse, _aiges_v1_SessionRequest__Output, _aiges_v1_SessionResponse__Output>
+}
