@@ -17,7 +17,9 @@ import {
   type DataTypeName,
   type Wrapper,
   type WrapperConfig,
+  type WrapperDefinition,
 } from './types.js';
+import { isWrapper } from './define.js';
 
 export interface HarnessOptions {
   /** The `[wrapper]` config passed to init. */
@@ -56,13 +58,18 @@ export function item(
   };
 }
 
-export async function createHarness(wrapper: Wrapper<any>, options: HarnessOptions = {}): Promise<Harness> {
+/**
+ * Runs a wrapper in-process. Takes any definition (typed against whichever SDK copy made it);
+ * it must still have been made by defineWrapper.
+ */
+export async function createHarness(wrapper: WrapperDefinition<any>, options: HarnessOptions = {}): Promise<Harness> {
+  if (!isWrapper(wrapper)) throw new TypeError('createHarness expects a wrapper made by defineWrapper()');
   const log = pino({ level: 'silent' });
   const limits = { ...ConfigSchema.parse({}).limits, ...options.limits };
   const metrics = new LoaderMetrics({ defaultMetrics: false });
   const registry = new PluginRegistry(log, () => undefined);
   const instance = await PluginInstance.create({
-    wrapper,
+    wrapper: wrapper as Wrapper,
     config: options.config ?? {},
     log,
     concurrency: options.concurrency ?? limits.capacity,

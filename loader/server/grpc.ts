@@ -107,7 +107,7 @@ function loaderHandlers({ dataplane, log }: GrpcServerDeps): LoaderHandlers {
     Session(call) {
       void runSession(call, dataplane).catch((err: unknown) => {
         log.error({ err }, 'session stream failed');
-        call.destroy(grpcError(err) as unknown as Error);
+        call.emit('error', grpcError(err));
       });
     },
   };
@@ -117,7 +117,11 @@ type SessionCall = grpc.ServerDuplexStream<SessionRequest__Output, unknown>;
 
 async function runSession(call: SessionCall, dataplane: Dataplane): Promise<void> {
   const signal = cancelSignal(call);
-  const messages = (call as AsyncIterable<SessionRequest__Output | Malformed>)[Symbol.asyncIterator]();
+  // NOTE: destroyOnReturn false: the client's half-close ends our input only; the default
+  // iterator would destroy the whole duplex and lose the results still to be sent.
+  const messages = (call.iterator({ destroyOnReturn: false }) as AsyncIterable<SessionRequest__Output | Malformed>)[
+    Symbol.asyncIterator
+  ]();
   let session: Session | undefined;
   const next = async () => {
     const n = await messages.next();
@@ -149,7 +153,8 @@ async function runSession(call: SessionCall, dataplane: Dataplane): Promise<void
   } catch (err) {
     const error = toAigesError(err);
     session?.cancel(error);
-    if (!signal.aborted) call.destroy(grpcError(error) as unknown as Error);
+    // grpc-js sends a stream's error status when 'error' is emitted on it (destroy would not).
+    if (!signal.aborted) call.emit('error', grpcError(error));
   }
 }
 

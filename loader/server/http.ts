@@ -1,24 +1,80 @@
-/** Placeholder replaced by the HTTP adapter (in progress). */
-import Fastify, { type FastifyInstance } from 'fastify';
+/**
+ * The HTTP adapter (fastify): health, Prometheus metrics, metadata, the OpenAPI document and
+ * AIGes's public JSON route (http-private.ts). Like the gRPC adapter it only converts wire types
+ * and calls the data plane. Every error, fastify's own included, leaves in one shape
+ * (http-errors.ts).
+ *
+ * Routes:
+ * - `GET  /v2/health/live`        200 while the process serves, else 503
+ * - `GET  /v2/health/ready`       200 only while the plugin is initialised and calls are taken
+ * - `GET  /metrics`               Prometheus text from the loader's registry
+ * - `GET  /v1/metadata?service=`  the service schema (the sole service when none is named)
+ * - `GET  /openapi.json?service=` OpenAPI 3.1 built from that schema
+ * - `POST /v1/private/:service`   AIGes public JSON protocol, once and session mode
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { AigesError, Codes } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HealthState } from '../health.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics } from '../metrics.js';
+import { sendError } from './http-errors.js';
+import { buildOpenApi } from './http-openapi.js';
+import { registerPrivateRoute } from './http-private.js';
 
 export interface HttpServerDeps {
   dataplane: Dataplane;
   health: HealthState;
   metrics: LoaderMetrics;
   log: Logger;
+  /** Largest decoded payload accepted (`limits.max_message_bytes`). */
   maxMessageBytes: number;
 }
 
+/** Room for the JSON envelope (header, parameter, field names) around the base64 payload. */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/** The JSON body limit: base64 makes 3 bytes 4, plus the envelope. The data plane checks decoded bytes. */
+export function bodyLimitOf(maxMessageBytes: number): number {
+  return Math.ceil((maxMessageBytes * 4) / 3) + ENVELOPE_BYTES;
+}
+
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
-  const app: FastifyInstance = Fastify({
-    loggerInstance: deps.log.child({ component: 'http' }) as FastifyInstance['log'],
-    disableRequestLogging: true,
+  const { dataplane, health, metrics } = deps;
+  const log = deps.log.child({ component: 'http' });
+  const bodyLimit = bodyLimitOf(deps.maxMessageBytes);
+  const errorOptions = { log, bodyLimit };
+  const app = Fastify({
+    loggerInstance: log as FastifyInstance['log'],
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    // NOTE: the loader closes this server only after draining calls, so whatever connection is
+    // still open then (idle keep-alive, or opened but unused) is cut rather than waited for.
+    forceCloseConnections: true,
+    frameworkErrors: (err, request, reply) => sendError(request, reply, err, errorOptions),
   }) as unknown as FastifyInstance;
-  app.get('/v2/health/live', async (_req, reply) => reply.code(deps.health.live ? 200 : 503).send({ live: deps.health.live }));
-  app.get('/v2/health/ready', async (_req, reply) => reply.code(deps.health.ready ? 200 : 503).send({ ready: deps.health.ready }));
+
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err, errorOptions));
+  app.setNotFoundHandler((request, reply) => {
+    const route = `${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`;
+    return sendError(request, reply, new AigesError(Codes.NOT_FOUND, `no route ${route}`), errorOptions);
+  });
+
+  app.get('/v2/health/live', async (_req, reply) => reply.code(health.live ? 200 : 503).send({ live: health.live }));
+  app.get('/v2/health/ready', async (_req, reply) => reply.code(health.ready ? 200 : 503).send({ ready: health.ready }));
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  app.get<{ Querystring: { service?: string } }>('/v1/metadata', async (request) =>
+    dataplane.metadata(request.query.service),
+  );
+  app.get<{ Querystring: { service?: string } }>('/openapi.json', async (request) =>
+    buildOpenApi(dataplane.metadata(request.query.service), { maxMessageBytes: deps.maxMessageBytes }),
+  );
+
+  registerPrivateRoute(app, dataplane);
   return app;
 }

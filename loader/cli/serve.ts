@@ -1,0 +1,120 @@
+/**
+ * `aiges serve`: builds the config (file, env, flags), starts a loader, and stops it gracefully on
+ * SIGTERM/SIGINT. Exits non-zero with the plugin's error when the plugin fails to load or init.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, parseScalar } from '../config/load.js';
+import { Loader } from '../loader.js';
+import { locatePlugin } from '../plugin/repository.js';
+
+interface ServeFlags {
+  config?: string;
+  host?: string;
+  grpcPort?: number;
+  httpPort?: number;
+  capacity?: number;
+  logLevel?: string;
+  set: string[];
+}
+
+export function intArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** "limits.capacity=8" → { limits: { capacity: 8 } } */
+function setOverride(tree: Record<string, Record<string, unknown>>, assignment: string): void {
+  const m = /^([a-z_]+)\.([A-Za-z0-9_.-]+)=(.*)$/s.exec(assignment);
+  if (m === null) throw new ConfigError(`--set expects section.key=value, got "${assignment}"`);
+  const [, section, key, value] = m as unknown as [string, string, string, string];
+  (tree[section] ??= {})[key] = parseScalar(value);
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('Serve a wrapper plugin over gRPC (aiges.v1) and HTTP.')
+    .argument('[plugin]', 'plugin module or folder (else [plugin] path from the config)')
+    .option('-c, --config <file>', 'TOML config file (default: $AIGES_CONFIG, else <plugin folder>/aiges.toml)')
+    .option('--host <host>', 'interface to bind')
+    .option('--grpc-port <n>', 'gRPC port (0 picks a free port and logs it)', intArg)
+    .option('--http-port <n>', 'HTTP port (0 picks a free port and logs it)', intArg)
+    .option('--capacity <n>', 'once calls plus sessions admitted at a time', intArg)
+    .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
+    .option('--set <section.key=value>', 'set any config key (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      '\nPrecedence: defaults < config file < AIGES_<SECTION>_<KEY> environment < flags.\n' +
+        'Example: aiges serve demo/echo --grpc-port 5090 --http-port 8080',
+    )
+    .action(async (plugin: string | undefined, flags: ServeFlags) => {
+      await serve(plugin, flags);
+    });
+}
+
+async function serve(plugin: string | undefined, flags: ServeFlags): Promise<void> {
+  let loader: Loader;
+  try {
+    const overrides: Record<string, Record<string, unknown>> = {};
+    for (const assignment of flags.set) setOverride(overrides, assignment);
+    const put = (section: string, key: string, value: unknown) => {
+      if (value !== undefined) (overrides[section] ??= {})[key] = value;
+    };
+    put('plugin', 'path', plugin === undefined ? undefined : resolve(plugin));
+    put('server', 'host', flags.host);
+    put('server', 'grpc_port', flags.grpcPort);
+    put('server', 'http_port', flags.httpPort);
+    put('limits', 'capacity', flags.capacity);
+    put('log', 'level', flags.logLevel);
+    const file = flags.config ?? process.env['AIGES_CONFIG'] ?? pluginDefaultConfig(plugin);
+    if (file !== undefined && !existsSync(file)) throw new ConfigError(`config file ${file} does not exist`);
+    loader = new Loader(loadConfig({ file, env: process.env, overrides }));
+  } catch (err) {
+    process.stderr.write(`aiges serve: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      loader.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    loader.log.info({ signal }, 'stopping');
+    loader.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`aiges serve: stop failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    await loader.start();
+  } catch (err) {
+    const message = (err as Error).message;
+    loader.log.fatal({ err }, `startup failed: ${message}`);
+    await loader.stop().catch(() => undefined);
+    process.stderr.write(`aiges serve: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+function pluginDefaultConfig(plugin: string | undefined): string | undefined {
+  if (plugin === undefined) return undefined;
+  try {
+    return locatePlugin(plugin).defaultConfig;
+  } catch {
+    return undefined; // the loader reports a bad plugin path with the full message
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * AIGes public JSON ↔ domain conversion for the HTTP adapter (no request logic here).
+ *
+ * Request  `{ header: {app_id, uid, status, sid}, parameter: {<service>: {k: v}}, payload: {<key>: {encoding, status, seq, text|audio|image|video|data: <base64>, ...attributes}} }`
+ * Response `{ header: {code, message, sid, status}, payload: {<key>: {encoding, status, seq, <field>: <base64>, ...attributes}} }`
+ *
+ * Shape problems are 10009 (INVALID_DATA) and param problems 10106 (INVALID_PARAM), each naming
+ * the offending field; whether keys, types and values suit the plugin is the data plane's check.
+ */
+import { AigesError, Codes } from '../errors.js';
+import { DataStatus, DataType, type DataItem } from '../../plugins/types.js';
+
+/** The payload field holding an item's base64 bytes, by item type (AIGes names; OTHER uses `data`). */
+export const DATA_FIELDS: Readonly<Record<DataType, string>> = {
+  [DataType.TEXT]: 'text',
+  [DataType.AUDIO]: 'audio',
+  [DataType.IMAGE]: 'image',
+  [DataType.VIDEO]: 'video',
+  [DataType.OTHER]: 'data',
+};
+
+const TYPE_BY_FIELD: ReadonlyMap<string, DataType> = new Map(
+  Object.entries(DATA_FIELDS).map(([type, field]) => [field, Number(type) as DataType]),
+);
+
+/** Payload item fields that are not attributes. */
+const RESERVED_FIELDS = new Set(['encoding', 'status', 'seq', ...TYPE_BY_FIELD.keys()]);
+
+/** A parsed request; params and headers are strings as on every wire. */
+export interface JsonRequest {
+  /** header.status: ONCE when absent. */
+  status: DataStatus;
+  /** header.sid, '' when absent. Also set as param `sid`. */
+  sid: string;
+  params: Record<string, string>;
+  /** header fields other than status and sid (app_id, uid, ...), and output formats as `<key>.<field>`. */
+  headers: Record<string, string>;
+  items: DataItem[];
+}
+
+export interface JsonPayloadItem {
+  encoding: string;
+  status: number;
+  seq: number;
+  [field: string]: string | number;
+}
+
+type Json = Record<string, unknown>;
+
+function invalid(field: string, what: string, code: typeof Codes.INVALID_DATA | typeof Codes.INVALID_PARAM = Codes.INVALID_DATA) {
+  return new AigesError(code, `${field} ${what}`, { detail: { field } });
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isScalar(v: unknown): v is string | number | boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+/** An optional object field: absent or null → {}. */
+function objectField(parent: Json, name: string, path: string): Json {
+  const v = parent[name];
+  if (v === undefined || v === null) return {};
+  if (!isObject(v)) throw invalid(path, 'must be an object');
+  return v;
+}
+
+function statusField(v: unknown, path: string): DataStatus | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 3) {
+    throw invalid(path, 'must be 0 (begin), 1 (continue), 2 (end) or 3 (once)');
+  }
+  return v as DataStatus;
+}
+
+/** The sid a body carries, if it is well formed enough to tell (for error responses). */
+export function peekSid(body: unknown): string {
+  const header = isObject(body) ? body['header'] : undefined;
+  const sid = isObject(header) ? header['sid'] : undefined;
+  return typeof sid === 'string' ? sid : '';
+}
+
+/** Parses and checks the shape of a `/v1/private/:service` request body. */
+export function parseRequest(body: unknown, service: string): JsonRequest {
+  if (!isObject(body)) throw invalid('request body', 'must be a JSON object');
+  const header = objectField(body, 'header', 'header');
+  const status = statusField(header['status'], 'header.status') ?? DataStatus.ONCE;
+  const sid = header['sid'] ?? '';
+  if (typeof sid !== 'string') throw invalid('header.sid', 'must be a string');
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(header)) {
+    if (name === 'status' || name === 'sid' || value === null) continue;
+    if (!isScalar(value)) throw invalid(`header.${name}`, 'must be a string, number or boolean');
+    headers[name] = String(value);
+  }
+
+  const params: Record<string, string> = {};
+  const parameter = objectField(body, 'parameter', 'parameter');
+  for (const name of Object.keys(parameter)) {
+    if (name !== service) throw invalid(`parameter.${name}`, `does not name the service "${service}"`, Codes.INVALID_PARAM);
+  }
+  for (const [name, value] of Object.entries(objectField(parameter, service, `parameter.${service}`))) {
+    const path = `parameter.${service}.${name}`;
+    if (value === null) continue;
+    if (isScalar(value)) params[name] = String(value);
+    else if (isObject(value)) {
+      // AIGes puts an output's format here: {encoding, compress, format} → headers "<key>.<field>".
+      for (const [field, v] of Object.entries(value)) {
+        if (!isScalar(v)) throw invalid(`${path}.${field}`, 'must be a string, number or boolean', Codes.INVALID_PARAM);
+        headers[`${name}.${field}`] = String(v);
+      }
+    } else throw invalid(path, 'must be a string, number, boolean or an output format object', Codes.INVALID_PARAM);
+  }
+  if (sid !== '') params['sid'] = sid;
+
+  const defaultStatus = status;
+  const items = Object.entries(objectField(body, 'payload', 'payload')).map(([key, value]) =>
+    parseItem(key, value, defaultStatus),
+  );
+  return { status, sid, params, headers, items };
+}
+
+function parseItem(key: string, value: unknown, defaultStatus: DataStatus): DataItem {
+  const path = `payload.${key}`;
+  if (!isObject(value)) throw invalid(path, 'must be an object');
+  const fields = [...TYPE_BY_FIELD.keys()].filter((f) => value[f] !== undefined && value[f] !== null);
+  if (fields.length !== 1) {
+    const what = fields.length === 0 ? 'has no data field' : `has more than one data field (${fields.join(', ')})`;
+    throw invalid(path, `${what}: give exactly one of text, audio, image, video, data`);
+  }
+  const field = fields[0] as string;
+  const encoding = value['encoding'] ?? '';
+  if (typeof encoding !== 'string') throw invalid(`${path}.encoding`, 'must be a string');
+  const seq = value['seq'];
+  if (seq !== undefined && seq !== null && (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0)) {
+    throw invalid(`${path}.seq`, 'must be a non-negative integer');
+  }
+  const attributes: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (RESERVED_FIELDS.has(name) || v === null) continue;
+    if (!isScalar(v)) throw invalid(`${path}.${name}`, 'must be a string, number or boolean');
+    attributes[name] = String(v);
+  }
+  return {
+    key,
+    type: TYPE_BY_FIELD.get(field) as DataType,
+    status: statusField(value['status'], `${path}.status`) ?? defaultStatus,
+    encoding,
+    attributes,
+    data: decodeBase64(value[field], `${path}.${field}`),
+  };
+}
+
+/** Standard or URL-safe alphabet, padding optional. */
+const BASE64 = /^(?:[A-Za-z0-9+/]*|[A-Za-z0-9_-]*)={0,2}$/;
+
+/** Node's decoder skips bad characters silently; check first so bad input is an error. */
+function decodeBase64(value: unknown, path: string): Buffer {
+  if (typeof value !== 'string') throw invalid(path, 'must be a base64 string');
+  const padded = value.endsWith('=');
+  if (!BASE64.test(value) || value.length % 4 === 1 || (padded && value.length % 4 !== 0)) {
+    throw invalid(path, 'is not valid base64');
+  }
+  return Buffer.from(value, 'base64');
+}
+
+/**
+ * Items → a response payload keyed by output key. `seq` counts the items sent per key so far in
+ * this call or session (updated in place); an entry's seq is its last item's 0-based number.
+ *
+ * NOTE: the AIGes shape has one entry per key, so several items of one key in one response (a
+ * session's stream chunks gathered between two client requests) are sent as one entry: data
+ * concatenated in order, status/encoding of the last, attributes merged (later win).
+ */
+export function toPayload(items: readonly DataItem[], seq: Map<string, number> = new Map()): Record<string, JsonPayloadItem> {
+  const grouped = new Map<string, DataItem[]>();
+  for (const item of items) {
+    const group = grouped.get(item.key);
+    if (group === undefined) grouped.set(item.key, [item]);
+    else group.push(item);
+  }
+  const payload: Record<string, JsonPayloadItem> = {};
+  for (const [key, group] of grouped) {
+    const last = group[group.length - 1] as DataItem;
+    const n = (seq.get(key) ?? 0) + group.length;
+    seq.set(key, n);
+    const entry: JsonPayloadItem = { encoding: last.encoding, status: last.status, seq: n - 1 };
+    for (const item of group) {
+      for (const [name, v] of Object.entries(item.attributes)) if (!RESERVED_FIELDS.has(name)) entry[name] = v;
+    }
+    const data = group.length === 1 ? last.data : Buffer.concat(group.map((i) => i.data));
+    entry[DATA_FIELDS[last.type] ?? 'data'] = data.toString('base64');
+    payload[key] = entry;
+  }
+  return payload;
+}

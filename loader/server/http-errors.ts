@@ -1,0 +1,76 @@
+/**
+ * The HTTP form of every error, fastify's own included: the catalog's HTTP status, an
+ * `aiges-code` response header, and the AIGes JSON body `{ header: { code, message, sid } }`.
+ * Messages come from the catalog's errors only; stacks and causes never reach the client.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AigesError, Codes, isAigesError, toAigesError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface ErrorBody {
+  header: { code: number; message: string; sid: string };
+}
+
+const sids = new WeakMap<object, string>();
+
+/** Records the request id of a request, so its error response (and log line) carries it. */
+export function rememberSid(request: FastifyRequest, sid: string): void {
+  if (sid !== '') sids.set(request.raw, sid);
+}
+
+/** The request id recorded for a request; a fresh one when none was (e.g. the body did not parse). */
+export function sidOf(request: FastifyRequest): string {
+  let sid = sids.get(request.raw);
+  if (sid === undefined) {
+    sid = randomUUID();
+    sids.set(request.raw, sid);
+  }
+  return sid;
+}
+
+/** Maps fastify's errors (`FST_ERR_*`, HTTP client errors) to catalog errors; others pass through. */
+export function httpErrorOf(err: unknown, bodyLimit: number): AigesError {
+  if (isAigesError(err)) return toAigesError(err);
+  const e = (err ?? {}) as { code?: unknown; statusCode?: unknown; message?: unknown };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AigesError(Codes.PAYLOAD_TOO_LARGE, `request body is larger than ${bodyLimit} bytes`, { cause: err });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AigesError(Codes.INVALID_DATA, 'request body is not valid JSON', { cause: err });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AigesError(Codes.INVALID_DATA, 'request body is empty', { cause: err });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AigesError(Codes.INVALID_DATA, 'unsupported content type: send application/json', { cause: err });
+    case 'FST_ERR_BAD_URL':
+      return new AigesError(Codes.INVALID_DATA, 'malformed URL', { cause: err });
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 404) return new AigesError(Codes.NOT_FOUND, 'not found', { cause: err });
+  if (status === 413) return new AigesError(Codes.PAYLOAD_TOO_LARGE, 'request body is too large', { cause: err });
+  if (status >= 400 && status < 500) {
+    // fastify's client-error messages describe the request, never the server.
+    return new AigesError(Codes.INVALID_DATA, typeof e.message === 'string' ? e.message : 'bad request', { cause: err });
+  }
+  return toAigesError(err);
+}
+
+/** Sends `err` in the AIGes JSON error shape. Internal faults are logged, with the sid. */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: unknown,
+  options: { log: Logger; bodyLimit: number },
+): FastifyReply {
+  const error = httpErrorOf(err, options.bodyLimit);
+  const sid = sidOf(request);
+  if (error.aigesCode === Codes.INTERNAL) {
+    options.log.error({ err, sid, method: request.method, url: request.url }, 'http request failed');
+  }
+  const body: ErrorBody = { header: { code: error.aigesCode, message: error.message, sid } };
+  return reply
+    .code(error.httpStatus)
+    .header('aiges-code', String(error.aigesCode))
+    .type('application/json; charset=utf-8')
+    .send(body);
+}
