@@ -1,0 +1,79 @@
+/** `aiges call` and `--help` on every verb, against a real `aiges serve` child process. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runToExit, startServe } from './serve-process.js';
+
+let serve: Awaited<ReturnType<typeof startServe>>;
+let addr: string;
+const dir = mkdtempSync(join(tmpdir(), 'aiges-call-'));
+
+beforeAll(async () => {
+  serve = await startServe(['demo/echo']);
+  addr = `127.0.0.1:${serve.grpcPort}`;
+});
+
+afterAll(async () => {
+  serve.proc.kill('SIGTERM');
+  await serve.exited;
+});
+
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { status?: number; sid?: string; items: Record<string, unknown>[] });
+
+describe('aiges call', () => {
+  it('makes a once call with text and a file, printing the outputs', async () => {
+    const file = join(dir, 'blob.bin');
+    writeFileSync(file, Buffer.from([1, 2, 3, 4, 5]));
+    const r = await runToExit(['call', addr, 'echo', '--text', 'text=hello', '--file', `data=${file}:other`, '-a', 'data.width=5', '-p', 'delay_ms=1']);
+    expect(r.code).toBe(0);
+    const [res] = lines(r.stdout);
+    expect(res?.items).toEqual([
+      { key: 'text', type: 0, status: 3, encoding: 'utf8', attributes: {}, bytes: 5, text: 'hello' },
+      { key: 'data', type: 4, status: 3, encoding: '', attributes: { width: '5' }, bytes: 5 },
+    ]);
+  });
+
+  it('runs a session, slicing a file into frames, and writes outputs with --out', async () => {
+    const file = join(dir, 'audio.pcm');
+    const audio = Buffer.alloc(1000, 7);
+    writeFileSync(file, audio);
+    const out = join(dir, 'out');
+    const r = await runToExit(['call', addr, 'echo', '--mode', 'session', '--file', `audio=${file}:audio`, '--frame-bytes', '300', '--out', out]);
+    expect(r.code).toBe(0);
+    const responses = lines(r.stdout);
+    expect(responses.map((x) => x.items[0]?.['bytes'])).toEqual([300, 300, 300, 100]);
+    expect(responses.map((x) => x.status)).toEqual([1, 1, 1, 2]);
+    expect(new Set(responses.map((x) => x.sid)).size).toBe(1);
+    const written = responses.map((x) => readFileSync(String(x.items[0]?.['file'])));
+    expect(Buffer.concat(written).equals(audio)).toBe(true);
+  });
+
+  it('exits 1 and prints the aiges code on an error', async () => {
+    const r = await runToExit(['call', addr, 'echo', '--text', 'nope=x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error 10106 \(INVALID_ARGUMENT\): unknown input key "nope"/);
+    const timeout = await runToExit(['call', addr, 'echo', '--text', 'text=x', '-p', 'delay_ms=2000', '--timeout-ms', '100']);
+    expect(timeout.code).toBe(1);
+    expect(timeout.stderr).toContain('DEADLINE_EXCEEDED');
+  });
+
+  it('rejects malformed flags with a clear message', async () => {
+    const r = await runToExit(['call', addr, 'echo', '--text', 'novalue']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--text expects key=value');
+  });
+});
+
+describe('--help', () => {
+  it.each([[[]], [['serve']], [['call']]])('aiges %j --help', async (verb) => {
+    const r = await runToExit([...verb, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: aiges');
+    expect(r.stdout).toContain('--help');
+  });
+});
