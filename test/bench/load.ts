@@ -1,0 +1,89 @@
+/**
+ * A closed-loop load driver: `concurrency` workers each issue one call after another. After a
+ * warm-up, it counts the calls that finish inside a fixed window, records their latencies in an
+ * HDR histogram and reads the server process's CPU time at both ends of the window.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { latencyHistogram, processCpuMicros } from './stats.js';
+
+/** What a load generator drives: one protocol against one running server. */
+export interface Target {
+  /** One full-content check of a response (run before the load; throws when wrong). */
+  check(): Promise<void>;
+  /** One call; throws on any error or on a response that does not look right. */
+  call(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LoadOptions {
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  /** The server child whose CPU time is measured. */
+  serverPid: number;
+}
+
+export interface LoadResult {
+  calls: number;
+  seconds: number;
+  callsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Server user+sys CPU over the window divided by the calls in it. */
+  cpuMicrosPerCall: number;
+  /** Server CPU over the window as a share of one core (100 = one core busy). */
+  serverCpuPercent: number;
+}
+
+export async function runLoad(target: Target, options: LoadOptions): Promise<LoadResult> {
+  const histogram = latencyHistogram();
+  let measuring = false;
+  let stopped = false;
+  let calls = 0;
+  let failure: unknown;
+
+  const worker = async () => {
+    while (!stopped) {
+      const t0 = performance.now();
+      try {
+        await target.call();
+      } catch (err) {
+        failure ??= err;
+        stopped = true;
+        return;
+      }
+      if (measuring) {
+        calls++;
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+      }
+    }
+  };
+
+  const workers = Array.from({ length: options.concurrency }, worker);
+  await sleep(options.warmupMs);
+  const cpu0 = processCpuMicros(options.serverPid);
+  const t0 = performance.now();
+  measuring = true;
+  await sleep(options.durationMs);
+  measuring = false;
+  const t1 = performance.now();
+  const cpu1 = processCpuMicros(options.serverPid);
+  stopped = true;
+  await Promise.all(workers);
+  if (failure !== undefined) throw failure;
+
+  const seconds = (t1 - t0) / 1000;
+  const result: LoadResult = {
+    calls,
+    seconds,
+    callsPerSec: calls / seconds,
+    p50Ms: histogram.getValueAtPercentile(50) / 1000,
+    p99Ms: histogram.getValueAtPercentile(99) / 1000,
+    maxMs: histogram.maxValue / 1000,
+    cpuMicrosPerCall: calls > 0 ? (cpu1 - cpu0) / calls : NaN,
+    serverCpuPercent: ((cpu1 - cpu0) / 1e6 / seconds) * 100,
+  };
+  histogram.destroy();
+  return result;
+}
