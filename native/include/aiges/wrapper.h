@@ -1,0 +1,134 @@
+/*
+ * aiges/wrapper.h — the functions a wrapper library exports, and the callbacks it may call.
+ *
+ * Compatible with iFLYTEK AIGes wrapper sources. Unlike AIGes, aiges-ts requires only the symbols
+ * the configured mode uses:
+ *   once mode, sync:    wrapperInit, wrapperExec, wrapperExecFree
+ *   once mode, async:   wrapperInit, wrapperExecAsync
+ *   session mode, sync: wrapperInit, wrapperCreate, wrapperWrite, wrapperRead, wrapperDestroy
+ *   session mode, async (callback): wrapperInit, wrapperCreate, wrapperWrite, wrapperDestroy
+ * Everything else is optional and used when present (wrapperFini, wrapperError, wrapperVersion,
+ * wrapperSetCtrl, wrapperDebugInfo, wrapperLoadRes, wrapperUnloadRes).
+ *
+ * Threads and memory, as the native host guarantees them:
+ * - No function is ever called on the Node.js event-loop thread: calls run on the host's worker
+ *   threads, at most `concurrency` at a time across once calls and session operations.
+ * - Every pointer the host passes in (params, request data, usrTag, config) is valid only for the
+ *   duration of that call, except usrTag given to wrapperCreate or wrapperExecAsync, which stays
+ *   valid until wrapperDestroy returns (sessions) or until the last callback for it (async once).
+ * - Request data (DataList.data) points straight at the client's bytes (no copy): read-only.
+ * - Memory a wrapper returns stays the wrapper's: the host copies it once and then calls
+ *   wrapperExecFree (once mode) or never touches it again after the next call on that handle
+ *   (wrapperRead; freed by the wrapper at the latest in wrapperDestroy).
+ * - Return 0 for success; any other value is a wrapper error code whose text comes from
+ *   wrapperError(code) when exported. The client sees it as aiges code 109xx of the failing
+ *   function (10901 init, 10905 create, 10907 write, 10908 read, 10909 exec, 10910 callback).
+ */
+#ifndef AIGES_WRAPPER_H
+#define AIGES_WRAPPER_H
+
+#include "type.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* WrapperAPI after a pointer return type, or in a function-pointer typedef, is accepted by
+ * compilers but has no effect there (GCC warns); declarations keep AIGes's spelling. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wattributes"
+#endif
+
+/* Results of an async call or session. May be called from any thread, any number of times per
+ * usrTag; the host copies `respData` before returning. `ret` != 0 reports an error for that tag.
+ * A node with status DataEnd or DataOnce marks the tag's last result. Returns 0. */
+typedef int (*wrapperCallback)(const char* usrTag, pDataList respData, int ret);
+
+/* Custom metering (exported as a Prometheus counter) and trace logging; handed over by
+ * wrapperSetCtrl. Safe to call from any thread. */
+typedef int (*wrapperMeterCustom)(const char* usrTag, const char* meterKey, int count);
+typedef int (*wrapperTraceLog)(const char* usrTag, const char* key, const char* value);
+
+/* Once at load, before any other call except wrapperSetCtrl/wrapperVersion. `cfg` is the
+ * [wrapper] config section as string key/values. May take long (loading a model). */
+int WrapperAPI wrapperInit(pConfig cfg);
+
+/* Once at stop, after every call and session has ended. */
+int WrapperAPI wrapperFini();
+
+/* Text for a wrapper error code. The string must stay valid (static storage). */
+const char* WrapperAPI wrapperError(int errNum);
+
+/* The wrapper's version string (static storage). */
+const char* WrapperAPI wrapperVersion();
+
+/* Load / unload a personalisation resource. */
+int WrapperAPI wrapperLoadRes(pDataList perData, unsigned int resId);
+int WrapperAPI wrapperUnloadRes(unsigned int resId);
+
+/* Opens a session and returns its handle (NULL on error, with *errNum set). `cb` is non-NULL in
+ * async mode: the wrapper delivers the session's results through it, tagged with `usrTag`.
+ * Sessions overlap freely; calls on one handle never overlap. */
+const void* WrapperAPI wrapperCreate(const char* usrTag, pParamList params, wrapperCallback cb,
+                                     unsigned int psrIds[], int psrCnt, int* errNum);
+
+/* Feeds one frame (one or more keys) to a session. */
+int WrapperAPI wrapperWrite(const void* handle, pDataList reqData);
+
+/* Sync sessions: fetches the results ready so far into *respData (NULL when none yet). The host
+ * calls it after every write and, after the last write, until a result with DataEnd/DataOnce. */
+int WrapperAPI wrapperRead(const void* handle, pDataList* respData);
+
+/* Closes a session; called exactly once per handle, after its last write/read. */
+int WrapperAPI wrapperDestroy(const void* handle);
+
+/* Once mode, sync: may be called concurrently (up to `concurrency` at a time). The wrapper
+ * allocates *respData; the host copies it and then calls wrapperExecFree with the same tag. */
+int WrapperAPI wrapperExec(const char* usrTag, pParamList params, pDataList reqData, pDataList* respData,
+                           unsigned int psrIds[], int psrCnt);
+
+/* Frees what wrapperExec returned in *respData. */
+int WrapperAPI wrapperExecFree(const char* usrTag, pDataList* respData);
+
+/* Once mode, async: returns at once; the result comes through `callback` with `usrTag`. `timeout`
+ * is the milliseconds left to the call's deadline. */
+int WrapperAPI wrapperExecAsync(const char* usrTag, pParamList params, pDataList reqData,
+                                wrapperCallback callback, int timeout, unsigned int psrIds[], int psrCnt);
+
+/* Debug text for a session (static or per-handle storage). */
+const char* WrapperAPI wrapperDebugInfo(const void* handle);
+
+/* Hands the wrapper a control callback (a wrapperMeterCustom or wrapperTraceLog). */
+int WrapperAPI wrapperSetCtrl(CtrlType type, void* func);
+
+/* Function-pointer types, one per export, as AIGes declares them. */
+typedef int (WrapperAPI *wrapperInitPtr)(pConfig cfg);
+typedef int (WrapperAPI *wrapperFiniPtr)();
+typedef const char* (WrapperAPI *wrapperErrorPtr)(int errNum);
+typedef const char* (WrapperAPI *wrapperVersionPtr)();
+typedef int (WrapperAPI *wrapperLoadResPtr)(pDataList perData, unsigned int resId);
+typedef int (WrapperAPI *wrapperUnloadResPtr)(unsigned int resId);
+typedef const void* (WrapperAPI *wrapperCreatePtr)(const char* usrTag, pParamList params, wrapperCallback cb,
+                                                   unsigned int psrIds[], int psrCnt, int* errNum);
+typedef int (WrapperAPI *wrapperWritePtr)(const void* handle, pDataList reqData);
+typedef int (WrapperAPI *wrapperReadPtr)(const void* handle, pDataList* respData);
+typedef int (WrapperAPI *wrapperDestroyPtr)(const void* handle);
+typedef int (WrapperAPI *wrapperExecPtr)(const char* usrTag, pParamList params, pDataList reqData,
+                                         pDataList* respData, unsigned int psrIds[], int psrCnt);
+typedef int (WrapperAPI *wrapperExecFreePtr)(const char* usrTag, pDataList* respData);
+typedef int (WrapperAPI *wrapperExecAsyncPtr)(const char* usrTag, pParamList params, pDataList reqData,
+                                              wrapperCallback callback, int timeout, unsigned int psrIds[],
+                                              int psrCnt);
+typedef const char* (WrapperAPI *wrapperDebugInfoPtr)(const void* handle);
+typedef int (WrapperAPI *wrapperSetCtrlPtr)(CtrlType type, void* func);
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AIGES_WRAPPER_H */
