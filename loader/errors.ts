@@ -95,8 +95,25 @@ const CATALOG: ReadonlyMap<number, CodeSpec> = new Map<number, CodeSpec>([
   [Codes.NOT_FOUND, spec('NOT_FOUND', GrpcStatus.NOT_FOUND, 404)],
 ]);
 
-/** Codes a plugin may raise itself to reject a request as the client's fault. */
-const PLUGIN_PASSTHROUGH = new Set<number>([Codes.INVALID_PARAM, Codes.INVALID_PARAM_VALUE, Codes.INVALID_DATA]);
+/**
+ * Codes that pass through the plugin boundary unchanged: the client-fault codes a plugin may use
+ * to reject a request, and the plugin-failure codes a plugin kind (e.g. the native host) already
+ * chose more precisely than the boundary could (10910 for a failed native callback).
+ */
+const PLUGIN_PASSTHROUGH = new Set<number>([
+  Codes.INVALID_PARAM,
+  Codes.INVALID_PARAM_VALUE,
+  Codes.INVALID_DATA,
+  Codes.CRASH,
+  Codes.PLUGIN_INIT,
+  Codes.PLUGIN_FINI,
+  Codes.PLUGIN_CREATE,
+  Codes.PLUGIN_DESTROY,
+  Codes.PLUGIN_WRITE,
+  Codes.PLUGIN_READ,
+  Codes.PLUGIN_EXEC,
+  Codes.PLUGIN_CALLBACK,
+]);
 
 export class AigesError extends Error {
   readonly aigesCode: AigesCode;

@@ -15,6 +15,9 @@ import { PluginRegistry } from './plugin/registry.js';
 import { bindGrpc, createGrpcServer } from './server/grpc.js';
 import { createHttpServer } from './server/http.js';
 
+/** After the drain, how long open gRPC streams (e.g. health watchers) get before being cut. */
+const GRPC_SHUTDOWN_GRACE_MS = 1_000;
+
 export interface LoaderOptions {
   /** Log destination (default: stdout). */
   logDestination?: DestinationStream;
@@ -48,6 +51,7 @@ export class Loader {
       metrics: this.metrics,
       log: this.log,
       maxMessageBytes: config.limits.max_message_bytes,
+      sessionIdleTimeoutMs: config.limits.session_idle_timeout_ms,
     };
     this.#grpc = createGrpcServer(deps);
     this.#http = createHttpServer(deps);
@@ -75,6 +79,7 @@ export class Loader {
     const instance = await this.registry.load({
       path,
       kind,
+      settings: this.config.plugin,
       config: this.config.wrapper,
       concurrency: concurrency === 0 ? this.config.limits.capacity : concurrency,
       initTimeoutMs: init_timeout_ms,
@@ -89,6 +94,21 @@ export class Loader {
     return this.#stopping;
   }
 
+  /** Graceful gRPC shutdown; streams still open a moment after the drain are cut. */
+  #shutdownGrpc(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.log.warn('gRPC streams still open after the drain: closing them');
+        this.#grpc.forceShutdown();
+        resolve();
+      }, GRPC_SHUTDOWN_GRACE_MS);
+      this.#grpc.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
   async #stop(): Promise<void> {
     const grace = this.config.limits.drain_grace_ms;
     this.health.set('draining');
@@ -97,10 +117,7 @@ export class Loader {
     if (!drained) this.log.warn({ left: this.dataplane.admission.inUse }, 'grace period over; cancelled what was left');
     await this.registry.retireAll(drained ? grace : 1_000, this.config.plugin.fini_timeout_ms);
     this.health.set('stopped');
-    await Promise.all([
-      this.#http.close(),
-      new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve())),
-    ]);
+    await Promise.all([this.#http.close(), this.#shutdownGrpc()]);
     this.log.info('stopped');
     await new Promise<void>((resolve) => this.log.flush(() => resolve()));
   }

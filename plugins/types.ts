@@ -112,6 +112,10 @@ export type ParamSpec =
   | (ParamBase<number> & { type: 'integer' | 'number'; minimum?: number; maximum?: number })
   | (ParamBase<boolean> & { type: 'boolean' });
 
+/**
+ * Input keys, output keys and params. The key "*" admits any other key: in input and output of
+ * any item type (its own `type` is the default for outputs), in params with its constraints.
+ */
 export interface WrapperSchema {
   input: Readonly<Record<string, ItemSpec>>;
   output: Readonly<Record<string, ItemSpec>>;

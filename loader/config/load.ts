@@ -88,7 +88,8 @@ function envTree(env: Readonly<Record<string, string | undefined>>): Tree {
 export function parseScalar(value: string): unknown {
   try {
     const parsed = parseToml(`v = ${value}`) as { v: unknown };
-    if (typeof parsed.v === 'number' || typeof parsed.v === 'boolean') return parsed.v;
+    // NOTE: TOML's nan/inf are not numbers anyone means in an env var ("nan" is a language code).
+    if ((typeof parsed.v === 'number' && Number.isFinite(parsed.v)) || typeof parsed.v === 'boolean') return parsed.v;
   } catch {
     // not a TOML scalar: a plain string
   }
@@ -99,7 +100,8 @@ function mergeInto(target: Tree, source: Tree): void {
   for (const [key, value] of Object.entries(source)) {
     const existing = target[key];
     if (isTree(value) && isTree(existing)) mergeInto(existing, value);
-    else target[key] = isTree(value) ? structuredClone(value) : value;
+    // Copies, so that freezing the result never freezes a caller's object or array.
+    else target[key] = isTree(value) || Array.isArray(value) ? structuredClone(value) : value;
   }
 }
 

@@ -7,6 +7,39 @@
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
+
+const itemSpec = z
+  .object({
+    type: z.enum(['text', 'audio', 'image', 'video', 'other']),
+    required: z.boolean().optional(),
+    encodings: z.array(z.string()).optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const paramSpec = z
+  .object({
+    type: z.enum(['string', 'integer', 'number', 'boolean']),
+    description: z.string().optional(),
+    default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    required: z.boolean().optional(),
+    enum: z.array(z.string()).optional(),
+    pattern: z.string().optional(),
+    minLength: z.number().int().optional(),
+    maxLength: z.number().int().optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+  })
+  .strict();
+
+/** A schema written in config, for plugins that cannot declare one (native libraries). */
+export const SchemaConfig = z
+  .object({
+    input: z.record(z.string(), itemSpec),
+    output: z.record(z.string(), itemSpec),
+    params: z.record(z.string(), paramSpec).optional(),
+  })
+  .strict();
 const positiveMs = z.number().int().positive();
 
 export const ConfigSchema = z
@@ -26,8 +59,26 @@ export const ConfigSchema = z
       .object({
         /** Path of the plugin: a module file or a folder holding one. */
         path: z.string().min(1).optional(),
-        /** Plugin kind; inferred from the path when absent. */
-        kind: z.enum(['ts']).optional(),
+        /** Plugin kind (ts, native, addon); inferred from the path's extension when absent. */
+        kind: z.enum(['ts', 'native', 'addon']).optional(),
+        /**
+         * Request schema for kinds that cannot declare one (native). Without it a native plugin
+         * accepts any keys, item types and params.
+         */
+        schema: SchemaConfig.optional(),
+        /** The `native` kind: an AIGes C-ABI shared library. */
+        native: z
+          .object({
+            /** The service id clients name (a C library has none of its own). */
+            service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('native'),
+            /** Which modes the library implements; decides the symbols it must export. */
+            mode: z.enum(['once', 'session', 'both']).default('once'),
+            /** Use wrapperExecAsync / callback sessions instead of wrapperExec / wrapperRead. */
+            async: z.boolean().default(false),
+            version: z.string().optional(),
+          })
+          .strict()
+          .prefault({}),
         /** Once calls run in the plugin at a time; 0 means as many as capacity allows. */
         concurrency: z.number().int().min(0).default(0),
         /** How long init may take before startup fails. */
@@ -66,5 +117,6 @@ export const ConfigSchema = z
   .strict();
 
 export type LoaderConfig = z.infer<typeof ConfigSchema>;
+export type PluginSection = LoaderConfig['plugin'];
 /** Input form: every key optional. */
 export type LoaderConfigInput = z.input<typeof ConfigSchema>;

@@ -81,11 +81,15 @@ export class Admission {
   idle(timeoutMs: number): Promise<boolean> {
     if (this.inUse === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.#idleWaiters.push(() => {
+      const waiter = () => {
         clearTimeout(timer);
         resolve(true);
-      });
+      };
+      const timer = setTimeout(() => {
+        this.#idleWaiters.splice(this.#idleWaiters.indexOf(waiter), 1);
+        resolve(false);
+      }, timeoutMs);
+      this.#idleWaiters.push(waiter);
     });
   }
 

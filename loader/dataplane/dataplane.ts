@@ -175,7 +175,11 @@ export class Dataplane {
       plugin = await callScope.run({ sid, service: label }, async () => {
         const ctx = this.#callContext(instance, sid, scope);
         const made = Promise.resolve().then(() => create(params, ctx));
-        made.catch(() => undefined);
+        // NOTE: a create that finishes after the deadline or a cancel made a session nobody will
+        // drive; destroy it all the same (destroy is promised once, whatever happens).
+        made
+          .then((late) => (scope.signal.aborted ? late?.destroy?.call(late) : undefined))
+          .catch(() => undefined);
         const result = await scope.race(made);
         if (typeof result?.write !== 'function' || typeof result?.results?.[Symbol.asyncIterator] !== 'function') {
           throw new AigesError(Codes.PLUGIN_CREATE, 'session.create must return { write, results }');

@@ -181,23 +181,31 @@ export class Session {
     clearTimeout(this.#idleTimer);
     this.scope.dispose();
     if (error === undefined) this.scope.abort(new AigesError(Codes.CANCELLED, 'session closed'));
-    const destroy = this.plugin.destroy;
     const finish = () => this.hooks.onClose(error);
-    if (destroy === undefined) {
+    const failed = (err: unknown) => {
+      const wrapped = wrapPluginError(err, Codes.PLUGIN_DESTROY, 'session destroy failed');
+      this.instance.log.error({ err: wrapped, sid: this.sid }, wrapped.message);
+    };
+    // The slot covers the plugin's session until destroy is done; a synchronous destroy frees it
+    // at once, so a client that saw END can open its next session straight away.
+    let pending: unknown;
+    try {
+      pending = this.plugin.destroy?.();
+    } catch (err) {
+      failed(err);
+    }
+    if (typeof (pending as PromiseLike<unknown> | undefined)?.then !== 'function') {
       finish();
       return;
     }
     let timer: NodeJS.Timeout | undefined;
     Promise.race([
-      Promise.resolve().then(() => destroy.call(this.plugin)),
+      pending,
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`did not finish within ${DESTROY_TIMEOUT_MS} ms`)), DESTROY_TIMEOUT_MS);
       }),
     ])
-      .catch((err: unknown) => {
-        const wrapped = wrapPluginError(err, Codes.PLUGIN_DESTROY, 'session destroy failed');
-        this.instance.log.error({ err: wrapped, sid: this.sid }, wrapped.message);
-      })
+      .catch(failed)
       .finally(() => {
         clearTimeout(timer);
         finish();

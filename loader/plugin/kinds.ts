@@ -4,11 +4,13 @@
  */
 import { AigesError, Codes } from '../errors.js';
 import type { Wrapper } from '../../plugins/types.js';
+import type { PluginSection } from '../config/schema.js';
 import type { PluginLocation } from './repository.js';
 
 export interface PluginKind {
   readonly name: string;
-  load(location: PluginLocation): Promise<Wrapper>;
+  /** Turns the located entry into a wrapper; `settings` is the [plugin] config section. */
+  load(location: PluginLocation, settings: Partial<PluginSection>): Promise<Wrapper>;
 }
 
 const kinds = new Map<string, PluginKind>();

@@ -5,16 +5,21 @@
 import { AigesError, Codes } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { WrapperConfig } from '../../plugins/types.js';
+import type { PluginSection } from '../config/schema.js';
 import { PluginInstance } from './instance.js';
 import { pluginKind, registerPluginKind } from './kinds.js';
 import { tsKind } from './kind-ts.js';
+import { addonKind } from './kind-addon.js';
 import { locatePlugin, type PluginLocation } from './repository.js';
 
 registerPluginKind(tsKind);
+registerPluginKind(addonKind);
 
 export interface LoadOptions {
   path: string;
   kind?: string | undefined;
+  /** The rest of the [plugin] section, for kinds that read more of it. */
+  settings?: Partial<PluginSection>;
   config: WrapperConfig;
   concurrency: number;
   initTimeoutMs: number;
@@ -31,7 +36,7 @@ export class PluginRegistry {
   /** Loads and initialises a plugin, and makes it the live set of its service. */
   async load(options: LoadOptions): Promise<PluginInstance> {
     const location: PluginLocation = locatePlugin(options.path, options.kind);
-    const wrapper = await pluginKind(location.kind).load(location);
+    const wrapper = await pluginKind(location.kind).load(location, options.settings ?? {});
     this.log.info({ plugin: location.entry, kind: location.kind, service: wrapper.id }, 'plugin loaded, initialising');
     const started = performance.now();
     const instance = await PluginInstance.create({

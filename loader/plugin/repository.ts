@@ -24,6 +24,9 @@ const KIND_BY_EXTENSION: Readonly<Record<string, string>> = {
   '.mts': 'ts',
   '.js': 'ts',
   '.mjs': 'ts',
+  '.so': 'native',
+  '.dylib': 'native',
+  '.node': 'addon',
 };
 
 const ENTRY_CANDIDATES = ['wrapper.ts', 'index.ts', 'wrapper.js', 'index.js', 'wrapper.mjs', 'index.mjs'];
@@ -35,7 +38,7 @@ export function locatePlugin(path: string, kind?: string): PluginLocation {
   const entry = statSync(abs).isDirectory() ? folderEntry(abs) : abs;
   const inferred = kind ?? KIND_BY_EXTENSION[extname(entry)];
   if (inferred === undefined) {
-    throw pluginError(`cannot tell the kind of plugin ${entry}: set plugin.kind (known: ts)`);
+    throw pluginError(`cannot tell the kind of plugin ${entry}: set plugin.kind (ts, native or addon)`);
   }
   const toml = join(dir, 'aiges.toml');
   return { entry, dir, kind: inferred, defaultConfig: existsSync(toml) ? toml : undefined };

@@ -20,17 +20,22 @@ export interface JsonSchema {
   [key: string]: unknown;
 }
 
+/** The wildcard key: in input, output or params it admits any other key (of any item type). */
+export const ANY_KEY = '*';
+
 /** The params object's JSON Schema (values typed; on the wire every value is a string). */
 export function paramsJsonSchema(params: WrapperSchema['params']): JsonSchema {
-  const properties: Record<string, JsonSchema> = {
-    sid: { type: 'string', description: 'Request id; set by the loader when absent.' },
-  };
+  const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   for (const [name, spec] of Object.entries(params ?? {})) {
+    if (name === ANY_KEY || name === 'sid') continue;
     properties[name] = paramJsonSchema(spec);
     if (spec.required === true && spec.default === undefined) required.push(name);
   }
-  return { type: 'object', properties, required, additionalProperties: false };
+  // The request id is the loader's: a plugin cannot redefine it.
+  properties['sid'] = { type: 'string', description: 'Request id; set by the loader when absent.' };
+  const any = params?.[ANY_KEY];
+  return { type: 'object', properties, required, additionalProperties: any === undefined ? false : paramJsonSchema(any) };
 }
 
 function paramJsonSchema(spec: ParamSpec): JsonSchema {
@@ -54,9 +59,12 @@ export class CompiledSchema {
     this.paramsSchema = paramsJsonSchema(schema.params);
     const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: true });
     this.#validateParams = ajv.compile(this.paramsSchema);
+    checkDefaults(ajv, schema.params);
     this.#input = compileItems(schema.input, 'input');
     this.#output = compileItems(schema.output, 'output');
-    this.#requiredInputs = [...this.#input].filter(([, v]) => v.spec.required !== false).map(([k]) => k);
+    this.#requiredInputs = [...this.#input]
+      .filter(([k, v]) => k !== ANY_KEY && v.spec.required !== false)
+      .map(([k]) => k);
   }
 
   /** Coerces string params to their declared types and fills defaults; rejects the rest. */
@@ -73,7 +81,8 @@ export class CompiledSchema {
   inputItems(items: readonly DataItem[], complete: boolean): void {
     const seen = new Set<string>();
     for (const item of items) {
-      const decl = this.#input.get(item.key);
+      const declared = this.#input.get(item.key);
+      const decl = declared ?? this.#input.get(ANY_KEY);
       if (decl === undefined) {
         throw new AigesError(Codes.INVALID_PARAM, `unknown input key "${item.key}"`, { detail: { key: item.key } });
       }
@@ -81,7 +90,7 @@ export class CompiledSchema {
         throw new AigesError(Codes.INVALID_PARAM, `input key "${item.key}" given twice`, { detail: { key: item.key } });
       }
       seen.add(item.key);
-      if (item.type !== decl.type) {
+      if (declared !== undefined && item.type !== decl.type) {
         throw new AigesError(
           Codes.INVALID_PARAM,
           `input "${item.key}" must have type ${decl.spec.type}, got ${TYPE_NAMES[item.type] ?? item.type}`,
@@ -114,7 +123,7 @@ export class CompiledSchema {
       if (typeof raw !== 'object' || raw === null || typeof raw.key !== 'string') {
         throw new AigesError(Codes.INVALID_OUTPUT, 'plugin output item must be an object with a string key');
       }
-      const decl = this.#output.get(raw.key);
+      const decl = this.#output.get(raw.key) ?? this.#output.get(ANY_KEY);
       if (decl === undefined) {
         throw new AigesError(Codes.INVALID_OUTPUT, `plugin produced undeclared output key "${raw.key}"`);
       }
@@ -129,6 +138,18 @@ export class CompiledSchema {
       if (raw.tensor !== undefined) item.tensor = raw.tensor;
       return item;
     });
+  }
+}
+
+/** A default that breaks its own param's constraints would fail every request: refuse it at load. */
+function checkDefaults(ajv: Ajv, params: WrapperSchema['params']): void {
+  for (const [name, spec] of Object.entries(params ?? {})) {
+    if (spec.default === undefined) continue;
+    const { default: value, required: _r, ...constraints } = spec;
+    const check = ajv.compile({ ...constraints });
+    if (!check(value)) {
+      throw new TypeError(`schema.params.${name}.default ${JSON.stringify(value)} ${check.errors?.[0]?.message ?? 'is invalid'}`);
+    }
   }
 }
 

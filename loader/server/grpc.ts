@@ -23,6 +23,8 @@ export interface GrpcServerDeps {
   health: HealthState;
   log: Logger;
   maxMessageBytes: number;
+  /** How long a session stream may wait for its open message (the session idle timeout). */
+  sessionIdleTimeoutMs: number;
 }
 
 /** Room for the envelope (keys, params, headers) around the payload bytes. */
@@ -72,7 +74,7 @@ function cancelSignal(call: SurfaceCall): AbortSignal {
   return controller.signal;
 }
 
-function loaderHandlers({ dataplane, log }: GrpcServerDeps): LoaderHandlers {
+function loaderHandlers({ dataplane, log, sessionIdleTimeoutMs: openTimeoutMs }: GrpcServerDeps): LoaderHandlers {
   return {
     Infer(call, callback) {
       const req = call.request as typeof call.request | Malformed;
@@ -105,7 +107,7 @@ function loaderHandlers({ dataplane, log }: GrpcServerDeps): LoaderHandlers {
     },
 
     Session(call) {
-      void runSession(call, dataplane).catch((err: unknown) => {
+      void runSession(call, dataplane, openTimeoutMs).catch((err: unknown) => {
         log.error({ err }, 'session stream failed');
         call.emit('error', grpcError(err));
       });
@@ -115,7 +117,7 @@ function loaderHandlers({ dataplane, log }: GrpcServerDeps): LoaderHandlers {
 
 type SessionCall = grpc.ServerDuplexStream<SessionRequest__Output, unknown>;
 
-async function runSession(call: SessionCall, dataplane: Dataplane): Promise<void> {
+async function runSession(call: SessionCall, dataplane: Dataplane, openTimeoutMs: number): Promise<void> {
   const signal = cancelSignal(call);
   // NOTE: destroyOnReturn false: the client's half-close ends our input only; the default
   // iterator would destroy the whole duplex and lose the results still to be sent.
@@ -130,7 +132,17 @@ async function runSession(call: SessionCall, dataplane: Dataplane): Promise<void
     return n.value;
   };
   try {
-    const first = await next();
+    // Before the open message there is no session (and no slot): bound the wait like idleness.
+    let timer: NodeJS.Timeout | undefined;
+    const first = await Promise.race([
+      next(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new AigesError(Codes.SESSION_TIMEOUT, `no open message within ${openTimeoutMs} ms`)),
+          openTimeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (first === undefined) throw new AigesError(Codes.INVALID_OP, 'session stream ended before its open message');
     const opened = await dataplane.openSession(
       { service: first.service, params: first.params, headers: first.headers },
@@ -180,7 +192,8 @@ function healthHandlers({ health, dataplane }: GrpcServerDeps): HealthHandlers {
     Watch(call) {
       const send = () => call.write({ status: statusOf(call.request.service) ?? 'SERVICE_UNKNOWN' });
       send();
-      const off = health.onChange(send);
+      // NOTE: end the stream once stopped: an open Watch would hold the server's graceful shutdown forever.
+      const off = health.onChange((state) => (state === 'stopped' ? call.end() : send()));
       call.once('cancelled', off);
       call.once('close', off);
     },

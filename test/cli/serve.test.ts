@@ -7,7 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { aigesCodeOf, createLoaderClient, infer, type LoaderClient } from '../../loader/client.js';
 import { runToExit, startServe, type CliProcess } from './serve-process.js';
 
-const text = (s: string) => ({ key: 'text', type: 0, status: 3, data: Buffer.from(s) });
+const text = (s: string) => ({ key: 'text', type: 0 as const, status: 3 as const, data: Buffer.from(s) });
 const running: CliProcess[] = [];
 const clients: LoaderClient[] = [];
 
