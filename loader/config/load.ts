@@ -28,7 +28,7 @@ export interface ConfigSources {
 }
 
 /** Variables that are not config keys. */
-const RESERVED_ENV = new Set(['AIGES_CONFIG']);
+const RESERVED_ENV = new Set(['AIGES_CONFIG', 'AIGES_NATIVE_HOST']);
 
 export function loadConfig(sources: ConfigSources = {}): Readonly<LoaderConfig> {
   const layers: { tree: Tree; origin: string }[] = [];

@@ -72,7 +72,7 @@ export const ConfigSchema = z
             /** The service id clients name (a C library has none of its own). */
             service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('native'),
             /** Which modes the library implements; decides the symbols it must export. */
-            mode: z.enum(['once', 'session', 'both']).default('once'),
+            mode: z.enum(['once', 'session']).default('once'),
             /** Use wrapperExecAsync / callback sessions instead of wrapperExec / wrapperRead. */
             async: z.boolean().default(false),
             version: z.string().optional(),

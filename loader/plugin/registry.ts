@@ -10,10 +10,12 @@ import { PluginInstance } from './instance.js';
 import { pluginKind, registerPluginKind } from './kinds.js';
 import { tsKind } from './kind-ts.js';
 import { addonKind } from './kind-addon.js';
+import { nativeKind } from './kind-native.js';
 import { locatePlugin, type PluginLocation } from './repository.js';
 
 registerPluginKind(tsKind);
 registerPluginKind(addonKind);
+registerPluginKind(nativeKind);
 
 export interface LoadOptions {
   path: string;

@@ -38,7 +38,15 @@ extern "C" {
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wattributes"
+/* Where WrapperAPI is ignored (after a pointer return type), this still exports the function,
+ * also in libraries built with -fvisibility=hidden: definitions keep the declaration's visibility. */
+#pragma GCC visibility push(default)
 #endif
+
+/* The ABI revision these headers describe. A wrapper may export, with C linkage, either
+ * `int aigesAbiVersion(void)` or `const int aigesAbiVersion` set to it; the host reads it to
+ * enable newer features. Not declared here, so that either form compiles. */
+#define AIGES_ABI_VERSION 1
 
 /* Results of an async call or session. May be called from any thread, any number of times per
  * usrTag; the host copies `respData` before returning. `ret` != 0 reports an error for that tag.
@@ -124,6 +132,7 @@ typedef const char* (WrapperAPI *wrapperDebugInfoPtr)(const void* handle);
 typedef int (WrapperAPI *wrapperSetCtrlPtr)(CtrlType type, void* func);
 
 #if defined(__GNUC__)
+#pragma GCC visibility pop
 #pragma GCC diagnostic pop
 #endif
 

@@ -1,0 +1,255 @@
+/**
+ * The native host: loads AIGes C-ABI wrapper libraries (`.so`) and runs their calls off the JS thread.
+ *
+ * This is the typed facade over `aiges_host.node` (native/host/, built with cmake-js). Threading, for
+ * every method below: wrapper functions never run on the event-loop thread. Each library gets its own
+ * pool of `threads` native worker threads (not libuv's pool), so at most `threads` wrapper calls run
+ * at once across once calls and session operations; further calls wait in FIFO order. Results reach
+ * JS through a thread-safe function, so promises settle and `onResult` runs on the JS thread.
+ *
+ * Memory: input `data` Buffers are handed to the wrapper without copying and kept alive until the
+ * wrapper no longer reads them (end of the call; for async exec, when wrapperExecAsync returns) —
+ * do not modify them meanwhile. Output bytes are copied once, on a worker, out of wrapper memory
+ * into one block per item; the returned Buffers own those blocks (no second copy).
+ *
+ * The C-side contract wrapper authors rely on is in native/include/aiges/wrapper.h.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One data item, mirroring AIGes's DataList node. type: 0 text … 4 other; status: 0 begin … 3 once. */
+export interface NativeItem {
+  key: string;
+  data: Buffer;
+  type: number;
+  status: number;
+  desc: Record<string, string>;
+}
+
+export interface OpenOptions {
+  mode: 'once' | 'session';
+  /** once: wrapperExecAsync + callback; session: wrapperCreate gets a callback (no wrapperRead). */
+  async: boolean;
+  /** Native worker threads: the most wrapper calls running at once (1–1024). */
+  threads: number;
+  /**
+   * Receives the wrapper's wrapperMeterCustom events (when it exports wrapperSetCtrl), on the JS
+   * thread. Exceptions it throws are reported as uncaught exceptions.
+   */
+  onMeter?: (usrTag: string, key: string, count: number) => void;
+}
+
+export interface NativeStats {
+  /** Wrapper calls executing now (never more than `threads`). */
+  running: number;
+  /** The most wrapper calls seen executing at once. */
+  maxRunning: number;
+  /** Sessions created and not yet destroyed. */
+  liveSessions: number;
+  /** Async exec tags still waiting for their final callback (including abandoned ones). */
+  pendingTags: number;
+}
+
+/** Receives a session's results: (items, null) per result, (null, null) after the last, (null, err) on failure. */
+export type SessionListener = (items: NativeItem[] | null, err: NativeError | null) => void;
+
+export interface NativeLibrary {
+  readonly path: string;
+  /** wrapperVersion(), when exported. */
+  readonly version: string | undefined;
+  /** The AIGes functions the library exports. */
+  readonly symbols: readonly string[];
+  /** The optional `aigesAbiVersion` export (int variable or int function), when present. */
+  readonly abiVersion: number | undefined;
+
+  /** wrapperSetCtrl (if onMeter) then wrapperInit(config), once, on a worker. Rejects with NativeError (fn 'wrapperInit'). */
+  init(config: Record<string, string>): Promise<void>;
+  /**
+   * Refuses new calls at once, waits for the wrapper calls already running to return, then runs
+   * wrapperFini (if exported) on a worker and frees async exec tags that never got their callback
+   * (their promises reject with reason 'abandoned'). Refused while sessions are open. Resolves at
+   * once, without calling wrapperFini, when init never succeeded or fini already ran.
+   */
+  fini(): Promise<void>;
+  /**
+   * Once mode. Sync: wrapperExec, copy, wrapperExecFree; a running wrapperExec cannot be
+   * interrupted, so past the caller's deadline it still holds its worker until it returns.
+   * Async: wrapperExecAsync with `timeout` = timeoutMs, resolved by the callback delivering
+   * DataEnd/DataOnce (or rejected by one with ret != 0, fn 'wrapperCallback'). If the wrapper never
+   * calls back the promise stays pending: race it against your deadline. Its tag stays registered
+   * (stats().pendingTags) until a late callback or fini/close, and it stops keeping the process
+   * alive once timeoutMs has passed.
+   * `params` should hold `sid` (= usrTag); it is added when missing.
+   */
+  exec(usrTag: string, params: Record<string, string>, items: NativeItem[], timeoutMs: number): Promise<NativeItem[]>;
+  /**
+   * Session mode: wrapperCreate on a worker. Calls on one session never overlap and run in order.
+   * `onResult` runs on the JS thread; results come in the wrapper's order. Sync mode: after every
+   * write the host reads until wrapperRead returns NULL; after a frame with status END (2) it keeps
+   * reading with back-off until a result with END/ONCE, then calls onResult(null, null).
+   * Async mode: each callback is one result; a DataEnd/DataOnce node ends the results the same way.
+   * `params` should hold `sid` (= usrTag); it is added when missing.
+   */
+  createSession(usrTag: string, params: Record<string, string>, onResult: SessionListener): Promise<NativeSession>;
+  stats(): NativeStats;
+  /**
+   * Frees pending async tags (rejecting their promises as 'abandoned'), stops the worker threads and
+   * dlcloses the library. Throws while calls run or sessions are open, or after a successful init
+   * without fini. Idempotent.
+   */
+  close(): void;
+}
+
+export interface NativeSession {
+  /** wrapperWrite (then reads, in sync mode). Resolves once the frame was written and results so far delivered. */
+  write(items: NativeItem[]): Promise<void>;
+  /** wrapperDestroy, exactly once, after every earlier write; later results are dropped. */
+  destroy(): Promise<void>;
+}
+
+export type NativeErrorReason = 'plugin' | 'callback' | 'invalid-output' | 'abandoned' | 'load' | 'state';
+
+/** AIGes code per failing function (the same numbers as loader/errors.ts `Codes`). */
+const AIGES_CODE_BY_FN: Readonly<Record<string, number>> = {
+  dlopen: 10901,
+  wrapperInit: 10901,
+  wrapperFini: 10902,
+  wrapperCreate: 10905,
+  wrapperDestroy: 10906,
+  wrapperWrite: 10907,
+  wrapperRead: 10908,
+  wrapperExec: 10909,
+  wrapperExecAsync: 10909,
+  wrapperCallback: 10910,
+};
+/** wrapperExecAsync's `timeout` is a C int. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const INVALID_OP = 10003;
+const EXEC_TIMEOUT = 10102;
+const CRASH = 10109;
+
+/** Every failure of the native host. Recognise it by `aigesCode` (or `name`), not instanceof. */
+export class NativeError extends Error {
+  /** The wrapper's own error code (0 when the failure is not a wrapper return code). */
+  readonly pluginCode: number;
+  /** The wrapper function (or host step) that failed, e.g. 'wrapperExec', 'wrapperCallback', 'dlopen'. */
+  readonly fn: string;
+  readonly reason: NativeErrorReason;
+  /** The AIGes code for the client: 109xx by function, 10109 for broken output, 10003 for misuse. */
+  readonly aigesCode: number;
+
+  constructor(message: string, pluginCode: number, fn: string, reason: NativeErrorReason) {
+    super(message);
+    this.name = 'NativeError';
+    this.pluginCode = pluginCode;
+    this.fn = fn;
+    this.reason = reason;
+    this.aigesCode =
+      reason === 'state'
+        ? INVALID_OP
+        : reason === 'invalid-output'
+          ? CRASH
+          : reason === 'abandoned'
+            ? EXEC_TIMEOUT
+            : (AIGES_CODE_BY_FN[fn] ?? CRASH);
+  }
+}
+
+interface Binding {
+  configure(classes: { NativeError: typeof NativeError }): void;
+  openLibrary(path: string, options: OpenOptions): Promise<NativeHandle>;
+}
+interface NativeHandle {
+  readonly path: string;
+  readonly version: string | undefined;
+  readonly symbols: readonly string[];
+  readonly abiVersion: number | undefined;
+  init(config: Record<string, string>): Promise<void>;
+  fini(): Promise<void>;
+  exec(usrTag: string, params: Record<string, string>, items: NativeItem[], timeoutMs: number): Promise<NativeItem[]>;
+  createSession(usrTag: string, params: Record<string, string>, onResult: SessionListener): Promise<number>;
+  write(session: number, items: NativeItem[]): Promise<void>;
+  destroy(session: number): Promise<void>;
+  stats(): NativeStats;
+  close(): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Where the addon is looked for: $AIGES_NATIVE_HOST, then the build folder from source or from dist/. */
+export function nativeHostCandidates(): string[] {
+  const fromEnv = process.env['AIGES_NATIVE_HOST'];
+  return [
+    ...(fromEnv ? [fromEnv] : []),
+    join(here, 'build', 'Release', 'aiges_host.node'),
+    join(here, '..', '..', 'native', 'build', 'Release', 'aiges_host.node'),
+  ];
+}
+
+let binding: Binding | undefined;
+function loadBinding(): Binding {
+  if (binding) return binding;
+  const path = nativeHostCandidates().find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(
+      `native host addon not built (looked in ${nativeHostCandidates().join(', ')}); ` +
+        'run: npx cmake-js build --directory native --out native/build',
+    );
+  }
+  const b = createRequire(import.meta.url)(path) as Binding;
+  b.configure({ NativeError });
+  binding = b;
+  return b;
+}
+
+function withSid(params: Record<string, string>, usrTag: string): Record<string, string> {
+  return params['sid'] === undefined ? { ...params, sid: usrTag } : params;
+}
+
+/** Rethrows a listener's exception outside the native callback frame (as an uncaught exception). */
+function guarded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  };
+}
+
+/**
+ * dlopens `path` (RTLD_NOW | RTLD_LOCAL) on a worker thread and checks the exports the mode needs.
+ * Rejects with NativeError (reason 'load') naming the path and EVERY missing required symbol.
+ */
+export async function openLibrary(path: string, options: OpenOptions): Promise<NativeLibrary> {
+  const { onMeter, ...rest } = options;
+  const handle = await loadBinding().openLibrary(path, onMeter ? { ...rest, onMeter: guarded(onMeter) } : rest);
+  return {
+    path: handle.path,
+    version: handle.version,
+    symbols: handle.symbols,
+    abiVersion: handle.abiVersion,
+    init: (config) => handle.init(config),
+    fini: () => handle.fini(),
+    exec: (usrTag, params, items, timeoutMs) => {
+      const timeout = Math.min(MAX_TIMEOUT_MS, Math.max(0, Math.round(timeoutMs)));
+      const p = handle.exec(usrTag, withSid(params, usrTag), items, timeout);
+      // An async exec abandoned at the deadline rejects at fini/close, long after the caller moved
+      // on: that late rejection must not surface as an unhandled rejection.
+      if (options.async) p.catch(() => undefined);
+      return p;
+    },
+    createSession: async (usrTag, params, onResult) => {
+      const id = await handle.createSession(usrTag, withSid(params, usrTag), guarded(onResult));
+      return {
+        write: (items) => handle.write(id, items),
+        destroy: () => handle.destroy(id),
+      };
+    },
+    stats: () => handle.stats(),
+    close: () => handle.close(),
+  };
+}

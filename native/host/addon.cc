@@ -1,0 +1,81 @@
+// aiges_host.node: loads AIGes C-ABI wrapper libraries and runs their calls off the JS thread.
+//
+// Exports:
+//   openLibrary(path, { mode, async, threads, onMeter? }) → Promise<NativeLibrary>
+//   configure({ NativeError })  the error class used for every rejection (set once by native/host.ts)
+// The typed facade and the full contract are in native/host.ts.
+#include <napi.h>
+
+#include "bridge.h"
+#include "js_convert.h"
+
+namespace aiges {
+namespace {
+
+// The JS object of one loaded library. Holds a share of the bridge; created only by the bridge.
+class LibraryWrap : public Napi::ObjectWrap<LibraryWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeLibraryHandle",
+                       {
+                           InstanceMethod<&LibraryWrap::Init>("init"),
+                           InstanceMethod<&LibraryWrap::Fini>("fini"),
+                           InstanceMethod<&LibraryWrap::Exec>("exec"),
+                           InstanceMethod<&LibraryWrap::CreateSession>("createSession"),
+                           InstanceMethod<&LibraryWrap::Write>("write"),
+                           InstanceMethod<&LibraryWrap::Destroy>("destroy"),
+                           InstanceMethod<&LibraryWrap::Stats>("stats"),
+                           InstanceMethod<&LibraryWrap::Close>("close"),
+                       });
+  }
+
+  explicit LibraryWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LibraryWrap>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+      throw Napi::TypeError::New(info.Env(), "NativeLibraryHandle is created by openLibrary()");
+    }
+    bridge_ = *info[0].As<Napi::External<std::shared_ptr<JsBridge>>>().Data();
+  }
+
+  ~LibraryWrap() override {
+    if (bridge_) bridge_->OnObjectCollected();
+  }
+
+ private:
+  Napi::Value Init(const Napi::CallbackInfo& info) { return bridge_->Init(info); }
+  Napi::Value Fini(const Napi::CallbackInfo& info) { return bridge_->Fini(info); }
+  Napi::Value Exec(const Napi::CallbackInfo& info) { return bridge_->Exec(info); }
+  Napi::Value CreateSession(const Napi::CallbackInfo& info) { return bridge_->CreateSession(info); }
+  Napi::Value Write(const Napi::CallbackInfo& info) { return bridge_->Write(info); }
+  Napi::Value Destroy(const Napi::CallbackInfo& info) { return bridge_->Destroy(info); }
+  Napi::Value Stats(const Napi::CallbackInfo& info) { return bridge_->GetStats(info); }
+  void Close(const Napi::CallbackInfo& info) { bridge_->Close(info); }
+
+  std::shared_ptr<JsBridge> bridge_;
+};
+
+Napi::Value Configure(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "configure() takes { NativeError }");
+  Napi::Value cls = info[0].As<Napi::Object>().Get("NativeError");
+  if (!cls.IsFunction()) throw Napi::TypeError::New(env, "configure(): NativeError must be a class");
+  env.GetInstanceData<AddonData>()->errorClass = Napi::Persistent(cls.As<Napi::Function>());
+  return env.Undefined();
+}
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();  // owned by the env (freed at env teardown)
+  data->libraryClass = Napi::Persistent(LibraryWrap::Define(env));
+  env.SetInstanceData(data);
+  exports.Set("openLibrary", Napi::Function::New(env, &JsBridge::Open, "openLibrary"));
+  exports.Set("configure", Napi::Function::New(env, &Configure, "configure"));
+  exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  return exports;
+}
+
+}  // namespace
+}  // namespace aiges
+
+static Napi::Object RegisterAigesHost(Napi::Env env, Napi::Object exports) {
+  return aiges::InitModule(env, exports);
+}
+NODE_API_MODULE(aiges_host, RegisterAigesHost)

@@ -1,0 +1,93 @@
+// C lists of the AIGes ABI, built from and copied into owning C++ values.
+//
+// Input side (JS → wrapper): ParamArena and DataArena own every string and node of a ParamList /
+// DataList chain; DataList.data points at caller-owned memory (a pinned JS Buffer) and is never copied.
+// Output side (wrapper → JS): CopyDataList copies a wrapper-owned chain into OwnedItems, one malloc'd
+// block per node, so that the JS side can adopt each block as a Buffer without a second copy.
+#pragma once
+
+#include <aiges/type.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aiges {
+
+using StringPairs = std::vector<std::pair<std::string, std::string>>;
+
+// Owns a ParamList chain. head() and every pointer reachable from it stay valid, unchanged, for the
+// arena's lifetime; the wrapper receives them read-only for the duration of one call.
+class ParamArena {
+ public:
+  ParamArena() = default;
+  explicit ParamArena(StringPairs pairs);
+  ParamArena(const ParamArena&) = delete;
+  ParamArena& operator=(const ParamArena&) = delete;
+
+  pParamList head() { return nodes_.empty() ? nullptr : &nodes_.front(); }
+  const StringPairs& pairs() const { return pairs_; }
+
+ private:
+  // NOTE: nodes_ point into pairs_' strings; neither vector is resized after construction.
+  StringPairs pairs_;
+  std::vector<ParamList> nodes_;
+};
+
+// One input item: bytes are borrowed (the caller keeps them alive and unchanged until the call ends).
+struct InputItem {
+  std::string key;
+  const void* data = nullptr;
+  size_t len = 0;
+  int type = DataText;
+  int status = DataOnce;
+  StringPairs desc;
+};
+
+// Owns a DataList chain over borrowed bytes (zero copy).
+class DataArena {
+ public:
+  DataArena() = default;
+  explicit DataArena(std::vector<InputItem> items);
+  DataArena(const DataArena&) = delete;
+  DataArena& operator=(const DataArena&) = delete;
+
+  pDataList head() { return nodes_.empty() ? nullptr : &nodes_.front(); }
+  // True when some item has status DataEnd: a session's last frame.
+  bool HasEnd() const;
+
+ private:
+  std::vector<InputItem> items_;
+  std::vector<std::unique_ptr<ParamArena>> descs_;
+  std::vector<DataList> nodes_;
+};
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+using MallocBlock = std::unique_ptr<uint8_t, FreeDeleter>;
+
+// One output node, copied out of wrapper memory. `data` is a malloc'd block of `len` bytes (null when
+// len is 0) whose ownership passes to a JS Buffer (freed by the Buffer's finalizer).
+struct OwnedItem {
+  std::string key;
+  MallocBlock data;
+  size_t len = 0;
+  int type = DataText;
+  int status = DataOnce;
+  StringPairs desc;
+};
+
+// Copies every node of `head` into `out` (appending). Returns "" on success, else a description of the
+// invalid output (null data with a non-zero length, an over-long or cyclic chain, out of memory).
+// Never frees or modifies the wrapper's list.
+std::string CopyDataList(const DataList* head, std::vector<OwnedItem>& out);
+
+// True when a node of the chain has status DataEnd or DataOnce (the last result of a tag or session).
+bool HasFinal(const DataList* head);
+
+}  // namespace aiges

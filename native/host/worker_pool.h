@@ -1,0 +1,62 @@
+// The host's own worker threads (not libuv's pool, which is small and shared with fs/dns).
+//
+// WorkerPool runs tasks on a fixed number of threads, so at most `threads` tasks run at once; extra
+// tasks wait in FIFO order. PostAfter queues a task once a delay has passed without holding a thread
+// meanwhile (used for session read back-off and deadline bookkeeping). Strand runs the tasks posted
+// to it one at a time, in order, on the pool: the per-session serialisation of wrapper calls.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace aiges {
+
+using Task = std::function<void()>;
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(unsigned threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Thread-safe. Tasks posted after Stop() are dropped.
+  void Post(Task task);
+  void PostAfter(std::chrono::milliseconds delay, Task task);
+
+  // Drops queued and delayed tasks and lets running tasks finish. With `join`, waits for the threads;
+  // without (env teardown: a wrapper call may run for long), or when called from one of the pool's
+  // own threads, detaches them instead (each exits after its current task).
+  void Stop(bool join = true);
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;  // shared with the threads, so a detached thread never dangles
+  std::vector<std::thread> threads_;
+};
+
+class Strand : public std::enable_shared_from_this<Strand> {
+ public:
+  // `pool` must outlive the strand (a session's strand lives in the session, which holds the library).
+  explicit Strand(WorkerPool& pool) : pool_(pool) {}
+
+  // Runs `task` after every task posted before it has finished; never two at once.
+  void Post(Task task);
+  // Enqueues `task` on the strand after `delay`; other tasks may run meanwhile.
+  void PostAfter(std::chrono::milliseconds delay, Task task);
+
+ private:
+  void RunOne();
+
+  WorkerPool& pool_;
+  std::mutex mu_;
+  std::deque<Task> queue_;
+  bool active_ = false;  // a RunOne is queued or running
+};
+
+}  // namespace aiges

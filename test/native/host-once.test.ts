@@ -1,0 +1,173 @@
+/**
+ * Native host, once mode, against demo/native-echo: sync and async round trips, zero-copy input,
+ * the concurrency cap, plugin errors, a wrapper that never calls back, and a free event loop.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { NativeError, openLibrary, type NativeLibrary, type OpenOptions } from '../../native/host.js';
+import { artifacts, ensureNativeBuild, item, probe } from './helpers.js';
+
+beforeAll(ensureNativeBuild, 240_000);
+
+const open: NativeLibrary[] = [];
+async function echo(options: Partial<OpenOptions> = {}, config: Record<string, string> = {}): Promise<NativeLibrary> {
+  const lib = await openLibrary(artifacts.echo, { mode: 'once', async: false, threads: 2, ...options });
+  open.push(lib);
+  await lib.init(config);
+  return lib;
+}
+afterEach(async () => {
+  for (const lib of open.splice(0)) {
+    await lib.fini();
+    lib.close();
+  }
+});
+
+function rejection(p: Promise<unknown>): Promise<NativeError> {
+  return p.then(
+    () => expect.fail('expected a rejection'),
+    (err: unknown) => err as NativeError,
+  );
+}
+
+describe.each([false, true])('once mode, async=%s', (async) => {
+  it('exposes version, exports and the optional ABI version', async () => {
+    const lib = await echo({ async });
+    expect(lib.version).toBe('native-echo 1.0.0');
+    expect(lib.symbols).toEqual(expect.arrayContaining(['wrapperInit', 'wrapperExec', 'wrapperExecFree', 'wrapperExecAsync']));
+    expect(lib.abiVersion).toBe(1);
+  });
+
+  it('round-trips binary items, including 0-byte and 16 MiB ones', async () => {
+    const lib = await echo({ async });
+    const big = randomBytes(16 * 1024 * 1024);
+    const small = randomBytes(1000);
+    const input = [
+      item('text', 'héllo', 3, 0, { encoding: 'utf8' }),
+      item('empty', Buffer.alloc(0), 3, 1),
+      item('small', small, 3, 2),
+      item('big', big, 3, 4, { shape: '16M' }),
+    ];
+    const out = await lib.exec('req-1', {}, input, 5000);
+    expect(out.map((o) => o.key)).toEqual(['text', 'empty', 'small', 'big']);
+    expect(out.map((o) => o.type)).toEqual([0, 1, 2, 4]);
+    expect(out.every((o) => o.status === 3)).toBe(true);
+    expect(out[0]!.data.toString()).toBe('héllo');
+    expect(out[0]!.desc).toEqual({ encoding: 'utf8' });
+    expect(out[1]!.data.length).toBe(0);
+    expect(out[2]!.data.equals(small)).toBe(true);
+    expect(out[3]!.data.equals(big)).toBe(true);
+    expect(out[3]!.desc).toEqual({ shape: '16M' });
+    expect(lib.stats()).toMatchObject({ running: 0, pendingTags: 0 });
+    // Async: the echo's answering thread frees its copy after the callback; fini joins those threads.
+    if (async) await lib.fini();
+    expect(probe().stats(artifacts.echo).liveHandles).toBe(0);
+  });
+
+  it('passes input bytes without copying, usrTag as the tag and as param sid', async () => {
+    const lib = await echo({ async });
+    const data = randomBytes(4096);
+    const [out] = await lib.exec('sid-42', { report: '1' }, [item('a', data)], 5000);
+    expect(out!.desc['ptr']).toBe(probe().bufferAddress(data));
+    expect(out!.desc['sid']).toBe('sid-42');
+    expect(out!.desc['tag']).toBe('sid-42');
+  });
+
+  it('turns a plugin error code into a NativeError with wrapperError text', async () => {
+    const lib = await echo({ async });
+    const err = await rejection(lib.exec('bad', { fail: '1001' }, [item('a', 'x')], 5000));
+    const fn = async ? 'wrapperExecAsync' : 'wrapperExec';
+    expect(err).toBeInstanceOf(NativeError);
+    expect(err).toMatchObject({ pluginCode: 1001, fn, reason: 'plugin', aigesCode: 10909 });
+    expect(err.message).toBe(`${fn} returned 1001: native-echo: failure requested by the 'fail' param`);
+  });
+
+  it('keeps the event loop free while a 200 ms native call runs', async () => {
+    const lib = await echo({ async });
+    // Ticks that see the wrapper busy (sync: inside wrapperExec; async: answer pending) prove the
+    // loop ran during the native call; a blocking host could not tick until the call was over.
+    const busy = () => {
+      const s = probe().stats(artifacts.echo);
+      return async ? s.liveHandles > 0 : s.running > 0;
+    };
+    let ticksWhileBusy = 0;
+    const timer = setInterval(() => {
+      if (busy()) ticksWhileBusy++;
+    }, 5);
+    const started = performance.now();
+    await lib.exec('slow', { delay_ms: '200' }, [item('a', 'x')], 5000);
+    clearInterval(timer);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(195);
+    expect(ticksWhileBusy).toBeGreaterThanOrEqual(2); // ~40 on an idle machine
+  });
+});
+
+describe('once mode, sync only', () => {
+  it('runs at most `threads` wrapper calls at once', async () => {
+    const lib = await echo({ async: false, threads: 2 }, { mode_delay_ms: '40' });
+    probe().reset(artifacts.echo);
+    const started = performance.now();
+    const outs = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => lib.exec(`c${i}`, {}, [item('i', String(i))], 5000)),
+    );
+    expect(outs.map((o) => o[0]!.data.toString())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(4 * 40 - 5);
+    expect(probe().stats(artifacts.echo).maxOverlap).toBe(2);
+    expect(lib.stats().maxRunning).toBe(2);
+  });
+});
+
+describe('once mode, async only', () => {
+  it('reports a callback with ret != 0 as fn wrapperCallback (10910)', async () => {
+    const lib = await echo({ async: true });
+    const err = await rejection(lib.exec('cbf', { cb_fail: '1001' }, [item('a', 'x')], 5000));
+    expect(err).toMatchObject({ pluginCode: 1001, fn: 'wrapperCallback', reason: 'callback', aigesCode: 10910 });
+    expect(err.message).toContain('native-echo: failure requested');
+    expect(lib.stats().pendingTags).toBe(0);
+  });
+
+  it('routes a callback whose usrTag is a copy of the tag it was given', async () => {
+    const lib = await echo({ async: true });
+    const out = await lib.exec('copied-tag', { copy_tag: '1' }, [item('a', 'x')], 5000);
+    expect(out[0]!.data.toString()).toBe('x');
+    expect(lib.stats().pendingTags).toBe(0);
+  });
+
+  it('leaves a never-answered exec pending, counted, until fini frees its tag', async () => {
+    const lib = await openLibrary(artifacts.echo, { mode: 'once', async: true, threads: 2 });
+    await lib.init({});
+    const pending = lib.exec('lost', { noreply: '1' }, [item('a', 'x')], 50);
+    const outcome = await Promise.race([
+      pending.then(() => 'settled', () => 'settled'),
+      new Promise((r) => setTimeout(r, 200, 'deadline')),
+    ]);
+    expect(outcome).toBe('deadline');
+    expect(lib.stats().pendingTags).toBe(1);
+    // Another exec still works meanwhile, and the same tag cannot be reused while pending.
+    expect((await lib.exec('next', {}, [item('a', 'y')], 1000))[0]!.data.toString()).toBe('y');
+    const dup = await rejection(lib.exec('lost', {}, [item('a', 'z')], 1000));
+    expect(dup).toMatchObject({ reason: 'state', fn: 'wrapperExecAsync' });
+
+    await lib.fini();
+    expect(lib.stats().pendingTags).toBe(0);
+    const err = await rejection(pending);
+    expect(err).toMatchObject({ reason: 'abandoned', fn: 'wrapperExecAsync' });
+    lib.close();
+    expect(probe().isLoaded(artifacts.echo)).toBe(false);
+  });
+
+  it('forwards wrapperMeterCustom events to onMeter', async () => {
+    const events: [string, string, number][] = [];
+    const lib = await openLibrary(artifacts.echo, {
+      mode: 'once',
+      async: false,
+      threads: 1,
+      onMeter: (tag, key, count) => events.push([tag, key, count]),
+    });
+    open.push(lib);
+    await lib.init({});
+    await lib.exec('metered', { meter: '1' }, [item('a', 'x'), item('b', 'y')], 1000);
+    await new Promise((r) => setImmediate(r));
+    expect(events).toEqual([['metered', 'echo_items', 2]]);
+  });
+});
