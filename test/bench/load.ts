@@ -34,6 +34,8 @@ export interface LoadResult {
   cpuMicrosPerCall: number;
   /** Server CPU over the window as a share of one core (100 = one core busy). */
   serverCpuPercent: number;
+  /** This (load generator) process's CPU over the window, as a share of one core. */
+  clientCpuPercent: number;
 }
 
 export async function runLoad(target: Target, options: LoadOptions): Promise<LoadResult> {
@@ -63,12 +65,14 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
   const workers = Array.from({ length: options.concurrency }, worker);
   await sleep(options.warmupMs);
   const cpu0 = processCpuMicros(options.serverPid);
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   measuring = true;
   await sleep(options.durationMs);
   measuring = false;
   const t1 = performance.now();
   const cpu1 = processCpuMicros(options.serverPid);
+  const client = process.cpuUsage(client0);
   stopped = true;
   await Promise.all(workers);
   if (failure !== undefined) throw failure;
@@ -83,6 +87,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     maxMs: histogram.maxValue / 1000,
     cpuMicrosPerCall: calls > 0 ? (cpu1 - cpu0) / calls : NaN,
     serverCpuPercent: ((cpu1 - cpu0) / 1e6 / seconds) * 100,
+    clientCpuPercent: ((client.user + client.system) / 1e6 / seconds) * 100,
   };
   histogram.destroy();
   return result;

@@ -1,0 +1,114 @@
+/**
+ * Starts and stops the servers under test as child processes: the loader from the built CLI
+ * (dist/) and the bare baselines through tsx. Every child is tracked so that run.ts can kill
+ * whatever is still running on any exit path.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface ServerProcess {
+  name: string;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export type ServerKind = 'ours' | 'bare';
+export type Protocol = 'grpc' | 'http';
+
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+const children = new Set<ChildProcess>();
+
+/** SIGKILLs every child still running (safe to call from an 'exit' handler). */
+export function killAll(): void {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+}
+
+export const LOADER_CLI = 'dist/loader/cli/main.js';
+
+/** Fails with what to run when the loader has not been built. */
+export function checkBuilt(root: string): void {
+  if (!existsSync(join(root, LOADER_CLI))) {
+    throw new Error(`${LOADER_CLI} is missing: run \`npm run build\` first, then \`npm run bench\``);
+  }
+}
+
+/** `profileDir`: run the server under `node --cpu-prof`, writing its profile there on exit. */
+export function startServer(root: string, kind: ServerKind, protocol: Protocol, profileDir?: string): Promise<ServerProcess> {
+  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  if (kind === 'bare') {
+    const script = protocol === 'grpc' ? 'test/bench/bare-grpc.ts' : 'test/bench/bare-http.ts';
+    return spawnServer(root, `bare-${protocol}`, [...nodeFlags, '--import', 'tsx', script], (line) => {
+      const port = (parseJson(line) as { port?: unknown } | undefined)?.port;
+      return typeof port === 'number' ? port : undefined;
+    });
+  }
+  const args = [...nodeFlags, LOADER_CLI, 'serve', 'demo/echo', '--grpc-port', '0', '--http-port', '0', '--log-level', 'info', '--capacity', '256'];
+  let port: number | undefined;
+  return spawnServer(root, 'loader', args, (line) => {
+    const msg = parseJson(line) as { msg?: unknown; grpc_port?: unknown; http_port?: unknown } | undefined;
+    if (msg?.msg === 'listening') {
+      const p = protocol === 'grpc' ? msg.grpc_port : msg.http_port;
+      if (typeof p === 'number') port = p;
+    }
+    return msg?.msg === 'ready' ? port : undefined;
+  });
+}
+
+function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Spawns `node <args>` and resolves once `ready(line)` returns a port from a stdout line.
+ * stdout keeps being read afterwards (and discarded) so that the child never blocks on a full pipe.
+ */
+function spawnServer(root: string, name: string, args: string[], ready: (line: string) => number | undefined): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  exited.then(() => children.delete(child));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${name} ${why}${stderr === '' ? '' : `; stderr:\n${stderr}`}`));
+    };
+    const timer = setTimeout(() => fail(`not ready after ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    child.once('error', (err) => fail(`failed to start: ${err.message}`));
+    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (settled) return;
+      const port = ready(line);
+      if (port === undefined) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ name, pid: child.pid as number, port, stop });
+    });
+  });
+}
