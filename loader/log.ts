@@ -20,7 +20,11 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
     {
       level,
       base: { pid: process.pid },
-      mixin: () => callScope.getStore() ?? {},
+      // Only the sid: the service is already bound on the loggers that serve one.
+      mixin: () => {
+        const scope = callScope.getStore();
+        return scope === undefined ? {} : { sid: scope.sid };
+      },
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );

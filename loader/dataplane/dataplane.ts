@@ -28,6 +28,8 @@ export interface CallOptions {
   deadline?: number | undefined;
   /** Fires when the client goes away. */
   signal?: AbortSignal | undefined;
+  /** The same as a subscription (cheaper than an AbortSignal per call): call `cancel` on client loss. */
+  onCancel?: ((cancel: () => void) => void) | undefined;
 }
 
 /** The first message of a session: which service, with which params. */
@@ -85,12 +87,13 @@ export class Dataplane {
       const scope = new CallScope(
         options.deadline ?? Date.now() + this.limits.default_deadline_ms,
         () => new AigesError(Codes.EXEC_TIMEOUT, `deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
-        options.signal,
+        options,
       );
       try {
         return await callScope.run({ sid, service: label }, async () => {
-          const releaseExec = await scope.race(instance.execSlots.acquire(scope.signal));
+          const releaseExec = instance.execSlots.tryAcquire() ?? (await scope.race(instance.execSlots.acquire(scope.signal)));
           try {
+            if (scope.aborted) throw scope.reason;
             const ctx = this.#callContext(instance, sid, scope);
             const work = Promise.resolve().then(() => exec({ service: label, params, headers: raw.headers, items: raw.items }, ctx));
             // NOTE: an abandoned call may still settle later; swallow it so it cannot crash the process.
@@ -99,7 +102,7 @@ export class Dataplane {
             try {
               output = await scope.race(work);
             } catch (err) {
-              if (scope.signal.aborted && err === scope.signal.reason) throw err;
+              if (err === scope.reason) throw err;
               throw wrapPluginError(err, Codes.PLUGIN_EXEC, 'plugin exec failed');
             }
             return instance.schema.outputItems(output, DataStatus.ONCE);
@@ -161,7 +164,7 @@ export class Dataplane {
     const scope = new CallScope(
       options.deadline ?? Date.now() + this.limits.session_deadline_ms,
       () => new AigesError(Codes.EXEC_TIMEOUT, `session deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
-      options.signal,
+      options,
     );
     const release = (error: AigesError | undefined) => {
       scope.dispose();
@@ -178,7 +181,7 @@ export class Dataplane {
         // NOTE: a create that finishes after the deadline or a cancel made a session nobody will
         // drive; destroy it all the same (destroy is promised once, whatever happens).
         made
-          .then((late) => (scope.signal.aborted ? late?.destroy?.call(late) : undefined))
+          .then((late) => (scope.aborted ? late?.destroy?.call(late) : undefined))
           .catch(() => undefined);
         const result = await scope.race(made);
         if (typeof result?.write !== 'function' || typeof result?.results?.[Symbol.asyncIterator] !== 'function') {
@@ -188,7 +191,7 @@ export class Dataplane {
       });
     } catch (err) {
       const error =
-        scope.signal.aborted && err === scope.signal.reason
+        scope.aborted && err === scope.reason
           ? toAigesError(err)
           : wrapPluginError(err, Codes.PLUGIN_CREATE, 'session create failed');
       release(error);
@@ -274,12 +277,14 @@ export class Dataplane {
   #callContext(instance: PluginInstance, sid: string, scope: CallScope) {
     return {
       service: instance.service,
-      log: instance.log.child({ sid }),
+      log: instance.log, // the call's sid comes from the logging scope (log.ts)
       config: instance.config,
       meter: instance.meter,
       state: instance.state,
       sid,
-      signal: scope.signal,
+      get signal() {
+        return scope.signal;
+      },
       deadline: scope.deadline,
     };
   }

@@ -1,44 +1,93 @@
 /**
- * A call's abort scope: one AbortController fired by the deadline, by the client's cancel, or by
- * the loader itself, whichever comes first. Its reason is always an AigesError.
+ * A call's abort scope, fired once by the deadline, by the client's cancel, or by the loader
+ * itself, whichever comes first; its reason is always an AigesError.
+ *
+ * NOTE: this sits on every call's hot path, so it allocates little: the AbortController behind
+ * `signal` is made only when someone reads `signal` (most plugins never do), and `race` needs
+ * no extra promise per scope.
  */
 import { AigesError, Codes } from '../errors.js';
 
+export interface ScopeOptions {
+  /** The client's cancellation as an AbortSignal. */
+  signal?: AbortSignal | undefined;
+  /** Or as a subscription: the adapter calls `cancel` when the client goes away. */
+  onCancel?: ((cancel: () => void) => void) | undefined;
+}
+
 export class CallScope {
-  readonly controller = new AbortController();
   readonly deadline: number;
   readonly #timer: NodeJS.Timeout;
+  #controller: AbortController | undefined;
+  #reason: AigesError | undefined;
+  #disposed = false;
+  readonly #listeners = new Set<(reason: AigesError) => void>();
   readonly #clientSignal: AbortSignal | undefined;
   readonly #onClientAbort = () => this.abort(new AigesError(Codes.CANCELLED, 'the client cancelled the call'));
-  /** Rejects with the abort reason; never resolves. Handled, so it never surfaces unhandled. */
-  readonly aborted: Promise<never>;
 
-  constructor(deadline: number, timeoutError: () => AigesError, clientSignal?: AbortSignal) {
+  constructor(deadline: number, timeoutError: () => AigesError, client: ScopeOptions = {}) {
     this.deadline = deadline;
-    this.aborted = new Promise<never>((_, reject) => {
-      this.controller.signal.addEventListener('abort', () => reject(this.controller.signal.reason), { once: true });
-    });
-    this.aborted.catch(() => undefined);
     this.#timer = setTimeout(() => this.abort(timeoutError()), Math.max(0, deadline - Date.now()));
-    this.#clientSignal = clientSignal;
-    if (clientSignal?.aborted) this.#onClientAbort();
-    else clientSignal?.addEventListener('abort', this.#onClientAbort, { once: true });
+    this.#clientSignal = client.signal;
+    if (client.signal?.aborted) this.#onClientAbort();
+    else client.signal?.addEventListener('abort', this.#onClientAbort, { once: true });
+    client.onCancel?.(() => {
+      if (!this.#disposed) this.#onClientAbort();
+    });
   }
 
+  /** Aborted with the scope's reason; made on first use. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  /** Why the scope was aborted (undefined while it was not). */
+  get reason(): AigesError | undefined {
+    return this.#reason;
+  }
+
+  /** Runs `listener` once when the scope aborts (at once if it already has). */
+  onAbort(listener: (reason: AigesError) => void): void {
+    if (this.#reason !== undefined) listener(this.#reason);
+    else this.#listeners.add(listener);
   }
 
   abort(reason: AigesError): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    for (const listener of [...this.#listeners]) listener(reason);
+    this.#listeners.clear();
   }
 
-  /** Races a promise against the scope's abort. */
+  /** Settles like `work`, or rejects with the abort reason if the scope aborts first. */
   race<T>(work: Promise<T>): Promise<T> {
-    return Promise.race([work, this.aborted]);
+    if (this.#reason !== undefined) return Promise.reject(this.#reason);
+    return new Promise<T>((resolve, reject) => {
+      this.#listeners.add(reject);
+      work.then(
+        (value) => {
+          this.#listeners.delete(reject);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.#listeners.delete(reject);
+          reject(err);
+        },
+      );
+    });
   }
 
   dispose(): void {
+    this.#disposed = true;
     clearTimeout(this.#timer);
     this.#clientSignal?.removeEventListener('abort', this.#onClientAbort);
   }

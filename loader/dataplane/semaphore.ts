@@ -15,6 +15,13 @@ export class Semaphore {
     return this.#available;
   }
 
+  /** Takes a permit at once if one is free (and nobody waits); null otherwise. */
+  tryAcquire(): (() => void) | null {
+    if (this.#available === 0 || this.#waiters.length > 0) return null;
+    this.#available--;
+    return this.#releaser();
+  }
+
   async acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) throw signal.reason;
     if (this.#available > 0) {

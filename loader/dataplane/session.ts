@@ -34,7 +34,7 @@ export class Session {
     private readonly scope: CallScope,
     private readonly hooks: SessionHooks,
   ) {
-    scope.signal.addEventListener('abort', () => this.#fail(scope.signal.reason as AigesError), { once: true });
+    scope.onAbort((reason) => this.#fail(reason));
     this.#touch();
   }
 
@@ -147,7 +147,7 @@ export class Session {
   #pluginError(err: unknown, code: (typeof Codes)[keyof typeof Codes], what: string): AigesError {
     // The scope's own abort reasons (deadline, cancel, idle) pass through unchanged.
     if (this.#failure !== undefined) return this.#failure;
-    if (err === this.scope.signal.reason) return toAigesError(err);
+    if (err === this.scope.reason) return toAigesError(err);
     return wrapPluginError(err, code, what);
   }
 

@@ -88,7 +88,7 @@ function loaderHandlers({ dataplane, log, sessionIdleTimeoutMs: openTimeoutMs }:
       dataplane
         .infer(
           { service: req.service, params: req.params, headers: req.headers, items },
-          { deadline: deadlineOf(call), signal: cancelSignal(call) },
+          { deadline: deadlineOf(call), onCancel: (cancel) => call.once('cancelled', cancel) },
         )
         .then(
           (out) => callback(null, { items: out.map(itemToWire) }),

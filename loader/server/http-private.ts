@@ -28,8 +28,10 @@ interface Call {
   req: JsonRequest;
   /** Absolute deadline from the timeout header. */
   deadline: number | undefined;
-  /** Fires when the client disconnects before the response is sent. */
-  gone: AbortSignal;
+  /** Fires when the client disconnects before the response is sent (made on first use). */
+  readonly gone: AbortSignal;
+  /** The same as a subscription, for once calls (no AbortController per request). */
+  onGone(cancel: () => void): void;
 }
 
 export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane): void {
@@ -40,7 +42,19 @@ export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane)
     rememberSid(request, peekSid(request.body));
     const service = request.params.service;
     const req = parseRequest(request.body, service);
-    const call: Call = { service, req, deadline: deadlineOf(request), gone: disconnectSignal(reply) };
+    let gone: AbortSignal | undefined;
+    const call: Call = {
+      service,
+      req,
+      deadline: deadlineOf(request),
+      get gone() {
+        return (gone ??= disconnectSignal(reply));
+      },
+      onGone: (cancel) =>
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableEnded) cancel();
+        }),
+    };
     if (req.status === DataStatus.ONCE) return once(dataplane, call, request);
     return sessionStep(dataplane, sessions, call, request);
   });
@@ -50,13 +64,13 @@ function success(sid: string, status: DataStatus, payload: Record<string, JsonPa
   return { header: { code: 0, message: 'success', sid, status }, payload };
 }
 
-async function once(dataplane: Dataplane, { service, req, deadline, gone }: Call, request: FastifyRequest) {
+async function once(dataplane: Dataplane, { service, req, deadline, onGone }: Call, request: FastifyRequest) {
   // The sid is set here, not left to the data plane, so the plugin and the response agree.
   const sid = req.params['sid'] || randomUUID();
   rememberSid(request, sid);
   const items = await dataplane.infer(
     { service, params: { ...req.params, sid }, headers: req.headers, items: req.items },
-    { deadline, signal: gone },
+    { deadline, onCancel: onGone },
   );
   return success(sid, DataStatus.ONCE, toPayload(items));
 }

@@ -12,7 +12,7 @@
  * - `GET  /openapi.json?service=` OpenAPI 3.1 built from that schema
  * - `POST /v1/private/:service`   AIGes public JSON protocol, once and session mode
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { AigesError, Codes } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HealthState } from '../health.js';
@@ -44,9 +44,10 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   const log = deps.log.child({ component: 'http' });
   const bodyLimit = bodyLimitOf(deps.maxMessageBytes);
   const errorOptions = { log, bodyLimit };
+  // NOTE: no logger for fastify itself: it would make a child logger per request. Errors are
+  // logged by sendError with the loader's logger.
   const app = Fastify({
-    loggerInstance: log as FastifyInstance['log'],
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: false,
     bodyLimit,
     // NOTE: the loader closes this server only after draining calls, so whatever connection is
     // still open then (idle keep-alive, or opened but unused) is cut rather than waited for.
