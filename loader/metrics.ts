@@ -2,7 +2,8 @@
  * Prometheus metrics of one loader, in a registry of its own (several loaders can live in one
  * process, as they do in tests).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type CallMode = 'once' | 'session';
 
@@ -60,6 +61,61 @@ export class LoaderMetrics {
       labelNames: ['service', 'key'],
       registers,
     });
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'aiges_' });
+    if (options.defaultMetrics !== false) registerProcessMetrics(this.registry);
   }
+}
+
+/**
+ * Process metrics, computed when scraped. NOTE: not prom-client's collectDefaultMetrics: its GC
+ * metric observes every garbage collection from JS, which cost the loader up to a third of its CPU
+ * per call under load with 64 KiB payloads (measured with `npm run bench`, see BENCHMARKS.md).
+ */
+function registerProcessMetrics(registry: Registry): void {
+  const registers = [registry];
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  const started = Date.now() / 1000 - process.uptime();
+  new Gauge({
+    name: 'aiges_process_cpu_seconds_total',
+    help: 'User plus system CPU time of the loader process, in seconds.',
+    registers,
+    collect() {
+      const { user, system } = process.cpuUsage();
+      this.set((user + system) / 1e6);
+    },
+  });
+  new Gauge({
+    name: 'aiges_process_start_time_seconds',
+    help: 'Start time of the loader process, seconds since the Unix epoch.',
+    registers,
+    collect() {
+      this.set(started);
+    },
+  });
+  new Gauge({
+    name: 'aiges_process_memory_bytes',
+    help: 'Memory of the loader process: rss, heap_total, heap_used, external, array_buffers.',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const m = process.memoryUsage();
+      this.set({ kind: 'rss' }, m.rss);
+      this.set({ kind: 'heap_total' }, m.heapTotal);
+      this.set({ kind: 'heap_used' }, m.heapUsed);
+      this.set({ kind: 'external' }, m.external);
+      this.set({ kind: 'array_buffers' }, m.arrayBuffers);
+    },
+  });
+  new Gauge({
+    name: 'aiges_eventloop_delay_seconds',
+    help: 'Event loop delay since the last scrape (20 ms resolution), by statistic: p50, p99, max.',
+    labelNames: ['stat'],
+    registers,
+    collect() {
+      this.set({ stat: 'p50' }, lag.percentile(50) / 1e9);
+      this.set({ stat: 'p99' }, lag.percentile(99) / 1e9);
+      this.set({ stat: 'max' }, lag.max / 1e9);
+      lag.reset();
+    },
+  });
 }
