@@ -15,6 +15,12 @@ import type { DataItem, DataStatus, DataType, OutputItem, Wrapper, WrapperSchema
 import type { PluginKind } from './kinds.js';
 import { ANY_KEY } from './schema.js';
 
+/**
+ * Result batches a native session may have waiting for a slow client. A native engine cannot be
+ * paused, so past this the session fails (10908) rather than buffer without bound.
+ */
+export const MAX_PENDING_RESULTS = 1024;
+
 /** Accepts anything: what a C library without a declared schema gets. */
 const OPEN_SCHEMA: WrapperSchema = {
   input: { [ANY_KEY]: { type: 'other', required: false } },
@@ -111,8 +117,12 @@ export const nativeKind: PluginKind = {
           const session = await library.createSession(ctx.sid, stringParams(params), (items, err) => {
             if (err !== null) results.fail(err);
             else if (items === null) results.close();
-            // NOTE: the host delivers results as they come; the queue's bound applies to what the
-            // client has not taken yet, and a native engine cannot be paused, so push unawaited.
+            else if (results.size >= MAX_PENDING_RESULTS) {
+              results.fail(
+                new AigesError(Codes.PLUGIN_READ, `client is not reading: more than ${MAX_PENDING_RESULTS} results pending`),
+              );
+            }
+            // NOTE: pushed unawaited: the host delivers results as the engine makes them.
             else void results.push(items.map(fromNative)).catch(() => undefined);
           });
           let lastItem: DataItem | undefined;

@@ -4,7 +4,7 @@
  * a library missing a required symbol; sessions leaving nothing behind.
  */
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { infer, runSession } from '../../loader/client.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
 import { expectFree, expectGrpcError, serve, type Served } from '../server/grpc-helpers.js';
@@ -104,5 +104,31 @@ describe('native limits', () => {
     await expect(
       serve({ plugin: { kind: 'native', path: artifacts.missingExecFree, native: { service: 'x', mode: 'once' } } }),
     ).rejects.toThrow(/wrapperExecFree/);
+  });
+});
+
+describe('native session backpressure', () => {
+  it('a client that never reads fails the session (10908) instead of buffering without bound', async () => {
+    const { nativeKind, MAX_PENDING_RESULTS } = await import('../../loader/plugin/kind-native.js');
+    const { locatePlugin } = await import('../../loader/plugin/repository.js');
+    const { createHarness, item } = await import('../../plugins/testing.js');
+    const wrapper = await nativeKind.load(locatePlugin(artifacts.echo, 'native'), {
+      native: { service: 'native-echo', mode: 'session', async: true },
+      concurrency: 1,
+    });
+    const h = await createHarness(wrapper, { limits: { capacity: 2 } });
+    try {
+      const session = await h.session();
+      for (let i = 0; i <= 2 * MAX_PENDING_RESULTS; i++) await session.write([item('text', `f${i}`, { status: 1 })]);
+      let received = 0;
+      const failure = await (async () => {
+        for await (const r of session.results()) received += r.items.length;
+      })().catch((e: unknown) => e);
+      expect(failure).toMatchObject({ aigesCode: 10908 });
+      expect(received).toBeLessThanOrEqual(MAX_PENDING_RESULTS);
+      await vi.waitFor(() => expect(h.dataplane.admission.inUse).toBe(0));
+    } finally {
+      await h.close();
+    }
   });
 });
