@@ -1,17 +1,24 @@
 /**
  * A running loader: logger, metrics, plugin registry, data plane, gRPC and HTTP servers, and the
- * lifecycle order. Start: listen → init plugin → ready. Stop: not ready → refuse new calls →
- * drain (up to the grace period) → fini → close servers.
+ * lifecycle order (STYLE.md §9). Start: listen → init plugin → [polaris: apply the service's current
+ * config] → ready → [polaris: register, follow config]. Stop: not ready → [polaris: deregister] →
+ * refuse new calls → drain (up to the grace period) → [polaris: finish a config apply] → fini →
+ * close servers. Without a [polaris] section (and no injected Polaris) the loader is standalone.
  */
 import type { DestinationStream } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import type { LoaderConfig } from './config/schema.js';
+import type { LoaderConfig, PolarisSettings } from './config/schema.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { HealthState } from './health.js';
 import { createLogger, type Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
-import { PluginRegistry } from './plugin/registry.js';
+import { PluginRegistry, type LoadOptions } from './plugin/registry.js';
+import type { Polaris } from '../polaris/types.js';
+import { EtcdPolaris } from '../polaris/polaris-etcd.js';
+import { HotConfig } from './polaris/hot-apply.js';
+import { PolarisLink } from './polaris/link.js';
+import { advertiseHost, instanceRecord, newInstanceId } from './polaris/advertise.js';
 import { bindGrpc, createGrpcServer } from './server/grpc.js';
 import { createHttpServer } from './server/http.js';
 
@@ -23,6 +30,11 @@ export interface LoaderOptions {
   logDestination?: DestinationStream;
   /** Collect Node's default process metrics (default true). */
   defaultMetrics?: boolean;
+  /**
+   * Polaris to register in and follow config from, instead of the etcd one the [polaris] section
+   * describes (tests pass a MemoryPolaris). The loader does not close an injected one.
+   */
+  polaris?: Polaris;
 }
 
 export class Loader {
@@ -36,6 +48,10 @@ export class Loader {
   #grpcPort = 0;
   #httpPort = 0;
   #stopping: Promise<void> | undefined;
+  readonly #hot: HotConfig;
+  readonly #polaris: { polaris: Polaris; owned: boolean; link: PolarisLink } | undefined;
+  /** This process's id in polaris. */
+  readonly instanceId: string;
 
   constructor(
     readonly config: Readonly<LoaderConfig>,
@@ -45,7 +61,11 @@ export class Loader {
     this.metrics = new LoaderMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     this.registry = new PluginRegistry(this.log, (service, key, count) => this.metrics.meter.inc({ service, key }, count));
     this.dataplane = new Dataplane(this.registry, config.limits, this.metrics, this.log);
+    const settings = config.polaris;
+    this.instanceId = settings?.instance_id ?? newInstanceId();
+    const registers = settings !== undefined || options.polaris !== undefined;
     const deps = {
+      instanceId: registers ? this.instanceId : undefined,
       dataplane: this.dataplane,
       health: this.health,
       metrics: this.metrics,
@@ -55,6 +75,24 @@ export class Loader {
     };
     this.#grpc = createGrpcServer(deps);
     this.#http = createHttpServer(deps);
+
+    this.#hot = new HotConfig(config, {
+      log: this.log,
+      dataplane: this.dataplane,
+      registry: this.registry,
+      loadOptions: (c) => this.#loadOptions(c),
+      service: () => this.registry.soleService() ?? '',
+    });
+    if (registers) {
+      const polaris = options.polaris ?? new EtcdPolaris({ ...settings!, ttlS: settings!.ttl_s });
+      const where = settings?.endpoints.join(',') ?? 'injected';
+      this.#polaris = { polaris, owned: options.polaris === undefined, link: new PolarisLink(polaris, this.#hot, this.log, where) };
+    }
+  }
+
+  /** The config in effect: the startup config with the last applied polaris config version over it. */
+  get liveConfig(): Readonly<LoaderConfig> {
+    return this.#hot.effective;
   }
 
   get grpcPort(): number {
@@ -65,7 +103,11 @@ export class Loader {
     return this.#httpPort;
   }
 
-  /** Listens, loads and initialises the plugin, then turns ready. Throws if init fails. */
+  /**
+   * Listens, loads and initialises the plugin, applies the service's current polaris config (when
+   * polaris answers), turns ready, then registers. Throws if init fails; never because polaris is
+   * unreachable (the loader then serves standalone and registers when it answers).
+   */
   async start(): Promise<void> {
     const { host, grpc_port, http_port } = this.config.server;
     this.#grpcPort = await bindGrpc(this.#grpc, host, grpc_port);
@@ -74,18 +116,42 @@ export class Loader {
     this.#httpPort = typeof address === 'object' && address !== null ? address.port : http_port;
     this.log.info({ grpc_port: this.#grpcPort, http_port: this.#httpPort, host }, 'listening');
 
-    const { path, kind, concurrency, init_timeout_ms } = this.config.plugin;
+    const instance = await this.registry.load(this.#loadOptions(this.config));
+    const polaris = this.#polaris;
+    const settings: Pick<PolarisSettings, 'service' | 'service_version' | 'labels' | 'advertise_host'> = this.config.polaris ?? {
+      service_version: '1',
+      labels: {},
+    };
+    const service = settings.service ?? instance.service;
+    if (polaris !== undefined) await polaris.link.prepare(service, this.instanceId);
+    this.health.set('serving');
+    this.log.info({ service: instance.service, capacity: this.liveConfig.limits.capacity }, 'ready');
+    if (polaris === undefined) return;
+    const record = instanceRecord({
+      id: this.instanceId,
+      service,
+      version: settings.service_version,
+      host: advertiseHost(host, settings.advertise_host),
+      grpcPort: this.#grpcPort,
+      httpPort: this.#httpPort,
+      capacity: this.liveConfig.limits.capacity,
+      labels: settings.labels,
+      startedAt: new Date(),
+    });
+    await polaris.link.register(record);
+  }
+
+  #loadOptions(config: Readonly<LoaderConfig>): LoadOptions {
+    const { path, kind, concurrency, init_timeout_ms } = config.plugin;
     if (path === undefined) throw new Error('no plugin to serve: give a plugin path (aiges serve <plugin>)');
-    const instance = await this.registry.load({
+    return {
       path,
       kind,
-      settings: this.config.plugin,
-      config: this.config.wrapper,
-      concurrency: concurrency === 0 ? this.config.limits.capacity : concurrency,
+      settings: config.plugin,
+      config: config.wrapper,
+      concurrency: concurrency === 0 ? config.limits.capacity : concurrency,
       initTimeoutMs: init_timeout_ms,
-    });
-    this.health.set('serving');
-    this.log.info({ service: instance.service, capacity: this.config.limits.capacity }, 'ready');
+    };
   }
 
   /** Graceful stop; safe to call more than once (later calls wait for the first). */
@@ -110,14 +176,17 @@ export class Loader {
   }
 
   async #stop(): Promise<void> {
-    const grace = this.config.limits.drain_grace_ms;
+    const grace = this.liveConfig.limits.drain_grace_ms;
     this.health.set('draining');
+    // Deregister before draining: balancers stop sending here while in-flight calls finish.
+    await this.#polaris?.link.deregister();
     this.log.info({ inflight: this.dataplane.admission.inUse, grace_ms: grace }, 'draining');
     const drained = await this.dataplane.drain(grace);
     if (!drained) this.log.warn({ left: this.dataplane.admission.inUse }, 'grace period over; cancelled what was left');
+    await this.#polaris?.link.close();
     await this.registry.retireAll(drained ? grace : 1_000, this.config.plugin.fini_timeout_ms);
     this.health.set('stopped');
-    await Promise.all([this.#http.close(), this.#shutdownGrpc()]);
+    await Promise.all([this.#http.close(), this.#shutdownGrpc(), this.#polaris?.owned ? this.#polaris.polaris.close() : undefined]);
     this.log.info('stopped');
     await new Promise<void>((resolve) => this.log.flush(() => resolve()));
   }

@@ -3,12 +3,16 @@
  * Small interfaces with an etcd and an in-memory implementation each (kratos registry style);
  * the loader and the balancer depend on these, never on etcd directly.
  *
- * etcd layout (all under the `polaris/` prefix):
+ * etcd layout (all under the `polaris/` prefix; built in keys.ts):
  *   polaris/services/<service>/<version>/<instance-id>   InstanceRecord JSON, under the instance's lease
- *   polaris/config/<service>/versions/<n>                ConfigVersion JSON (n = 1, 2, ...)
+ *   polaris/config/<service>/versions/<n>                ConfigVersion JSON (n = 1, 2, ...; decimal, not padded)
  *   polaris/config/<service>/current                     the version number every instance applies
  *   polaris/config/<service>/instances/<instance-id>     a version number for one instance (gray release)
  *   polaris/config/<service>/status/<instance-id>        ApplyStatus JSON, under the instance's lease
+ *
+ * A version is written once and never changed. A push for every instance sets `current` and clears
+ * the gray overrides in the same transaction; a gray push sets one override; a rollback sets
+ * `current` and clears the overrides. An instance runs its override if it has one, else `current`.
  *
  * Membership and config live in etcd; high-frequency load does not (see LoadReport: loaders stream
  * it to balancers over gRPC).
@@ -32,9 +36,30 @@ export interface InstanceRecord {
   startedAt: string;
 }
 
+/**
+ * `pending`: not written (etcd unreachable, or the lease was lost and is being taken again);
+ * `registered`: the record is in the store; `deregistered`: removed for good.
+ */
+export type RegistrationState = 'pending' | 'registered' | 'deregistered';
+
 export interface Registration {
+  /** The record as last written (or to be written). */
   readonly record: InstanceRecord;
-  /** Removes the record at once (before draining); later calls do nothing. */
+  readonly state: RegistrationState;
+  /** Why the registration is pending, when it is (e.g. etcd unreachable). */
+  readonly error: Error | undefined;
+  /**
+   * Calls `listener` on every state change, with the error that made it pending, if any.
+   * Returns a function that unsubscribes.
+   */
+  onState(listener: (state: RegistrationState, error?: Error) => void): () => void;
+  /** Rewrites the record with some fields changed (e.g. capacity after a hot config change). */
+  update(patch: Partial<Omit<InstanceRecord, 'id' | 'service' | 'version'>>): Promise<void>;
+  /**
+   * Removes the record — and everything else under the instance's lease, its config status
+   * included — at once (before draining); later calls do nothing. Bounded: when etcd does not
+   * answer, it gives up after a moment and the lease expires by itself within its TTL.
+   */
   deregister(): Promise<void>;
 }
 
@@ -42,8 +67,8 @@ export interface Registry {
   /**
    * Registers under a lease with a short TTL kept alive in the background; re-registers by itself
    * after a lost lease or an etcd restart. Resolves once the first registration is written — or,
-   * when etcd cannot be reached, at once with the registration pending (it is written as soon as
-   * etcd answers; `onState` says so).
+   * when etcd cannot be reached, after that first failed try, with the registration `pending` (it is
+   * written as soon as etcd answers; `onState` says so).
    */
   register(record: InstanceRecord): Promise<Registration>;
   close(): Promise<void>;
@@ -54,9 +79,12 @@ export interface Watcher {
 }
 
 export interface Discovery {
-  /** Every live instance of a service (all versions), or of every service. */
+  /** Every live instance of a service (all versions), or of every service; sorted by service, version, id. */
   list(service?: string): Promise<InstanceRecord[]>;
-  /** Calls `onChange` with the full current list now and after every change. */
+  /**
+   * Calls `onChange` with the full current list (sorted as `list`) once the store answers and after
+   * every change, also across store restarts (the list is read again on reconnect). Resolves at once.
+   */
   watch(service: string, onChange: (instances: InstanceRecord[]) => void): Promise<Watcher>;
   close(): Promise<void>;
 }
@@ -70,6 +98,8 @@ export interface ConfigVersion {
   createdAt: string;
   /** Free text: who or what pushed it. */
   note: string;
+  /** Set when the version was pushed for one instance only (gray release). */
+  instance?: string;
 }
 
 /** What one instance reports after trying to apply a version. */
@@ -82,16 +112,39 @@ export interface ApplyStatus {
 }
 
 export interface ConfigCenter {
-  /** Validates and stores a new version; with `instance`, points only that instance at it. */
+  /**
+   * Validates (loader/config/hot.ts: only [wrapper], [limits], [log], passing the loader's schema;
+   * throws HotConfigError naming the key) and stores a new version. Without `instance` every
+   * instance is pointed at it (gray overrides cleared); with `instance`, only that one.
+   */
   push(service: string, toml: string, options?: { instance?: string; note?: string }): Promise<ConfigVersion>;
   /** The version an instance (or, without one, every instance) should run; undefined when none. */
   get(service: string, options?: { version?: number; instance?: string }): Promise<ConfigVersion | undefined>;
   history(service: string): Promise<ConfigVersion[]>;
-  /** Points every instance back at an earlier version (and clears gray overrides). */
+  /** Points every instance back at an earlier version (and clears gray overrides); throws when there is no such version. */
   rollback(service: string, version: number): Promise<void>;
+  /**
+   * Records what `status.instance` applied, under that instance's lease (so it vanishes with the
+   * instance). Only for an instance registered through the same Polaris (registry) in this process;
+   * while its registration is pending the status is written when it registers.
+   */
   reportStatus(service: string, status: ApplyStatus): Promise<void>;
+  /** The last status of every live instance that reported one, by instance id. */
   status(service: string): Promise<ApplyStatus[]>;
-  /** Calls `onConfig` with the version `instance` should run, now and on every change. */
+  /**
+   * Calls `onConfig` with the version `instance` should run once the store answers, and again
+   * whenever that changes (a push, a rollback, a gray override), also across store restarts.
+   * Resolves at once, even while the store is unreachable. Calls never overlap and come in order.
+   */
   watch(service: string, instance: string, onConfig: (config: ConfigVersion | undefined) => void): Promise<Watcher>;
+  close(): Promise<void>;
+}
+
+/** The three parts over one store, as the loader and the CLI use them. */
+export interface Polaris {
+  readonly registry: Registry;
+  readonly discovery: Discovery;
+  readonly config: ConfigCenter;
+  /** Closes the three and the connection to the store. */
   close(): Promise<void>;
 }

@@ -2,7 +2,11 @@
  * The loader's settings: one schema with defaults, validated once at startup, then frozen.
  *
  * AIGes equivalents: [server] ≈ the service section (host, port), [limits].capacity ≈ [fc] max,
- * [limits].session_idle_timeout_ms ≈ [fc] ttl, [wrapper] = [wrapper], [log] = [log].
+ * [limits].session_idle_timeout_ms ≈ [fc] ttl, [wrapper] = [wrapper], [log] = [log],
+ * [polaris] ≈ AIGes's companion (polaris/finder) settings.
+ *
+ * [wrapper], [limits] and [log] are also the sections a pushed config version may change while the
+ * loader runs (see hot.ts); the sections are exported one by one for that.
  */
 import { z } from 'zod';
 
@@ -41,6 +45,82 @@ export const SchemaConfig = z
   })
   .strict();
 const positiveMs = z.number().int().positive();
+
+/** Free key/values handed to the plugin's init (AIGes [wrapper]). */
+export const WrapperSection = z.record(z.string(), z.unknown());
+
+export const LimitsSection = z
+  .object({
+    /** Once calls plus open sessions admitted at a time (AIGes [fc] max). */
+    capacity: z.number().int().positive().default(64),
+    /** Deadline of a once call when the client sets none. */
+    default_deadline_ms: positiveMs.default(30_000),
+    /** Longest a session may live when the client sets no deadline. */
+    session_deadline_ms: positiveMs.default(600_000),
+    /** A session with no input and no output for this long fails with 10019 (AIGes [fc] ttl). */
+    session_idle_timeout_ms: positiveMs.default(10_000),
+    /**
+     * Largest request message (gRPC) or decoded payload (HTTP) accepted. Fixed at startup: the
+     * transports are built with it, so a pushed config may not change it.
+     */
+    max_message_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    /** At shutdown (and when a hot config change retires a plugin set), how long calls may take to finish. */
+    drain_grace_ms: z.number().int().min(0).default(15_000),
+  })
+  .strict();
+
+export const LogSection = z
+  .object({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .strict();
+
+/** "http://a:2379,http://b:2379" (an AIGES_POLARIS_ENDPOINTS value) → an array. */
+const endpointList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
+  z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'must be an http:// or https:// URL (host:port)')).min(1),
+);
+
+/**
+ * Polaris (etcd): where this loader registers and which config it follows. Absent: standalone.
+ * AIGes equivalents: the companion URL / polaris finder settings, service name and version.
+ */
+export const PolarisSection = z
+  .object({
+    /** etcd endpoints, e.g. ["http://127.0.0.1:2379"] (or one comma-separated string). */
+    endpoints: endpointList,
+    /** The service name registered and whose config is followed (default: the plugin's service id). */
+    service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+    /** The service version registered (polaris/services/<service>/<version>/...). */
+    service_version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('1'),
+    /** A stable instance id (e.g. the pod name); default `<hostname>-<pid>-<random>`. */
+    instance_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+    /** Lease TTL: a loader that dies vanishes from discovery within about this long. */
+    ttl_s: z.number().int().min(1).max(300).default(5),
+    /** Free labels registered with the instance (zone, gpu, ...). */
+    labels: z.record(z.string(), z.string()).default({}),
+    /**
+     * The host others dial. Default: the bound host when it is a specific address (127.0.0.1 when
+     * the server binds 127.0.0.1), else the first non-internal IPv4 address.
+     */
+    advertise_host: z.string().min(1).optional(),
+    /** TLS to etcd: CA bundle, and client certificate and key for mutual TLS. */
+    ca_file: z.string().min(1).optional(),
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+    /** etcd user authentication. */
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+  })
+  .strict()
+  .refine((p) => (p.cert_file === undefined) === (p.key_file === undefined), {
+    message: 'cert_file and key_file go together',
+    path: ['cert_file'],
+  })
+  .refine((p) => (p.username === undefined) === (p.password === undefined), {
+    message: 'username and password go together',
+    path: ['username'],
+  });
 
 export const ConfigSchema = z
   .object({
@@ -89,34 +169,16 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     /** Free key/values handed to the plugin's init (AIGes [wrapper]). */
-    wrapper: z.record(z.string(), z.unknown()).default({}),
-    limits: z
-      .object({
-        /** Once calls plus open sessions admitted at a time (AIGes [fc] max). */
-        capacity: z.number().int().positive().default(64),
-        /** Deadline of a once call when the client sets none. */
-        default_deadline_ms: positiveMs.default(30_000),
-        /** Longest a session may live when the client sets no deadline. */
-        session_deadline_ms: positiveMs.default(600_000),
-        /** A session with no input and no output for this long fails with 10019 (AIGes [fc] ttl). */
-        session_idle_timeout_ms: positiveMs.default(10_000),
-        /** Largest request message (gRPC) or decoded payload (HTTP) accepted. */
-        max_message_bytes: z.number().int().positive().default(16 * 1024 * 1024),
-        /** At shutdown, how long in-flight calls and sessions may take to finish. */
-        drain_grace_ms: z.number().int().min(0).default(15_000),
-      })
-      .strict()
-      .prefault({}),
-    log: z
-      .object({
-        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-      })
-      .strict()
-      .prefault({}),
+    wrapper: WrapperSection.default({}),
+    limits: LimitsSection.prefault({}),
+    log: LogSection.prefault({}),
+    /** Absent: the loader runs standalone. */
+    polaris: PolarisSection.optional(),
   })
   .strict();
 
 export type LoaderConfig = z.infer<typeof ConfigSchema>;
 export type PluginSection = LoaderConfig['plugin'];
+export type PolarisSettings = NonNullable<LoaderConfig['polaris']>;
 /** Input form: every key optional. */
 export type LoaderConfigInput = z.input<typeof ConfigSchema>;

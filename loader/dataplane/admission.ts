@@ -1,7 +1,9 @@
 /**
  * Admission control: a loader admits at most `capacity` once calls plus open sessions at a time
  * (AIGes's licences). Past it a call is refused at once with 10110 so a balancer can go elsewhere;
- * nothing queues here. While draining, every new call is refused with 10101.
+ * nothing queues here. While draining, every new call is refused with 10101. The capacity may change
+ * while calls run (hot config): a drop refuses new calls until enough admitted ones end, and never
+ * cancels one already admitted.
  */
 import { AigesError, Codes } from '../errors.js';
 
@@ -19,8 +21,23 @@ export class Admission {
   #accepting = true;
   readonly #idleWaiters: (() => void)[] = [];
   readonly #listeners = new Set<() => void>();
+  #capacity: number;
 
-  constructor(readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Changes the capacity from the next acquire on; calls already admitted go on (the load may read > 1 meanwhile). */
+  setCapacity(capacity: number): void {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (capacity === this.#capacity) return;
+    this.#capacity = capacity;
+    this.#changed();
+  }
 
   get inUse(): number {
     return this.#once + this.#sessions;
@@ -38,7 +55,7 @@ export class Admission {
     return this.#accepting;
   }
 
-  /** Load ratio in [0, 1]: what balancers compare. */
+  /** Load ratio, in [0, 1] except briefly after a capacity drop: what balancers compare. */
   get load(): number {
     return this.inUse / this.capacity;
   }

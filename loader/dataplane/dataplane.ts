@@ -53,14 +53,32 @@ export class Dataplane {
   readonly admission: Admission;
   readonly #sessions = new Set<Session>();
 
+  #limits: Readonly<DataplaneLimits>;
+
   constructor(
     private readonly registry: PluginRegistry,
-    private readonly limits: DataplaneLimits,
+    limits: Readonly<DataplaneLimits>,
     private readonly metrics: LoaderMetrics,
     private readonly log: Logger,
   ) {
+    this.#limits = { ...limits };
     this.admission = new Admission(limits.capacity);
     metrics.capacity.set(limits.capacity);
+  }
+
+  get limits(): Readonly<DataplaneLimits> {
+    return this.#limits;
+  }
+
+  /**
+   * Hot config: new limits apply to calls and sessions admitted from now on; running ones keep the
+   * deadlines and timeouts they started with. A capacity drop refuses new calls until enough admitted
+   * ones end; it never cancels one. max_message_bytes is fixed at startup (the transports use it).
+   */
+  setLimits(limits: Readonly<DataplaneLimits>): void {
+    this.#limits = { ...limits, max_message_bytes: this.#limits.max_message_bytes };
+    this.admission.setCapacity(limits.capacity);
+    this.metrics.capacity.set(limits.capacity);
   }
 
   /** Once mode: validates, admits, runs the plugin under the deadline, returns its output. */
@@ -83,9 +101,9 @@ export class Dataplane {
       const slot = this.admission.acquire('once');
       const unuse = instance.use();
       this.metrics.inflight.inc({ service: label });
-      const timeoutMs = options.deadline === undefined ? this.limits.default_deadline_ms : options.deadline - Date.now();
+      const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
       const scope = new CallScope(
-        options.deadline ?? Date.now() + this.limits.default_deadline_ms,
+        options.deadline ?? Date.now() + this.#limits.default_deadline_ms,
         () => new AigesError(Codes.EXEC_TIMEOUT, `deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
         options,
       );
@@ -160,9 +178,9 @@ export class Dataplane {
     const slot = this.#admit(finish);
     const unuse = instance.use();
     this.metrics.sessions.inc({ service: label });
-    const timeoutMs = options.deadline === undefined ? this.limits.session_deadline_ms : options.deadline - Date.now();
+    const timeoutMs = options.deadline === undefined ? this.#limits.session_deadline_ms : options.deadline - Date.now();
     const scope = new CallScope(
-      options.deadline ?? Date.now() + this.limits.session_deadline_ms,
+      options.deadline ?? Date.now() + this.#limits.session_deadline_ms,
       () => new AigesError(Codes.EXEC_TIMEOUT, `session deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
       options,
     );
@@ -198,8 +216,8 @@ export class Dataplane {
       throw error;
     }
     const session: Session = new Session(sid, instance, plugin, scope, {
-      idleTimeoutMs: this.limits.session_idle_timeout_ms,
-      maxMessageBytes: this.limits.max_message_bytes,
+      idleTimeoutMs: this.#limits.session_idle_timeout_ms,
+      maxMessageBytes: this.#limits.max_message_bytes,
       onFrame: (direction) => this.metrics.sessionFrames.inc({ service: label, direction }),
       onClose: (error) => {
         this.#sessions.delete(session);
@@ -225,7 +243,7 @@ export class Dataplane {
       paramsSchema: instance.schema.paramsSchema,
       supportsOnce: w.exec !== undefined,
       supportsSession: w.session !== undefined,
-      capacity: this.limits.capacity,
+      capacity: this.#limits.capacity,
     };
   }
 
@@ -266,10 +284,10 @@ export class Dataplane {
   #checkSize(items: readonly DataItem[]): void {
     let bytes = 0;
     for (const item of items) bytes += item.data.length;
-    if (bytes > this.limits.max_message_bytes) {
+    if (bytes > this.#limits.max_message_bytes) {
       throw new AigesError(
         Codes.PAYLOAD_TOO_LARGE,
-        `request payload of ${bytes} bytes exceeds the limit of ${this.limits.max_message_bytes}`,
+        `request payload of ${bytes} bytes exceeds the limit of ${this.#limits.max_message_bytes}`,
       );
     }
   }

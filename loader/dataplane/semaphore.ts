@@ -1,14 +1,32 @@
 /**
  * Counting semaphore. Waiters are served in order and leave the queue when their signal aborts.
  * The queue is bounded by whoever calls acquire: the data plane only waits here after admission,
- * so at most `capacity` callers ever wait.
+ * so at most `capacity` callers ever wait. The permit count may change while permits are held
+ * (`resize`): holders keep theirs; a shrink takes effect as they give them back.
  */
 export class Semaphore {
+  /** Permits free now; negative after a shrink below the number held. */
   #available: number;
+  #permits: number;
   readonly #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
 
-  constructor(readonly permits: number) {
+  constructor(permits: number) {
+    this.#permits = permits;
     this.#available = permits;
+  }
+
+  get permits(): number {
+    return this.#permits;
+  }
+
+  /** Sets the permit count; a grow wakes waiters at once, a shrink never takes a permit back. */
+  resize(permits: number): void {
+    this.#available += permits - this.#permits;
+    this.#permits = permits;
+    while (this.#available > 0 && this.#waiters.length > 0) {
+      this.#available--;
+      this.#waiters.shift()!.resolve();
+    }
   }
 
   get available(): number {
@@ -17,7 +35,7 @@ export class Semaphore {
 
   /** Takes a permit at once if one is free (and nobody waits); null otherwise. */
   tryAcquire(): (() => void) | null {
-    if (this.#available === 0 || this.#waiters.length > 0) return null;
+    if (this.#available <= 0 || this.#waiters.length > 0) return null;
     this.#available--;
     return this.#releaser();
   }
@@ -52,7 +70,7 @@ export class Semaphore {
     return () => {
       if (released) return;
       released = true;
-      const next = this.#waiters.shift();
+      const next = this.#available >= 0 ? this.#waiters.shift() : undefined;
       if (next !== undefined) next.resolve();
       else this.#available++;
     };

@@ -68,6 +68,8 @@ function stringParams(params: Readonly<Record<string, unknown>>): Record<string,
 
 export const nativeKind: PluginKind = {
   name: 'native',
+  // wrapperInit/wrapperFini are library-wide and dlopen shares one copy per process.
+  sideBySide: false,
   async load(location, settings) {
     const { openLibrary } = await import('../../native/host.js');
     const native = settings.native ?? { service: 'native', mode: 'once' as const, async: false };

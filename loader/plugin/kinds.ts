@@ -9,6 +9,12 @@ import type { PluginLocation } from './repository.js';
 
 export interface PluginKind {
   readonly name: string;
+  /**
+   * Whether two instance sets of one plugin may live at once (default true). A hot [wrapper] change
+   * initialises the new set before finalising the old, which is wrong for plugins with
+   * process-wide state (AIGes C ABI: wrapperInit/wrapperFini act on the whole library).
+   */
+  readonly sideBySide?: boolean;
   /** Turns the located entry into a wrapper; `settings` is the [plugin] config section. */
   load(location: PluginLocation, settings: Partial<PluginSection>): Promise<Wrapper>;
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { WrapperConfig } from '../../plugins/types.js';
 import type { PluginSection } from '../config/schema.js';
 import { PluginInstance } from './instance.js';
-import { pluginKind, registerPluginKind } from './kinds.js';
+import { pluginKind, registerPluginKind, type PluginKind } from './kinds.js';
 import { tsKind } from './kind-ts.js';
 import { addonKind } from './kind-addon.js';
 import { nativeKind } from './kind-native.js';
@@ -29,6 +29,8 @@ export interface LoadOptions {
 
 export class PluginRegistry {
   readonly #live = new Map<string, PluginInstance>();
+  /** The kind each set was loaded with (hot reload asks it whether sets may live side by side). */
+  readonly #kinds = new WeakMap<PluginInstance, PluginKind>();
 
   constructor(
     private readonly log: Logger,
@@ -37,8 +39,20 @@ export class PluginRegistry {
 
   /** Loads and initialises a plugin, and makes it the live set of its service. */
   async load(options: LoadOptions): Promise<PluginInstance> {
+    const instance = await this.init(options);
+    this.put(instance);
+    return instance;
+  }
+
+  /**
+   * Loads and initialises a new instance set without serving it: hot config initialises the next
+   * set beside the live one, then switches with `put` (MLServer's load-before-unload). Throws, with
+   * nothing changed, when the plugin fails to load or init.
+   */
+  async init(options: LoadOptions): Promise<PluginInstance> {
     const location: PluginLocation = locatePlugin(options.path, options.kind);
-    const wrapper = await pluginKind(location.kind).load(location, options.settings ?? {});
+    const kind = pluginKind(location.kind);
+    const wrapper = await kind.load(location, options.settings ?? {});
     this.log.info({ plugin: location.entry, kind: location.kind, service: wrapper.id }, 'plugin loaded, initialising');
     const started = performance.now();
     const instance = await PluginInstance.create({
@@ -50,11 +64,36 @@ export class PluginRegistry {
       meter: this.meter,
     });
     this.log.info({ service: wrapper.id, ms: Math.round(performance.now() - started) }, 'plugin initialised');
-    this.#live.set(wrapper.id, instance);
+    this.#kinds.set(instance, kind);
     return instance;
   }
 
-  /** Registers an already-made instance (tests; hot reload). Returns the set it replaced. */
+  /**
+   * A new instance set of a live service's plugin with another [wrapper] config, for hot config:
+   * the same wrapper (its module is not loaded again), a fresh `init`. Not served until `put`.
+   * Throws, with nothing changed, when init fails or the plugin's kind cannot run two sets at once.
+   */
+  async reinit(service: string, options: Pick<LoadOptions, 'config' | 'concurrency' | 'initTimeoutMs'>): Promise<PluginInstance> {
+    const live = this.get(service);
+    const kind = this.#kinds.get(live);
+    if (kind?.sideBySide === false) {
+      throw new AigesError(
+        Codes.PLUGIN_INIT,
+        `a ${kind.name} plugin cannot run two instance sets at once (its init and fini are process-wide): restart the loader to change [wrapper]`,
+      );
+    }
+    const started = performance.now();
+    const instance = await PluginInstance.create({ wrapper: live.wrapper, log: this.log, meter: this.meter, ...options });
+    this.log.info({ service, ms: Math.round(performance.now() - started) }, 'plugin initialised with new config');
+    if (kind !== undefined) this.#kinds.set(instance, kind);
+    return instance;
+  }
+
+  /**
+   * Makes an instance the live set of its service: calls admitted from now on use it, calls already
+   * running keep the set they started with. Returns the set it replaced, which the caller retires
+   * (`idle`, then `finalise`).
+   */
   put(instance: PluginInstance): PluginInstance | undefined {
     const old = this.#live.get(instance.service);
     this.#live.set(instance.service, instance);

@@ -1,5 +1,5 @@
 /**
- * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata) and grpc.health.v1.Health.
+ * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad) and grpc.health.v1.Health.
  * Converts wire messages to domain types and calls the data plane; nothing else.
  */
 import { once } from 'node:events';
@@ -15,6 +15,7 @@ import type { SessionRequest__Output } from '../../proto/gen/aiges/v1/SessionReq
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
 import { grpcError } from './grpc-errors.js';
 import { itemFromWire, itemToWire, metadataToWire } from './grpc-convert.js';
+import { watchLoad } from './grpc-load.js';
 
 type SurfaceCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -25,6 +26,8 @@ export interface GrpcServerDeps {
   maxMessageBytes: number;
   /** How long a session stream may wait for its open message (the session idle timeout). */
   sessionIdleTimeoutMs: number;
+  /** The id this loader registers under in polaris, echoed in load reports (absent: standalone). */
+  instanceId?: string | undefined;
 }
 
 /** Room for the envelope (keys, params, headers) around the payload bytes. */
@@ -74,7 +77,7 @@ function cancelSignal(call: SurfaceCall): AbortSignal {
   return controller.signal;
 }
 
-function loaderHandlers({ dataplane, log, sessionIdleTimeoutMs: openTimeoutMs }: GrpcServerDeps): LoaderHandlers {
+function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeoutMs: openTimeoutMs }: GrpcServerDeps): LoaderHandlers {
   return {
     Infer(call, callback) {
       const req = call.request as typeof call.request | Malformed;
@@ -111,6 +114,10 @@ function loaderHandlers({ dataplane, log, sessionIdleTimeoutMs: openTimeoutMs }:
         log.error({ err }, 'session stream failed');
         call.emit('error', grpcError(err));
       });
+    },
+
+    WatchLoad(call) {
+      watchLoad(call, { admission: dataplane.admission, health, instanceId });
     },
   };
 }

@@ -126,3 +126,26 @@ describe('Admission', () => {
     expect(seen).toEqual([1, 2, 1, 0]);
   });
 });
+
+describe('Admission capacity changes (hot config)', () => {
+  it('a drop refuses new calls until enough admitted ones end, and cancels none; a raise admits at once', () => {
+    const a = new Admission(3);
+    const held = [a.acquire('once'), a.acquire('session'), a.acquire('once')];
+    let notified = 0;
+    a.onChange(() => notified++);
+    a.setCapacity(1);
+    a.setCapacity(1);
+    expect(notified).toBe(1); // load reports ride on onChange
+    expect(a.inUse).toBe(3);
+    expect(a.load).toBe(3);
+    held[0]!.release();
+    held[1]!.release();
+    expect(() => a.acquire('once')).toThrow(expect.objectContaining({ aigesCode: Codes.CAPACITY }));
+    held[2]!.release();
+    const next = a.acquire('once');
+    a.setCapacity(2);
+    expect(a.acquire('session').kind).toBe('session');
+    next.release();
+    expect(() => a.setCapacity(0)).toThrow(RangeError);
+  });
+});

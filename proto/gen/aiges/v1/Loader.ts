@@ -4,10 +4,12 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { InferRequest as _aiges_v1_InferRequest, InferRequest__Output as _aiges_v1_InferRequest__Output } from '../../aiges/v1/InferRequest.js';
 import type { InferResponse as _aiges_v1_InferResponse, InferResponse__Output as _aiges_v1_InferResponse__Output } from '../../aiges/v1/InferResponse.js';
+import type { LoadReport as _aiges_v1_LoadReport, LoadReport__Output as _aiges_v1_LoadReport__Output } from '../../aiges/v1/LoadReport.js';
 import type { MetadataRequest as _aiges_v1_MetadataRequest, MetadataRequest__Output as _aiges_v1_MetadataRequest__Output } from '../../aiges/v1/MetadataRequest.js';
 import type { MetadataResponse as _aiges_v1_MetadataResponse, MetadataResponse__Output as _aiges_v1_MetadataResponse__Output } from '../../aiges/v1/MetadataResponse.js';
 import type { SessionRequest as _aiges_v1_SessionRequest, SessionRequest__Output as _aiges_v1_SessionRequest__Output } from '../../aiges/v1/SessionRequest.js';
 import type { SessionResponse as _aiges_v1_SessionResponse, SessionResponse__Output as _aiges_v1_SessionResponse__Output } from '../../aiges/v1/SessionResponse.js';
+import type { WatchLoadRequest as _aiges_v1_WatchLoadRequest, WatchLoadRequest__Output as _aiges_v1_WatchLoadRequest__Output } from '../../aiges/v1/WatchLoadRequest.js';
 
 export interface LoaderClient extends grpc.Client {
   Infer(argument: _aiges_v1_InferRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_InferResponse__Output>): grpc.ClientUnaryCall;
@@ -33,6 +35,17 @@ export interface LoaderClient extends grpc.Client {
   session(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
   session(options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
   
+  /**
+   * The loader's load, now and on every change, with a heartbeat; ends when the loader stops.
+   */
+  WatchLoad(argument: _aiges_v1_WatchLoadRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_aiges_v1_LoadReport__Output>;
+  WatchLoad(argument: _aiges_v1_WatchLoadRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_aiges_v1_LoadReport__Output>;
+  /**
+   * The loader's load, now and on every change, with a heartbeat; ends when the loader stops.
+   */
+  watchLoad(argument: _aiges_v1_WatchLoadRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_aiges_v1_LoadReport__Output>;
+  watchLoad(argument: _aiges_v1_WatchLoadRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_aiges_v1_LoadReport__Output>;
+  
 }
 
 export interface LoaderHandlers extends grpc.UntypedServiceImplementation {
@@ -42,10 +55,16 @@ export interface LoaderHandlers extends grpc.UntypedServiceImplementation {
   
   Session: grpc.handleBidiStreamingCall<_aiges_v1_SessionRequest__Output, _aiges_v1_SessionResponse>;
   
+  /**
+   * The loader's load, now and on every change, with a heartbeat; ends when the loader stops.
+   */
+  WatchLoad: grpc.handleServerStreamingCall<_aiges_v1_WatchLoadRequest__Output, _aiges_v1_LoadReport>;
+  
 }
 
 export interface LoaderDefinition extends grpc.ServiceDefinition {
   Infer: MethodDefinition<_aiges_v1_InferRequest, _aiges_v1_InferResponse, _aiges_v1_InferRequest__Output, _aiges_v1_InferResponse__Output>
   Metadata: MethodDefinition<_aiges_v1_MetadataRequest, _aiges_v1_MetadataResponse, _aiges_v1_MetadataRequest__Output, _aiges_v1_MetadataResponse__Output>
   Session: MethodDefinition<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse, _aiges_v1_SessionRequest__Output, _aiges_v1_SessionResponse__Output>
+  WatchLoad: MethodDefinition<_aiges_v1_WatchLoadRequest, _aiges_v1_LoadReport, _aiges_v1_WatchLoadRequest__Output, _aiges_v1_LoadReport__Output>
 }

@@ -1,0 +1,108 @@
+/**
+ * `aiges lb`: runs the balancer (polaris/balancer.ts) in front of the loaders registered in
+ * polaris, until SIGTERM/SIGINT; then it stops taking calls and lets those in flight finish.
+ * Logs JSON lines on stdout like `aiges serve` ("balancer listening" carries the port).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger } from '../log.js';
+import { Balancer } from '../../polaris/balancer.js';
+import { openPolaris } from './polaris-flags.js';
+import { intArg } from './serve.js';
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+type Level = (typeof LEVELS)[number];
+
+interface LbFlags {
+  etcd?: string;
+  listen: { host: string; port: number };
+  service: string[];
+  logLevel: Level;
+  drainGraceMs: number;
+}
+
+/** "host:port", "[v6]:port" or ":port" (all interfaces). */
+export function listenArg(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  const port = Number(m?.[3]);
+  if (m === null || !Number.isInteger(port) || port > 65535) throw new InvalidArgumentError('expects host:port (e.g. 0.0.0.0:5080)');
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function levelArg(value: string): Level {
+  if (!(LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`one of ${LEVELS.join('|')}`);
+  return value as Level;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function lbCommand(): Command {
+  return new Command('lb')
+    .description('Balance aiges.v1 gRPC calls over the loaders registered in polaris (least loaded, sessions sticky).')
+    .option('--etcd <endpoints>', 'etcd endpoints, comma-separated (default: $AIGES_POLARIS_ENDPOINTS or http://127.0.0.1:2379)')
+    .addOption(
+      new Option('--listen <host:port>', 'where to listen (port 0 picks a free one and logs it)')
+        .argParser(listenArg)
+        .default({ host: '0.0.0.0', port: 5080 }, '0.0.0.0:5080'),
+    )
+    .addOption(
+      new Option('--service <name>', 'a service to front (repeatable)')
+        .argParser(collect)
+        .default([], 'any service a request names'),
+    )
+    .option('--log-level <level>', LEVELS.join('|'), levelArg, 'info' as Level)
+    .option('--drain-grace-ms <n>', 'at stop, how long calls in flight may take', intArg, 10_000)
+    .addHelpText(
+      'after',
+      '\nExample: aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo\n' +
+        'TLS and auth to etcd: AIGES_POLARIS_CA_FILE, _CERT_FILE, _KEY_FILE, _USERNAME, _PASSWORD.',
+    )
+    .action(async (flags: LbFlags) => {
+      await runBalancer(flags);
+    });
+}
+
+async function runBalancer(flags: LbFlags): Promise<void> {
+  const log = createLogger(flags.logLevel);
+  let polaris;
+  try {
+    polaris = openPolaris({ ...(flags.etcd === undefined ? {} : { etcd: flags.etcd }) });
+  } catch (err) {
+    process.stderr.write(`aiges lb: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const balancer = new Balancer({
+    discovery: polaris.discovery,
+    services: flags.service,
+    log,
+    drainGraceMs: flags.drainGraceMs,
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'stopping');
+    void balancer
+      .stop()
+      .then(() => polaris.close())
+      .then(
+        () => log.flush(() => process.exit(0)),
+        (err: unknown) => {
+          process.stderr.write(`aiges lb: stop failed: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    await balancer.start(flags.listen.host, flags.listen.port);
+  } catch (err) {
+    process.stderr.write(`aiges lb: ${(err as Error).message}\n`);
+    await polaris.close().catch(() => undefined);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * `aiges services ls [service]`: the live instances in polaris, with their registration (address,
+ * capacity, labels, age) and, when a load source is wired (`fetchLoad`), their live load.
+ */
+import { Command } from 'commander';
+import { formatLoad, serviceRows, type LoadSource } from '../../polaris/services-ls.js';
+import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
+
+function age(startedAt: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+export function servicesCommand(options: { fetchLoad?: LoadSource } = {}): Command {
+  const ls = polarisVerb('ls', 'List live instances (of one service, or of all).')
+    .argument('[service]', 'service name (default: every service)')
+    .action(async (service: string | undefined, flags: PolarisFlags) => {
+      await withPolaris('services ls', flags, async (polaris) => {
+        const rows = await serviceRows(polaris.discovery, service, options.fetchLoad);
+        if (flags.json) return printJson(rows);
+        if (rows.length === 0) return void process.stdout.write(service === undefined ? 'no live instances\n' : `no live instances of ${service}\n`);
+        const withLoad = options.fetchLoad !== undefined;
+        const now = Date.now();
+        printTable(
+          ['SERVICE', 'VERSION', 'INSTANCE', 'ADDRESS', 'HTTP', 'CAPACITY', ...(withLoad ? ['LOAD'] : []), 'AGE', 'LABELS'],
+          rows.map((r) => [
+            r.service,
+            r.version,
+            r.id,
+            r.address,
+            r.httpAddress,
+            String(r.capacity),
+            ...(withLoad ? [formatLoad(r.load ?? null)] : []),
+            age(r.startedAt, now),
+            Object.entries(r.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+          ]),
+        );
+      });
+    });
+  return new Command('services').description('Polaris service discovery: what is registered, where, with what load.').addCommand(ls);
+}

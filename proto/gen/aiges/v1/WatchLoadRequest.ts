@@ -1,0 +1,8 @@
+// Original file: proto/aiges/v1/loader.proto
+
+
+export interface WatchLoadRequest {
+}
+
+export interface WatchLoadRequest__Output {
+}
