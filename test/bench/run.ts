@@ -7,7 +7,11 @@
  * bytes), --duration <ms>, --warmup <ms>, --concurrency <n>, --repeat <n> (measure each case n
  * times, ours and bare alternating, and report the median of each column: on a shared machine
  * one run is noisy), --cpu-prof <dir> (servers run under `node --cpu-prof` and leave their
- * .cpuprofile files there).
+ * .cpuprofile files there), --only servers|native (one section).
+ *
+ * After the server table comes the native section (native-section.ts): a native once call through
+ * the host, the data plane and gRPC against the bare C call, and a 16 MiB echo against memcpy.
+ * It needs `npm run build:native`; without it the section is skipped with a message saying so.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -17,6 +21,8 @@ import { parseArgs } from 'node:util';
 import { runLoad, type Target } from './load.js';
 import { grpcTarget } from './load-grpc.js';
 import { httpTarget } from './load-http.js';
+import { missingArtifacts, nativeArtifacts } from './native-levels.js';
+import { nativeReport, nativeSettings, runNative, type NativeResult, type NativeSettings } from './native-section.js';
 import { medianResult, sizeLabel, table, verdicts, type CaseResult } from './report.js';
 import { checkBuilt, killAll, startServer, type Protocol, type ServerKind } from './servers.js';
 import { checkCpuSampling } from './stats.js';
@@ -32,6 +38,8 @@ interface Settings {
   concurrency: number;
   repeat: number;
   profileDir: string | undefined;
+  servers: boolean;
+  native: NativeSettings | undefined;
 }
 
 function settingsFromArgs(): { settings: Settings; jsonFile: string | undefined } {
@@ -45,6 +53,7 @@ function settingsFromArgs(): { settings: Settings; jsonFile: string | undefined 
       concurrency: { type: 'string' },
       repeat: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      only: { type: 'string' },
     },
   });
   const int = (flag: string, value: string | undefined, fallback: number) => {
@@ -54,6 +63,8 @@ function settingsFromArgs(): { settings: Settings; jsonFile: string | undefined 
     return n;
   };
   const quick = values.quick === true;
+  const only = values.only;
+  if (only !== undefined && only !== 'servers' && only !== 'native') throw new Error(`--only must be servers or native, got "${only}"`);
   const sizes = values.sizes?.split(',').map((s) => int('sizes', s.trim(), 0)) ?? (quick ? [KiB, 64 * KiB] : [KiB, 64 * KiB, MiB]);
   return {
     settings: {
@@ -63,6 +74,8 @@ function settingsFromArgs(): { settings: Settings; jsonFile: string | undefined 
       concurrency: int('concurrency', values.concurrency, 32),
       repeat: int('repeat', values.repeat, 1),
       profileDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+      servers: only !== 'native',
+      native: only === 'servers' ? undefined : nativeSettings(quick),
     },
     jsonFile: values.json,
   };
@@ -99,22 +112,8 @@ function machine() {
   return { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
 }
 
-async function main(): Promise<void> {
-  const { settings, jsonFile } = settingsFromArgs();
-  checkBuilt(ROOT);
-  checkCpuSampling();
-  const m = machine();
-  const started = new Date();
-  const loadBefore = loadAverage();
-  console.log(`aiges-ts bench — ${started.toISOString()}`);
-  console.log(`machine: ${m.nproc} CPUs, ${m.cpu}, Node ${m.node}; load average ${loadBefore} (other work running skews throughput)`);
-  console.log(
-    `settings: concurrency ${settings.concurrency}, warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ` +
-      `payloads ${settings.sizes.map(sizeLabel).join(', ')}` +
-      (settings.repeat > 1 ? `; ${settings.repeat} runs per case, medians shown` : '') +
-      '\n',
-  );
-
+/** The server table: every protocol × size, ours and bare, `repeat` times each. */
+async function serverSection(settings: Settings): Promise<{ results: CaseResult[]; runs: CaseResult[] }> {
   const results: CaseResult[] = [];
   const runs: CaseResult[] = [];
   for (const protocol of ['grpc', 'http'] as const) {
@@ -135,13 +134,49 @@ async function main(): Promise<void> {
       results.push(medianResult(byServer.ours), medianResult(byServer.bare));
     }
   }
-
   console.log(`\n${table(results)}\n`);
   for (const line of verdicts(results)) console.log(line);
+  return { results, runs };
+}
+
+/** The native section, or a message naming the build step when its artifacts are missing. */
+async function nativeSection(s: NativeSettings, required: boolean): Promise<NativeResult | undefined> {
+  const missing = missingArtifacts(nativeArtifacts(ROOT));
+  if (missing.length > 0) {
+    const message = `${missing.join(', ')} missing: run \`npm run build:native\` (or \`npm run build\`) first`;
+    if (required) throw new Error(`the native section needs ${message}`);
+    console.log(`\nnative section skipped: ${message}`);
+    return undefined;
+  }
+  const result = await runNative(ROOT, s, (line) => console.error(line));
+  console.log(`\n${nativeReport(result)}`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const { settings, jsonFile } = settingsFromArgs();
+  checkBuilt(ROOT);
+  checkCpuSampling();
+  const m = machine();
+  const started = new Date();
+  const loadBefore = loadAverage();
+  console.log(`aiges-ts bench — ${started.toISOString()}`);
+  console.log(`machine: ${m.nproc} CPUs, ${m.cpu}, Node ${m.node}; load average ${loadBefore} (other work running skews throughput)`);
+  if (settings.servers) {
+    console.log(
+      `settings: concurrency ${settings.concurrency}, warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ` +
+        `payloads ${settings.sizes.map(sizeLabel).join(', ')}` +
+        (settings.repeat > 1 ? `; ${settings.repeat} runs per case, medians shown` : ''),
+    );
+  }
+
+  const servers = settings.servers ? await serverSection(settings) : { results: [], runs: [] };
+  const native = settings.native === undefined ? undefined : await nativeSection(settings.native, !settings.servers);
   const loadAfter = loadAverage();
   console.log(`\nload average at the end ${loadAfter}; total ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
   if (jsonFile !== undefined) {
-    writeFileSync(jsonFile, `${JSON.stringify({ date: started.toISOString(), machine: m, loadBefore, loadAfter, settings, results, runs }, null, 2)}\n`);
+    const json = { date: started.toISOString(), machine: m, loadBefore, loadAfter, settings, ...servers, native };
+    writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
     console.log(`results written to ${jsonFile}`);
   }
 }

@@ -60,6 +60,17 @@ export function startServer(root: string, kind: ServerKind, protocol: Protocol, 
   });
 }
 
+/** The loader serving demo/native-echo (once mode, sync wrapperExec) from its own config; gRPC port. */
+export function startNativeLoader(root: string): Promise<ServerProcess> {
+  const args = [LOADER_CLI, 'serve', '-c', 'demo/native-echo/aiges.toml', '--grpc-port', '0', '--http-port', '0'];
+  let port: number | undefined;
+  return spawnServer(root, 'loader (native-echo)', args, (line) => {
+    const msg = parseJson(line) as { msg?: unknown; grpc_port?: unknown } | undefined;
+    if (msg?.msg === 'listening' && typeof msg.grpc_port === 'number') port = msg.grpc_port;
+    return msg?.msg === 'ready' ? port : undefined;
+  });
+}
+
 function parseJson(line: string): unknown {
   try {
     return JSON.parse(line);
