@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { NativeItem } from '../../native/host.js';
+import { afterEach } from 'vitest';
+import { openLibrary, type NativeItem, type NativeLibrary, type OpenOptions } from '../../native/host.js';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** $AIGES_NATIVE_BUILD_DIR points the tests at another build (e.g. a sanitizer build); set AIGES_NATIVE_HOST too. */
@@ -99,4 +100,24 @@ export function collector() {
     else resolveEnd();
   };
   return { results, ended, onResult };
+}
+
+/**
+ * For one test file: opens and initialises libraries, and finalises and closes every one of them
+ * after each test.
+ */
+export function useLibraries(): (path: string, options: OpenOptions, config?: Record<string, string>) => Promise<NativeLibrary> {
+  const open: NativeLibrary[] = [];
+  afterEach(async () => {
+    for (const lib of open.splice(0)) {
+      await lib.fini();
+      lib.close();
+    }
+  });
+  return async (path, options, config = {}) => {
+    const lib = await openLibrary(path, options);
+    open.push(lib);
+    await lib.init(config);
+    return lib;
+  };
 }

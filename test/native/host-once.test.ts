@@ -3,25 +3,16 @@
  * the concurrency cap, plugin errors, a wrapper that never calls back, and a free event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NativeError, openLibrary, type NativeLibrary, type OpenOptions } from '../../native/host.js';
-import { artifacts, ensureNativeBuild, item, probe } from './helpers.js';
+import { artifacts, ensureNativeBuild, item, probe, useLibraries } from './helpers.js';
 
 beforeAll(ensureNativeBuild, 240_000);
 
-const open: NativeLibrary[] = [];
-async function echo(options: Partial<OpenOptions> = {}, config: Record<string, string> = {}): Promise<NativeLibrary> {
-  const lib = await openLibrary(artifacts.echo, { mode: 'once', async: false, threads: 2, ...options });
-  open.push(lib);
-  await lib.init(config);
-  return lib;
+const openLib = useLibraries();
+function echo(options: Partial<OpenOptions> = {}, config: Record<string, string> = {}): Promise<NativeLibrary> {
+  return openLib(artifacts.echo, { mode: 'once', async: false, threads: 2, ...options }, config);
 }
-afterEach(async () => {
-  for (const lib of open.splice(0)) {
-    await lib.fini();
-    lib.close();
-  }
-});
 
 function rejection(p: Promise<unknown>): Promise<NativeError> {
   return p.then(
@@ -158,14 +149,12 @@ describe('once mode, async only', () => {
 
   it('forwards wrapperMeterCustom events to onMeter', async () => {
     const events: [string, string, number][] = [];
-    const lib = await openLibrary(artifacts.echo, {
+    const lib = await openLib(artifacts.echo, {
       mode: 'once',
       async: false,
       threads: 1,
       onMeter: (tag, key, count) => events.push([tag, key, count]),
     });
-    open.push(lib);
-    await lib.init({});
     await lib.exec('metered', { meter: '1' }, [item('a', 'x'), item('b', 'y')], 1000);
     await new Promise((r) => setImmediate(r));
     expect(events).toEqual([['metered', 'echo_items', 2]]);

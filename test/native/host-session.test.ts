@@ -2,25 +2,16 @@
  * Native host, session mode, against demo/native-echo: sync (write + read) and async (callback)
  * sessions, ordering, the final END, per-session serialisation, errors, and no leaks over 1,000 sessions.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openLibrary, type NativeError, type NativeLibrary, type NativeSession } from '../../native/host.js';
-import { artifacts, collector, ensureNativeBuild, item, probe, Status } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { NativeError, NativeLibrary, NativeSession } from '../../native/host.js';
+import { artifacts, collector, ensureNativeBuild, item, probe, Status, useLibraries } from './helpers.js';
 
 beforeAll(ensureNativeBuild, 240_000);
 
-const open: NativeLibrary[] = [];
-async function echo(async: boolean, threads = 2, config: Record<string, string> = {}): Promise<NativeLibrary> {
-  const lib = await openLibrary(artifacts.echo, { mode: 'session', async, threads });
-  open.push(lib);
-  await lib.init(config);
-  return lib;
+const openLib = useLibraries();
+function echo(async: boolean, threads = 2, config: Record<string, string> = {}): Promise<NativeLibrary> {
+  return openLib(artifacts.echo, { mode: 'session', async, threads }, config);
 }
-afterEach(async () => {
-  for (const lib of open.splice(0)) {
-    await lib.fini();
-    lib.close();
-  }
-});
 
 function frame(i: number, status: number) {
   return [item('audio', Buffer.from(`frame-${i}`), status, 1, { seq: String(i) })];
