@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { callCommand } from './call.js';
 import { configCommand } from './config.js';
+import { imageCommand } from './image.js';
 import { lbCommand } from './lb.js';
 import { serveCommand } from './serve.js';
 import { servicesCommand } from './services.js';
@@ -21,6 +22,7 @@ const program = new Command('aiges')
   .addCommand(lbCommand())
   .addCommand(configCommand())
   .addCommand(servicesCommand({ fetchLoad }))
+  .addCommand(imageCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,41 @@
+/**
+ * Names and Dockerfile text of the image layout contract (docker/README.md): base images are
+ * `aiges-ts/base:<version>-<variant>`; a business Dockerfile has no RUN step, only FROM the base
+ * (chosen by the AIGES_BASE build argument) and a COPY of the plugin project into
+ * /home/aiges/plugin/, owned by the service user 10001.
+ */
+export const VARIANTS = ['cpu', 'cuda'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export const SERVICE_USER = '10001:10001';
+export const PLUGIN_DIR = '/home/aiges/plugin';
+
+export function baseImageName(version: string, variant: Variant = 'cpu'): string {
+  return `aiges-ts/base:${version}-${variant}`;
+}
+
+/** The Dockerfile `aiges image build` writes for a project that has none (and `aiges new` scaffolds). */
+export function businessDockerfile(version: string, variant: Variant = 'cpu'): string {
+  return [
+    '# Business image: the aiges-ts base image + this plugin project, served by `aiges serve`',
+    `# with ${PLUGIN_DIR}/aiges.toml. No RUN step: it builds on any base root, offline; build native`,
+    '# libraries on the host first (they are copied, not compiled here).',
+    '#   aiges image build . --tag my-service:1        (docker when a daemon answers, else buildah)',
+    `#   docker build --build-arg AIGES_BASE=${baseImageName(version, 'cuda')} -t my-service:1 .`,
+    `ARG AIGES_BASE=${baseImageName(version, variant)}`,
+    'FROM ${AIGES_BASE}',
+    `COPY --chown=${SERVICE_USER} . ${PLUGIN_DIR}/`,
+    '',
+  ].join('\n');
+}
+
+/** What never belongs in a business image's plugin folder. */
+export const DOCKERIGNORE = ['.git', 'Dockerfile', '.dockerignore', '*.log', ''].join('\n');
+
+/** The aiges.toml written for a project that has none: the project folder is the plugin. */
+export const DEFAULT_AIGES_TOML = [
+  '# Written by `aiges image build`: the plugin is this folder (its wrapper.ts / index.ts / package.json entry).',
+  '[plugin]',
+  'path = "."',
+  '',
+].join('\n');
