@@ -1,6 +1,6 @@
 /**
- * One loader instance as the balancer sees it: a grpc-js channel (every call to the instance
- * goes over it), one WatchLoad subscription that keeps its load current, and whether it may be
+ * One loader instance as the balancer sees it: an HTTP/2 link that forwarded calls go over
+ * (balancer-link.ts), a grpc-js channel for one WatchLoad subscription that keeps its load current, and whether it may be
  * picked ("live").
  *
  * Live means: the load stream is open, its last report came less than SILENCE_MS ago, and the
@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../loader/log.js';
 import { loadLoaderProto } from '../proto/load.js';
 import type { LoadReport__Output } from '../proto/gen/aiges/v1/LoadReport.js';
+import { H2Link } from './balancer-link.js';
 import type { Pickable } from './balancer-picker.js';
 import type { InstanceRecord } from './types.js';
 
@@ -36,8 +37,7 @@ export const INSTANCE_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // NOTE: a channel of our own per instance: never share a connection with another client in
   // this process, so that ejecting and closing one instance touches nothing else.
   'grpc.use_local_subchannel_pool': 1,
-  // The balancer retries by its own rules (balancer-forward.ts); grpc-js's retry layer would only
-  // buffer every message. Channelz bookkeeping costs per call and nobody reads it here.
+  // Only the load stream uses this channel: no retries, no channelz bookkeeping.
   'grpc.enable_retries': 0,
   'grpc.enable_channelz': 0,
 };
@@ -61,7 +61,10 @@ export interface EndpointSnapshot {
 }
 
 export class Endpoint implements Pickable {
+  /** The load stream's channel. */
   readonly client: grpc.Client;
+  /** Forwarded calls' connection. */
+  readonly link: H2Link;
   #record: InstanceRecord;
   #report: LoadReport__Output | undefined;
   /** Calls and sessions this balancer has on the instance now (picked, not yet over). */
@@ -85,6 +88,7 @@ export class Endpoint implements Pickable {
   ) {
     this.#record = record;
     this.client = new grpc.Client(record.address, grpc.credentials.createInsecure(), INSTANCE_CHANNEL_OPTIONS);
+    this.link = new H2Link(record.address);
     // NOTE: an instance that started more than a warm-up ago is already warm (a balancer that
     // restarts must not ramp the whole fleet again). startedAt is the loader's clock: skew only
     // decides whether an instance of about 10 s of age ramps or not.
@@ -171,7 +175,7 @@ export class Endpoint implements Pickable {
     };
   }
 
-  /** Stops the load stream and closes the channel; calls still running on it fail. */
+  /** Stops the load stream and closes the channel and the link; calls in flight on the link finish. */
   close(): void {
     this.#closed = true;
     clearTimeout(this.#silence);
@@ -179,6 +183,7 @@ export class Endpoint implements Pickable {
     this.#stream?.cancel();
     this.#stream = undefined;
     this.client.close();
+    this.link.close();
     this.#setLive(false, 'removed from discovery');
   }
 

@@ -9,21 +9,27 @@
  * empty `service` goes to the only one when there is exactly one. Without, any service a request
  * names is watched from its first request on (at most MAX_SERVICES of them).
  */
+import http2, { type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes } from '../loader/errors.js';
 import type { Logger } from '../loader/log.js';
 import { bindGrpc } from '../loader/server/grpc.js';
-import { loadHealthProto, loadLoaderProto } from '../proto/load.js';
+import { loadHealthProto } from '../proto/load.js';
 import type { EndpointSnapshot } from './balancer-endpoint.js';
-import { sessionForwarder, unaryForwarder, type Router } from './balancer-forward.js';
+import { forwardSession, forwardUnary, type Router } from './balancer-forward.js';
 import { balancerHealth, type HealthView, type ServingStatus } from './balancer-health.js';
+import { H2_MAX_SESSION_MEMORY, H2_SESSION_WINDOW, H2_SETTINGS, H2Link } from './balancer-link.js';
 import { ServicePool } from './balancer-pool.js';
+import { relay } from './balancer-relay.js';
+import { respondError, upstreamHeaders } from './h2-grpc.js';
 import type { Discovery } from './types.js';
 
 /** Services watched at most when the balancer fronts whatever requests name. */
 export const MAX_SERVICES = 256;
 /** Default of `drainGraceMs`. */
 const DRAIN_GRACE_MS = 10_000;
+/** Default of `maxMessageBytes`: above any loader's own limit that makes sense (16 MiB default). */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 export interface BalancerOptions {
   discovery: Discovery;
@@ -32,32 +38,26 @@ export interface BalancerOptions {
   log: Logger;
   /** At stop, how long calls and sessions in flight may take before they are cut. */
   drainGraceMs?: number | undefined;
+  /**
+   * Largest request message carried (10201 above). The loaders enforce their own, smaller limit;
+   * this one bounds what the balancer buffers to route a call.
+   */
+  maxMessageBytes?: number | undefined;
 }
 
-const FORWARDED = ['Infer', 'Session', 'Metadata'] as const;
-
-/** The aiges.v1.Loader methods the balancer forwards, with messages left as bytes. */
-function passThroughDefinition(): grpc.ServiceDefinition {
-  const loader = loadLoaderProto().aiges.v1.Loader.service;
-  const identity = (bytes: Buffer) => bytes;
-  const out: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
-  for (const name of FORWARDED) {
-    out[name] = {
-      ...(loader[name] as grpc.MethodDefinition<unknown, unknown>),
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    };
-  }
-  return out;
-}
+const LOADER = '/aiges.v1.Loader/';
 
 export class Balancer implements Router, HealthView {
+  readonly maxMessageBytes: number;
   readonly #pools = new Map<string, ServicePool>();
   readonly #opening = new Map<string, Promise<ServicePool>>();
   readonly #services: readonly string[];
-  readonly #server: grpc.Server;
+  /** The front: aiges.v1.Loader calls forwarded as raw HTTP/2 streams (balancer-forward.ts). */
+  readonly #server: Http2Server;
+  readonly #sessions = new Set<Http2Session>();
+  /** Behind the front, on loopback: the balancer's own gRPC services (health), served by grpc-js. */
+  readonly #own: grpc.Server;
+  #ownLink: H2Link | undefined;
   readonly #listeners = new Set<(stopped: boolean) => void>();
   #stopped = false;
   #stopping: Promise<void> | undefined;
@@ -65,19 +65,18 @@ export class Balancer implements Router, HealthView {
 
   constructor(private readonly options: BalancerOptions) {
     this.#services = options.services ?? [];
-    this.#server = new grpc.Server({
-      // NOTE: no size limit here: the loader enforces its own and answers 10201 itself.
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-      'grpc.enable_channelz': 0,
+    this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.#server = http2.createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
+    this.#server.on('session', (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.on('error', () => undefined); // each stream sees its own end
+      session.once('close', () => this.#sessions.delete(session));
+      session.once('connect', () => session.setLocalWindowSize(H2_SESSION_WINDOW));
+      if (!session.connecting) session.setLocalWindowSize(H2_SESSION_WINDOW);
     });
-    const definition = passThroughDefinition();
-    this.#server.addService(definition, {
-      Infer: unaryForwarder(definition['Infer']!.path, this),
-      Metadata: unaryForwarder(definition['Metadata']!.path, this),
-      Session: sessionForwarder(definition['Session']!.path, this),
-    });
-    this.#server.addService(loadHealthProto().grpc.health.v1.Health.service, balancerHealth(this));
+    this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#onStream(stream, headers));
+    this.#own = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    this.#own.addService(loadHealthProto().grpc.health.v1.Health.service, balancerHealth(this));
   }
 
   get port(): number {
@@ -87,7 +86,14 @@ export class Balancer implements Router, HealthView {
   /** Watches the configured services, then listens; resolves with the port (0 picks one). */
   async start(host: string, port: number): Promise<number> {
     await Promise.all(this.#services.map((s) => this.#open(s)));
-    this.#port = await bindGrpc(this.#server, host, port);
+    this.#ownLink = new H2Link(`127.0.0.1:${await bindGrpc(this.#own, '127.0.0.1', 0)}`);
+    this.#port = await new Promise<number>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.address() as { port: number }).port);
+      });
+    });
     this.options.log.info({ host, port: this.#port, services: this.#services }, 'balancer listening');
     return this.#port;
   }
@@ -137,21 +143,44 @@ export class Balancer implements Router, HealthView {
   async #stop(): Promise<void> {
     this.#stopped = true;
     this.#emit();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.options.log.warn('calls still in flight after the grace period: cutting them');
-        this.#server.forceShutdown();
-        resolve();
-      }, this.options.drainGraceMs ?? DRAIN_GRACE_MS);
-      this.#server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
+    // No new connections; GOAWAY on each open one: its calls in flight finish, new ones go elsewhere.
+    this.#server.close();
+    for (const session of this.#sessions) session.close();
+    const closed = Promise.all([...this.#sessions].map((s) => new Promise((resolve) => s.once('close', resolve))));
+    let force: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<boolean>((resolve) => {
+      force = setTimeout(() => resolve(true), this.options.drainGraceMs ?? DRAIN_GRACE_MS);
     });
+    if (await Promise.race([closed.then(() => false), graceOver])) {
+      this.options.log.warn('calls still in flight after the grace period: cutting them');
+      for (const session of this.#sessions) session.destroy();
+    }
+    clearTimeout(force);
+    this.#ownLink?.close();
+    this.#own.forceShutdown();
     await Promise.allSettled(this.#opening.values());
     for (const pool of this.#pools.values()) pool.close();
     this.#pools.clear();
     this.options.log.info('balancer stopped');
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => undefined); // a reset by the client shows as 'close'
+    const path = headers[':path'] ?? '';
+    if (this.#stopped) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping'));
+    if (path === `${LOADER}Infer` || path === `${LOADER}Metadata`) return forwardUnary(stream, headers, this);
+    if (path === `${LOADER}Session`) return forwardSession(stream, headers, this);
+    // Anything else (health, unknown methods) is the balancer's own grpc-js server's to answer.
+    const link = this.#ownLink;
+    if (link === undefined) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is starting'));
+    let up;
+    try {
+      up = link.request(upstreamHeaders(headers, link.address));
+    } catch (err) {
+      return respondError(stream, err);
+    }
+    up.on('error', () => undefined);
+    relay(stream, up, [], link.address, () => undefined);
   }
 
   #open(service: string): Promise<ServicePool> {

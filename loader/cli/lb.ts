@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.js';
-import { Balancer } from '../../polaris/balancer.js';
+import { Balancer, MAX_MESSAGE_BYTES } from '../../polaris/balancer.js';
 import { openPolaris } from './polaris-flags.js';
 import { intArg } from './serve.js';
 
@@ -18,6 +18,7 @@ interface LbFlags {
   service: string[];
   logLevel: Level;
   drainGraceMs: number;
+  maxMessageBytes: number;
 }
 
 /** "host:port", "[v6]:port" or ":port" (all interfaces). */
@@ -51,6 +52,7 @@ export function lbCommand(): Command {
     )
     .option('--log-level <level>', LEVELS.join('|'), levelArg, 'info' as Level)
     .option('--drain-grace-ms <n>', 'at stop, how long calls in flight may take', intArg, 10_000)
+    .option('--max-message-bytes <n>', 'largest request message carried (10201 above; loaders apply their own limit too)', intArg, MAX_MESSAGE_BYTES)
     .addHelpText(
       'after',
       '\nExample: aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo\n' +
@@ -75,6 +77,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
     services: flags.service,
     log,
     drainGraceMs: flags.drainGraceMs,
+    maxMessageBytes: flags.maxMessageBytes,
   });
 
   let signals = 0;
