@@ -4,7 +4,7 @@
  * HDR histogram and reads the server process's CPU time at both ends of the window.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { latencyHistogram, processCpuMicros } from './stats.js';
+import { latencyHistogram, treeCpuMicros } from './stats.js';
 
 /** What a load generator drives: one protocol against one running server. */
 export interface Target {
@@ -19,7 +19,7 @@ export interface LoadOptions {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
-  /** The server child whose CPU time is measured. */
+  /** The server child whose CPU time (its own and its child processes') is measured. */
   serverPid: number;
 }
 
@@ -64,14 +64,14 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
 
   const workers = Array.from({ length: options.concurrency }, worker);
   await sleep(options.warmupMs);
-  const cpu0 = processCpuMicros(options.serverPid);
+  const cpu0 = treeCpuMicros(options.serverPid);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
   measuring = true;
   await sleep(options.durationMs);
   measuring = false;
   const t1 = performance.now();
-  const cpu1 = processCpuMicros(options.serverPid);
+  const cpu1 = treeCpuMicros(options.serverPid);
   const client = process.cpuUsage(client0);
   stopped = true;
   await Promise.all(workers);

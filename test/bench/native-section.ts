@@ -19,6 +19,7 @@ import {
   type LoopCount,
 } from './native-levels.js';
 import { sizeLabel } from './report.js';
+import type { SummaryRow } from './summary.js';
 
 export const ADDED_P50_TARGET_US = 20;
 export const MEMCPY_SHARE_TARGET = 0.25;
@@ -228,4 +229,29 @@ export function nativeReport(r: NativeResult): string {
     );
   }
   return out.join('\n');
+}
+
+/** The summary rows of (c): the loader's native paths against the bare C call and the bare gRPC echo. */
+export function nativeSummary(r: NativeResult): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const add = (bytes: number, ours: Level, base: Level, metric: 'p50 µs' | 'MB/s') => {
+    const o = find(r, bytes, ours);
+    const b = find(r, bytes, base);
+    if (o === undefined || b === undefined) return;
+    const mb = metric === 'MB/s';
+    rows.push({
+      section: '(c)',
+      case: `native-echo ${sizeLabel(bytes)}, ${LEVEL_LABELS[ours].split(':')[0] ?? ours}`,
+      metric,
+      higherIsBetter: mb,
+      ours: mb ? o.mbPerSec : o.p50Us,
+      baseline: LEVEL_LABELS[base],
+      baselineValue: mb ? b.mbPerSec : b.p50Us,
+    });
+  };
+  add(SMALL_BYTES, 'c', 'a', 'p50 µs');
+  add(SMALL_BYTES, 'd', 'bare', 'p50 µs');
+  add(LARGE_BYTES, 'c', 'a', 'MB/s');
+  add(LARGE_BYTES, 'd', 'bare', 'MB/s');
+  return rows;
 }

@@ -1,15 +1,32 @@
-/** Formats benchmark results: the markdown table run.ts prints and BENCHMARKS.md shows. */
+/** Formats the server sections' results ((a) gRPC, (b) HTTP, at each payload size (e)). */
 import type { LoadResult } from './load.js';
 import type { Protocol, ServerKind } from './servers.js';
+import { markdownTable, ratio, type SummaryRow } from './summary.js';
 
 export interface CaseResult extends LoadResult {
   protocol: Protocol;
   payloadBytes: number;
   server: ServerKind;
+  /** Calls in flight (lower for large payloads). */
+  concurrency: number;
 }
 
-/** Throughput the loader must reach, as a share of the bare server's. */
+/** Throughput the loader must reach, as a share of the bare Node server's. */
 export const TARGET_RATIO = 0.8;
+
+/** What each server is, as the tables name it. */
+export function serverLabel(protocol: Protocol, server: ServerKind): string {
+  switch (server) {
+    case 'ours':
+      return 'aiges serve';
+    case 'bare':
+      return protocol === 'grpc' ? 'bare grpc-js' : 'bare fastify';
+    case 'flask':
+      return 'Flask (own server, threaded)';
+    case 'gunicorn':
+      return 'Flask (gunicorn gthread)';
+  }
+}
 
 /** The median of each measured column over repeated runs of one case (the runs themselves when one). */
 export function medianResult(runs: readonly CaseResult[]): CaseResult {
@@ -44,40 +61,57 @@ function caseLabel(r: CaseResult): string {
   return `${r.protocol === 'grpc' ? 'gRPC Infer' : 'HTTP private'} ${sizeLabel(r.payloadBytes)}`;
 }
 
-function bareOf(results: readonly CaseResult[], r: CaseResult): CaseResult | undefined {
-  return results.find((b) => b.server === 'bare' && b.protocol === r.protocol && b.payloadBytes === r.payloadBytes);
+function oursOf(results: readonly CaseResult[], r: CaseResult): CaseResult | undefined {
+  return results.find((o) => o.server === 'ours' && o.protocol === r.protocol && o.payloadBytes === r.payloadBytes);
 }
 
 const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
+/** One row per server and case; a baseline's row carries the ratios ours/that baseline. */
 export function table(results: readonly CaseResult[]): string {
-  const head = ['case', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'server CPU %', 'client CPU %', 'calls/s ours/bare', 'CPU/call ours/bare'];
+  const head = [
+    'case', 'server', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'server CPU %', 'client CPU %',
+    'calls/s ours/this', 'CPU/call ours/this',
+  ];
   const rows = results.map((r) => {
-    const bare = r.server === 'ours' ? bareOf(results, r) : undefined;
+    const ours = r.server === 'ours' ? undefined : oursOf(results, r);
     return [
       caseLabel(r),
-      r.server,
+      serverLabel(r.protocol, r.server),
+      String(r.concurrency),
       fixed(r.callsPerSec, 0),
       fixed(r.p50Ms, 2),
       fixed(r.p99Ms, 2),
       fixed(r.cpuMicrosPerCall, 0),
       fixed(r.serverCpuPercent, 0),
       fixed(r.clientCpuPercent, 0),
-      bare === undefined ? '' : `${fixed(r.callsPerSec / bare.callsPerSec, 2)}×`,
-      bare === undefined ? '' : `${fixed(r.cpuMicrosPerCall / bare.cpuMicrosPerCall, 2)}×`,
+      ours === undefined ? '' : ratio(ours.callsPerSec, r.callsPerSec),
+      ours === undefined ? '' : ratio(ours.cpuMicrosPerCall, r.cpuMicrosPerCall),
     ];
   });
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+  return markdownTable(head, rows);
 }
 
-/** One line per case saying whether ours reached TARGET_RATIO of the bare throughput. */
+/** One line per case saying whether ours reached TARGET_RATIO of the bare Node server's throughput. */
 export function verdicts(results: readonly CaseResult[]): string[] {
-  return results.flatMap((r) => {
-    const bare = r.server === 'ours' ? bareOf(results, r) : undefined;
-    if (bare === undefined) return [];
-    const ratio = r.callsPerSec / bare.callsPerSec;
-    const verdict = ratio >= TARGET_RATIO ? 'meets' : 'BELOW';
-    return [`${caseLabel(r)}: ours/bare throughput ${ratio.toFixed(2)}× — ${verdict} the ${TARGET_RATIO}× target`];
+  return results.flatMap((bare) => {
+    const ours = bare.server === 'bare' ? oursOf(results, bare) : undefined;
+    if (ours === undefined) return [];
+    const r = ours.callsPerSec / bare.callsPerSec;
+    const verdict = r >= TARGET_RATIO ? 'meets' : 'BELOW';
+    return [`${caseLabel(ours)}: ours/${serverLabel(bare.protocol, 'bare')} throughput ${r.toFixed(2)}× — ${verdict} the ${TARGET_RATIO}× target`];
+  });
+}
+
+/** The summary rows of (a) and (b): throughput and CPU per call against every baseline. */
+export function serverSummary(results: readonly CaseResult[]): SummaryRow[] {
+  return results.flatMap((base) => {
+    const ours = base.server === 'ours' ? undefined : oursOf(results, base);
+    if (ours === undefined) return [];
+    const common = { section: base.protocol === 'grpc' ? '(a)' : '(b)', case: caseLabel(base), baseline: serverLabel(base.protocol, base.server) };
+    return [
+      { ...common, metric: 'calls/s', higherIsBetter: true, ours: ours.callsPerSec, baselineValue: base.callsPerSec },
+      { ...common, metric: 'server CPU µs/call', higherIsBetter: false, ours: ours.cpuMicrosPerCall, baselineValue: base.cpuMicrosPerCall },
+    ];
   });
 }

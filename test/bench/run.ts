@@ -1,184 +1,127 @@
 /**
- * `npm run bench`: the loader's echo against bare grpc-js and fastify servers doing the same
- * work, one server process at a time, load from this process. Prints a markdown table of
- * throughput, latency (HDR) and server CPU per call, with the ratios ours/bare.
+ * `npm run bench`: one suite, every section side by side on this machine, in one run:
+ *   (a) grpc      the loader's gRPC echo against bare grpc-js            (server-section.ts)
+ *   (b) http      the loader's HTTP route against bare fastify and Flask  (server-section.ts)
+ *   (c) native    native call overhead against the bare C call           (native-section.ts)
+ *   (d) balancer  `aiges lb` against calling the loader directly         (balancer-section.ts)
+ *   (e)           payloads of 1 KiB, 64 KiB and 4 MiB for (a) and (b)
+ *   (f) sessions  1,000 sessions at 10 frames/s: frame p99 and RSS       (session-section.ts)
+ * Each section prints its own table as it finishes; the run ends with one table of every
+ * comparison, ours/baseline (summary.ts). Flags: settings.ts.
  *
- * Flags: --quick (short smoke run), --json <file> (write results), --sizes 1024,65536 (payload
- * bytes), --duration <ms>, --warmup <ms>, --concurrency <n>, --repeat <n> (measure each case n
- * times, ours and bare alternating, and report the median of each column: on a shared machine
- * one run is noisy), --cpu-prof <dir> (servers run under `node --cpu-prof` and leave their
- * .cpuprofile files there), --only servers|native (one section).
- *
- * After the server table comes the native section (native-section.ts): a native once call through
- * the host, the data plane and gRPC against the bare C call, and a 16 MiB echo against memcpy.
- * It needs `npm run build:native`; without it the section is skipped with a message saying so.
+ * A section whose prerequisite is missing (native build, etcd, Flask) prints the command that
+ * provides it and the others still run; with --only naming it, that is an error. A section that
+ * fails prints why, the others still run, and the exit status is 1.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { runLoad, type Target } from './load.js';
-import { grpcTarget } from './load-grpc.js';
-import { httpTarget } from './load-http.js';
+import { balancerReport, balancerSummary, runBalancer } from './balancer-section.js';
 import { missingArtifacts, nativeArtifacts } from './native-levels.js';
-import { nativeReport, nativeSettings, runNative, type NativeResult, type NativeSettings } from './native-section.js';
-import { medianResult, sizeLabel, table, verdicts, type CaseResult } from './report.js';
-import { checkBuilt, killAll, startServer, type Protocol, type ServerKind } from './servers.js';
+import { nativeReport, nativeSummary, runNative } from './native-section.js';
+import { serverSummary, sizeLabel, table, verdicts } from './report.js';
+import { baselinesOf, runProtocol } from './server-section.js';
+import { checkBuilt, killAll } from './servers.js';
+import { runSessions, sessionReport, sessionSummary } from './session-section.js';
+import { concurrencyFor, settingsFromArgs, type Section, type Settings } from './settings.js';
 import { checkCpuSampling } from './stats.js';
+import { summaryTable, type SummaryRow } from './summary.js';
+import { ETCD_INSTALL } from '../polaris/etcd.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const KiB = 1024;
-const MiB = 1024 * 1024;
+const progress = (line: string) => console.error(line);
 
-interface Settings {
-  sizes: number[];
-  warmupMs: number;
-  durationMs: number;
-  concurrency: number;
-  repeat: number;
-  profileDir: string | undefined;
-  servers: boolean;
-  native: NativeSettings | undefined;
-}
+/** Thrown when a section cannot run here; its message names what to install or build. */
+class Unavailable extends Error {}
 
-function settingsFromArgs(): { settings: Settings; jsonFile: string | undefined } {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      json: { type: 'string' },
-      sizes: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      concurrency: { type: 'string' },
-      repeat: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      only: { type: 'string' },
-    },
-  });
-  const int = (flag: string, value: string | undefined, fallback: number) => {
-    if (value === undefined) return fallback;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} must be a positive integer, got "${value}"`);
-    return n;
-  };
-  const quick = values.quick === true;
-  const only = values.only;
-  if (only !== undefined && only !== 'servers' && only !== 'native') throw new Error(`--only must be servers or native, got "${only}"`);
-  const sizes = values.sizes?.split(',').map((s) => int('sizes', s.trim(), 0)) ?? (quick ? [KiB, 64 * KiB] : [KiB, 64 * KiB, MiB]);
-  return {
-    settings: {
-      sizes,
-      warmupMs: int('warmup', values.warmup, quick ? 500 : 2000),
-      durationMs: int('duration', values.duration, quick ? 1000 : 5000),
-      concurrency: int('concurrency', values.concurrency, 32),
-      repeat: int('repeat', values.repeat, 1),
-      profileDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
-      servers: only !== 'native',
-      native: only === 'servers' ? undefined : nativeSettings(quick),
-    },
-    jsonFile: values.json,
-  };
-}
-
-/** One case: a fresh server process, a response check, warm-up, then the measured window. */
-async function measure(protocol: Protocol, server: ServerKind, payloadBytes: number, s: Settings): Promise<CaseResult> {
-  const proc = await startServer(ROOT, server, protocol, s.profileDir);
-  let target: Target | undefined;
-  try {
-    const payload = Buffer.alloc(payloadBytes, 'aiges-bench ');
-    target = protocol === 'grpc' ? grpcTarget(proc.port, payload) : httpTarget(proc.port, payload, s.concurrency);
-    await target.check();
-    const result = await runLoad(target, {
-      concurrency: s.concurrency,
-      warmupMs: s.warmupMs,
-      durationMs: s.durationMs,
-      serverPid: proc.pid,
-    });
-    return { protocol, payloadBytes, server, ...result };
-  } finally {
-    await target?.close();
-    await proc.stop();
-  }
-}
-
-function loadAverage(): string {
-  return loadavg()
+const loadAverage = () =>
+  loadavg()
     .map((n) => n.toFixed(2))
     .join(' ');
-}
 
-function machine() {
-  return { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
-}
+/** What each section adds to the summary table and to the JSON output. */
+type SectionRun = (s: Settings) => Promise<{ summary: SummaryRow[]; json: unknown }>;
 
-/** The server table: every protocol × size, ours and bare, `repeat` times each. */
-async function serverSection(settings: Settings): Promise<{ results: CaseResult[]; runs: CaseResult[] }> {
-  const results: CaseResult[] = [];
-  const runs: CaseResult[] = [];
-  for (const protocol of ['grpc', 'http'] as const) {
-    for (const size of settings.sizes) {
-      const byServer: Record<ServerKind, CaseResult[]> = { ours: [], bare: [] };
-      for (let i = 0; i < settings.repeat; i++) {
-        // ours-bare, then bare-ours, ...: slow drifts in machine load hit both alike.
-        for (const server of i % 2 === 0 ? (['ours', 'bare'] as const) : (['bare', 'ours'] as const)) {
-          const r = await measure(protocol, server, size, settings);
-          byServer[server].push(r);
-          runs.push(r);
-          console.error(
-            `  ${protocol} ${sizeLabel(size)} ${server}: ${r.callsPerSec.toFixed(0)} calls/s, ` +
-              `p99 ${r.p99Ms.toFixed(2)} ms, ${r.cpuMicrosPerCall.toFixed(0)} µs CPU/call`,
-          );
-        }
-      }
-      results.push(medianResult(byServer.ours), medianResult(byServer.bare));
-    }
-  }
+const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
+  grpc: (s) => servers('grpc', s),
+  http: (s) => servers('http', s),
+  async native(s) {
+    const missing = missingArtifacts(nativeArtifacts(ROOT));
+    if (missing.length > 0) throw new Unavailable(`${missing.join(', ')} missing: run \`npm run build:native\` (or \`npm run build\`) first`);
+    const r = await runNative(ROOT, s.native, progress);
+    console.log(`\n${nativeReport(r)}`);
+    return { summary: nativeSummary(r), json: r };
+  },
+  async balancer(s) {
+    if (spawnSync('sh', ['-c', 'command -v etcd']).status !== 0) throw new Unavailable(`etcd is not installed: run \`${ETCD_INSTALL}\``);
+    const r = await runBalancer(ROOT, s.balancer, progress);
+    console.log(`\n${balancerReport(r, s.balancer)}`);
+    return { summary: balancerSummary(r, s.balancer), json: r };
+  },
+  async sessions(s) {
+    const cases = await runSessions(ROOT, s.sessions, progress);
+    console.log(`\n${sessionReport(cases, s.sessions)}`);
+    return { summary: sessionSummary(cases, s.sessions), json: cases };
+  },
+};
+
+async function servers(protocol: 'grpc' | 'http', s: Settings): ReturnType<SectionRun> {
+  const baselines = baselinesOf(protocol, (line) => console.log(line));
+  const sizes = s.sizes.map((b) => `${sizeLabel(b)} (${concurrencyFor(s, b)} in flight)`).join(', ');
+  console.log(
+    `\n${protocol}: warm-up ${s.warmupMs} ms, window ${s.durationMs} ms, payloads ${sizes}` +
+      (s.repeat > 1 ? `; ${s.repeat} runs per case, medians shown` : ''),
+  );
+  const { results, runs } = await runProtocol(ROOT, protocol, baselines, s, progress);
   console.log(`\n${table(results)}\n`);
   for (const line of verdicts(results)) console.log(line);
-  return { results, runs };
+  return { summary: serverSummary(results), json: { results, runs } };
 }
 
-/** The native section, or a message naming the build step when its artifacts are missing. */
-async function nativeSection(s: NativeSettings, required: boolean): Promise<NativeResult | undefined> {
-  const missing = missingArtifacts(nativeArtifacts(ROOT));
-  if (missing.length > 0) {
-    const message = `${missing.join(', ')} missing: run \`npm run build:native\` (or \`npm run build\`) first`;
-    if (required) throw new Error(`the native section needs ${message}`);
-    console.log(`\nnative section skipped: ${message}`);
-    return undefined;
-  }
-  const result = await runNative(ROOT, s, (line) => console.error(line));
-  console.log(`\n${nativeReport(result)}`);
-  return result;
-}
-
-async function main(): Promise<void> {
-  const { settings, jsonFile } = settingsFromArgs();
+async function main(): Promise<number> {
+  const settings = settingsFromArgs();
   checkBuilt(ROOT);
   checkCpuSampling();
-  const m = machine();
+  const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
   const started = new Date();
   const loadBefore = loadAverage();
-  console.log(`aiges-ts bench — ${started.toISOString()}`);
-  console.log(`machine: ${m.nproc} CPUs, ${m.cpu}, Node ${m.node}; load average ${loadBefore} (other work running skews throughput)`);
-  if (settings.servers) {
-    console.log(
-      `settings: concurrency ${settings.concurrency}, warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ` +
-        `payloads ${settings.sizes.map(sizeLabel).join(', ')}` +
-        (settings.repeat > 1 ? `; ${settings.repeat} runs per case, medians shown` : ''),
-    );
+  console.log(`aiges-ts bench — ${started.toISOString()}${settings.quick ? ' (--quick: a smoke run, not a measurement)' : ''}`);
+  console.log(`machine: ${machine.nproc} CPUs, ${machine.cpu}, Node ${machine.node}; load average ${loadBefore} (other work running skews results)`);
+  console.log(`sections: ${[...settings.sections].join(', ')}`);
+
+  const summary: SummaryRow[] = [];
+  const sections: Record<string, unknown> = {};
+  let failed = false;
+  for (const section of settings.sections) {
+    try {
+      const r = await SECTION_RUNS[section](settings);
+      summary.push(...r.summary);
+      sections[section] = r.json;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof Unavailable && !settings.explicit) {
+        console.log(`\n${section} section left out: ${message}`);
+        sections[section] = { leftOut: message };
+      } else {
+        console.log(`\n${section} section FAILED: ${message}`);
+        sections[section] = { failed: message };
+        failed = true;
+      }
+      killAll();
+    }
   }
 
-  const servers = settings.servers ? await serverSection(settings) : { results: [], runs: [] };
-  const native = settings.native === undefined ? undefined : await nativeSection(settings.native, !settings.servers);
+  console.log(`\nsummary: every comparison of this run\n\n${summaryTable(summary)}`);
   const loadAfter = loadAverage();
   console.log(`\nload average at the end ${loadAfter}; total ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
-  if (jsonFile !== undefined) {
-    const json = { date: started.toISOString(), machine: m, loadBefore, loadAfter, settings, ...servers, native };
-    writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
-    console.log(`results written to ${jsonFile}`);
+  if (settings.jsonFile !== undefined) {
+    const json = { date: started.toISOString(), machine, loadBefore, loadAfter, settings: { ...settings, sections: [...settings.sections] }, sections, summary };
+    writeFileSync(settings.jsonFile, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`results written to ${settings.jsonFile}`);
   }
+  return failed ? 1 : 0;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -190,9 +133,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 process.on('exit', killAll);
 
 main().then(
-  () => {
+  (code) => {
     killAll();
-    process.exit(0);
+    process.exit(code);
   },
   (err: unknown) => {
     killAll();

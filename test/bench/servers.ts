@@ -1,7 +1,7 @@
 /**
  * Starts and stops the servers under test as child processes: the loader from the built CLI
- * (dist/) and the bare baselines through tsx. Every child is tracked so that run.ts can kill
- * whatever is still running on any exit path.
+ * (dist/), the Node baselines through tsx and the Flask baselines with Debian's python3. Every
+ * child is tracked so that run.ts can kill whatever is still running on any exit path.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,8 +15,19 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export type ServerKind = 'ours' | 'bare';
+/** ours: the loader; bare: grpc-js or fastify; flask / gunicorn: bare-flask.py (HTTP only). */
+export type ServerKind = 'ours' | 'bare' | 'flask' | 'gunicorn';
 export type Protocol = 'grpc' | 'http';
+
+export interface StartOptions {
+  /** Run a Node server under `node --cpu-prof`, writing its profile there on exit. */
+  profileDir?: string | undefined;
+  /** Extra `aiges serve` arguments (the loader only). */
+  loaderArgs?: readonly string[];
+}
+
+/** Debian's python, which has python3-flask (a venv's `python3` on PATH may not). */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
 
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -38,19 +49,23 @@ export function checkBuilt(root: string): void {
   }
 }
 
-/** `profileDir`: run the server under `node --cpu-prof`, writing its profile there on exit. */
-export function startServer(root: string, kind: ServerKind, protocol: Protocol, profileDir?: string): Promise<ServerProcess> {
-  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+export function startServer(root: string, kind: ServerKind, protocol: Protocol, options: StartOptions = {}): Promise<ServerProcess> {
+  const nodeFlags = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
+  if (kind === 'flask' || kind === 'gunicorn') {
+    if (protocol !== 'http') throw new Error(`the ${kind} baseline serves HTTP only`);
+    return spawnServer(root, kind, SYSTEM_PYTHON, ['test/bench/bare-flask.py', kind === 'flask' ? 'werkzeug' : 'gunicorn'], portLine);
+  }
   if (kind === 'bare') {
     const script = protocol === 'grpc' ? 'test/bench/bare-grpc.ts' : 'test/bench/bare-http.ts';
-    return spawnServer(root, `bare-${protocol}`, [...nodeFlags, '--import', 'tsx', script], (line) => {
-      const port = (parseJson(line) as { port?: unknown } | undefined)?.port;
-      return typeof port === 'number' ? port : undefined;
-    });
+    return spawnServer(root, `bare-${protocol}`, process.execPath, [...nodeFlags, '--import', 'tsx', script], portLine);
   }
-  const args = [...nodeFlags, LOADER_CLI, 'serve', 'demo/echo', '--grpc-port', '0', '--http-port', '0', '--log-level', 'info', '--capacity', '256'];
+  const args = [
+    ...nodeFlags,
+    LOADER_CLI, 'serve', 'demo/echo', '--grpc-port', '0', '--http-port', '0', '--log-level', 'info', '--capacity', '256',
+    ...(options.loaderArgs ?? []),
+  ];
   let port: number | undefined;
-  return spawnServer(root, 'loader', args, (line) => {
+  return spawnServer(root, 'loader', process.execPath, args, (line) => {
     const msg = parseJson(line) as { msg?: unknown; grpc_port?: unknown; http_port?: unknown } | undefined;
     if (msg?.msg === 'listening') {
       const p = protocol === 'grpc' ? msg.grpc_port : msg.http_port;
@@ -60,11 +75,17 @@ export function startServer(root: string, kind: ServerKind, protocol: Protocol, 
   });
 }
 
+/** The baselines' ready line: `{"port":N}`. */
+function portLine(line: string): number | undefined {
+  const port = (parseJson(line) as { port?: unknown } | undefined)?.port;
+  return typeof port === 'number' ? port : undefined;
+}
+
 /** The loader serving demo/native-echo (once mode, sync wrapperExec) from its own config; gRPC port. */
 export function startNativeLoader(root: string): Promise<ServerProcess> {
   const args = [LOADER_CLI, 'serve', '-c', 'demo/native-echo/aiges.toml', '--grpc-port', '0', '--http-port', '0'];
   let port: number | undefined;
-  return spawnServer(root, 'loader (native-echo)', args, (line) => {
+  return spawnServer(root, 'loader (native-echo)', process.execPath, args, (line) => {
     const msg = parseJson(line) as { msg?: unknown; grpc_port?: unknown } | undefined;
     if (msg?.msg === 'listening' && typeof msg.grpc_port === 'number') port = msg.grpc_port;
     return msg?.msg === 'ready' ? port : undefined;
@@ -80,11 +101,17 @@ function parseJson(line: string): unknown {
 }
 
 /**
- * Spawns `node <args>` and resolves once `ready(line)` returns a port from a stdout line.
+ * Spawns `command <args>` and resolves once `ready(line)` returns a port from a stdout line.
  * stdout keeps being read afterwards (and discarded) so that the child never blocks on a full pipe.
  */
-function spawnServer(root: string, name: string, args: string[], ready: (line: string) => number | undefined): Promise<ServerProcess> {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnServer(
+  root: string,
+  name: string,
+  command: string,
+  args: string[],
+  ready: (line: string) => number | undefined,
+): Promise<ServerProcess> {
+  const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {

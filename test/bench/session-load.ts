@@ -1,0 +1,172 @@
+/**
+ * An open-loop session load: `sessions` aiges.v1.Loader/Session streams, opened one by one over
+ * a ramp and then held open, each sending one frame every 1000/framesPerSec ms on its own
+ * schedule (offset by i/sessions of a period, so sends are spread evenly), spread over
+ * `channels` HTTP/2 connections.
+ *
+ * Frame latency: from writing a frame to receiving its echo. Both servers answer each frame with
+ * one message, in order, so each session matches answers to a FIFO of send times. Only frames
+ * sent inside the window count. Because sends follow a schedule, not the answers, a slow server
+ * does not slow the load down; a saturated client does, and `sendLag` (how late sends were
+ * against their schedule) shows it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLoaderClient, type LoaderClient, type SessionResponse__Output } from '../../loader/client.js';
+import { latencyHistogram } from './stats.js';
+
+const AUDIO = 1 as const;
+const CONTINUE = 1 as const;
+
+/** How many sessions, at what rate, for how long. */
+export interface SessionPlan {
+  sessions: number;
+  framesPerSec: number;
+  frameBytes: number;
+  channels: number;
+  /** All sessions open within this time; then warm-up, then the measured window. */
+  rampMs: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface SessionLoadOptions extends SessionPlan {
+  port: number;
+  /** Called at the start and end of the window (RSS and CPU sampling hooks). */
+  onWindow?: (phase: 'start' | 'end') => void;
+}
+
+export interface SessionLoadResult {
+  sessions: number;
+  /** Frames sent inside the window and answered. */
+  frames: number;
+  framesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** How late sends were against their schedule, p99 over the window (client saturation). */
+  sendLagP99Ms: number;
+  clientCpuPercent: number;
+}
+
+interface Stream {
+  send(): void;
+  /** Half-closes; resolves on the server's end of stream, after checking every frame was answered. */
+  end(): Promise<void>;
+}
+
+function openStream(client: LoaderClient, frame: Buffer, onAnswer: (sentAt: number) => void, onError: (err: Error) => void): Stream {
+  const call = client.Session();
+  const pending: number[] = [];
+  const ended = new Promise<void>((resolve) => call.on('end', resolve));
+  call.on('error', onError);
+  call.on('data', (r: SessionResponse__Output) => {
+    if (r.items.length === 0) return; // the END message
+    const sentAt = pending.shift();
+    if (sentAt === undefined || r.items.length !== 1 || r.items[0]?.data.length !== frame.length) {
+      onError(new Error(`session answered ${r.items.length} items of ${r.items[0]?.data.length} bytes, not the frame sent`));
+      return;
+    }
+    onAnswer(sentAt);
+  });
+  call.write({ service: 'echo', params: {}, headers: {}, items: [] });
+  const items = [{ key: 'audio', type: AUDIO, status: CONTINUE, encoding: 'pcm_s16le', attributes: {}, data: frame }];
+  return {
+    send() {
+      pending.push(performance.now());
+      call.write({ items });
+    },
+    async end() {
+      call.end();
+      await ended;
+      if (pending.length > 0) throw new Error(`${pending.length} frames of a session were never answered`);
+    },
+  };
+}
+
+export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoadResult> {
+  // A local subchannel pool per client: one HTTP/2 connection each, not one shared by all.
+  const clients = Array.from({ length: o.channels }, () =>
+    createLoaderClient(`127.0.0.1:${o.port}`, { 'grpc.use_local_subchannel_pool': 1 }),
+  );
+  const frame = Buffer.alloc(o.frameBytes, 'aiges-session ');
+  const latency = latencyHistogram();
+  const lag = latencyHistogram();
+  const period = 1000 / o.framesPerSec;
+  let failure: Error | undefined;
+  let stopping = false;
+  let windowStart = Infinity;
+  let windowEnd = Infinity;
+  let frames = 0;
+  const inWindow = (t: number) => t >= windowStart && t < windowEnd;
+  const onAnswer = (sentAt: number) => {
+    if (!inWindow(sentAt)) return;
+    frames++;
+    latency.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+  };
+  const onError = (err: Error) => {
+    failure ??= err;
+  };
+
+  const streams: Stream[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < o.sessions; i++) {
+    // Sessions open one by one over the ramp, each with its first frame; within a period their
+    // sends are spread evenly.
+    const first = t0 + (o.rampMs * i) / o.sessions + (period * i) / o.sessions;
+    let due = first;
+    let stream: Stream | undefined;
+    const tick = () => {
+      if (stopping) return;
+      if (stream === undefined) {
+        stream = openStream(clients[i % o.channels] as LoaderClient, frame, onAnswer, onError);
+        streams.push(stream);
+      }
+      const now = performance.now();
+      if (inWindow(now)) lag.recordValue(Math.max(1, Math.round((now - due) * 1000)));
+      stream.send();
+      due += period;
+      timers[i] = setTimeout(tick, Math.max(0, due - performance.now()));
+    };
+    timers[i] = setTimeout(tick, Math.max(0, first - performance.now()));
+  }
+
+  await sleep(o.rampMs + period + o.warmupMs);
+  const early = failure ?? (streams.length < o.sessions ? new Error(`only ${streams.length} of ${o.sessions} sessions opened`) : undefined);
+  if (early !== undefined) {
+    stopping = true;
+    timers.forEach(clearTimeout);
+    clients.forEach((c) => c.close());
+    throw new Error(`session load failed before the window: ${early.message}`);
+  }
+  o.onWindow?.('start');
+  const client0 = process.cpuUsage();
+  windowStart = performance.now();
+  await sleep(o.durationMs);
+  windowEnd = performance.now();
+  const client = process.cpuUsage(client0);
+  o.onWindow?.('end');
+  stopping = true;
+  timers.forEach(clearTimeout);
+  // Every frame sent must come back before the streams end.
+  const ends = await Promise.allSettled(streams.map((s) => s.end()));
+  clients.forEach((c) => c.close());
+  const rejected = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+  const err = failure ?? (rejected?.reason as Error | undefined);
+  if (err !== undefined) throw new Error(`session load failed: ${err.message}`);
+
+  const seconds = (windowEnd - windowStart) / 1000;
+  const result: SessionLoadResult = {
+    sessions: o.sessions,
+    frames,
+    framesPerSec: frames / seconds,
+    p50Ms: latency.getValueAtPercentile(50) / 1000,
+    p99Ms: latency.getValueAtPercentile(99) / 1000,
+    maxMs: latency.maxValue / 1000,
+    sendLagP99Ms: lag.getValueAtPercentile(99) / 1000,
+    clientCpuPercent: ((client.user + client.system) / 1e6 / seconds) * 100,
+  };
+  latency.destroy();
+  lag.destroy();
+  return result;
+}
