@@ -8,6 +8,7 @@ import { imageCommand } from './image.js';
 import { lbCommand } from './lb.js';
 import { serveCommand } from './serve.js';
 import { servicesCommand } from './services.js';
+import { xtestCommand } from './xtest.js';
 import { fetchLoad } from '../../polaris/load-fetch.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +23,7 @@ const program = new Command('aiges')
   .addCommand(lbCommand())
   .addCommand(configCommand())
   .addCommand(servicesCommand({ fetchLoad }))
+  .addCommand(xtestCommand())
   .addCommand(imageCommand())
   .showHelpAfterError();
 

@@ -1,0 +1,137 @@
+/**
+ * `aiges xtest`: load-tests a loader over gRPC (aiges.v1) or its HTTP JSON route, then prints a
+ * report (text, or JSON with --json) and optionally writes a latency chart. The engine is
+ * loader/xtest/; this file only turns flags into options and results into output and exit code.
+ *
+ * Exit codes: 0 every call succeeded (or --allow-errors); 1 some call failed; 2 the run could
+ * not be made as asked (a bad flag, an unreadable input or pid, an unwritable chart).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { chartFormatOf, writeChart } from '../xtest/chart.js';
+import { invalidOption, isXtestError } from '../xtest/errors.js';
+import { parseInputFlags, parseParams } from '../xtest/input-flags.js';
+import { parseDuration, type XtestOptionsInput } from '../xtest/options.js';
+import { showProgress } from '../xtest/progress.js';
+import { formatReport } from '../xtest/report-text.js';
+import { startXtest } from '../xtest/runner.js';
+
+interface XtestFlags {
+  grpc?: string;
+  http?: string;
+  mode: 'once' | 'session';
+  concurrency: string;
+  requests?: string;
+  duration?: string;
+  rampUp?: string;
+  text: string[];
+  file: string[];
+  encoding: string[];
+  attr: string[];
+  param: string[];
+  frameBytes?: string;
+  intervalMs?: string;
+  timeoutMs?: string;
+  pid?: string;
+  sampleMs: string;
+  json?: boolean;
+  chart?: string;
+  allowErrors?: boolean;
+  progress: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function int(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim())) throw invalidOption(`${flag} expects a whole number, got "${text}"`);
+  return Number(text);
+}
+
+/** Flags → engine options (every check with an XTEST_* code, from here or resolveOptions). */
+export function optionsFromFlags(service: string, f: XtestFlags): XtestOptionsInput {
+  if ((f.grpc === undefined) === (f.http === undefined)) {
+    throw invalidOption('give the target: --grpc <host:port> or --http <url> (one of them)');
+  }
+  return {
+    target: f.grpc !== undefined ? { protocol: 'grpc', address: f.grpc } : { protocol: 'http', url: f.http as string },
+    service,
+    mode: f.mode,
+    concurrency: int(f.concurrency, '--concurrency') as number,
+    requests: int(f.requests, '--requests'),
+    durationMs: f.duration === undefined ? undefined : parseDuration(f.duration, '--duration'),
+    rampUpMs: f.rampUp === undefined ? 0 : parseDuration(f.rampUp, '--ramp-up'),
+    inputs: parseInputFlags(f),
+    params: parseParams(f.param),
+    frameBytes: int(f.frameBytes, '--frame-bytes'),
+    frameIntervalMs: int(f.intervalMs, '--interval-ms') ?? 0,
+    timeoutMs: int(f.timeoutMs, '--timeout-ms'),
+    pid: int(f.pid, '--pid'),
+    sampleMs: int(f.sampleMs, '--sample-ms') as number,
+  };
+}
+
+async function run(service: string, flags: XtestFlags): Promise<number> {
+  if (flags.chart !== undefined) chartFormatOf(flags.chart);
+  const xtest = startXtest(optionsFromFlags(service, flags));
+  const endProgress = flags.progress ? showProgress(xtest, process.stderr) : () => undefined;
+  // First Ctrl-C: stop starting calls and report what ran; a second one quits at once.
+  const onSigint = () => {
+    process.removeListener('SIGINT', onSigint);
+    process.once('SIGINT', () => process.exit(130));
+    xtest.stop();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const report = await xtest.done;
+    endProgress();
+    process.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    if (flags.chart !== undefined) writeChart(flags.chart, report);
+    return report.requests.failed > 0 && flags.allowErrors !== true ? 1 : 0;
+  } finally {
+    endProgress();
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+export function xtestCommand(): Command {
+  return new Command('xtest')
+    .description('Load-test a loader over gRPC (aiges.v1) or the HTTP JSON route; report throughput, errors and latency.')
+    .argument('<service>', 'service id')
+    .option('-g, --grpc <host:port>', 'target loader, gRPC address')
+    .option('--http <url>', 'target loader, HTTP base URL (POST <url>/v1/private/<service>)')
+    .addOption(new Option('-m, --mode <mode>', 'once or session').choices(['once', 'session']).default('once'))
+    .option('-c, --concurrency <n>', 'calls in flight at a time', '1')
+    .option('-n, --requests <n>', 'stop after this many calls (default 100 when no --duration)')
+    .option('-d, --duration <time>', 'stop starting calls after this long, e.g. 30s, 2m')
+    .option('--ramp-up <time>', 'start the workers evenly over this time, e.g. 5s')
+    .option('-t, --text <key=value>', 'text input item (repeatable)', collect, [])
+    .option('-f, --file <key=path[:type]>', 'input from a file, or a directory to cycle through; type text|audio|image|video|other (repeatable)', collect, [])
+    .option('-e, --encoding <key=encoding>', 'encoding of an input item (repeatable)', collect, [])
+    .option('-a, --attr <key.name=value>', 'attribute of an input item, e.g. audio.sample_rate=16000 (repeatable)', collect, [])
+    .option('-p, --param <k=v>', 'request param (repeatable)', collect, [])
+    .option('--frame-bytes <n>', 'session mode: bytes per frame (default: one frame)')
+    .option('--interval-ms <n>', 'session mode: pause between two frames')
+    .option('--timeout-ms <n>', 'deadline of each call (of each whole session)')
+    .option('--pid <pid>', 'sample this process\'s CPU and RSS (e.g. the loader\'s), from /proc')
+    .option('--sample-ms <n>', 'interval between two --pid samples', '1000')
+    .option('--json', 'print the report as JSON (schema_version 1, see docs/xtest.md)')
+    .option('--chart <file>', 'write latency over time to a .svg or .html file')
+    .option('--allow-errors', 'exit 0 even when calls failed')
+    .option('--no-progress', 'no progress bar (it is drawn on stderr only when stderr is a terminal)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  aiges xtest echo --grpc 127.0.0.1:5090 -c 8 -n 2000 -t text=hello\n' +
+        '  aiges xtest echo --http http://127.0.0.1:1789 -d 10s -c 4 -f data=samples/ --json\n' +
+        '  aiges xtest vad --grpc 127.0.0.1:5090 -m session -f audio=sample.pcm:audio --frame-bytes 1280 --interval-ms 40 -c 16 -n 64',
+    )
+    .exitOverride((err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .action(async (service: string, flags: XtestFlags) => {
+      try {
+        process.exitCode = await run(service, flags);
+      } catch (err) {
+        if (!isXtestError(err)) throw err;
+        process.stderr.write(`aiges xtest: ${err.code}: ${err.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

@@ -1,0 +1,37 @@
+/**
+ * Errors of the load tester itself (bad options, unreadable inputs, a target process that cannot
+ * be sampled), as opposed to the errors of the calls it makes, which it counts by `aiges-code`.
+ * Each has a stable string code, documented in docs/xtest.md; the CLI prints it and exits 2.
+ */
+export const XtestCodes = {
+  /** A flag or option has a bad value, or two options conflict. */
+  INVALID_OPTION: 'XTEST_INVALID_OPTION',
+  /** An input file or directory does not exist, cannot be read, or a directory holds no file. */
+  INPUT_UNREADABLE: 'XTEST_INPUT_UNREADABLE',
+  /** `--pid` names no running process, or /proc cannot be read. */
+  PID_UNREADABLE: 'XTEST_PID_UNREADABLE',
+  /** `--chart` names a file that is neither .svg nor .html, or it cannot be written. */
+  CHART_UNWRITABLE: 'XTEST_CHART_UNWRITABLE',
+} as const;
+
+export type XtestCode = (typeof XtestCodes)[keyof typeof XtestCodes];
+
+export class XtestError extends Error {
+  override readonly name = 'XtestError';
+
+  constructor(
+    readonly code: XtestCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True for an XtestError, recognised by its code (not by class). */
+export function isXtestError(err: unknown): err is XtestError {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (Object.values(XtestCodes) as string[]).includes(code);
+}
+
+export const invalidOption = (message: string) => new XtestError(XtestCodes.INVALID_OPTION, message);
