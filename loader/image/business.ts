@@ -10,7 +10,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { readTomlFile } from '../config/load.js';
+import { parse as parseToml } from 'smol-toml';
 import { locatePlugin } from '../plugin/repository.js';
 import { businessDockerfile, DEFAULT_AIGES_TOML, DOCKERIGNORE, type Variant } from './dockerfile.js';
 import { ImageCodes, ImageError } from './errors.js';
@@ -69,7 +69,14 @@ export function planBusinessBuild(projectDir: string, version: string, variant: 
 
 /** A relative plugin path resolves against the TOML's folder (as `aiges serve` does). */
 function checkPluginPath(project: string, toml: string): void {
-  const path = (readTomlFile(toml)['plugin'] as Record<string, unknown> | undefined)?.['path'];
+  // Read raw: the config loader would already have made the path absolute.
+  let tree: Record<string, unknown>;
+  try {
+    tree = parseToml(readFileSync(toml, 'utf8'));
+  } catch (err) {
+    throw new ImageError(ImageCodes.BAD_CONFIG, `${toml} is not valid TOML: ${(err as Error).message}`);
+  }
+  const path = (tree['plugin'] as Record<string, unknown> | undefined)?.['path'];
   if (typeof path !== 'string' || isAbsolute(path)) return; // absolute: a path inside the image
   const target = resolve(project, path);
   const rel = relative(project, target);

@@ -15,8 +15,8 @@ export const ImageCodes = {
   PATH_OUTSIDE: 'IMAGE_PATH_OUTSIDE',
   /** aiges.toml names a plugin path that does not exist (e.g. a native library not built yet). */
   PATH_MISSING: 'IMAGE_PATH_MISSING',
-  /** The project's Dockerfile breaks the business image contract (a RUN step, no FROM ${AIGES_BASE}). */
-  BAD_DOCKERFILE: 'IMAGE_BAD_DOCKERFILE',
+  /** The project's aiges.toml is not valid TOML. */
+  BAD_CONFIG: 'IMAGE_BAD_CONFIG',
   /** The loader checkout is not built (dist/ or the native host addon is missing). */
   NOT_BUILT: 'IMAGE_NOT_BUILT',
   /** Installing the production dependencies into the staged context failed. */
