@@ -3,9 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { callCommand } from './call.js';
+import { checkCommand } from './check.js';
 import { configCommand } from './config.js';
 import { imageCommand } from './image.js';
 import { lbCommand } from './lb.js';
+import { newCommand } from './new.js';
 import { serveCommand } from './serve.js';
 import { servicesCommand } from './services.js';
 import { xtestCommand } from './xtest.js';
@@ -25,6 +27,8 @@ const program = new Command('aiges')
   .addCommand(servicesCommand({ fetchLoad }))
   .addCommand(xtestCommand())
   .addCommand(imageCommand())
+  .addCommand(newCommand())
+  .addCommand(checkCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,35 @@
+/**
+ * `aiges check <plugin-dir|aiges.toml>`: loads a plugin in-process and runs its sample requests
+ * (logic in loader/check/). Exit 0: every sample passed; 1: a sample failed; 2: the check could
+ * not run (bad target, malformed samples file, plugin failed to load), with a stable error code.
+ */
+import { Command } from 'commander';
+import { runCheck } from '../check/check.js';
+import { CheckError } from '../check/errors.js';
+import { formatReport } from '../check/report.js';
+
+interface CheckFlags {
+  samples?: string;
+  json?: boolean;
+}
+
+export function checkCommand(): Command {
+  return new Command('check')
+    .description("Run a plugin's sample requests (once and session) and check the answers against its schema.")
+    .argument('[target]', 'plugin folder, plugin file or aiges.toml', '.')
+    .option('-s, --samples <file>', 'samples file (default: <project>/samples/requests.toml)')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nThe samples format is described in docs/plugins.md ("Sample requests").')
+    .action(async (target: string, flags: CheckFlags) => {
+      try {
+        const report = await runCheck({ target, samples: flags.samples });
+        process.stdout.write(flags.json === true ? `${JSON.stringify(report)}\n` : formatReport(report));
+        process.exitCode = report.ok ? 0 : 1;
+      } catch (err) {
+        if (!(err instanceof CheckError)) throw err;
+        if (flags.json === true) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message } })}\n`);
+        process.stderr.write(`aiges check [${err.code}]: ${err.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}
