@@ -11,11 +11,9 @@
  * against their schedule) shows it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLoaderClient, type LoaderClient, type SessionResponse__Output } from '../../loader/client.js';
+import * as grpc from '@grpc/grpc-js';
+import { wireSession, type WireSession } from './session-wire.js';
 import { latencyHistogram } from './stats.js';
-
-const AUDIO = 1 as const;
-const CONTINUE = 1 as const;
 
 /** How many sessions, at what rate, for how long. */
 export interface SessionPlan {
@@ -37,9 +35,12 @@ export interface SessionLoadOptions extends SessionPlan {
 
 export interface SessionLoadResult {
   sessions: number;
-  /** Frames sent inside the window and answered. */
+  /** Frames sent inside the window (every one was answered, in or after the window). */
   frames: number;
+  /** Frames sent per second inside the window: the offered load. */
   framesPerSec: number;
+  /** Answers received per second inside the window: below framesPerSec, the system fell behind. */
+  answeredPerSec: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -48,36 +49,30 @@ export interface SessionLoadResult {
   clientCpuPercent: number;
 }
 
+/** A stream as the load drives it: send stamps each frame, end checks every frame came back. */
 interface Stream {
   send(): void;
-  /** Half-closes; resolves on the server's end of stream, after checking every frame was answered. */
   end(): Promise<void>;
 }
 
-function openStream(client: LoaderClient, frame: Buffer, onAnswer: (sentAt: number) => void, onError: (err: Error) => void): Stream {
-  const call = client.Session();
+function openStream(wire: WireSession, client: grpc.Client, onAnswer: (sentAt: number) => void, onError: (err: Error) => void): Stream {
   const pending: number[] = [];
-  const ended = new Promise<void>((resolve) => call.on('end', resolve));
-  call.on('error', onError);
-  call.on('data', (r: SessionResponse__Output) => {
-    if (r.items.length === 0) return; // the END message
-    const sentAt = pending.shift();
-    if (sentAt === undefined || r.items.length !== 1 || r.items[0]?.data.length !== frame.length) {
-      onError(new Error(`session answered ${r.items.length} items of ${r.items[0]?.data.length} bytes, not the frame sent`));
-      return;
-    }
-    onAnswer(sentAt);
-  });
-  call.write({ service: 'echo', params: {}, headers: {}, items: [] });
-  const items = [{ key: 'audio', type: AUDIO, status: CONTINUE, encoding: 'pcm_s16le', attributes: {}, data: frame }];
+  const stream = wire.open(
+    client,
+    () => {
+      const sentAt = pending.shift();
+      if (sentAt === undefined) onError(new Error('session answered a frame it was not sent'));
+      else onAnswer(sentAt);
+    },
+    onError,
+  );
   return {
     send() {
       pending.push(performance.now());
-      call.write({ items });
+      stream.send();
     },
     async end() {
-      call.end();
-      await ended;
+      await stream.end();
       if (pending.length > 0) throw new Error(`${pending.length} frames of a session were never answered`);
     },
   };
@@ -85,10 +80,11 @@ function openStream(client: LoaderClient, frame: Buffer, onAnswer: (sentAt: numb
 
 export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoadResult> {
   // A local subchannel pool per client: one HTTP/2 connection each, not one shared by all.
-  const clients = Array.from({ length: o.channels }, () =>
-    createLoaderClient(`127.0.0.1:${o.port}`, { 'grpc.use_local_subchannel_pool': 1 }),
+  const clients = Array.from(
+    { length: o.channels },
+    () => new grpc.Client(`127.0.0.1:${o.port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
   );
-  const frame = Buffer.alloc(o.frameBytes, 'aiges-session ');
+  const wire = wireSession(Buffer.alloc(o.frameBytes, 'aiges-session '));
   const latency = latencyHistogram();
   const lag = latencyHistogram();
   const period = 1000 / o.framesPerSec;
@@ -97,8 +93,10 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
   let windowStart = Infinity;
   let windowEnd = Infinity;
   let frames = 0;
+  let answeredInWindow = 0;
   const inWindow = (t: number) => t >= windowStart && t < windowEnd;
   const onAnswer = (sentAt: number) => {
+    if (inWindow(performance.now())) answeredInWindow++;
     if (!inWindow(sentAt)) return;
     frames++;
     latency.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
@@ -119,7 +117,7 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
     const tick = () => {
       if (stopping) return;
       if (stream === undefined) {
-        stream = openStream(clients[i % o.channels] as LoaderClient, frame, onAnswer, onError);
+        stream = openStream(wire, clients[i % o.channels] as grpc.Client, onAnswer, onError);
         streams.push(stream);
       }
       const now = performance.now();
@@ -160,6 +158,7 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
     sessions: o.sessions,
     frames,
     framesPerSec: frames / seconds,
+    answeredPerSec: answeredInWindow / seconds,
     p50Ms: latency.getValueAtPercentile(50) / 1000,
     p99Ms: latency.getValueAtPercentile(99) / 1000,
     maxMs: latency.maxValue / 1000,

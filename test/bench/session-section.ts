@@ -82,7 +82,7 @@ export async function runSessions(root: string, s: SessionSettings, progress: (l
     const c = await measure(root, server, s);
     cases.push(c);
     progress(
-      `  sessions ${server}: ${c.framesPerSec.toFixed(0)} frames/s, p99 ${c.p99Ms.toFixed(2)} ms, ` +
+      `  sessions ${server}: ${c.framesPerSec.toFixed(0)} frames/s sent, ${c.answeredPerSec.toFixed(0)} answered, p99 ${c.p99Ms.toFixed(2)} ms, ` +
         `RSS steady ${(c.steadyRssKiB / 1024).toFixed(0)} MiB, peak ${(c.peakRssKiB / 1024).toFixed(0)} MiB`,
     );
   }
@@ -97,6 +97,7 @@ export function sessionReport(cases: readonly SessionCase[], s: SessionSettings)
     LABELS[c.server],
     String(c.sessions),
     formatValue(c.framesPerSec),
+    formatValue(c.answeredPerSec),
     formatValue(c.p50Ms),
     formatValue(c.p99Ms),
     formatValue(c.maxMs),
@@ -112,10 +113,11 @@ export function sessionReport(cases: readonly SessionCase[], s: SessionSettings)
   return [
     `sessions: ${s.sessions} concurrent gRPC sessions at ${s.framesPerSec} frames/s each, ${s.frameBytes} B frames, ` +
       `over ${s.channels} connections; opened over ${s.rampMs} ms, warm-up ${s.warmupMs} ms, window ${s.durationMs} ms; ` +
-      'frame latency = frame written → its echo received',
+      'frame latency = frame written → its echo received; answers/s below frames/s sent: the server ' +
+      '(or the client, see send lag) fell behind and latency grew through the window',
     '',
     markdownTable(
-      ['server', 'sessions', 'frames/s', 'p50 ms', 'p99 ms', 'max ms', 'send lag p99 ms', 'RSS idle MiB', 'RSS steady MiB',
+      ['server', 'sessions', 'frames/s sent', 'answers/s', 'p50 ms', 'p99 ms', 'max ms', 'send lag p99 ms', 'RSS idle MiB', 'RSS steady MiB',
         'RSS peak MiB', 'server CPU %', 'client CPU %', 'p99 ours/this', 'RSS steady ours/this'],
       rows,
     ),
