@@ -43,8 +43,11 @@ function expectContract(config: ImageConfig) {
   expect(config.Healthcheck?.Test).toEqual(['CMD', 'node', '/opt/aiges/dist/loader/image/healthcheck.js']);
 }
 
-/** Runs the image as its config says, calls it once over gRPC, checks health, stops it with SIGTERM. */
-async function serveAndCall(image: string, service: string) {
+/**
+ * Runs the image as its config says, calls `service` once over gRPC with text "hello image",
+ * expects `output` ([key, text] pairs), checks health, stops it with SIGTERM.
+ */
+async function serveAndCall(image: string, service: string, output: [string, string][] = [['text', 'hello image']]) {
   const config = store.config(image);
   expectContract(config);
   const ctr = store.container(image);
@@ -64,7 +67,7 @@ async function serveAndCall(image: string, service: string) {
   try {
     const text = { key: 'text', type: DataType.TEXT, status: DataStatus.ONCE, encoding: 'utf8', data: Buffer.from('hello image') };
     const res = await infer(client, { service, items: [text] }, 10_000);
-    expect(res.items.map((i) => [i.key, i.data.toString()])).toEqual([['text', 'hello image']]);
+    expect(res.items.map((i) => [i.key, i.data.toString()])).toEqual(output);
   } finally {
     client.close();
   }
@@ -103,6 +106,37 @@ describe('images built with buildah from a local root', () => {
       await serveAndCall('localhost/aiges-test/native-echo:1', 'native-echo');
     } finally {
       rmSync(project, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('serves a project scaffolded by `aiges new` (TS) with its own Dockerfile', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'aiges-new-'));
+    try {
+      const created = await runToExit(['new', 'words', '--dir', parent]);
+      expect(created.code, created.stderr).toBe(0);
+      const build = await runToExit(['image', 'build', join(parent, 'words'), '--base', BASE, '--tag', 'localhost/aiges-test/words:1', ...store.flags]);
+      expect(build.code, build.stderr).toBe(0);
+      await serveAndCall('localhost/aiges-test/words:1', 'words', [['count', '2']]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('serves a project scaffolded by `aiges new --lang cpp`, its library built on the host first', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'aiges-new-'));
+    try {
+      const created = await runToExit(['new', 'wordsc', '--lang', 'cpp', '--dir', parent]);
+      expect(created.code, created.stderr).toBe(0);
+      const project = join(parent, 'wordsc');
+      for (const step of [['-S', project, '-B', join(project, 'build'), '-DCMAKE_BUILD_TYPE=Release'], ['--build', join(project, 'build'), '-j2']]) {
+        const r = spawnSync('cmake', step, { encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+      }
+      const build = await runToExit(['image', 'build', project, '--base', BASE, '--tag', 'localhost/aiges-test/wordsc:1', ...store.flags]);
+      expect(build.code, build.stderr).toBe(0);
+      await serveAndCall('localhost/aiges-test/wordsc:1', 'wordsc', [['count', '2']]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
     }
   }, 240_000);
 
