@@ -231,6 +231,16 @@ export function nativeReport(r: NativeResult): string {
   return out.join('\n');
 }
 
+/** The short names the summary table uses. */
+const SUMMARY_LABELS: Readonly<Record<Level, string>> = {
+  a: 'direct C call, (a)',
+  b: 'host, (b)',
+  c: 'data plane, (c)',
+  d: 'loader over gRPC, (d)',
+  bare: 'bare grpc-js echo',
+  hop: 'thread round trip',
+};
+
 /** The summary rows of (c): the loader's native paths against the bare C call and the bare gRPC echo. */
 export function nativeSummary(r: NativeResult): SummaryRow[] {
   const rows: SummaryRow[] = [];
@@ -241,11 +251,11 @@ export function nativeSummary(r: NativeResult): SummaryRow[] {
     const mb = metric === 'MB/s';
     rows.push({
       section: '(c)',
-      case: `native-echo ${sizeLabel(bytes)}, ${LEVEL_LABELS[ours].split(':')[0] ?? ours}`,
+      case: `native-echo ${sizeLabel(bytes)} through the ${SUMMARY_LABELS[ours]}`,
       metric,
       higherIsBetter: mb,
       ours: mb ? o.mbPerSec : o.p50Us,
-      baseline: LEVEL_LABELS[base],
+      baseline: SUMMARY_LABELS[base],
       baselineValue: mb ? b.mbPerSec : b.p50Us,
     });
   };
