@@ -9,7 +9,7 @@ import { sliceFrames } from '../cli/call.js';
 import { DataStatus } from '../../plugins/types.js';
 import { loadInputs, type InputSet, type XItem } from './inputs.js';
 import { resolveOptions, type XtestOptions, type XtestOptionsInput } from './options.js';
-import { ProcSampler } from './proc-sampler.js';
+import { ProcSampler, type ProcReport } from './proc-sampler.js';
 import { buildReport, type XtestReport } from './report.js';
 import { Recorder } from './stats.js';
 import type { Target } from './target.js';
@@ -81,13 +81,17 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
   };
 
   const done = (async () => {
+    let elapsedMs = 0;
+    let sampled: ProcReport | null = null;
     try {
       await Promise.all(Array.from({ length: o.concurrency }, (_, w) => worker(w)));
     } finally {
+      // The run ends with its last call: sampling stops there, before the clients close.
+      elapsedMs = performance.now() - t0;
+      sampled = sampler?.stop() ?? null;
       o.signal?.removeEventListener('abort', onAbort);
       await target.close();
     }
-    const elapsedMs = performance.now() - t0;
     const stoppedEarly = halt.signal.aborted && (o.requests === undefined ? elapsedMs < (o.durationMs as number) : issued < o.requests);
     return buildReport({
       options: o,
@@ -96,7 +100,7 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
       elapsedMs,
       stoppedEarly,
       tallies: recorder.finish(elapsedMs),
-      process: sampler?.stop() ?? null,
+      process: sampled,
     });
   })();
 

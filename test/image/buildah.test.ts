@@ -83,6 +83,24 @@ async function serveAndCall(image: string, service: string, output: [string, str
   expect(after.status).toBe(1);
 }
 
+/** `aiges new` → host build step → `aiges image build` (the scaffold's Dockerfile) → serve and call. */
+async function scaffoldedImage(name: string, lang: string, buildOnHost: (project: string) => void) {
+  const parent = mkdtempSync(join(tmpdir(), 'aiges-new-'));
+  try {
+    const created = await runToExit(['new', name, '--lang', lang, '--dir', parent]);
+    expect(created.code, created.stderr).toBe(0);
+    buildOnHost(join(parent, name));
+    const tag = `localhost/aiges-test/${name}:1`;
+    const build = await runToExit(['image', 'build', join(parent, name), '--base', BASE, '--tag', tag, ...store.flags]);
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stdout).not.toContain('generated');
+    // The scaffolds count words: "hello image" is two.
+    await serveAndCall(tag, name, [['count', '2']]);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+}
+
 describe('images built with buildah from a local root', () => {
   it('serves demo/echo (a TS plugin, generated Dockerfile and aiges.toml) from a business image', async () => {
     const build = await runToExit(['image', 'build', 'demo/echo', '--base', BASE, '--tag', 'localhost/aiges-test/echo:1', ...store.flags]);
@@ -110,34 +128,16 @@ describe('images built with buildah from a local root', () => {
   }, 240_000);
 
   it('serves a project scaffolded by `aiges new` (TS) with its own Dockerfile', async () => {
-    const parent = mkdtempSync(join(tmpdir(), 'aiges-new-'));
-    try {
-      const created = await runToExit(['new', 'words', '--dir', parent]);
-      expect(created.code, created.stderr).toBe(0);
-      const build = await runToExit(['image', 'build', join(parent, 'words'), '--base', BASE, '--tag', 'localhost/aiges-test/words:1', ...store.flags]);
-      expect(build.code, build.stderr).toBe(0);
-      await serveAndCall('localhost/aiges-test/words:1', 'words', [['count', '2']]);
-    } finally {
-      rmSync(parent, { recursive: true, force: true });
-    }
+    await scaffoldedImage('words', 'ts', () => undefined);
   }, 240_000);
 
   it('serves a project scaffolded by `aiges new --lang cpp`, its library built on the host first', async () => {
-    const parent = mkdtempSync(join(tmpdir(), 'aiges-new-'));
-    try {
-      const created = await runToExit(['new', 'wordsc', '--lang', 'cpp', '--dir', parent]);
-      expect(created.code, created.stderr).toBe(0);
-      const project = join(parent, 'wordsc');
+    await scaffoldedImage('wordsc', 'cpp', (project) => {
       for (const step of [['-S', project, '-B', join(project, 'build'), '-DCMAKE_BUILD_TYPE=Release'], ['--build', join(project, 'build'), '-j2']]) {
         const r = spawnSync('cmake', step, { encoding: 'utf8' });
         expect(r.status, r.stderr).toBe(0);
       }
-      const build = await runToExit(['image', 'build', project, '--base', BASE, '--tag', 'localhost/aiges-test/wordsc:1', ...store.flags]);
-      expect(build.code, build.stderr).toBe(0);
-      await serveAndCall('localhost/aiges-test/wordsc:1', 'wordsc', [['count', '2']]);
-    } finally {
-      rmSync(parent, { recursive: true, force: true });
-    }
+    });
   }, 240_000);
 
   it('builds the CUDA variant FROM the same root (Node copied from NODE_IMAGE) with the same contract', async () => {

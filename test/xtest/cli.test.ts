@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runToExit, startServe } from '../cli/serve-process.js';
+import { mismatches, REPORT_SHAPE, SESSION_SHAPE } from './report-shape.js';
 
 type Serve = Awaited<ReturnType<typeof startServe>>;
 let echo: Serve;
@@ -27,57 +28,6 @@ afterAll(async () => {
 
 const grpc = (s: Serve) => ['--grpc', `127.0.0.1:${s.grpcPort}`];
 const http = (s: Serve) => ['--http', `http://127.0.0.1:${s.httpPort}`];
-
-/**
- * Checks a JSON value against a shape: a leaf is a type name, or names joined by '|'
- * ('number|null'); an array shape `[element]` checks every element; an object shape checks that
- * the keys are exactly these. Returns the paths that do not match.
- */
-function mismatches(value: unknown, shape: unknown, path = '$'): string[] {
-  if (typeof shape === 'string') {
-    const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-    return shape.split('|').includes(type) ? [] : [`${path}: ${type}, expected ${shape}`];
-  }
-  if (Array.isArray(shape)) {
-    if (!Array.isArray(value)) return [`${path}: expected an array`];
-    return value.flatMap((v, i) => mismatches(v, shape[0], `${path}[${i}]`));
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${path}: expected an object`];
-  const want = shape as Record<string, unknown>;
-  const keys = Object.keys(value);
-  if (keys.join() !== Object.keys(want).join()) return [`${path}: keys ${keys.join()}, expected ${Object.keys(want).join()}`];
-  return keys.flatMap((k) => mismatches((value as Record<string, unknown>)[k], want[k], `${path}.${k}`));
-}
-
-const N = 'number';
-const LATENCY = { count: N, min: N, mean: N, p50: N, p90: N, p95: N, p99: N, max: N };
-
-/** The report's shape (docs/xtest.md) in once mode with --pid; session mode has `session` filled. */
-const REPORT_SHAPE = {
-  schema_version: N,
-  target: { protocol: 'string', address: 'string', service: 'string' },
-  mode: 'string',
-  concurrency: N,
-  ramp_up_ms: N,
-  limit: { requests: 'number|null', duration_ms: 'number|null' },
-  inputs: { text: N },
-  started_at: 'string',
-  elapsed_ms: N,
-  stopped_early: 'boolean',
-  requests: { total: N, succeeded: N, failed: N },
-  throughput: { requests_per_s: N, succeeded_per_s: N },
-  errors: [{ code: 'string', count: N, message: 'string' }],
-  latency_ms: LATENCY,
-  session: 'null',
-  process: {
-    pid: N,
-    samples: [{ t_ms: N, cpu_percent: 'number|null', rss_bytes: N }],
-    cpu_percent: { mean: N, max: N },
-    rss_bytes: { min: N, max: N, last: N },
-    exited: 'boolean',
-  },
-  timeline: { bucket_ms: N, buckets: [{ t_ms: N, succeeded: N, failed: N, p50_ms: 'number|null', p99_ms: 'number|null', max_ms: 'number|null' }] },
-};
 
 describe('aiges xtest (CLI)', () => {
   it('--json over gRPC: the documented shape, --pid sampling of the loader, an SVG chart', async () => {
@@ -127,8 +77,7 @@ describe('aiges xtest (CLI)', () => {
     ]);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as Record<string, any>;
-    const SESSION = { frame_bytes: 'number|null', frame_interval_ms: N, first_result_ms: LATENCY, last_result_ms: LATENCY };
-    expect(mismatches(report, { ...REPORT_SHAPE, session: SESSION, process: 'null' })).toEqual([]);
+    expect(mismatches(report, { ...REPORT_SHAPE, session: SESSION_SHAPE, process: 'null' })).toEqual([]);
     expect(report['requests']).toEqual({ total: 12, succeeded: 8, failed: 4 });
     expect(report['errors'].map((e: { code: string; count: number }) => [e.code, e.count])).toEqual([['10107', 2], ['10907', 2]]);
     for (const key of ['first_result_ms', 'last_result_ms']) {
