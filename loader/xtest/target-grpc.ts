@@ -7,6 +7,7 @@
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { aigesCodeOf, createLoaderClient, infer, runSession } from '../client.js';
+import { Codes } from '../errors.js';
 import { DataStatus } from '../../plugins/types.js';
 import type { XItem } from './inputs.js';
 import { transportFailure, type CallOutcome, type Target, type TargetOptions } from './target.js';
@@ -15,6 +16,10 @@ function failure(err: unknown): CallOutcome {
   const code = aigesCodeOf(err);
   const e = err as { code?: number; details?: string };
   if (code !== undefined) return { ok: false, code: String(code), message: e.details ?? String(err) };
+  // NOTE: client and loader share the call's deadline, and the client often notices it first
+  // (no trailer then). Either way the call ran past --timeout-ms: counted as the catalog's 10102,
+  // so the distribution does not depend on who won the race.
+  if (e.code === GrpcStatus.DEADLINE_EXCEEDED) return { ok: false, code: String(Codes.EXEC_TIMEOUT), message: e.details ?? 'deadline exceeded' };
   return transportFailure(err, 'grpc', e.code === undefined ? undefined : GrpcStatus[e.code]);
 }
 

@@ -39,7 +39,9 @@ function routeOf(url: string, service: string): { origin: string; path: string }
 export function httpTarget(url: string, options: TargetOptions): Target {
   const { service, params, timeoutMs } = options;
   const { origin, path } = routeOf(url, service);
-  const pool = new Pool(origin, { connections: options.concurrency, pipelining: 1 });
+  // No client-side time limits (undici's default is 300 s): the deadline is the loader's, set
+  // by the timeout header or its default, so that a slow call is reported by its aiges-code.
+  const pool = new Pool(origin, { connections: options.concurrency, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
   const timeoutHeader = timeoutMs === undefined ? {} : { [TIMEOUT_HEADER]: String(timeoutMs) };
 
   const post = async (header: Record<string, unknown>, items: readonly XItem[], timed: boolean): Promise<Exchange> => {

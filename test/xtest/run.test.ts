@@ -2,7 +2,9 @@
  * runXtest against real loaders (in-process, real gRPC and HTTP servers on port 0): echo, and a
  * plugin that fails every Nth call, so that counts and the error distribution are exact.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,16 +18,21 @@ import { startLoader } from '../server/http-helpers.js';
 
 let echo: Loader;
 let flaky: Loader;
+let slow: Loader;
 const dir = mkdtempSync(join(tmpdir(), 'aiges-xtest-run-'));
 
 beforeAll(async () => {
-  [echo, flaky] = await Promise.all([startLoader(), startLoader({ plugin: { path: 'test/fixtures/plugins/fails-every-nth.ts' } })]);
+  [echo, flaky, slow] = await Promise.all([
+    startLoader(),
+    startLoader({ plugin: { path: 'test/fixtures/plugins/fails-every-nth.ts' } }),
+    startLoader({ plugin: { path: 'test/fixtures/plugins/slow.ts' } }),
+  ]);
   mkdirSync(join(dir, 'set'));
   for (const [name, text] of [['a', 'alpha'], ['b', 'beta'], ['c', 'gamma']]) writeFileSync(join(dir, 'set', name), text);
 });
 
 afterAll(async () => {
-  await Promise.all([echo.stop(), flaky.stop()]);
+  await Promise.all([echo.stop(), flaky.stop(), slow.stop()]);
 });
 
 type Protocol = XtestTarget['protocol'];
@@ -136,6 +143,12 @@ describe.each<Protocol>(['grpc', 'http'])('runXtest over %s', (protocol) => {
     expect(r.session?.last_result_ms.count).toBe(8);
   });
 
+  it('counts calls past --timeout-ms as 10102', async () => {
+    const r = await run(slow, { service: 'slow', concurrency: 2, requests: 4, inputs: [text('x')], params: { ms: '400' }, timeoutMs: 50 });
+    expect(r.requests).toEqual({ total: 4, succeeded: 0, failed: 4 });
+    expect(r.errors.map((e) => [e.code, e.count])).toEqual([['10102', 4]]);
+  });
+
   it('counts an unreachable target\'s calls as transport failures', async () => {
     // Port 1 (tcpmux) is privileged and unused: connections are refused.
     const target: XtestTarget = protocol === 'grpc' ? { protocol, address: '127.0.0.1:1' } : { protocol, url: 'http://127.0.0.1:1' };
@@ -178,5 +191,17 @@ describe('runXtest runs', () => {
     expect(p.samples[0]?.cpu_percent).toBeNull();
     expect(p.rss_bytes.min).toBeGreaterThan(0);
     expect(p.rss_bytes.max).toBeGreaterThanOrEqual(p.rss_bytes.min);
+  });
+
+  it('notes a sampled process that exits during the run', async () => {
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const run = startXtest({ target: target(), service: 'echo', durationMs: 600_000, inputs: [text('x')], pid: child.pid as number, sampleMs: 10 });
+    child.kill();
+    await once(child, 'exit');
+    run.stop();
+    const p = (await run.done).process!;
+    expect(p.pid).toBe(child.pid);
+    expect(p.exited).toBe(true);
+    expect(p.samples.length).toBeGreaterThanOrEqual(1);
   });
 });
