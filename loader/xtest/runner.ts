@@ -4,6 +4,7 @@
  * the duration has passed. Call numbers are handed out in order, so input i mod n of a directory
  * goes with call i whatever worker makes it.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sliceFrames } from '../cli/call.js';
 import { DataStatus } from '../../plugins/types.js';
@@ -58,6 +59,8 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
   const target = makeTarget(o);
   const recorder = new Recorder();
   const halt = new AbortController();
+  // Each worker waits out its ramp-up delay on this signal.
+  setMaxListeners(o.concurrency + 1, halt.signal);
   const onAbort = () => halt.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   let issued = 0;

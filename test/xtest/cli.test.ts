@@ -33,7 +33,7 @@ describe('aiges xtest (CLI)', () => {
   it('--json over gRPC: the documented shape, --pid sampling of the loader, an SVG chart', async () => {
     const chart = join(dir, 'grpc.svg');
     const r = await runToExit([
-      'xtest', 'echo', ...grpc(echo), '-c', '4', '-n', '60', '-t', 'text=hello',
+      'xtest', 'echo', ...grpc(echo), '-c', '12', '--ramp-up', '50ms', '-n', '60', '-t', 'text=hello',
       '--pid', String(echo.proc.pid), '--sample-ms', '20', '--json', '--chart', chart,
     ]);
     expect(r.stderr).toBe('');
