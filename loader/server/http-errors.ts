@@ -3,6 +3,7 @@
  * `aiges-code` response header, and the AIGes JSON body `{ header: { code, message, sid } }`.
  * Messages come from the catalog's errors only; stacks and causes never reach the client.
  */
+import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AigesError, Codes, isAigesError, toAigesError } from '../errors.js';
@@ -15,8 +16,8 @@ export interface ErrorBody {
 const sids = new WeakMap<object, string>();
 
 /** Records the request id of a request, so its error response (and log line) carries it. */
-export function rememberSid(request: FastifyRequest, sid: string): void {
-  if (sid !== '') sids.set(request.raw, sid);
+export function rememberSid(raw: IncomingMessage, sid: string): void {
+  if (sid !== '') sids.set(raw, sid);
 }
 
 /** The request id recorded for a request; a fresh one when none was (e.g. the body did not parse). */

@@ -8,7 +8,8 @@
  * (passing it ends the session with 10102). A client that disconnects cancels the call or session.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AigesError, Codes, toAigesError } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import { DataStatus } from '../../plugins/types.js';
@@ -23,15 +24,33 @@ export interface SuccessBody {
   payload: Record<string, JsonPayloadItem>;
 }
 
+/**
+ * What a call needs of its request. NOTE: it holds the raw response, never fastify's request or
+ * reply: those reach the parsed body (its base64 strings). Anything per call that V8 keeps in old
+ * space (a pretenured closure context or async frame) keeps what it points to alive through every
+ * young-generation GC until the next full one; a body reached that way was promoted on every call
+ * (measured: 86 KB promoted per 64 KiB call, 3x the GC time of a bare fastify route).
+ */
 interface Call {
   service: string;
   req: JsonRequest;
   /** Absolute deadline from the timeout header. */
   deadline: number | undefined;
-  /** Fires when the client disconnects before the response is sent (made on first use). */
-  readonly gone: AbortSignal;
-  /** The same as a subscription, for once calls (no AbortController per request). */
-  onGone(cancel: () => void): void;
+  res: ServerResponse;
+}
+
+const CANCEL = Symbol('aiges.cancel');
+type CancellableResponse = ServerResponse & { [CANCEL]?: () => void };
+
+/** One listener for every response (no closure per call): cancels a call whose client went away. */
+function onResponseClose(this: CancellableResponse): void {
+  if (!this.writableEnded) this[CANCEL]?.();
+}
+
+/** Subscribes `cancel` to the client disconnecting before `res` is sent (the data plane's onCancel). */
+function cancelOnDisconnect(this: CancellableResponse, cancel: () => void): void {
+  this[CANCEL] = cancel;
+  this.once('close', onResponseClose);
 }
 
 export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane): void {
@@ -39,24 +58,17 @@ export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane)
   app.addHook('onClose', async () => sessions.closeAll());
 
   app.post<{ Params: { service: string } }>('/v1/private/:service', async (request, reply) => {
-    rememberSid(request, peekSid(request.body));
+    rememberSid(request.raw, peekSid(request.body));
     const service = request.params.service;
     const req = parseRequest(request.body, service);
-    let gone: AbortSignal | undefined;
-    const call: Call = {
-      service,
-      req,
-      deadline: deadlineOf(request),
-      get gone() {
-        return (gone ??= disconnectSignal(reply));
-      },
-      onGone: (cancel) =>
-        reply.raw.once('close', () => {
-          if (!reply.raw.writableEnded) cancel();
-        }),
-    };
-    if (req.status === DataStatus.ONCE) return once(dataplane, call, request);
-    return sessionStep(dataplane, sessions, call, request);
+    const call: Call = { service, req, deadline: deadlineOf(request), res: reply.raw };
+    if (req.status === DataStatus.ONCE) {
+      // The sid is set here, not left to the data plane, so the plugin and the response agree.
+      const sid = req.params['sid'] || randomUUID();
+      rememberSid(request.raw, sid);
+      return once(dataplane, call, sid);
+    }
+    return sessionStep(dataplane, sessions, call, request.raw);
   });
 }
 
@@ -64,18 +76,15 @@ function success(sid: string, status: DataStatus, payload: Record<string, JsonPa
   return { header: { code: 0, message: 'success', sid, status }, payload };
 }
 
-async function once(dataplane: Dataplane, { service, req, deadline, onGone }: Call, request: FastifyRequest) {
-  // The sid is set here, not left to the data plane, so the plugin and the response agree.
-  const sid = req.params['sid'] || randomUUID();
-  rememberSid(request, sid);
+async function once(dataplane: Dataplane, { service, req, deadline, res }: Call, sid: string) {
   const items = await dataplane.infer(
     { service, params: { ...req.params, sid }, headers: req.headers, items: req.items },
-    { deadline, onCancel: onGone },
+    { deadline, onCancel: cancelOnDisconnect.bind(res) },
   );
   return success(sid, DataStatus.ONCE, toPayload(items));
 }
 
-async function sessionStep(dataplane: Dataplane, sessions: HttpSessionTable, call: Call, request: FastifyRequest) {
+async function sessionStep(dataplane: Dataplane, sessions: HttpSessionTable, call: Call, raw: IncomingMessage) {
   const { service, req, deadline } = call;
   let entry: HttpSession | undefined;
   if (req.status === DataStatus.BEGIN) {
@@ -93,7 +102,7 @@ async function sessionStep(dataplane: Dataplane, sessions: HttpSessionTable, cal
       throw new AigesError(Codes.INVALID_OP, `session "${req.sid}" belongs to service "${entry.session.service}"`);
     }
   }
-  rememberSid(request, entry.sid);
+  rememberSid(raw, entry.sid);
   const open = entry;
   // The opening request's deadline is the session's; a later request's bounds that request only.
   return open.serial(() => exchange(sessions, open, call, req.status === DataStatus.BEGIN ? undefined : deadline));
@@ -103,9 +112,11 @@ async function sessionStep(dataplane: Dataplane, sessions: HttpSessionTable, cal
 async function exchange(sessions: HttpSessionTable, entry: HttpSession, call: Call, deadline: number | undefined) {
   const { session } = entry;
   const stop = (error: AigesError) => session.cancel(error);
-  const onGone = () => stop(new AigesError(Codes.CANCELLED, 'the client cancelled the call'));
-  if (call.gone.aborted) onGone();
-  else call.gone.addEventListener('abort', onGone, { once: true });
+  const onGone = () => {
+    if (!call.res.writableEnded) stop(new AigesError(Codes.CANCELLED, 'the client cancelled the call'));
+  };
+  if (call.res.destroyed) onGone();
+  else call.res.once('close', onGone);
   const timer =
     deadline === undefined
       ? undefined
@@ -135,7 +146,7 @@ async function exchange(sessions: HttpSessionTable, entry: HttpSession, call: Ca
     throw error;
   } finally {
     clearTimeout(timer);
-    call.gone.removeEventListener('abort', onGone);
+    call.res.off('close', onGone);
   }
 }
 
@@ -148,13 +159,4 @@ function deadlineOf(request: FastifyRequest): number | undefined {
     throw new AigesError(Codes.INVALID_DATA, `header ${TIMEOUT_HEADER} must be a positive integer (milliseconds)`);
   }
   return Date.now() + ms;
-}
-
-/** Aborts when the connection closes before the response has been sent. */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableEnded) controller.abort();
-  });
-  return controller.signal;
 }
