@@ -30,6 +30,8 @@ export interface SessionCase extends SessionLoadResult {
   steadyRssKiB: number;
   peakRssKiB: number;
   serverCpuPercent: number;
+  /** Server CPU over the window / answers received in it. */
+  cpuMicrosPerAnswer: number;
 }
 
 function median(xs: readonly number[]): number {
@@ -69,6 +71,7 @@ async function measure(root: string, server: Server, s: SessionSettings): Promis
       steadyRssKiB: median(samples),
       peakRssKiB: processMemoryKiB(proc.pid).peakKiB,
       serverCpuPercent: (cpuMicros / 1e6 / (s.durationMs / 1000)) * 100,
+      cpuMicrosPerAnswer: cpuMicros / (load.answeredPerSec * (s.durationMs / 1000)),
     };
   } finally {
     await proc.stop();
@@ -106,6 +109,7 @@ export function sessionReport(cases: readonly SessionCase[], s: SessionSettings)
     mib(c.steadyRssKiB),
     mib(c.peakRssKiB),
     formatValue(c.serverCpuPercent),
+    formatValue(c.cpuMicrosPerAnswer),
     formatValue(c.clientCpuPercent),
     c.server === 'ours' || ours === undefined ? '' : ratio(ours.p99Ms, c.p99Ms),
     c.server === 'ours' || ours === undefined ? '' : ratio(ours.steadyRssKiB, c.steadyRssKiB),
@@ -118,7 +122,7 @@ export function sessionReport(cases: readonly SessionCase[], s: SessionSettings)
     '',
     markdownTable(
       ['server', 'sessions', 'frames/s sent', 'answers/s', 'p50 ms', 'p99 ms', 'max ms', 'send lag p99 ms', 'RSS idle MiB', 'RSS steady MiB',
-        'RSS peak MiB', 'server CPU %', 'client CPU %', 'p99 ours/this', 'RSS steady ours/this'],
+        'RSS peak MiB', 'server CPU %', 'server CPU µs/answer', 'client CPU %', 'p99 ours/this', 'RSS steady ours/this'],
       rows,
     ),
   ].join('\n');
@@ -131,6 +135,7 @@ export function sessionSummary(cases: readonly SessionCase[], s: SessionSettings
   const common = { section: '(f)', case: `${s.sessions} sessions × ${s.framesPerSec} frames/s`, baseline: LABELS.bare, higherIsBetter: false };
   return [
     { ...common, metric: 'frame latency p99 ms', ours: ours.p99Ms, baselineValue: bare.p99Ms },
+    { ...common, metric: 'server CPU µs/answer', ours: ours.cpuMicrosPerAnswer, baselineValue: bare.cpuMicrosPerAnswer },
     { ...common, metric: 'RSS steady MiB', ours: ours.steadyRssKiB / 1024, baselineValue: bare.steadyRssKiB / 1024 },
     { ...common, metric: 'RSS peak MiB', ours: ours.peakRssKiB / 1024, baselineValue: bare.peakRssKiB / 1024 },
   ];
