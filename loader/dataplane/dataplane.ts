@@ -100,7 +100,8 @@ export class Dataplane {
 
       const slot = this.admission.acquire('once');
       const unuse = instance.use();
-      this.metrics.inflight.inc({ service: label });
+      const inflight = this.metrics.inflightOf(label);
+      inflight.inc();
       const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
       const scope = new CallScope(
         options.deadline ?? Date.now() + this.#limits.default_deadline_ms,
@@ -132,7 +133,7 @@ export class Dataplane {
         scope.dispose();
         slot.release();
         unuse();
-        this.metrics.inflight.dec({ service: label });
+        inflight.dec();
       }
     } catch (err) {
       const error = toAigesError(err);
@@ -142,8 +143,7 @@ export class Dataplane {
       }
       throw error;
     } finally {
-      this.metrics.requests.inc({ service: label, mode: 'once', code });
-      this.metrics.duration.observe({ service: label, mode: 'once' }, (performance.now() - started) / 1000);
+      this.metrics.callEnded(label, 'once', code, (performance.now() - started) / 1000);
     }
   }
 
@@ -155,8 +155,7 @@ export class Dataplane {
     const started = performance.now();
     let label = UNKNOWN_SERVICE_LABEL;
     const finish = (code: number) => {
-      this.metrics.requests.inc({ service: label, mode: 'session', code });
-      this.metrics.duration.observe({ service: label, mode: 'session' }, (performance.now() - started) / 1000);
+      this.metrics.callEnded(label, 'session', code, (performance.now() - started) / 1000);
     };
     let instance: PluginInstance;
     let sid: string;

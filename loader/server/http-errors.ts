@@ -13,21 +13,19 @@ export interface ErrorBody {
   header: { code: number; message: string; sid: string };
 }
 
-const sids = new WeakMap<object, string>();
+/** NOTE: a slot on the request rather than a WeakMap: ephemeron entries cost every GC something. */
+const SID = Symbol('aiges.sid');
+type SidCarrier = IncomingMessage & { [SID]?: string };
 
 /** Records the request id of a request, so its error response (and log line) carries it. */
 export function rememberSid(raw: IncomingMessage, sid: string): void {
-  if (sid !== '') sids.set(raw, sid);
+  if (sid !== '') (raw as SidCarrier)[SID] = sid;
 }
 
 /** The request id recorded for a request; a fresh one when none was (e.g. the body did not parse). */
 export function sidOf(request: FastifyRequest): string {
-  let sid = sids.get(request.raw);
-  if (sid === undefined) {
-    sid = randomUUID();
-    sids.set(request.raw, sid);
-  }
-  return sid;
+  const raw = request.raw as SidCarrier;
+  return (raw[SID] ??= randomUUID());
 }
 
 /** Maps fastify's errors (`FST_ERR_*`, HTTP client errors) to catalog errors; others pass through. */
