@@ -72,6 +72,9 @@ export class Session {
     try {
       await this.scope.race(Promise.resolve().then(() => this.plugin.write(items)));
     } catch (err) {
+      // NOTE: the plugin may end the session (an END result) while this write is still in its
+      // hands: the session is over and fine, so the write is too.
+      if (this.#closed && this.#failure === undefined) return;
       throw this.#fail(this.#pluginError(err, Codes.PLUGIN_WRITE, 'session write failed'));
     }
   }
@@ -89,6 +92,7 @@ export class Session {
     try {
       await this.scope.race(Promise.resolve().then(() => this.plugin.end?.()));
     } catch (err) {
+      if (this.#closed && this.#failure === undefined) return;
       throw this.#fail(this.#pluginError(err, Codes.PLUGIN_WRITE, 'session end failed'));
     }
   }

@@ -163,6 +163,38 @@ describe('Session: the normal flow', () => {
     expect(log.writes).toEqual(['only']);
   });
 
+  it('a write still running when the plugin ends the session (END result) resolves: the session ended well', async () => {
+    let release!: () => void;
+    const wrapper = defineWrapper({
+      id: 'ends-mid-write',
+      schema: text,
+      session: {
+        create() {
+          const results = new ResultQueue();
+          return {
+            async write(items) {
+              await results.push(items.map((i) => ({ key: i.key, data: i.data, status: DataStatus.END })));
+              // Still inside write when the loader has already seen END and closed the session.
+              await new Promise<void>((resolve) => (release = resolve));
+            },
+            results,
+          };
+        },
+      },
+    });
+    const plane = await makePlane(wrapper);
+    const s = await open(plane);
+    const results = collect(s);
+    const writing = s.write(frame('last'));
+    const out = await results;
+    expect(out.map((r) => r.status)).toEqual([DataStatus.END]);
+    expect(s.closed).toBe(true);
+    release();
+    await expect(writing).resolves.toBeUndefined();
+    await expectClean(plane);
+    expect(await plane.requests({ service: 'ends-mid-write', mode: 'session', code: 0 })).toBe(1);
+  });
+
   it('write after end → 10003, and the session still finishes normally', async () => {
     const { log, wrapper } = probe();
     const plane = await makePlane(wrapper);
