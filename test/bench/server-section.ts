@@ -25,6 +25,12 @@ async function measure(root: string, protocol: Protocol, server: ServerKind, pay
     await target.check();
     const result = await runLoad(target, { concurrency, warmupMs: s.warmupMs, durationMs: s.durationMs, serverPid: proc.pid });
     return { protocol, payloadBytes, server, concurrency, ...result };
+  } catch (err) {
+    // A server that died mid-case fails the load in some way; say that it died, and how.
+    // NOTE: give Node a moment to reap the child, so that its exit status is known.
+    await new Promise((r) => setTimeout(r, 200));
+    const death = proc.death();
+    throw death === undefined ? err : new Error(death);
   } finally {
     await target?.close();
     await proc.stop();

@@ -13,6 +13,8 @@ export interface ServerProcess {
   pid: number;
   port: number;
   stop(): Promise<void>;
+  /** undefined while it runs; once it has exited (not through stop()), how, with its stderr's tail. */
+  death(): string | undefined;
 }
 
 /** ours: the loader; bare: grpc-js or fastify; flask / gunicorn: bare-flask.py (HTTP only). */
@@ -146,7 +148,11 @@ function spawnServer(
       if (port === undefined) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ name, pid: child.pid as number, port, stop });
+      const death = () =>
+        child.exitCode === null && child.signalCode === null
+          ? undefined
+          : `${name} exited (${child.signalCode ?? child.exitCode}) during the run${stderr === '' ? '' : `; stderr:\n${stderr}`}`;
+      resolve({ name, pid: child.pid as number, port, stop, death });
     });
   });
 }
