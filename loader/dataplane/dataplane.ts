@@ -114,12 +114,17 @@ export class Dataplane {
           try {
             if (scope.aborted) throw scope.reason;
             const ctx = this.#callContext(instance, sid, scope);
-            const work = Promise.resolve().then(() => exec({ service: label, params, headers: raw.headers, items: raw.items }, ctx));
-            // NOTE: an abandoned call may still settle later; swallow it so it cannot crash the process.
-            work.catch(() => undefined);
             let output: unknown;
             try {
-              output = await scope.race(work);
+              output = exec({ service: label, params, headers: raw.headers, items: raw.items }, ctx);
+              // NOTE: a plugin's result that is no promise (a sync exec) needs no race; a promise
+              // is raced against the scope, and if abandoned may still settle later: its
+              // rejection is swallowed so it cannot crash the process.
+              if (isThenable(output)) {
+                const work = Promise.resolve(output);
+                work.catch(() => undefined);
+                output = await scope.race(work);
+              }
             } catch (err) {
               if (err === scope.reason) throw err;
               throw wrapPluginError(err, Codes.PLUGIN_EXEC, 'plugin exec failed');
@@ -305,4 +310,8 @@ export class Dataplane {
       deadline: scope.deadline,
     };
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
