@@ -46,6 +46,20 @@ export class LoaderMetrics {
     return child;
   }
 
+  readonly #frameCounters = new Map<string, (direction: 'in' | 'out') => void>();
+
+  /** Counts a session message of `service` in a direction (one bound child per direction). */
+  framesOf(service: string): (direction: 'in' | 'out') => void {
+    let count = this.#frameCounters.get(service);
+    if (count === undefined) {
+      const inbound = this.sessionFrames.labels(service, 'in');
+      const outbound = this.sessionFrames.labels(service, 'out');
+      count = (direction) => (direction === 'in' ? inbound : outbound).inc();
+      this.#frameCounters.set(service, count);
+    }
+    return count;
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.requests = new Counter({

@@ -12,7 +12,7 @@ import type { PluginInstance } from '../plugin/instance.js';
 import type { JsonSchema } from '../plugin/schema.js';
 import { DataStatus, type DataItem, type ItemSpec, type RawRequest, type WrapperSession } from '../../plugins/types.js';
 import { Admission } from './admission.js';
-import { CallScope } from './deadline.js';
+import { CallScope, isThenable } from './deadline.js';
 import { Session } from './session.js';
 
 export interface DataplaneLimits {
@@ -222,7 +222,7 @@ export class Dataplane {
     const session: Session = new Session(sid, instance, plugin, scope, {
       idleTimeoutMs: this.#limits.session_idle_timeout_ms,
       maxMessageBytes: this.#limits.max_message_bytes,
-      onFrame: (direction) => this.metrics.sessionFrames.inc({ service: label, direction }),
+      onFrame: this.metrics.framesOf(label),
       onClose: (error) => {
         this.#sessions.delete(session);
         if (error !== undefined && error.aigesCode !== Codes.CANCELLED) {
@@ -310,8 +310,4 @@ export class Dataplane {
       deadline: scope.deadline,
     };
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

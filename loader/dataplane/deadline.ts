@@ -92,3 +92,8 @@ export class CallScope {
     this.#clientSignal?.removeEventListener('abort', this.#onClientAbort);
   }
 }
+
+/** Whether a plugin's result is a promise (or any thenable) to await, rather than a value. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}

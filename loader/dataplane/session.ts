@@ -7,7 +7,7 @@
 import { AigesError, Codes, toAigesError, wrapPluginError } from '../errors.js';
 import { DataStatus, type DataItem, type OutputItem, type SessionResult, type WrapperSession } from '../../plugins/types.js';
 import type { PluginInstance } from '../plugin/instance.js';
-import type { CallScope } from './deadline.js';
+import { isThenable, type CallScope } from './deadline.js';
 
 export interface SessionHooks {
   idleTimeoutMs: number;
@@ -24,6 +24,7 @@ export class Session {
   #closed = false;
   #failure: AigesError | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+  #idleMs = 0;
   #writing: Promise<void> = Promise.resolve();
   #iterating = false;
 
@@ -70,7 +71,10 @@ export class Session {
       throw this.#fail(toAigesError(err));
     }
     try {
-      await this.scope.race(Promise.resolve().then(() => this.plugin.write(items)));
+      // Called directly; only a promise it returns is raced against the scope (fewer promises
+      // per frame: they are the bulk of a session's per-frame cost).
+      const pending = this.plugin.write(items);
+      if (isThenable(pending)) await this.scope.race(Promise.resolve(pending));
     } catch (err) {
       // NOTE: the plugin may end the session (an END result) while this write is still in its
       // hands: the session is over and fine, so the write is too.
@@ -161,9 +165,15 @@ export class Session {
   }
 
   #touch(): void {
-    clearTimeout(this.#idleTimer);
     if (this.#closed) return;
+    // NOTE: one timer per session, re-armed on every frame (refresh() allocates nothing).
     const ms = this.hooks.idleTimeoutMs;
+    if (this.#idleTimer !== undefined && ms === this.#idleMs) {
+      this.#idleTimer.refresh();
+      return;
+    }
+    clearTimeout(this.#idleTimer);
+    this.#idleMs = ms;
     this.#idleTimer = setTimeout(
       () => this.#fail(new AigesError(Codes.SESSION_TIMEOUT, `session idle for more than ${ms} ms`)),
       ms,
