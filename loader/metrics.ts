@@ -22,7 +22,7 @@ export class LoaderMetrics {
    * through children bound once per label set instead (a few µs per call on the hot path).
    */
   readonly #children = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
-  readonly #inflightChildren = new Map<string, { inc(): void; dec(): void }>();
+  readonly #inflightCounters = new Map<string, { n: number; inc(): void; dec(): void }>();
 
   /** A call of `mode` to `service` ended with `code` after `seconds`. */
   callEnded(service: string, mode: CallMode, code: number, seconds: number): void {
@@ -36,14 +36,18 @@ export class LoaderMetrics {
     child.duration.observe(seconds);
   }
 
-  /** The in-flight gauge of `service`'s once calls. */
+  /**
+   * The in-flight count of `service`'s once calls: a plain counter per call, copied into the
+   * gauge when it is read (a scrape), not a labelled gauge write twice per call.
+   */
   inflightOf(service: string): { inc(): void; dec(): void } {
-    let child = this.#inflightChildren.get(service);
-    if (child === undefined) {
-      child = this.inflight.labels(service);
-      this.#inflightChildren.set(service, child);
+    let counter = this.#inflightCounters.get(service);
+    if (counter === undefined) {
+      const c = { n: 0, inc: () => void c.n++, dec: () => void c.n-- };
+      counter = c;
+      this.#inflightCounters.set(service, c);
     }
-    return child;
+    return counter;
   }
 
   readonly #frameCounters = new Map<string, (direction: 'in' | 'out') => void>();
@@ -75,11 +79,15 @@ export class LoaderMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
+    const inflightCounters = this.#inflightCounters;
     this.inflight = new Gauge({
       name: 'aiges_inflight_requests',
       help: 'Once calls in progress.',
       labelNames: ['service'],
       registers,
+      collect() {
+        for (const [service, counter] of inflightCounters) this.set({ service }, counter.n);
+      },
     });
     this.sessions = new Gauge({
       name: 'aiges_open_sessions',
