@@ -10,7 +10,12 @@
  * Memory: input `data` Buffers are handed to the wrapper without copying and kept alive until the
  * wrapper no longer reads them (end of the call; for async exec, when wrapperExecAsync returns) —
  * do not modify them meanwhile. Output bytes are copied once, on a worker, out of wrapper memory
- * into one block per item; the returned Buffers own those blocks (no second copy).
+ * into one block per item; the returned Buffers own those blocks (no second copy). Large blocks are
+ * recycled after their Buffer is collected (see outputPoolStats).
+ *
+ * Latency: an idle worker polls briefly for the next call before it sleeps, and the JS thread waits
+ * briefly for a short sync call's result (OpenOptions.spinUs): a call made right after the previous
+ * one then needs no thread wake-up, which costs tens of µs on an idle machine.
  *
  * The C-side contract wrapper authors rely on is in native/include/aiges/wrapper.h.
  */
@@ -35,11 +40,23 @@ export interface OpenOptions {
   /** Native worker threads: the most wrapper calls running at once (1–1024). */
   threads: number;
   /**
+   * Busy-wait budget in µs (0–1000, default {@link DEFAULT_SPIN_US}; 0 turns spinning off). An idle
+   * worker polls this long for the next call before it sleeps (one worker at a time), and the JS
+   * thread waits this long for a sync once call's result before returning to the event loop — only
+   * when no other call of the library is in flight and the previous one took no longer than this.
+   * Saves the two thread wake-ups of a call made right after the previous one, at the price of up
+   * to this much CPU per call on the worker and, for short calls, on the JS thread.
+   */
+  spinUs?: number;
+  /**
    * Receives the wrapper's wrapperMeterCustom events (when it exports wrapperSetCtrl), on the JS
    * thread. Exceptions it throws are reported as uncaught exceptions.
    */
   onMeter?: (usrTag: string, key: string, count: number) => void;
 }
+
+/** The host's default `spinUs` (as the addon applies it when the option is absent). */
+export const DEFAULT_SPIN_US = 50;
 
 export interface NativeStats {
   /** Wrapper calls executing now (never more than `threads`). */
@@ -50,6 +67,8 @@ export interface NativeStats {
   liveSessions: number;
   /** Async exec tags still waiting for their final callback (including abandoned ones). */
   pendingTags: number;
+  /** Sync exec results the JS thread took while it waited for them (`spinUs`), with no event-loop turn. */
+  inlineResults: number;
 }
 
 /** Receives a session's results: (items, null) per result, (null, null) after the last, (null, err) on failure. */
@@ -157,8 +176,24 @@ export class NativeError extends Error {
   }
 }
 
+/** The process-wide recycler of large output blocks (native/host/output_blocks.h). */
+export interface OutputPoolStats {
+  /** Pooled blocks owned by Buffers (reachable or not yet collected) or being filled. */
+  liveBlocks: number;
+  /** Freed blocks kept for the next output of their size class. */
+  idleBlocks: number;
+  idleBytes: number;
+  /** Outputs written into a recycled block since the process started. */
+  reused: number;
+  /** Outputs at least this large are pooled. */
+  pooledMinBytes: number;
+  /** Idle blocks beyond this many bytes are returned to the system. */
+  maxIdleBytes: number;
+}
+
 interface Binding {
   configure(classes: { NativeError: typeof NativeError }): void;
+  outputPoolStats(): OutputPoolStats;
   openLibrary(path: string, options: OpenOptions): Promise<NativeHandle>;
 }
 interface NativeHandle {
@@ -218,6 +253,15 @@ function guarded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) =>
       });
     }
   };
+}
+
+/**
+ * Output bytes of a wrapper land in one block per item, which the returned Buffer owns. Blocks of
+ * `pooledMinBytes` or more are recycled once V8 has collected their Buffer, so a stream of large
+ * results does not page-fault fresh memory in on every call. For diagnostics and tests.
+ */
+export function outputPoolStats(): OutputPoolStats {
+  return loadBinding().outputPoolStats();
 }
 
 /**

@@ -156,6 +156,12 @@ export const ConfigSchema = z
             /** Use wrapperExecAsync / callback sessions instead of wrapperExec / wrapperRead. */
             async: z.boolean().default(false),
             version: z.string().optional(),
+            /**
+             * µs an idle native worker polls for the next call before it sleeps, and the event loop
+             * waits for a short sync once call's result (0: never spin). Absent: the host's default
+             * (50, native/host.ts DEFAULT_SPIN_US).
+             */
+            spin_us: z.number().int().min(0).max(1000).optional(),
           })
           .strict()
           .prefault({}),

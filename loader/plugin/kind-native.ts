@@ -81,6 +81,7 @@ export const nativeKind: PluginKind = {
         mode: native.mode,
         async: native.async,
         threads,
+        ...(native.spin_us !== undefined ? { spinUs: native.spin_us } : {}),
         onMeter: (usrTag, key, count) => meter?.(usrTag, key, count),
       });
     } catch (err) {

@@ -3,11 +3,14 @@
 // Exports:
 //   openLibrary(path, { mode, async, threads, onMeter? }) → Promise<NativeLibrary>
 //   configure({ NativeError })  the error class used for every rejection (set once by native/host.ts)
+//   outputPoolStats()           the large-output pool: { liveBlocks, idleBlocks, idleBytes, reused,
+//                               pooledMinBytes, maxIdleBytes } (output_blocks.h)
 // The typed facade and the full contract are in native/host.ts.
 #include <napi.h>
 
 #include "bridge.h"
 #include "js_convert.h"
+#include "output_blocks.h"
 
 namespace aiges {
 namespace {
@@ -62,12 +65,25 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value OutputPoolStats(const Napi::CallbackInfo& info) {
+  const aiges::OutputPoolStats s = aiges::GetOutputPoolStats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("liveBlocks", static_cast<double>(s.liveBlocks));
+  o.Set("idleBlocks", static_cast<double>(s.idleBlocks));
+  o.Set("idleBytes", static_cast<double>(s.idleBytes));
+  o.Set("reused", static_cast<double>(s.reused));
+  o.Set("pooledMinBytes", static_cast<double>(aiges::kPooledMinBytes));
+  o.Set("maxIdleBytes", static_cast<double>(aiges::kMaxIdleBytes));
+  return o;
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();  // owned by the env (freed at env teardown)
   data->libraryClass = Napi::Persistent(LibraryWrap::Define(env));
   env.SetInstanceData(data);
   exports.Set("openLibrary", Napi::Function::New(env, &JsBridge::Open, "openLibrary"));
   exports.Set("configure", Napi::Function::New(env, &Configure, "configure"));
+  exports.Set("outputPoolStats", Napi::Function::New(env, &OutputPoolStats, "outputPoolStats"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

@@ -1,5 +1,6 @@
 #include "bridge.h"
 
+#include <chrono>
 #include <climits>
 
 #include "callbacks.h"
@@ -21,6 +22,10 @@ std::string ReadString(Napi::Env env, Napi::Value v, const char* what) {
   if (!v.IsString()) throw Napi::TypeError::New(env, std::string(what) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
+
+// Spinning longer than this would stall the event loop noticeably for nothing: by then a thread
+// wake-up (tens of µs) is cheap in comparison.
+constexpr int kMaxSpinUs = 1000;
 
 }  // namespace
 
@@ -45,6 +50,10 @@ Napi::Value JsBridge::Open(const Napi::CallbackInfo& info) {
   if (!o.Get("async").IsBoolean()) throw Napi::TypeError::New(env, "options.async must be a boolean");
   opts.async = o.Get("async").As<Napi::Boolean>().Value();
   opts.threads = static_cast<unsigned>(ReadInt(env, o.Get("threads"), "options.threads", 1, 1024));
+  Napi::Value spinUs = o.Get("spinUs");
+  if (!spinUs.IsUndefined()) {
+    opts.spin = std::chrono::microseconds(ReadInt(env, spinUs, "options.spinUs", 0, kMaxSpinUs));
+  }
   Napi::Value onMeter = o.Get("onMeter");
   if (!onMeter.IsUndefined() && !onMeter.IsFunction()) {
     throw Napi::TypeError::New(env, "options.onMeter must be a function");
@@ -138,10 +147,25 @@ Napi::Value JsBridge::Exec(const Napi::CallbackInfo& info) {
   auto req = std::make_shared<Request>(std::move(tag), std::move(params), std::move(items));
   Napi::Promise::Deferred d(env_);
   const uint64_t op = NewOp(OpKind::Exec, std::move(pins), d);
-  const std::string err = core_->Exec(op, req, timeoutMs);
+  // Wait on this thread for the result only when the call starts at once (nothing else of this
+  // library in flight) and the last one was short: a bounded pause of the event loop that saves
+  // the wake-up of this thread by the thread-safe function, never a wait behind a long call.
+  const auto spin = core_->options().spin;
+  std::shared_ptr<InlineResult> inlineResult;
+  if (!core_->options().async && spin.count() > 0 && ops_.size() == 1 &&
+      core_->lastSyncExecNs() <= std::chrono::duration_cast<std::chrono::nanoseconds>(spin).count()) {
+    inlineResult = std::make_shared<InlineResult>();
+  }
+  const std::string err = core_->Exec(op, req, timeoutMs, inlineResult);
   if (!err.empty()) {
     FinishOp(op);
     return Rejected("wrapperExecAsync", err);
+  }
+  if (inlineResult) {
+    if (std::unique_ptr<Message> msg = inlineResult->Await(spin)) {
+      ++inlineResults_;
+      Handle(*msg);
+    }
   }
   return d.Promise();
 }
@@ -202,6 +226,7 @@ Napi::Value JsBridge::GetStats(const Napi::CallbackInfo&) {
   o.Set("maxRunning", s.maxRunning);
   o.Set("liveSessions", s.liveSessions);
   o.Set("pendingTags", s.pendingTags);
+  o.Set("inlineResults", static_cast<double>(inlineResults_));
   return o;
 }
 

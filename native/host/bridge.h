@@ -102,6 +102,7 @@ class JsBridge : public std::enable_shared_from_this<JsBridge> {
   int meterSlot_ = -1;
   int selfHolds_ = 0;
   int loopHolds_ = 0;
+  uint64_t inlineResults_ = 0;  // exec results taken while waiting in Exec (stats().inlineResults)
 };
 
 }  // namespace aiges

@@ -65,7 +65,7 @@ std::string CopyDataList(const DataList* head, std::vector<OwnedItem>& out) {
     item.type = static_cast<int>(n->type);
     item.status = static_cast<int>(n->status);
     if (n->len != 0) {
-      item.data.reset(static_cast<uint8_t*>(std::malloc(n->len)));
+      item.data = OutputBlock::Allocate(n->len);
       if (!item.data) return "out of memory copying " + std::to_string(n->len) + " output bytes";
       std::memcpy(item.data.get(), n->data, n->len);
     }

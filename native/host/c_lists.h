@@ -2,8 +2,8 @@
 //
 // Input side (JS → wrapper): ParamArena and DataArena own every string and node of a ParamList /
 // DataList chain; DataList.data points at caller-owned memory (a pinned JS Buffer) and is never copied.
-// Output side (wrapper → JS): CopyDataList copies a wrapper-owned chain into OwnedItems, one malloc'd
-// block per node, so that the JS side can adopt each block as a Buffer without a second copy.
+// Output side (wrapper → JS): CopyDataList copies a wrapper-owned chain into OwnedItems, one block per
+// node (output_blocks.h), so that the JS side can adopt each block as a Buffer without a second copy.
 #pragma once
 
 #include <aiges/type.h>
@@ -15,6 +15,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "output_blocks.h"
 
 namespace aiges {
 
@@ -66,16 +68,11 @@ class DataArena {
   std::vector<DataList> nodes_;
 };
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-using MallocBlock = std::unique_ptr<uint8_t, FreeDeleter>;
-
-// One output node, copied out of wrapper memory. `data` is a malloc'd block of `len` bytes (null when
+// One output node, copied out of wrapper memory. `data` is a block of at least `len` bytes (empty when
 // len is 0) whose ownership passes to a JS Buffer (freed by the Buffer's finalizer).
 struct OwnedItem {
   std::string key;
-  MallocBlock data;
+  OutputBlock data;
   size_t len = 0;
   int type = DataText;
   int status = DataOnce;

@@ -16,8 +16,27 @@ ErrorInfo InvalidOutput(const char* fn, const std::string& detail) {
   return ErrorInfo{fn, 0, "invalid-output", std::string(fn) + " returned invalid output: " + detail};
 }
 
+bool InlineResult::Offer(std::unique_ptr<Message>& msg) {
+  msg_ = std::move(msg);
+  int expected = kWaiting;
+  if (state_.compare_exchange_strong(expected, kOffered, std::memory_order_acq_rel)) return true;
+  msg = std::move(msg_);  // the JS thread gave up and never reads msg_
+  return false;
+}
+
+std::unique_ptr<Message> InlineResult::Await(std::chrono::microseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  for (unsigned i = 0; state_.load(std::memory_order_acquire) == kWaiting; ++i) {
+    SpinPause(i);
+    if (i % 16 == 15 && std::chrono::steady_clock::now() >= until) break;
+  }
+  int expected = kWaiting;
+  if (state_.compare_exchange_strong(expected, kGaveUp, std::memory_order_acq_rel)) return nullptr;
+  return std::move(msg_);
+}
+
 Core::Core(HostOptions options, Tsfn tsfn)
-    : options_(options), pool_(std::max(1u, options.threads)), tsfn_(tsfn) {}
+    : options_(options), pool_(std::max(1u, options.threads), options.spin), tsfn_(tsfn) {}
 
 Core::~Core() {
   pool_.Stop();
@@ -42,12 +61,14 @@ bool Core::Post(std::unique_ptr<Message> msg) {
   return true;
 }
 
-void Core::Settle(uint64_t op, std::optional<ErrorInfo> error, std::vector<OwnedItem> items) {
+void Core::Settle(uint64_t op, std::optional<ErrorInfo> error, std::vector<OwnedItem> items,
+                  InlineResult* inlineResult) {
   auto msg = std::make_unique<Message>();
   msg->kind = Message::Kind::Settle;
   msg->id = op;
   msg->error = std::move(error);
   msg->items = std::move(items);
+  if (inlineResult != nullptr && inlineResult->Offer(msg)) return;
   Post(std::move(msg));
 }
 
@@ -94,10 +115,12 @@ void Core::Fini(uint64_t op) {
   });
 }
 
-std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs) {
+std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
+                       std::shared_ptr<InlineResult> inlineResult) {
   auto self = shared_from_this();
   if (!options_.async) {
-    pool_.Post([self, op, req] {
+    pool_.Post([self, op, req, inlineResult] {
+      const auto start = std::chrono::steady_clock::now();
       const Symbols& s = self->sym();
       const char* tag = req->tag.c_str();
       pDataList out = nullptr;
@@ -114,9 +137,13 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs)
         CallScope scope(*self);
         s.execFree(tag, &out);
       }
-      if (ret != 0) return self->Settle(op, PluginError(s, "wrapperExec", ret));
-      if (!bad.empty()) return self->Settle(op, InvalidOutput("wrapperExec", bad));
-      self->Settle(op, std::nullopt, std::move(items));
+      self->lastSyncExecNs_.store(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count(),
+          std::memory_order_relaxed);
+      InlineResult* slot = inlineResult.get();
+      if (ret != 0) return self->Settle(op, PluginError(s, "wrapperExec", ret), {}, slot);
+      if (!bad.empty()) return self->Settle(op, InvalidOutput("wrapperExec", bad), {}, slot);
+      self->Settle(op, std::nullopt, std::move(items), slot);
     });
     return "";
   }

@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,26 @@ struct HostOptions {
   Mode mode = Mode::Once;
   bool async = false;
   unsigned threads = 1;  // worker threads = the most wrapper calls running at once
+  // How long an idle worker polls for the next call before it sleeps, and how long the JS thread
+  // may wait for a short sync once call's result before it returns to the event loop (0: never).
+  std::chrono::microseconds spin{50};
+};
+
+// A sync once call's result, handed straight to a JS thread that waits a short while for it (see
+// JsBridge::Exec) instead of through the thread-safe function: no wake-up of the JS thread, no
+// event-loop turn. Exactly one side ends up with the Message: the JS thread when it takes it in
+// time, else the worker posts it as usual.
+class InlineResult {
+ public:
+  // Worker: true when the JS thread takes `msg`; false (msg untouched) when it stopped waiting.
+  bool Offer(std::unique_ptr<Message>& msg);
+  // JS thread: the result if it arrives within `wait`, else null (it will come as a message).
+  std::unique_ptr<Message> Await(std::chrono::microseconds wait);
+
+ private:
+  enum : int { kWaiting, kOffered, kGaveUp };
+  std::atomic<int> state_{kWaiting};
+  std::unique_ptr<Message> msg_;  // written by the worker before kOffered, read by JS after it
 };
 
 // One call's input, alive until the worker is done with it. `tag` is usrTag for sync calls.
@@ -100,7 +121,11 @@ class Core : public std::enable_shared_from_this<Core> {
   void Fini(uint64_t op);
   // Once mode. Sync: wrapperExec + copy + wrapperExecFree. Async: registers the tag (returns an
   // error text when the same usrTag is already pending), then wrapperExecAsync.
-  std::string Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs);
+  // `inlineResult` (sync mode only, may be null): offer the result there first.
+  std::string Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
+                   std::shared_ptr<InlineResult> inlineResult = nullptr);
+  // How long the last sync exec took on its worker, from start to result (ns).
+  int64_t lastSyncExecNs() const { return lastSyncExecNs_.load(std::memory_order_relaxed); }
 
   // close(): frees every pending async-exec tag now; returns their op ids for the caller to reject.
   std::vector<uint64_t> AbandonPendingTags();
@@ -115,7 +140,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // --- Any thread.
   bool Post(std::unique_ptr<Message> msg);
-  void Settle(uint64_t op, std::optional<ErrorInfo> error, std::vector<OwnedItem> items = {});
+  void Settle(uint64_t op, std::optional<ErrorInfo> error, std::vector<OwnedItem> items = {},
+              InlineResult* inlineResult = nullptr);
   WorkerPool& pool() { return pool_; }
   const Symbols& sym() const { return lib_.sym; }
 
@@ -140,6 +166,7 @@ class Core : public std::enable_shared_from_this<Core> {
   WorkerPool pool_;
   std::atomic<int> running_{0};
   std::atomic<int> maxRunning_{0};
+  std::atomic<int64_t> lastSyncExecNs_{0};
   std::mutex tsfnMu_;
   bool tsfnOpen_ = true;
   Tsfn tsfn_;

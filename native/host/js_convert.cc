@@ -22,6 +22,19 @@ int ReadIntField(Napi::Env env, Napi::Object obj, const char* name, int min, int
   return static_cast<int>(d);
 }
 
+// Ownership of the block moves to the Buffer (no copy); its finalizer frees or recycles it.
+Napi::Buffer<uint8_t> AdoptBlock(Napi::Env env, OutputBlock& block, size_t len) {
+  // NOTE: the hint carries the block's capacity (which Free needs) as an integer, not a pointer:
+  // nothing to allocate per Buffer.
+  const uintptr_t capacity = block.capacity();
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(
+      env, block.get(), len,
+      [](Napi::BasicEnv, uint8_t* p, void* hint) { OutputBlock::Free(p, reinterpret_cast<uintptr_t>(hint)); },
+      reinterpret_cast<void*>(capacity));
+  static_cast<void>(block.release());
+  return buf;
+}
+
 }  // namespace
 
 StringPairs ReadStringMap(Napi::Env env, Napi::Value value, const char* what) {
@@ -83,12 +96,7 @@ Napi::Array ToJsItems(Napi::Env env, std::vector<OwnedItem>& items) {
     if (it.len == 0) {
       obj.Set("data", Napi::Buffer<uint8_t>::New(env, 0));
     } else {
-      // Ownership of the block moves to the Buffer; its finalizer frees it.
-      uint8_t* block = it.data.get();
-      Napi::Buffer<uint8_t> buf =
-          Napi::Buffer<uint8_t>::New(env, block, it.len, [](Napi::BasicEnv, uint8_t* p) { std::free(p); });
-      static_cast<void>(it.data.release());
-      obj.Set("data", buf);
+      obj.Set("data", AdoptBlock(env, it.data, it.len));
     }
     obj.Set("type", it.type);
     obj.Set("status", it.status);

@@ -24,8 +24,8 @@ StringPairs ReadStringMap(Napi::Env env, Napi::Value value, const char* what);
 // wrapper no longer reads the bytes.
 std::vector<InputItem> ReadItems(Napi::Env env, Napi::Value value, std::vector<Napi::ObjectReference>& pins);
 
-// Output items → NativeItem[]. Each item's malloc'd block becomes the backing store of its Buffer
-// (external buffer, freed by the Buffer's finalizer): no second copy.
+// Output items → NativeItem[]. Each item's block becomes the backing store of its Buffer (external
+// buffer, freed or recycled by the Buffer's finalizer): no second copy.
 Napi::Array ToJsItems(Napi::Env env, std::vector<OwnedItem>& items);
 
 // ErrorInfo → a NativeError instance (or a plain Error with the same fields before configure()).

@@ -1,6 +1,7 @@
 #include "worker_pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
@@ -35,9 +36,13 @@ void RunGuarded(Task& task) {
 }  // namespace
 
 struct WorkerPool::State {
+  explicit State(std::chrono::microseconds s) : spin(s) {}
+  const std::chrono::microseconds spin;
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Task> ready;
+  std::atomic<size_t> readyCount{0};  // ready.size(), readable without the lock (the spinner polls it)
+  bool spinning = false;              // a worker is polling readyCount instead of waiting on cv
   std::priority_queue<Delayed, std::vector<Delayed>, Later> delayed;
   uint64_t seq = 0;
   bool stopping = false;
@@ -45,6 +50,7 @@ struct WorkerPool::State {
 
   void Loop() {
     std::unique_lock<std::mutex> lock(mu);
+    bool spun = false;  // this worker already spun since its last task: sleep next time
     for (;;) {
       if (stopping) return;
       const auto now = Clock::now();
@@ -56,11 +62,16 @@ struct WorkerPool::State {
       if (!ready.empty()) {
         Task task = std::move(ready.front());
         ready.pop_front();
+        readyCount.store(ready.size(), std::memory_order_relaxed);
         if (!ready.empty()) cv.notify_one();
         lock.unlock();
         RunGuarded(task);
         task = nullptr;  // release captures before re-locking
+        spun = false;
         lock.lock();
+      } else if (spin.count() > 0 && !spun && !spinning) {
+        Spin(lock);
+        spun = true;
       } else if (!delayed.empty()) {
         // NOTE: a copy: wait_until keeps reading its argument, and a push while unlocked may move the heap.
         const Clock::time_point due = delayed.top().due;
@@ -70,9 +81,23 @@ struct WorkerPool::State {
       }
     }
   }
+
+  // Polls for a task for up to `spin` without the lock; returns with the lock held. A delayed task
+  // falling due meanwhile waits at most `spin` longer.
+  void Spin(std::unique_lock<std::mutex>& lock) {
+    spinning = true;
+    lock.unlock();
+    const auto until = Clock::now() + spin;
+    for (unsigned i = 0; readyCount.load(std::memory_order_acquire) == 0; ++i) {
+      SpinPause(i);
+      if (i % 16 == 15 && Clock::now() >= until) break;
+    }
+    lock.lock();
+    spinning = false;
+  }
 };
 
-WorkerPool::WorkerPool(unsigned threads) : state_(std::make_shared<State>()) {
+WorkerPool::WorkerPool(unsigned threads, std::chrono::microseconds spin) : state_(std::make_shared<State>(spin)) {
   threads = std::max(1u, threads);
   threads_.reserve(threads);
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -85,12 +110,17 @@ WorkerPool::WorkerPool(unsigned threads) : state_(std::make_shared<State>()) {
 WorkerPool::~WorkerPool() { Stop(); }
 
 void WorkerPool::Post(Task task) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
     if (state_->stopping) return;
     state_->ready.push_back(std::move(task));
+    state_->readyCount.store(state_->ready.size(), std::memory_order_release);
+    // NOTE: a spinning worker takes the task (and wakes another for any task behind it): waking a
+    // sleeping one as well would cost a futex call and a thread wake-up for nothing.
+    wake = !state_->spinning;
   }
-  state_->cv.notify_one();
+  if (wake) state_->cv.notify_one();
 }
 
 void WorkerPool::PostAfter(std::chrono::milliseconds delay, Task task) {
@@ -115,6 +145,7 @@ void WorkerPool::Stop(bool join) {
     if (state_->stopping && threads_.empty()) return;
     state_->stopping = true;
     dropped.swap(state_->ready);
+    state_->readyCount.store(0, std::memory_order_relaxed);
     droppedLater.swap(state_->delayed);
     const auto self = std::this_thread::get_id();
     onWorker = std::find(state_->ids.begin(), state_->ids.end(), self) != state_->ids.end();

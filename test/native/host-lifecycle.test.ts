@@ -51,6 +51,11 @@ describe('loading', () => {
   it('validates options', async () => {
     await expect(openLibrary(artifacts.echo, { mode: 'twice' as 'once', async: false, threads: 1 })).rejects.toThrow(/mode/);
     await expect(openLibrary(artifacts.echo, { mode: 'once', async: false, threads: 0 })).rejects.toThrow(/threads/);
+    for (const spinUs of [-1, 1001, '5' as unknown as number]) {
+      await expect(openLibrary(artifacts.echo, { mode: 'once', async: false, threads: 1, spinUs })).rejects.toThrow(
+        /options\.spinUs must be/,
+      );
+    }
   });
 });
 

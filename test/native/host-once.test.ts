@@ -108,6 +108,47 @@ describe('once mode, sync only', () => {
   });
 });
 
+describe('once mode, sync: spinning (spinUs)', () => {
+  // Each payload differs, so a result delivered to the wrong call, or twice, cannot go unnoticed.
+  async function backToBack(lib: NativeLibrary, calls: number): Promise<void> {
+    for (let i = 0; i < calls; i++) {
+      const data = randomBytes(64);
+      const out = await lib.exec(`b${i}`, {}, [item('d', data)], 5000);
+      expect(out[0]!.data.equals(data)).toBe(true);
+    }
+    const parallel = Array.from({ length: 8 }, () => randomBytes(64));
+    const outs = await Promise.all(parallel.map((d, i) => lib.exec(`p${i}`, {}, [item('d', d)], 5000)));
+    outs.forEach((o, i) => expect(o[0]!.data.equals(parallel[i]!)).toBe(true));
+  }
+
+  it('spinUs 0: every result comes through the event loop, none is taken inline', async () => {
+    const lib = await echo({ async: false, spinUs: 0 });
+    await backToBack(lib, 200);
+    expect(lib.stats().inlineResults).toBe(0);
+  });
+
+  it('spinUs 1000: short calls complete inline; after a long call the JS thread no longer waits', async () => {
+    const lib = await echo({ async: false, spinUs: 1000 });
+    await backToBack(lib, 200);
+    // A 64 B echo takes a few µs against a 1 ms budget: nearly all of these come back inline.
+    expect(lib.stats().inlineResults).toBeGreaterThan(0);
+
+    // The slow call: the JS thread waits at most 1 ms, then the loop runs while the call does.
+    let ticksWhileBusy = 0;
+    const timer = setInterval(() => {
+      if (probe().stats(artifacts.echo).running > 0) ticksWhileBusy++;
+    }, 5);
+    await lib.exec('slow', { delay_ms: '100' }, [item('a', 'x')], 5000);
+    clearInterval(timer);
+    expect(ticksWhileBusy).toBeGreaterThanOrEqual(2);
+
+    // The last call took longer than the budget, so the next one is not waited for on this thread.
+    const before = lib.stats().inlineResults;
+    expect((await lib.exec('after', {}, [item('a', 'y')], 5000))[0]!.data.toString()).toBe('y');
+    expect(lib.stats().inlineResults).toBe(before);
+  });
+});
+
 describe('once mode, async only', () => {
   it('reports a callback with ret != 0 as fn wrapperCallback (10910)', async () => {
     const lib = await echo({ async: true });

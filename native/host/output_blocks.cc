@@ -1,0 +1,102 @@
+#include "output_blocks.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace aiges {
+namespace {
+
+// Four size classes per power of two (at most 25 % slack), so that outputs of about the same size
+// share blocks. Pooled sizes are ≥ 1 MiB, hence every class is a multiple of 256 KiB (page aligned).
+size_t SizeClass(size_t len) {
+  size_t pow = kPooledMinBytes;
+  while (pow <= len / 2) pow <<= 1;  // the smallest class base with len < 2·pow
+  const size_t step = pow / 4;
+  return (len + step - 1) / step * step;
+}
+
+// Fresh anonymous memory, so that an unused block can be returned to the system at once (munmap).
+uint8_t* MapBlock(size_t capacity) {
+  void* p = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+}
+
+struct Pool {
+  std::mutex mu;
+  std::unordered_map<size_t, std::vector<uint8_t*>> idle;  // size class → idle blocks
+  size_t idleBytes = 0;
+  size_t idleBlocks = 0;
+  size_t liveBlocks = 0;
+  uint64_t reused = 0;
+};
+
+// Never destroyed: Buffer finalizers may run during process teardown, after static destructors.
+Pool& ThePool() {
+  static Pool* pool = new Pool();
+  return *pool;
+}
+
+}  // namespace
+
+OutputBlock& OutputBlock::operator=(OutputBlock&& o) noexcept {
+  if (this != &o) {
+    Free(data_, capacity_);
+    data_ = o.data_;
+    capacity_ = o.capacity_;
+    o.data_ = nullptr;
+  }
+  return *this;
+}
+
+OutputBlock OutputBlock::Allocate(size_t len) {
+  if (len < kPooledMinBytes) return OutputBlock(static_cast<uint8_t*>(std::malloc(len)), 0);
+  const size_t capacity = SizeClass(len);
+  Pool& pool = ThePool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    auto it = pool.idle.find(capacity);
+    if (it != pool.idle.end() && !it->second.empty()) {
+      uint8_t* p = it->second.back();
+      it->second.pop_back();
+      pool.idleBytes -= capacity;
+      --pool.idleBlocks;
+      ++pool.liveBlocks;
+      ++pool.reused;
+      return OutputBlock(p, capacity);
+    }
+  }
+  uint8_t* p = MapBlock(capacity);
+  if (p == nullptr) return OutputBlock();
+  std::lock_guard<std::mutex> lock(ThePool().mu);
+  ++pool.liveBlocks;
+  return OutputBlock(p, capacity);
+}
+
+void OutputBlock::Free(uint8_t* data, size_t capacity) {
+  if (data == nullptr) return;
+  if (capacity == 0) return std::free(data);
+  Pool& pool = ThePool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    --pool.liveBlocks;
+    if (pool.idleBytes + capacity <= kMaxIdleBytes) {
+      pool.idle[capacity].push_back(data);
+      pool.idleBytes += capacity;
+      ++pool.idleBlocks;
+      return;
+    }
+  }
+  munmap(data, capacity);
+}
+
+OutputPoolStats GetOutputPoolStats() {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  return OutputPoolStats{pool.liveBlocks, pool.idleBlocks, pool.idleBytes, pool.reused};
+}
+
+}  // namespace aiges

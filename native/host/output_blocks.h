@@ -1,0 +1,64 @@
+// Memory for output bytes: the one block each output item is copied into, which its JS Buffer then
+// owns (external buffer) until V8 collects it.
+//
+// Small blocks (< kPooledMinBytes) are plain malloc. Large ones come from a process-wide recycler:
+// a block freed by its Buffer's finalizer is kept (up to kMaxIdleBytes in all) and handed to the next
+// large output of the same size class, so a steady stream of large results writes into memory that
+// is already mapped, instead of page-faulting a fresh block in on every call and unmapping it again
+// at every GC. A block is reused only after V8 has finalized the Buffer that owned it, i.e. when no
+// JS value (view, `.buffer`, copy of either) can reach it any more.
+//
+// Thread-safety: Allocate on any thread (workers), Free on any thread (Buffer finalizers).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aiges {
+
+// Outputs at least this large are pooled; smaller ones are malloc'd (glibc reuses those well).
+constexpr size_t kPooledMinBytes = size_t{1} << 20;
+// Idle pooled memory kept for reuse, all size classes together; past it, freed blocks are unmapped.
+constexpr size_t kMaxIdleBytes = size_t{128} << 20;
+
+class OutputBlock {
+ public:
+  OutputBlock() = default;
+  // `len` > 0. An empty block (operator bool false) when the memory cannot be had.
+  static OutputBlock Allocate(size_t len);
+  ~OutputBlock() { Free(data_, capacity_); }
+  OutputBlock(OutputBlock&& o) noexcept : data_(o.data_), capacity_(o.capacity_) { o.data_ = nullptr; }
+  OutputBlock& operator=(OutputBlock&& o) noexcept;
+  OutputBlock(const OutputBlock&) = delete;
+  OutputBlock& operator=(const OutputBlock&) = delete;
+
+  uint8_t* get() const { return data_; }
+  explicit operator bool() const { return data_ != nullptr; }
+  // Gives up ownership: the caller must pass the pointer and `capacity()` to Free exactly once.
+  uint8_t* release() {
+    uint8_t* p = data_;
+    data_ = nullptr;
+    return p;
+  }
+  // 0 for a malloc'd block; the pooled size class otherwise. Free needs it.
+  size_t capacity() const { return capacity_; }
+
+  // Frees (or recycles) a released block. Null is ignored.
+  static void Free(uint8_t* data, size_t capacity);
+
+ private:
+  OutputBlock(uint8_t* data, size_t capacity) : data_(data), capacity_(capacity) {}
+  uint8_t* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+// For tests and benchmarks: pooled blocks in use (held by Buffers or in flight) and idle.
+struct OutputPoolStats {
+  size_t liveBlocks = 0;
+  size_t idleBlocks = 0;
+  size_t idleBytes = 0;
+  uint64_t reused = 0;  // allocations served from idle blocks since the process started
+};
+OutputPoolStats GetOutputPoolStats();
+
+}  // namespace aiges
