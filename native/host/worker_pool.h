@@ -29,7 +29,7 @@ inline void SpinPause(unsigned i) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
-  if (i % 64 == 63) std::this_thread::yield();
+  if (i % 8 == 7) std::this_thread::yield();
 }
 
 class WorkerPool {
