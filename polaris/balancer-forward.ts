@@ -18,12 +18,13 @@
  * frames go to the instance as they arrive.
  */
 import type { ClientHttp2Stream, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AigesError, Codes } from '../loader/errors.js';
 import type { Endpoint } from './balancer-endpoint.js';
 import type { ServicePool } from './balancer-pool.js';
 import { relay, relayResponse } from './balancer-relay.js';
 import { serviceOf } from './balancer-route.js';
-import { cancel, deadlineOf, downstreamHeaders, FirstMessage, GrpcStatus, respondError, upstreamHeaders } from './h2-grpc.js';
+import { cancel, deadlineOf, downstreamHeaders, FirstMessage, respondError, upstreamHeaders } from './h2-grpc.js';
 
 /** Request metadata that names the polaris service to route to, over the message's `service`. */
 export const SERVICE_METADATA = 'aiges-service';

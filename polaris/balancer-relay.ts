@@ -10,7 +10,7 @@ import { AigesError, Codes } from '../loader/errors.js';
 import { cancel, downstreamHeaders, errorHeaders, respondError } from './h2-grpc.js';
 
 /** The trailers of a call whose instance stream broke after its response began. */
-export function lostTrailers(address: string): OutgoingHttpHeaders {
+function lostTrailers(address: string): OutgoingHttpHeaders {
   const { ':status': _status, 'content-type': _type, ...trailers } = errorHeaders(
     new AigesError(Codes.INSTANCE_INACTIVE, `the connection to instance ${address} broke mid-call`),
   );

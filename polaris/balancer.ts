@@ -71,8 +71,7 @@ export class Balancer implements Router, HealthView {
       this.#sessions.add(session);
       session.on('error', () => undefined); // each stream sees its own end
       session.once('close', () => this.#sessions.delete(session));
-      session.once('connect', () => session.setLocalWindowSize(H2_SESSION_WINDOW));
-      if (!session.connecting) session.setLocalWindowSize(H2_SESSION_WINDOW);
+      session.setLocalWindowSize(H2_SESSION_WINDOW); // a server session is connected when it is handed over
     });
     this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#onStream(stream, headers));
     this.#own = new grpc.Server({ 'grpc.enable_channelz': 0 });

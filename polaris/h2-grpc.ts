@@ -12,9 +12,6 @@ const { NGHTTP2_CANCEL } = http2.constants;
 /** Header of a length-prefixed gRPC message: 1 byte compressed flag, 4 bytes big-endian length. */
 const PREFIX_BYTES = 5;
 
-/** grpc-status values the balancer reads or writes itself. */
-export const GrpcStatus = { OK: 0, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
-
 /**
  * The request headers for the hop to an instance: every header the client sent (metadata,
  * grpc-timeout, grpc-encoding, te, ...) with the pseudo-headers of the new hop.

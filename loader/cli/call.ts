@@ -12,6 +12,7 @@ import { aigesCodeOf, createLoaderClient, infer, runSession } from '../client.js
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
 import type { DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
 import { DATA_TYPE_BY_NAME, DataStatus, DataType, type DataTypeName } from '../../plugins/types.js';
+import { sliceFrames } from '../frames.js';
 import { intArg } from './serve.js';
 
 interface CallFlags {
@@ -68,22 +69,6 @@ export function buildItems(flags: Pick<CallFlags, 'text' | 'file' | 'encoding' |
     item.attributes = { ...item.attributes, [name.slice(dot + 1)]: value };
   }
   return [...items.values()];
-}
-
-/** Slices every item into frames of `frameBytes` (BEGIN, CONTINUE…, END), in parallel across keys. */
-export function sliceFrames(items: DataItem[], frameBytes: number): DataItem[][] {
-  const sizes = items.map((i) => (i.data as Buffer).length);
-  const count = Math.max(1, ...sizes.map((n) => Math.ceil(n / frameBytes)));
-  const frames: DataItem[][] = [];
-  for (let f = 0; f < count; f++) {
-    const status = count === 1 ? DataStatus.END : f === 0 ? DataStatus.BEGIN : f === count - 1 ? DataStatus.END : DataStatus.CONTINUE;
-    frames.push(
-      items
-        .filter((i) => f * frameBytes < (i.data as Buffer).length || (f === count - 1 && (i.data as Buffer).length === 0))
-        .map((i) => ({ ...i, status, data: (i.data as Buffer).subarray(f * frameBytes, (f + 1) * frameBytes) })),
-    );
-  }
-  return frames;
 }
 
 function describeItems(items: DataItem__Output[], out: string | undefined, counter: { n: number }) {

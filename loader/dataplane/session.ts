@@ -24,7 +24,6 @@ export class Session {
   #closed = false;
   #failure: AigesError | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
-  #idleMs = 0;
   #writing: Promise<void> = Promise.resolve();
   #iterating = false;
 
@@ -167,13 +166,11 @@ export class Session {
   #touch(): void {
     if (this.#closed) return;
     // NOTE: one timer per session, re-armed on every frame (refresh() allocates nothing).
-    const ms = this.hooks.idleTimeoutMs;
-    if (this.#idleTimer !== undefined && ms === this.#idleMs) {
+    if (this.#idleTimer !== undefined) {
       this.#idleTimer.refresh();
       return;
     }
-    clearTimeout(this.#idleTimer);
-    this.#idleMs = ms;
+    const ms = this.hooks.idleTimeoutMs;
     this.#idleTimer = setTimeout(
       () => this.#fail(new AigesError(Codes.SESSION_TIMEOUT, `session idle for more than ${ms} ms`)),
       ms,

@@ -49,7 +49,7 @@ const TYPE_NAMES = Object.fromEntries(Object.entries(DATA_TYPE_BY_NAME).map(([n,
 >;
 
 /** Whether `params` holds no key but a string `sid` (or nothing). */
-function onlySid(params: Record<string, unknown>): boolean {
+function onlySid(params: Readonly<Record<string, unknown>>): boolean {
   for (const key in params) if (key !== 'sid' || typeof params[key] !== 'string') return false;
   return true;
 }
@@ -84,9 +84,9 @@ export class CompiledSchema {
 
   /** Coerces string params to their declared types and fills defaults; rejects the rest. */
   params(raw: Readonly<Record<string, string>>): Params {
-    const params: Record<string, unknown> = { ...raw };
     // NOTE: the common case on the hot path (ajv costs a few µs even for an empty schema).
-    if (this.#noneRequired && onlySid(params)) return { ...this.#defaults, ...params } as Params;
+    if (this.#noneRequired && onlySid(raw)) return { ...this.#defaults, ...raw } as Params;
+    const params: Record<string, unknown> = { ...raw };
     if (!this.#validateParams(params)) throw paramError(this.#validateParams.errors ?? []);
     return params as Params;
   }

@@ -6,7 +6,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sliceFrames } from '../cli/call.js';
+import { sliceFrames } from '../frames.js';
 import { DataStatus } from '../../plugins/types.js';
 import { loadInputs, type InputSet, type XItem } from './inputs.js';
 import { resolveOptions, type XtestOptions, type XtestOptionsInput } from './options.js';
@@ -43,7 +43,7 @@ function makeTarget(o: XtestOptions): Target {
 function framesFor(inputs: InputSet, i: number, frameBytes: number | undefined): XItem[][] {
   const items = inputs.itemsFor(i);
   if (frameBytes === undefined) return [items.map((item) => ({ ...item, status: DataStatus.END }))];
-  return sliceFrames(items, frameBytes) as XItem[][];
+  return sliceFrames(items, frameBytes);
 }
 
 /**
