@@ -67,6 +67,31 @@ export class Admission {
   }
 
   acquire(kind: SlotKind): Slot {
+    this.#admit(kind);
+    let released = false;
+    return {
+      kind,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#free(kind);
+      },
+    };
+  }
+
+  /**
+   * `acquire('once')` without a Slot object, for the once-call hot path: the caller pairs it
+   * with exactly one `releaseOnce()`.
+   */
+  acquireOnce(): void {
+    this.#admit('once');
+  }
+
+  releaseOnce(): void {
+    this.#free('once');
+  }
+
+  #admit(kind: SlotKind): void {
     if (!this.#accepting) throw new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is not accepting calls (draining)');
     if (this.inUse >= this.capacity) {
       throw new AigesError(Codes.CAPACITY, `capacity of ${this.capacity} calls and sessions is full`, {
@@ -76,18 +101,13 @@ export class Admission {
     if (kind === 'once') this.#once++;
     else this.#sessions++;
     this.#changed();
-    let released = false;
-    return {
-      kind,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (kind === 'once') this.#once--;
-        else this.#sessions--;
-        this.#changed();
-        if (this.inUse === 0) this.#idleWaiters.splice(0).forEach((w) => w());
-      },
-    };
+  }
+
+  #free(kind: SlotKind): void {
+    if (kind === 'once') this.#once--;
+    else this.#sessions--;
+    this.#changed();
+    if (this.inUse === 0) this.#idleWaiters.splice(0).forEach((w) => w());
   }
 
   stopAccepting(): void {

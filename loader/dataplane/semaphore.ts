@@ -33,18 +33,29 @@ export class Semaphore {
     return this.#available;
   }
 
-  /** Takes a permit at once if one is free (and nobody waits); null otherwise. */
-  tryAcquire(): (() => void) | null {
-    if (this.#available <= 0 || this.#waiters.length > 0) return null;
+  /**
+   * Takes a permit at once if one is free (and nobody waits). The caller gives it back with
+   * `give()`, exactly once (no releaser object: the once-call hot path).
+   */
+  tryTake(): boolean {
+    if (this.#available <= 0 || this.#waiters.length > 0) return false;
     this.#available--;
-    return this.#releaser();
+    return true;
   }
 
-  async acquire(signal?: AbortSignal): Promise<() => void> {
+  /** Gives back a permit taken with `tryTake` or `take`: to the first waiter, else to the pool. */
+  give(): void {
+    const next = this.#available >= 0 ? this.#waiters.shift() : undefined;
+    if (next !== undefined) next.resolve();
+    else this.#available++;
+  }
+
+  /** Waits for a permit, in order; rejects with the signal's reason if it aborts first. */
+  async take(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw signal.reason;
     if (this.#available > 0) {
       this.#available--;
-      return this.#releaser();
+      return;
     }
     await new Promise<void>((resolve, reject) => {
       const waiter = {
@@ -62,6 +73,16 @@ export class Semaphore {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
     });
+  }
+
+  /** `tryTake` with a releaser that gives the permit back once however often it is called; null if none is free. */
+  tryAcquire(): (() => void) | null {
+    return this.tryTake() ? this.#releaser() : null;
+  }
+
+  /** `take` with a releaser, as `tryAcquire`. */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    await this.take(signal);
     return this.#releaser();
   }
 
@@ -70,9 +91,7 @@ export class Semaphore {
     return () => {
       if (released) return;
       released = true;
-      const next = this.#available >= 0 ? this.#waiters.shift() : undefined;
-      if (next !== undefined) next.resolve();
-      else this.#available++;
+      this.give();
     };
   }
 }

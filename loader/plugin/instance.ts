@@ -86,16 +86,25 @@ export class PluginInstance {
     return instance;
   }
 
-  /** Marks one call or session as using this set; the returned function ends that use. */
+  /** Marks one call or session as using this set; the returned function ends that use (once). */
   use(): () => void {
-    this.#users++;
+    this.enter();
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      this.#users--;
-      if (this.#users === 0) this.#idleWaiters.splice(0).forEach((w) => w());
+      this.leave();
     };
+  }
+
+  /** `use` without a releaser object, for the once-call hot path: pair each with one `leave`. */
+  enter(): void {
+    this.#users++;
+  }
+
+  leave(): void {
+    this.#users--;
+    if (this.#users === 0) this.#idleWaiters.splice(0).forEach((w) => w());
   }
 
   get users(): number {
