@@ -3,14 +3,21 @@
  * process, as they do in tests).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { ScrapeHistogram, type HistogramSeries } from './metrics-histogram.js';
 
 export type CallMode = 'once' | 'session';
+
+/** Calls of one service in one mode: how many ended with each code, and their latencies. */
+interface ModeCounts {
+  byCode: Map<number, number>;
+  latency: HistogramSeries;
+}
 
 export class LoaderMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'service' | 'mode' | 'code'>;
-  readonly duration: Histogram<'service' | 'mode'>;
+  readonly duration: ScrapeHistogram;
   readonly inflight: Gauge<'service'>;
   readonly sessions: Gauge<'service'>;
   readonly capacity: Gauge;
@@ -18,22 +25,27 @@ export class LoaderMetrics {
   readonly meter: Counter<'service' | 'key'>;
 
   /**
-   * NOTE: prom-client hashes a label object on every inc/observe; a call's metrics are written
-   * through children bound once per label set instead (a few µs per call on the hot path).
+   * NOTE: a call's metrics are plain counts kept per service, mode and code, and copied into
+   * `requests` at scrape time; its latency goes into a ScrapeHistogram series found once. prom-client
+   * hashes a label set on every inc or observe, even through a bound child (a few µs per call).
    */
-  readonly #children = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
+  readonly #calls = new Map<string, Partial<Record<CallMode, ModeCounts>>>();
   readonly #inflightCounters = new Map<string, { n: number; inc(): void; dec(): void }>();
 
   /** A call of `mode` to `service` ended with `code` after `seconds`. */
   callEnded(service: string, mode: CallMode, code: number, seconds: number): void {
-    const key = `${service}\0${mode}\0${code}`;
-    let child = this.#children.get(key);
-    if (child === undefined) {
-      child = { requests: this.requests.labels(service, mode, String(code)), duration: this.duration.labels(service, mode) };
-      this.#children.set(key, child);
+    let modes = this.#calls.get(service);
+    if (modes === undefined) {
+      modes = {};
+      this.#calls.set(service, modes);
     }
-    child.requests.inc();
-    child.duration.observe(seconds);
+    let counts = modes[mode];
+    if (counts === undefined) {
+      counts = { byCode: new Map(), latency: this.duration.series(service, mode) };
+      modes[mode] = counts;
+    }
+    counts.byCode.set(code, (counts.byCode.get(code) ?? 0) + 1);
+    counts.latency.observe(seconds);
   }
 
   /**
@@ -66,19 +78,28 @@ export class LoaderMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    const calls = this.#calls;
     this.requests = new Counter({
       name: 'aiges_requests_total',
       help: 'Calls finished, by service, mode (once|session) and result code (0 = success).',
       labelNames: ['service', 'mode', 'code'],
       registers,
+      collect() {
+        this.reset();
+        for (const [service, modes] of calls) {
+          for (const mode of ['once', 'session'] as const) {
+            for (const [code, n] of modes[mode]?.byCode ?? []) this.inc({ service, mode, code: String(code) }, n);
+          }
+        }
+      },
     });
-    this.duration = new Histogram({
-      name: 'aiges_request_duration_seconds',
-      help: 'Call latency: once calls from admission to response; sessions from open to close.',
-      labelNames: ['service', 'mode'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    this.duration = new ScrapeHistogram(
+      'aiges_request_duration_seconds',
+      'Call latency: once calls from admission to response; sessions from open to close.',
+      ['service', 'mode'],
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
-    });
+    );
     const inflightCounters = this.#inflightCounters;
     this.inflight = new Gauge({
       name: 'aiges_inflight_requests',
