@@ -5,14 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AigesError, Codes, toAigesError, wrapPluginError } from '../errors.js';
-import { callScope, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { LoaderMetrics } from '../metrics.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { JsonSchema } from '../plugin/schema.js';
-import { DataStatus, type DataItem, type ItemSpec, type RawRequest, type WrapperSession } from '../../plugins/types.js';
+import { type DataItem, type ItemSpec, type RawRequest, type WrapperSession } from '../../plugins/types.js';
 import { Admission } from './admission.js';
-import { CallScope, isThenable } from './deadline.js';
+import { PluginCallContext } from './context.js';
+import { CallScope, type Cancellable } from './deadline.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { OnceCall } from './once-call.js';
 import { Session } from './session.js';
 
 export interface DataplaneLimits {
@@ -28,8 +31,11 @@ export interface CallOptions {
   deadline?: number | undefined;
   /** Fires when the client goes away. */
   signal?: AbortSignal | undefined;
-  /** The same as a subscription (cheaper than an AbortSignal per call): call `cancel` on client loss. */
-  onCancel?: ((cancel: () => void) => void) | undefined;
+  /**
+   * The same as a subscription (cheaper than an AbortSignal per call): called once with the call
+   * (or the session being opened); call its `cancel()` when the client goes away.
+   */
+  onCancel?: ((call: Cancellable) => void) | undefined;
 }
 
 /** The first message of a session: which service, with which params. */
@@ -52,6 +58,8 @@ const UNKNOWN_SERVICE_LABEL = '_unknown';
 export class Dataplane {
   readonly admission: Admission;
   readonly #sessions = new Set<Session>();
+  /** The deadlines of once calls that wait on something (an exec slot, an async exec). */
+  readonly #deadlines = new DeadlineQueue();
 
   #limits: Readonly<DataplaneLimits>;
 
@@ -81,75 +89,55 @@ export class Dataplane {
     this.metrics.capacity.set(limits.capacity);
   }
 
-  /** Once mode: validates, admits, runs the plugin under the deadline, returns its output. */
-  async infer(raw: RawRequest, options: CallOptions = {}): Promise<DataItem[]> {
+  /**
+   * Once mode: validates, admits, runs the plugin under the deadline, returns its output. Errors
+   * reject the promise (never thrown synchronously), always as an AigesError.
+   */
+  infer(raw: RawRequest, options: CallOptions = {}): Promise<DataItem[]> {
     const started = performance.now();
     let label = UNKNOWN_SERVICE_LABEL;
-    let code = 0;
+    let call: OnceCall;
     try {
       const instance = this.#instance(raw.service);
       label = instance.service;
-      const exec = instance.wrapper.exec;
-      if (exec === undefined) {
+      if (instance.wrapper.exec === undefined) {
         throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no once mode; open a session`);
       }
       this.#checkSize(raw.items);
       const sid = raw.params['sid'] || randomUUID();
-      const params = instance.schema.params({ ...raw.params, sid });
+      const params = instance.schema.params(raw.params, sid);
       instance.schema.inputItems(raw.items, true);
 
-      const slot = this.admission.acquire('once');
-      const unuse = instance.use();
-      const inflight = this.metrics.inflightOf(label);
-      inflight.inc();
       const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
-      const scope = new CallScope(
-        options.deadline ?? Date.now() + this.#limits.default_deadline_ms,
-        () => new AigesError(Codes.EXEC_TIMEOUT, `deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
-        options,
-      );
-      try {
-        return await callScope.run({ sid, service: label }, async () => {
-          const releaseExec = instance.execSlots.tryAcquire() ?? (await scope.race(instance.execSlots.acquire(scope.signal)));
-          try {
-            if (scope.aborted) throw scope.reason;
-            const ctx = this.#callContext(instance, sid, scope);
-            let output: unknown;
-            try {
-              output = exec({ service: label, params, headers: raw.headers, items: raw.items }, ctx);
-              // NOTE: a plugin's result that is no promise (a sync exec) needs no race; a promise
-              // is raced against the scope, and if abandoned may still settle later: its
-              // rejection is swallowed so it cannot crash the process.
-              if (isThenable(output)) {
-                const work = Promise.resolve(output);
-                work.catch(() => undefined);
-                output = await scope.race(work);
-              }
-            } catch (err) {
-              if (err === scope.reason) throw err;
-              throw wrapPluginError(err, Codes.PLUGIN_EXEC, 'plugin exec failed');
-            }
-            return instance.schema.outputItems(output, DataStatus.ONCE);
-          } finally {
-            releaseExec();
-          }
-        });
-      } finally {
-        scope.dispose();
-        slot.release();
-        unuse();
+      const deadline = options.deadline ?? Date.now() + timeoutMs;
+      const request = { service: label, params, headers: raw.headers, items: raw.items };
+      const inflight = this.metrics.inflightOf(label);
+      const service = label;
+      call = new OnceCall(instance, request, sid, deadline, timeoutMs, this.#deadlines, (error) => {
+        this.admission.releaseOnce();
+        instance.leave();
         inflight.dec();
-      }
+        this.#onceEnded(service, sid, started, error);
+      });
+      this.admission.acquireOnce();
+      instance.enter();
+      inflight.inc();
     } catch (err) {
       const error = toAigesError(err);
-      code = error.aigesCode;
-      if (code === Codes.INTERNAL || code === Codes.PLUGIN_EXEC || code === Codes.INVALID_OUTPUT) {
-        this.log.error({ err: (err as Error) ?? error, service: label }, error.message);
-      }
-      throw error;
-    } finally {
-      this.metrics.callEnded(label, 'once', code, (performance.now() - started) / 1000);
+      this.#onceEnded(label, undefined, started, error);
+      return Promise.reject(error);
     }
+    options.onCancel?.(call);
+    if (options.signal !== undefined) call.cancelOn(options.signal);
+    return call.run();
+  }
+
+  #onceEnded(service: string, sid: string | undefined, started: number, error: AigesError | undefined): void {
+    const code = error === undefined ? 0 : error.aigesCode;
+    if (code === Codes.INTERNAL || code === Codes.PLUGIN_EXEC || code === Codes.INVALID_OUTPUT) {
+      this.log.error({ err: error, service, sid }, (error as AigesError).message);
+    }
+    this.metrics.callEnded(service, 'once', code, (performance.now() - started) / 1000);
   }
 
   /**
@@ -172,7 +160,7 @@ export class Dataplane {
         throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no session mode; use once calls`);
       }
       sid = open.params['sid'] || randomUUID();
-      params = instance.schema.params({ ...open.params, sid });
+      params = instance.schema.params(open.params, sid);
     } catch (err) {
       const error = toAigesError(err);
       finish(error.aigesCode);
@@ -197,8 +185,8 @@ export class Dataplane {
     };
     let plugin: WrapperSession;
     try {
-      plugin = await callScope.run({ sid, service: label }, async () => {
-        const ctx = this.#callContext(instance, sid, scope);
+      plugin = await (async () => {
+        const ctx = new PluginCallContext(instance, sid, scope);
         const made = Promise.resolve().then(() => create(params, ctx));
         // NOTE: a create that finishes after the deadline or a cancel made a session nobody will
         // drive; destroy it all the same (destroy is promised once, whatever happens).
@@ -210,7 +198,7 @@ export class Dataplane {
           throw new AigesError(Codes.PLUGIN_CREATE, 'session.create must return { write, results }');
         }
         return result;
-      });
+      })();
     } catch (err) {
       const error =
         scope.aborted && err === scope.reason
@@ -294,20 +282,5 @@ export class Dataplane {
         `request payload of ${bytes} bytes exceeds the limit of ${this.#limits.max_message_bytes}`,
       );
     }
-  }
-
-  #callContext(instance: PluginInstance, sid: string, scope: CallScope) {
-    return {
-      service: instance.service,
-      log: instance.log, // the call's sid comes from the logging scope (log.ts)
-      config: instance.config,
-      meter: instance.meter,
-      state: instance.state,
-      sid,
-      get signal() {
-        return scope.signal;
-      },
-      deadline: scope.deadline,
-    };
   }
 }

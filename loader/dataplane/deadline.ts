@@ -8,14 +8,23 @@
  */
 import { AigesError, Codes } from '../errors.js';
 
+/** What an adapter cancels when its client goes away: a call or a session being set up. */
+export interface Cancellable {
+  /** Ends the call with CANCELLED (10202) unless it already ended; later calls do nothing. */
+  cancel(): void;
+}
+
 export interface ScopeOptions {
   /** The client's cancellation as an AbortSignal. */
   signal?: AbortSignal | undefined;
-  /** Or as a subscription: the adapter calls `cancel` when the client goes away. */
-  onCancel?: ((cancel: () => void) => void) | undefined;
+  /**
+   * Or as a subscription (cheaper than a signal per call): called once with the call; the adapter
+   * calls its `cancel()` when the client goes away.
+   */
+  onCancel?: ((call: Cancellable) => void) | undefined;
 }
 
-export class CallScope {
+export class CallScope implements Cancellable {
   readonly deadline: number;
   readonly #timer: NodeJS.Timeout;
   #controller: AbortController | undefined;
@@ -31,9 +40,11 @@ export class CallScope {
     this.#clientSignal = client.signal;
     if (client.signal?.aborted) this.#onClientAbort();
     else client.signal?.addEventListener('abort', this.#onClientAbort, { once: true });
-    client.onCancel?.(() => {
-      if (!this.#disposed) this.#onClientAbort();
-    });
+    client.onCancel?.(this);
+  }
+
+  cancel(): void {
+    if (!this.#disposed) this.#onClientAbort();
   }
 
   /** Aborted with the scope's reason; made on first use. */
@@ -70,7 +81,10 @@ export class CallScope {
 
   /** Settles like `work`, or rejects with the abort reason if the scope aborts first. */
   race<T>(work: Promise<T>): Promise<T> {
-    if (this.#reason !== undefined) return Promise.reject(this.#reason);
+    if (this.#reason !== undefined) {
+      work.catch(() => undefined); // abandoned: its failure must not be an unhandled rejection
+      return Promise.reject(this.#reason);
+    }
     return new Promise<T>((resolve, reject) => {
       this.#listeners.add(reject);
       work.then(

@@ -82,11 +82,21 @@ export class CompiledSchema {
       .map(([k]) => k);
   }
 
-  /** Coerces string params to their declared types and fills defaults; rejects the rest. */
-  params(raw: Readonly<Record<string, string>>): Params {
-    // NOTE: the common case on the hot path (ajv costs a few µs even for an empty schema).
-    if (this.#noneRequired && onlySid(raw)) return { ...this.#defaults, ...raw } as Params;
-    const params: Record<string, unknown> = { ...raw };
+  /**
+   * Coerces string params to their declared types and fills defaults; rejects the rest. Returns a
+   * new object (`raw` is not changed), with `sid` set as param `sid` when given.
+   */
+  params(raw: Readonly<Record<string, string>>, sid?: string): Params {
+    // NOTE: Object.assign, not object spread: spreading an object of another shape costs about
+    // 0.6 µs here, assign 0.04 µs (Node 20). The no-param case skips ajv (a few µs even for an
+    // empty schema).
+    if (this.#noneRequired && onlySid(raw)) {
+      const params: Record<string, unknown> = Object.assign({}, this.#defaults, raw);
+      if (sid !== undefined) params['sid'] = sid;
+      return params as Params;
+    }
+    const params: Record<string, unknown> = Object.assign({}, raw);
+    if (sid !== undefined) params['sid'] = sid;
     if (!this.#validateParams(params)) throw paramError(this.#validateParams.errors ?? []);
     return params as Params;
   }

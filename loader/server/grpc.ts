@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes, toAigesError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
+import type { Cancellable } from '../dataplane/deadline.js';
 import type { HealthState } from '../health.js';
 import type { Session } from '../dataplane/session.js';
 import { loadHealthProto, loadLoaderProto } from '../../proto/load.js';
@@ -77,6 +78,20 @@ function cancelSignal(call: SurfaceCall): AbortSignal {
   return controller.signal;
 }
 
+const CANCEL_TARGET = Symbol('aiges.cancelTarget');
+type CancellableCall = grpc.ServerUnaryCall<unknown, unknown> & { [CANCEL_TARGET]?: Cancellable };
+
+/** One listener function for every call (no closure per call): grpc-js's 'cancelled' cancels the data plane's call. */
+function onCancelled(this: CancellableCall): void {
+  this[CANCEL_TARGET]?.cancel();
+}
+
+/** Subscribes the data plane's call to the client cancelling (grpc-js also emits 'cancelled' after a call ends: a no-op then). */
+function cancelOnCancelled(call: CancellableCall, target: Cancellable): void {
+  call[CANCEL_TARGET] = target;
+  call.on('cancelled', onCancelled);
+}
+
 function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeoutMs: openTimeoutMs }: GrpcServerDeps): LoaderHandlers {
   return {
     Infer(call, callback) {
@@ -91,7 +106,7 @@ function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeout
       dataplane
         .infer(
           { service: req.service, params: req.params, headers: req.headers, items },
-          { deadline: deadlineOf(call), onCancel: (cancel) => call.once('cancelled', cancel) },
+          { deadline: deadlineOf(call), onCancel: (target) => cancelOnCancelled(call, target) },
         )
         .then(
           (out) => callback(null, { items: out.map(itemToWire) }),

@@ -22,6 +22,7 @@ export const DATA_FIELDS: Readonly<Record<DataType, string>> = {
 const TYPE_BY_FIELD: ReadonlyMap<string, DataType> = new Map(
   Object.entries(DATA_FIELDS).map(([type, field]) => [field, Number(type) as DataType]),
 );
+const FIELD_NAMES: readonly string[] = [...TYPE_BY_FIELD.keys()];
 
 /** Payload item fields that are not attributes. */
 const RESERVED_FIELDS = new Set(['encoding', 'status', 'seq', ...TYPE_BY_FIELD.keys()]);
@@ -90,8 +91,11 @@ export function parseRequest(body: unknown, service: string): JsonRequest {
   const sid = header['sid'] ?? '';
   if (typeof sid !== 'string') throw invalid('header.sid', 'must be a string');
 
+  // NOTE: for-in rather than Object.entries on this per-call path (no pair arrays); JSON objects
+  // have only own enumerable keys.
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(header)) {
+  for (const name in header) {
+    const value = header[name];
     if (name === 'status' || name === 'sid' || value === null) continue;
     if (!isScalar(value)) throw invalid(`header.${name}`, 'must be a string, number or boolean');
     headers[name] = String(value);
@@ -99,16 +103,19 @@ export function parseRequest(body: unknown, service: string): JsonRequest {
 
   const params: Record<string, string> = {};
   const parameter = objectField(body, 'parameter', 'parameter');
-  for (const name of Object.keys(parameter)) {
+  for (const name in parameter) {
     if (name !== service) throw invalid(`parameter.${name}`, `does not name the service "${service}"`, Codes.INVALID_PARAM);
   }
-  for (const [name, value] of Object.entries(objectField(parameter, service, `parameter.${service}`))) {
-    const path = `parameter.${service}.${name}`;
+  const serviceParams = objectField(parameter, service, `parameter.${service}`);
+  for (const name in serviceParams) {
+    const value = serviceParams[name];
     if (value === null) continue;
+    const path = `parameter.${service}.${name}`;
     if (isScalar(value)) params[name] = String(value);
     else if (isObject(value)) {
       // AIGes puts an output's format here: {encoding, compress, format} → headers "<key>.<field>".
-      for (const [field, v] of Object.entries(value)) {
+      for (const field in value) {
+        const v = value[field];
         if (!isScalar(v)) throw invalid(`${path}.${field}`, 'must be a string, number or boolean', Codes.INVALID_PARAM);
         headers[`${name}.${field}`] = String(v);
       }
@@ -116,22 +123,28 @@ export function parseRequest(body: unknown, service: string): JsonRequest {
   }
   if (sid !== '') params['sid'] = sid;
 
-  const defaultStatus = status;
-  const items = Object.entries(objectField(body, 'payload', 'payload')).map(([key, value]) =>
-    parseItem(key, value, defaultStatus),
-  );
+  const payload = objectField(body, 'payload', 'payload');
+  const items: DataItem[] = [];
+  for (const key in payload) items.push(parseItem(key, payload[key], status));
   return { status, sid, params, headers, items };
 }
 
 function parseItem(key: string, value: unknown, defaultStatus: DataStatus): DataItem {
   const path = `payload.${key}`;
   if (!isObject(value)) throw invalid(path, 'must be an object');
-  const fields = [...TYPE_BY_FIELD.keys()].filter((f) => value[f] !== undefined && value[f] !== null);
-  if (fields.length !== 1) {
-    const what = fields.length === 0 ? 'has no data field' : `has more than one data field (${fields.join(', ')})`;
+  let field: string | undefined;
+  let count = 0;
+  for (const f of FIELD_NAMES) {
+    if (value[f] !== undefined && value[f] !== null) {
+      field ??= f;
+      count++;
+    }
+  }
+  if (field === undefined || count !== 1) {
+    const given = FIELD_NAMES.filter((f) => value[f] !== undefined && value[f] !== null);
+    const what = given.length === 0 ? 'has no data field' : `has more than one data field (${given.join(', ')})`;
     throw invalid(path, `${what}: give exactly one of text, audio, image, video, data`);
   }
-  const field = fields[0] as string;
   const encoding = value['encoding'] ?? '';
   if (typeof encoding !== 'string') throw invalid(`${path}.encoding`, 'must be a string');
   const seq = value['seq'];
@@ -139,7 +152,8 @@ function parseItem(key: string, value: unknown, defaultStatus: DataStatus): Data
     throw invalid(`${path}.seq`, 'must be a non-negative integer');
   }
   const attributes: Record<string, string> = {};
-  for (const [name, v] of Object.entries(value)) {
+  for (const name in value) {
+    const v = value[name];
     if (RESERVED_FIELDS.has(name) || v === null) continue;
     if (!isScalar(v)) throw invalid(`${path}.${name}`, 'must be a string, number or boolean');
     attributes[name] = String(v);
@@ -177,25 +191,41 @@ function decodeBase64(value: unknown, path: string): Buffer {
  * session's stream chunks gathered between two client requests) are sent as one entry: data
  * concatenated in order, status/encoding of the last, attributes merged (later win).
  */
-export function toPayload(items: readonly DataItem[], seq: Map<string, number> = new Map()): Record<string, JsonPayloadItem> {
-  const grouped = new Map<string, DataItem[]>();
-  for (const item of items) {
-    const group = grouped.get(item.key);
-    if (group === undefined) grouped.set(item.key, [item]);
-    else group.push(item);
-  }
+export function toPayload(items: readonly DataItem[], seq?: Map<string, number>): Record<string, JsonPayloadItem> {
   const payload: Record<string, JsonPayloadItem> = {};
-  for (const [key, group] of grouped) {
-    const last = group[group.length - 1] as DataItem;
-    const n = (seq.get(key) ?? 0) + group.length;
-    seq.set(key, n);
-    const entry: JsonPayloadItem = { encoding: last.encoding, status: last.status, seq: n - 1 };
-    for (const item of group) {
-      for (const [name, v] of Object.entries(item.attributes)) if (!RESERVED_FIELDS.has(name)) entry[name] = v;
+  if (hasRepeatedKey(items)) {
+    const grouped = new Map<string, DataItem[]>();
+    for (const item of items) {
+      const group = grouped.get(item.key);
+      if (group === undefined) grouped.set(item.key, [item]);
+      else group.push(item);
     }
-    const data = group.length === 1 ? last.data : Buffer.concat(group.map((i) => i.data));
-    entry[DATA_FIELDS[last.type] ?? 'data'] = data.toString('base64');
-    payload[key] = entry;
+    for (const [key, group] of grouped) payload[key] = payloadEntry(key, group, seq);
+  } else {
+    // The usual case (each key once: every once call): no grouping.
+    for (const item of items) payload[item.key] = payloadEntry(item.key, [item], seq);
   }
   return payload;
+}
+
+function hasRepeatedKey(items: readonly DataItem[]): boolean {
+  if (items.length > 8) return new Set(items.map((i) => i.key)).size !== items.length;
+  for (let i = 1; i < items.length; i++) {
+    for (let j = 0; j < i; j++) if ((items[i] as DataItem).key === (items[j] as DataItem).key) return true;
+  }
+  return false;
+}
+
+function payloadEntry(key: string, group: readonly DataItem[], seq: Map<string, number> | undefined): JsonPayloadItem {
+  const last = group[group.length - 1] as DataItem;
+  const n = (seq?.get(key) ?? 0) + group.length;
+  seq?.set(key, n);
+  const entry: JsonPayloadItem = { encoding: last.encoding, status: last.status, seq: n - 1 };
+  for (const item of group) {
+    const attributes = item.attributes;
+    for (const name in attributes) if (!RESERVED_FIELDS.has(name)) entry[name] = attributes[name] as string;
+  }
+  const data = group.length === 1 ? last.data : Buffer.concat(group.map((i) => i.data));
+  entry[DATA_FIELDS[last.type] ?? 'data'] = data.toString('base64');
+  return entry;
 }

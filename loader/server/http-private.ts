@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AigesError, Codes, toAigesError } from '../errors.js';
-import type { Dataplane } from '../dataplane/dataplane.js';
+import type { CallOptions, Dataplane } from '../dataplane/dataplane.js';
+import type { Cancellable } from '../dataplane/deadline.js';
 import { DataStatus } from '../../plugins/types.js';
 import { parseRequest, peekSid, toPayload, type JsonPayloadItem, type JsonRequest } from './http-convert.js';
 import { rememberSid } from './http-errors.js';
@@ -40,24 +41,26 @@ interface Call {
 }
 
 const CANCEL = Symbol('aiges.cancel');
-type CancellableResponse = ServerResponse & { [CANCEL]?: () => void };
+type CancellableResponse = ServerResponse & { [CANCEL]?: Cancellable };
 
 /** One listener for every response (no closure per call): cancels a call whose client went away. */
 function onResponseClose(this: CancellableResponse): void {
-  if (!this.writableEnded) this[CANCEL]?.();
+  if (!this.writableEnded) this[CANCEL]?.cancel();
 }
 
-/** Subscribes `cancel` to the client disconnecting before `res` is sent (the data plane's onCancel). */
-function cancelOnDisconnect(this: CancellableResponse, cancel: () => void): void {
-  this[CANCEL] = cancel;
-  this.once('close', onResponseClose);
+/** Subscribes the data plane's call to the client disconnecting before `res` is sent ('close' comes once per response). */
+function cancelOnDisconnect(this: CancellableResponse, call: Cancellable): void {
+  this[CANCEL] = call;
+  this.on('close', onResponseClose);
 }
 
 export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane): void {
   const sessions = new HttpSessionTable(dataplane.admission.capacity);
   app.addHook('onClose', async () => sessions.closeAll());
 
-  app.post<{ Params: { service: string } }>('/v1/private/:service', async (request, reply) => {
+  // NOTE: not an async handler: a once call returns the data plane's promise mapped once, with no
+  // async frame of its own (fastify takes a sync throw and a promise alike).
+  app.post<{ Params: { service: string } }>('/v1/private/:service', (request, reply) => {
     rememberSid(request.raw, peekSid(request.body));
     const service = request.params.service;
     const req = parseRequest(request.body, service);
@@ -76,12 +79,13 @@ function success(sid: string, status: DataStatus, payload: Record<string, JsonPa
   return { header: { code: 0, message: 'success', sid, status }, payload };
 }
 
-async function once(dataplane: Dataplane, { service, req, deadline, res }: Call, sid: string) {
-  const items = await dataplane.infer(
-    { service, params: { ...req.params, sid }, headers: req.headers, items: req.items },
-    { deadline, onCancel: cancelOnDisconnect.bind(res) },
-  );
-  return success(sid, DataStatus.ONCE, toPayload(items));
+function once(dataplane: Dataplane, { service, req, deadline, res }: Call, sid: string): Promise<SuccessBody> {
+  // parseRequest made params for this call alone: the sid goes into them, not into a copy.
+  req.params['sid'] = sid;
+  const options: CallOptions = { deadline, onCancel: cancelOnDisconnect.bind(res) };
+  return dataplane
+    .infer({ service, params: req.params, headers: req.headers, items: req.items }, options)
+    .then((items) => success(sid, DataStatus.ONCE, toPayload(items)));
 }
 
 async function sessionStep(dataplane: Dataplane, sessions: HttpSessionTable, call: Call, raw: IncomingMessage) {

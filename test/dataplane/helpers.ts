@@ -2,7 +2,7 @@
  * Unit-test helpers for the data plane: a Dataplane over one in-memory plugin instance, with its
  * metrics exposed (the SDK harness hides them), and a gate a test opens on an event.
  */
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ConfigSchema } from '../../loader/config/schema.js';
 import { Dataplane, type DataplaneLimits } from '../../loader/dataplane/dataplane.js';
 import { LoaderMetrics } from '../../loader/metrics.js';
@@ -21,9 +21,15 @@ export interface Plane {
 
 export async function makePlane(
   wrapper: WrapperDefinition<any>,
-  options: { limits?: Partial<DataplaneLimits>; concurrency?: number; config?: Record<string, unknown> } = {},
+  options: {
+    limits?: Partial<DataplaneLimits>;
+    concurrency?: number;
+    config?: Record<string, unknown>;
+    /** The loader's logger (silent by default). */
+    log?: Logger;
+  } = {},
 ): Promise<Plane> {
-  const log = pino({ level: 'silent' });
+  const log = options.log ?? pino({ level: 'silent' });
   const limits = { ...ConfigSchema.parse({}).limits, ...options.limits };
   const metrics = new LoaderMetrics({ defaultMetrics: false });
   const registry = new PluginRegistry(log, (service, key, count) => metrics.meter.inc({ service, key }, count));

@@ -31,7 +31,7 @@ describe('[plugin.native] spin_us', () => {
       concurrency: 1,
     });
     // The wrapper's state is the NativeLibrary itself (kind-native.ts init).
-    const lib = (await wrapper.init({}, { meter: () => undefined } as never)) as NativeLibrary;
+    const lib = (await wrapper.init!({}, { meter: () => undefined } as never)) as NativeLibrary;
     try {
       for (let i = 0; i < 50; i++) {
         const out = await lib.exec(`s${i}`, {}, [item('d', `call ${i}`)], 5000);
