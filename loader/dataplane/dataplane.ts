@@ -15,6 +15,7 @@ import { Admission } from './admission.js';
 import { PluginCallContext } from './context.js';
 import { CallScope, type Cancellable } from './deadline.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { POOLED_MIN_BYTES, releaseOutput } from '../../native/host.js';
 import { OnceCall } from './once-call.js';
 import { Session } from './session.js';
 
@@ -138,6 +139,16 @@ export class Dataplane {
       this.log.error({ err: error, service, sid }, (error as AigesError).message);
     }
     this.metrics.callEnded(service, 'once', code, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * An adapter is done with a once call's output (its bytes are serialized, nothing reads them
+   * again): large outputs of native plugins give their memory back now, so the next call reuses
+   * it (native/host.ts releaseOutput); every other item is left alone. The items read as empty
+   * afterwards. Optional: without it the memory returns when V8 collects the Buffers.
+   */
+  releaseOutputs(items: readonly DataItem[]): void {
+    for (const item of items) if (item.data.byteLength >= POOLED_MIN_BYTES) releaseOutput(item.data);
   }
 
   /**

@@ -109,7 +109,12 @@ function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeout
           { deadline: deadlineOf(call), onCancel: (target) => cancelOnCancelled(call, target) },
         )
         .then(
-          (out) => callback(null, { items: out.map(itemToWire) }),
+          (out) => {
+            callback(null, { items: out.map(itemToWire) });
+            // NOTE: grpc-js serializes the response inside callback (no server interceptors here),
+            // so the output's bytes are on their way and its memory can go back at once.
+            dataplane.releaseOutputs(out);
+          },
           (err: unknown) => callback(grpcError(err)),
         );
     },

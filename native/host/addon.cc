@@ -3,6 +3,7 @@
 // Exports:
 //   openLibrary(path, { mode, async, threads, onMeter? }) → Promise<NativeLibrary>
 //   configure({ NativeError })  the error class used for every rejection (set once by native/host.ts)
+//   releaseOutput(view)         frees a large host output's block now (detaches it); false if not one
 //   outputPoolStats()           the large-output pool: { liveBlocks, idleBlocks, idleBytes, reused,
 //                               pooledMinBytes, maxIdleBytes } (output_blocks.h)
 // The typed facade and the full contract are in native/host.ts.
@@ -77,6 +78,19 @@ Napi::Value OutputPoolStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// releaseOutput(view): frees now the pooled block a host output Buffer owns, by detaching the
+// Buffer's ArrayBuffer (every view of it becomes empty). True when it did; false for anything else
+// (a Buffer the host did not make, a small output, one already released), which is left alone.
+Napi::Value ReleaseOutput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) return Napi::Boolean::New(env, false);
+  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+  Napi::ArrayBuffer ab = view.ArrayBuffer();
+  if (ab.IsDetached() || view.ByteOffset() != 0 || !IsAdopted(ab.Data())) return Napi::Boolean::New(env, false);
+  ab.Detach();
+  return Napi::Boolean::New(env, true);
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();  // owned by the env (freed at env teardown)
   data->libraryClass = Napi::Persistent(LibraryWrap::Define(env));
@@ -84,6 +98,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("openLibrary", Napi::Function::New(env, &JsBridge::Open, "openLibrary"));
   exports.Set("configure", Napi::Function::New(env, &Configure, "configure"));
   exports.Set("outputPoolStats", Napi::Function::New(env, &OutputPoolStats, "outputPoolStats"));
+  exports.Set("releaseOutput", Napi::Function::New(env, &ReleaseOutput, "releaseOutput"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

@@ -31,6 +31,7 @@ Napi::Buffer<uint8_t> AdoptBlock(Napi::Env env, OutputBlock& block, size_t len) 
       env, block.get(), len,
       [](Napi::BasicEnv, uint8_t* p, void* hint) { OutputBlock::Free(p, reinterpret_cast<uintptr_t>(hint)); },
       reinterpret_cast<void*>(capacity));
+  if (capacity != 0) MarkAdopted(block.get());
   static_cast<void>(block.release());
   return buf;
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace aiges {
@@ -28,6 +29,7 @@ uint8_t* MapBlock(size_t capacity) {
 struct Pool {
   std::mutex mu;
   std::unordered_map<size_t, std::vector<uint8_t*>> idle;  // size class → idle blocks
+  std::unordered_set<const void*> adopted;                   // blocks a JS Buffer owns
   size_t idleBytes = 0;
   size_t idleBlocks = 0;
   size_t liveBlocks = 0;
@@ -83,6 +85,7 @@ void OutputBlock::Free(uint8_t* data, size_t capacity) {
   {
     std::lock_guard<std::mutex> lock(pool.mu);
     --pool.liveBlocks;
+    pool.adopted.erase(data);
     if (pool.idleBytes + capacity <= kMaxIdleBytes) {
       pool.idle[capacity].push_back(data);
       pool.idleBytes += capacity;
@@ -91,6 +94,18 @@ void OutputBlock::Free(uint8_t* data, size_t capacity) {
     }
   }
   munmap(data, capacity);
+}
+
+void MarkAdopted(uint8_t* data) {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  pool.adopted.insert(data);
+}
+
+bool IsAdopted(const void* data) {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  return pool.adopted.count(data) != 0;
 }
 
 OutputPoolStats GetOutputPoolStats() {

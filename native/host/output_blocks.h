@@ -8,6 +8,12 @@
 // at every GC. A block is reused only after V8 has finalized the Buffer that owned it, i.e. when no
 // JS value (view, `.buffer`, copy of either) can reach it any more.
 //
+// A pooled block handed to a JS Buffer is also registered as adopted, so that the loader can give it
+// back before V8 collects the Buffer (ReleaseOutput in addon.cc: it detaches the Buffer's
+// ArrayBuffer, which frees the block at once): a consumer that is done with a large output, such
+// as a transport that has serialized it, saves the full GC that V8 would otherwise run every few
+// large outputs (their external memory is what triggers it).
+//
 // Thread-safety: Allocate on any thread (workers), Free on any thread (Buffer finalizers).
 #pragma once
 
@@ -51,6 +57,12 @@ class OutputBlock {
   uint8_t* data_ = nullptr;
   size_t capacity_ = 0;
 };
+
+// Marks a pooled block as owned by a JS Buffer from now on (until Free). Only such blocks may be
+// detached early.
+void MarkAdopted(uint8_t* data);
+// Whether `data` is the start of a pooled block that a JS Buffer owns.
+bool IsAdopted(const void* data);
 
 // For tests and benchmarks: pooled blocks in use (held by Buffers or in flight) and idle.
 struct OutputPoolStats {

@@ -4,6 +4,8 @@
  *   (a) direct    wrapperExec + wrapperExecFree in a C++ loop (aiges_bench.node, test/bench/native/)
  *   (b) host      NativeLibrary.exec from JS: worker-thread hop, JS ↔ C conversion, output copy
  *   (c) dataplane the loader's data plane in-process (createHarness on the native kind's wrapper)
+ * (b) and (c) release each output after the call, as the loader's gRPC and HTTP adapters do once
+ * a response is serialized (releaseOutput: a large output's block is reused at once).
  *   (d) grpc      a full aiges.v1.Loader/Infer round trip to a loader serving the library
  * Every level checks one full echo before it starts timing. For context, the same gRPC loop runs
  * against the bare grpc-js echo (bare-grpc.ts), and the addon times a bare hand-off to a sleeping
@@ -15,7 +17,7 @@ import { join } from 'node:path';
 import { createLoaderClient, infer, type InferRequest } from '../../loader/client.js';
 import { nativeKind } from '../../loader/plugin/kind-native.js';
 import { locatePlugin } from '../../loader/plugin/repository.js';
-import { openLibrary, type NativeItem } from '../../native/host.js';
+import { openLibrary, releaseOutput, type NativeItem } from '../../native/host.js';
 import { createHarness } from '../../plugins/testing.js';
 import { DataStatus, DataType, type DataItem } from '../../plugins/types.js';
 import { startNativeLoader, startServer } from './servers.js';
@@ -100,7 +102,8 @@ export async function hostLevel(a: NativeArtifacts, payloadBytes: number, count:
       const params = { sid: 'bench' };
       checkEcho('host', (await lib.exec('bench', params, items, CALL_TIMEOUT_MS))[0]?.data, payload);
       return await timeLoop(count, async () => {
-        await lib.exec('bench', params, items, CALL_TIMEOUT_MS);
+        // As the loader's adapters do once a response is serialized: large outputs go back at once.
+        for (const out of await lib.exec('bench', params, items, CALL_TIMEOUT_MS)) releaseOutput(out.data);
       });
     } finally {
       await lib.fini();
@@ -124,7 +127,8 @@ export async function dataplaneLevel(a: NativeArtifacts, payloadBytes: number, c
     ];
     checkEcho('dataplane', (await h.infer(items))[0]?.data, payload);
     return await timeLoop(count, async () => {
-      await h.infer(items);
+      // As the adapters do after serializing (Dataplane.releaseOutputs).
+      for (const out of await h.infer(items)) releaseOutput(out.data);
     });
   } finally {
     await h.close();

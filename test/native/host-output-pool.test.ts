@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { outputPoolStats, type NativeLibrary } from '../../native/host.js';
+import { outputPoolStats, POOLED_MIN_BYTES, releaseOutput, type NativeLibrary } from '../../native/host.js';
 import { artifacts, ensureNativeBuild, item, useLibraries } from './helpers.js';
 
 beforeAll(ensureNativeBuild, 240_000);
@@ -85,5 +85,57 @@ describe('output block pool', () => {
     const small = randomBytes(pooledMinBytes - 1);
     expect((await roundTrip(lib, small)).equals(small)).toBe(true);
     expect(outputPoolStats()).toMatchObject({ liveBlocks: before.liveBlocks, reused: before.reused });
+  });
+});
+
+describe('releaseOutput', () => {
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('POOLED_MIN_BYTES is the addon\'s pooled size', () => {
+    expect(POOLED_MIN_BYTES).toBe(outputPoolStats().pooledMinBytes);
+  });
+
+  it('gives a large output\'s block back at once (no GC): the next output reuses it, the released Buffer reads empty', async () => {
+    const lib = await echo();
+    const size = 4 * POOLED_MIN_BYTES;
+    await collectAll();
+    const sent = randomBytes(size);
+    const got = await roundTrip(lib, sent);
+    expect(got.equals(sent)).toBe(true);
+    const live = outputPoolStats().liveBlocks;
+    expect(live).toBeGreaterThan(0);
+    expect(releaseOutput(got)).toBe(true);
+    expect(got.length).toBe(0); // detached: every view reads as empty, no freed memory behind it
+    await settle(); // the block returns to the pool from the Buffer's finalizer, on the loop
+    expect(outputPoolStats().liveBlocks).toBe(live - 1);
+    // A steady stream of released outputs runs on one block, reused every time.
+    const reusedBefore = outputPoolStats().reused;
+    for (let i = 0; i < 20; i++) {
+      const data = randomBytes(size);
+      const out = await roundTrip(lib, data);
+      expect(out.equals(data)).toBe(true);
+      expect(releaseOutput(out)).toBe(true);
+      await settle();
+    }
+    expect(outputPoolStats().reused).toBe(reusedBefore + 20);
+    expect(outputPoolStats().liveBlocks).toBe(live - 1);
+  });
+
+  it('leaves alone what the host did not make, small outputs, views, and a released Buffer', async () => {
+    const lib = await echo();
+    const own = randomBytes(2 * POOLED_MIN_BYTES);
+    const copy = Buffer.from(own);
+    expect(releaseOutput(own)).toBe(false);
+    expect(own.equals(copy)).toBe(true);
+
+    const small = await roundTrip(lib, Buffer.from('small output'));
+    expect(releaseOutput(small)).toBe(false);
+    expect(small.toString()).toBe('small output');
+
+    const big = await roundTrip(lib, copy);
+    expect(releaseOutput(big.subarray(1))).toBe(false); // a view that does not start the block
+    expect(big.equals(copy)).toBe(true);
+    expect(releaseOutput(big)).toBe(true);
+    expect(releaseOutput(big)).toBe(false);
   });
 });
