@@ -91,8 +91,13 @@ export class Admission {
     this.#free('once');
   }
 
-  #admit(kind: SlotKind): void {
+  /** Throws 10101 while draining (what acquire would throw, checked before anything else of a call). */
+  checkAccepting(): void {
     if (!this.#accepting) throw new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is not accepting calls (draining)');
+  }
+
+  #admit(kind: SlotKind): void {
+    this.checkAccepting();
     if (this.inUse >= this.capacity) {
       throw new AigesError(Codes.CAPACITY, `capacity of ${this.capacity} calls and sessions is full`, {
         detail: { capacity: this.capacity },

@@ -99,6 +99,10 @@ export class Dataplane {
     let label = UNKNOWN_SERVICE_LABEL;
     let call: OnceCall;
     try {
+      // NOTE: draining first: a loader on its way out answers 10101 (retry elsewhere) for every
+      // call, even one that arrives after its plugins are unloaded (a balancer's Relay stream
+      // outlives the drain by a moment).
+      this.admission.checkAccepting();
       const instance = this.#instance(raw.service);
       label = instance.service;
       if (instance.wrapper.exec === undefined) {
@@ -165,6 +169,7 @@ export class Dataplane {
     let sid: string;
     let params;
     try {
+      this.admission.checkAccepting();
       instance = this.#instance(open.service);
       label = instance.service;
       if (instance.wrapper.session === undefined) {
