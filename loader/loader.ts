@@ -23,7 +23,7 @@ import { bindGrpc, createGrpcServer } from './server/grpc.js';
 import { createHttpServer } from './server/http.js';
 
 /** After the drain, how long open gRPC streams (e.g. health watchers) get before being cut. */
-const GRPC_SHUTDOWN_GRACE_MS = 1_000;
+export const GRPC_SHUTDOWN_GRACE_MS = 1_000;
 
 export interface LoaderOptions {
   /** Log destination (default: stdout). */

@@ -1,5 +1,5 @@
 /**
- * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad) and grpc.health.v1.Health.
+ * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad, Relay) and grpc.health.v1.Health.
  * Converts wire messages to domain types and calls the data plane; nothing else.
  */
 import { once } from 'node:events';
@@ -17,6 +17,7 @@ import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
 import { grpcError } from './grpc-errors.js';
 import { itemFromWire, itemToWire, metadataToWire } from './grpc-convert.js';
 import { watchLoad } from './grpc-load.js';
+import { serveRelay, type InferCodec } from './grpc-relay.js';
 
 type SurfaceCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -93,6 +94,7 @@ function cancelOnCancelled(call: CancellableCall, target: Cancellable): void {
 }
 
 function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeoutMs: openTimeoutMs }: GrpcServerDeps): LoaderHandlers {
+  const inferCodec = loadLoaderProto().aiges.v1.Loader.service.Infer as unknown as InferCodec;
   return {
     Infer(call, callback) {
       const req = call.request as typeof call.request | Malformed;
@@ -138,6 +140,15 @@ function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeout
 
     WatchLoad(call) {
       watchLoad(call, { admission: dataplane.admission, health, instanceId });
+    },
+
+    Relay(call) {
+      serveRelay(call, {
+        dataplane,
+        codec: inferCodec,
+        malformedFrame: (frame) => (isMalformed(frame) ? malformed(frame) : undefined),
+        onHealth: (listener) => health.onChange(listener),
+      });
     },
   };
 }

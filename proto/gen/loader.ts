@@ -9,6 +9,7 @@ import type { LoadReport as _aiges_v1_LoadReport, LoadReport__Output as _aiges_v
 import type { LoaderClient as _aiges_v1_LoaderClient, LoaderDefinition as _aiges_v1_LoaderDefinition } from './aiges/v1/Loader.js';
 import type { MetadataRequest as _aiges_v1_MetadataRequest, MetadataRequest__Output as _aiges_v1_MetadataRequest__Output } from './aiges/v1/MetadataRequest.js';
 import type { MetadataResponse as _aiges_v1_MetadataResponse, MetadataResponse__Output as _aiges_v1_MetadataResponse__Output } from './aiges/v1/MetadataResponse.js';
+import type { RelayFrame as _aiges_v1_RelayFrame, RelayFrame__Output as _aiges_v1_RelayFrame__Output } from './aiges/v1/RelayFrame.js';
 import type { SessionRequest as _aiges_v1_SessionRequest, SessionRequest__Output as _aiges_v1_SessionRequest__Output } from './aiges/v1/SessionRequest.js';
 import type { SessionResponse as _aiges_v1_SessionResponse, SessionResponse__Output as _aiges_v1_SessionResponse__Output } from './aiges/v1/SessionResponse.js';
 import type { WatchLoadRequest as _aiges_v1_WatchLoadRequest, WatchLoadRequest__Output as _aiges_v1_WatchLoadRequest__Output } from './aiges/v1/WatchLoadRequest.js';
@@ -30,6 +31,7 @@ export interface ProtoGrpcType {
       Loader: SubtypeConstructor<typeof grpc.Client, _aiges_v1_LoaderClient> & { service: _aiges_v1_LoaderDefinition }
       MetadataRequest: MessageTypeDefinition<_aiges_v1_MetadataRequest, _aiges_v1_MetadataRequest__Output>
       MetadataResponse: MessageTypeDefinition<_aiges_v1_MetadataResponse, _aiges_v1_MetadataResponse__Output>
+      RelayFrame: MessageTypeDefinition<_aiges_v1_RelayFrame, _aiges_v1_RelayFrame__Output>
       SessionRequest: MessageTypeDefinition<_aiges_v1_SessionRequest, _aiges_v1_SessionRequest__Output>
       SessionResponse: MessageTypeDefinition<_aiges_v1_SessionResponse, _aiges_v1_SessionResponse__Output>
       WatchLoadRequest: MessageTypeDefinition<_aiges_v1_WatchLoadRequest, _aiges_v1_WatchLoadRequest__Output>

@@ -7,6 +7,7 @@ import type { InferResponse as _aiges_v1_InferResponse, InferResponse__Output as
 import type { LoadReport as _aiges_v1_LoadReport, LoadReport__Output as _aiges_v1_LoadReport__Output } from '../../aiges/v1/LoadReport.js';
 import type { MetadataRequest as _aiges_v1_MetadataRequest, MetadataRequest__Output as _aiges_v1_MetadataRequest__Output } from '../../aiges/v1/MetadataRequest.js';
 import type { MetadataResponse as _aiges_v1_MetadataResponse, MetadataResponse__Output as _aiges_v1_MetadataResponse__Output } from '../../aiges/v1/MetadataResponse.js';
+import type { RelayFrame as _aiges_v1_RelayFrame, RelayFrame__Output as _aiges_v1_RelayFrame__Output } from '../../aiges/v1/RelayFrame.js';
 import type { SessionRequest as _aiges_v1_SessionRequest, SessionRequest__Output as _aiges_v1_SessionRequest__Output } from '../../aiges/v1/SessionRequest.js';
 import type { SessionResponse as _aiges_v1_SessionResponse, SessionResponse__Output as _aiges_v1_SessionResponse__Output } from '../../aiges/v1/SessionResponse.js';
 import type { WatchLoadRequest as _aiges_v1_WatchLoadRequest, WatchLoadRequest__Output as _aiges_v1_WatchLoadRequest__Output } from '../../aiges/v1/WatchLoadRequest.js';
@@ -29,6 +30,17 @@ export interface LoaderClient extends grpc.Client {
   metadata(argument: _aiges_v1_MetadataRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
   metadata(argument: _aiges_v1_MetadataRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
   metadata(argument: _aiges_v1_MetadataRequest, callback: grpc.requestCallback<_aiges_v1_MetadataResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Infer calls multiplexed on one stream, for balancers (see RelayFrame); clients call Infer.
+   */
+  Relay(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_RelayFrame, _aiges_v1_RelayFrame__Output>;
+  Relay(options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_RelayFrame, _aiges_v1_RelayFrame__Output>;
+  /**
+   * Infer calls multiplexed on one stream, for balancers (see RelayFrame); clients call Infer.
+   */
+  relay(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_RelayFrame, _aiges_v1_RelayFrame__Output>;
+  relay(options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_RelayFrame, _aiges_v1_RelayFrame__Output>;
   
   Session(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
   Session(options?: grpc.CallOptions): grpc.ClientDuplexStream<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse__Output>;
@@ -53,6 +65,11 @@ export interface LoaderHandlers extends grpc.UntypedServiceImplementation {
   
   Metadata: grpc.handleUnaryCall<_aiges_v1_MetadataRequest__Output, _aiges_v1_MetadataResponse>;
   
+  /**
+   * Infer calls multiplexed on one stream, for balancers (see RelayFrame); clients call Infer.
+   */
+  Relay: grpc.handleBidiStreamingCall<_aiges_v1_RelayFrame__Output, _aiges_v1_RelayFrame>;
+  
   Session: grpc.handleBidiStreamingCall<_aiges_v1_SessionRequest__Output, _aiges_v1_SessionResponse>;
   
   /**
@@ -65,6 +82,7 @@ export interface LoaderHandlers extends grpc.UntypedServiceImplementation {
 export interface LoaderDefinition extends grpc.ServiceDefinition {
   Infer: MethodDefinition<_aiges_v1_InferRequest, _aiges_v1_InferResponse, _aiges_v1_InferRequest__Output, _aiges_v1_InferResponse__Output>
   Metadata: MethodDefinition<_aiges_v1_MetadataRequest, _aiges_v1_MetadataResponse, _aiges_v1_MetadataRequest__Output, _aiges_v1_MetadataResponse__Output>
+  Relay: MethodDefinition<_aiges_v1_RelayFrame, _aiges_v1_RelayFrame, _aiges_v1_RelayFrame__Output, _aiges_v1_RelayFrame__Output>
   Session: MethodDefinition<_aiges_v1_SessionRequest, _aiges_v1_SessionResponse, _aiges_v1_SessionRequest__Output, _aiges_v1_SessionResponse__Output>
   WatchLoad: MethodDefinition<_aiges_v1_WatchLoadRequest, _aiges_v1_LoadReport, _aiges_v1_WatchLoadRequest__Output, _aiges_v1_LoadReport__Output>
 }
