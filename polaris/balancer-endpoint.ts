@@ -58,6 +58,9 @@ export interface EndpointSnapshot {
   capacity: number;
   /** Effective capacity factor now (warm-up), 0.1 .. 1. */
   warm: number;
+  /** Once calls this balancer sent on the instance's Relay stream, and as streams of their own (calls and sessions). */
+  relayed: number;
+  streamed: number;
 }
 
 export class Endpoint implements Pickable {
@@ -85,10 +88,12 @@ export class Endpoint implements Pickable {
     private readonly log: Logger,
     /** Called whenever `live` flips. */
     private readonly onLiveChange: (endpoint: Endpoint) => void,
+    /** Whether small once calls may go on a Relay stream (H2Link). */
+    relay = true,
   ) {
     this.#record = record;
     this.client = new grpc.Client(record.address, grpc.credentials.createInsecure(), INSTANCE_CHANNEL_OPTIONS);
-    this.link = new H2Link(record.address);
+    this.link = new H2Link(record.address, relay);
     // NOTE: an instance that started more than a warm-up ago is already warm (a balancer that
     // restarts must not ramp the whole fleet again). startedAt is the loader's clock: skew only
     // decides whether an instance of about 10 s of age ramps or not.
@@ -172,6 +177,8 @@ export class Endpoint implements Pickable {
       pending: this.#pending,
       capacity: this.#capacity(),
       warm: this.warmFactor(now),
+      relayed: this.link.relayedCalls,
+      streamed: this.link.streamedCalls,
     };
   }
 

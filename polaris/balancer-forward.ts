@@ -22,12 +22,29 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AigesError, Codes } from '../loader/errors.js';
 import type { Endpoint } from './balancer-endpoint.js';
 import type { ServicePool } from './balancer-pool.js';
+import type { RelayStream } from './balancer-mux.js';
 import { relay, relayResponse } from './balancer-relay.js';
 import { serviceOf } from './balancer-route.js';
-import { cancel, deadlineOf, downstreamHeaders, FirstMessage, respondError, upstreamHeaders } from './h2-grpc.js';
+import {
+  cancel,
+  deadlineOf,
+  downstreamHeaders,
+  FirstMessage,
+  respondError,
+  respondMessage,
+  respondStatus,
+  upstreamHeaders,
+} from './h2-grpc.js';
 
 /** Request metadata that names the polaris service to route to, over the message's `service`. */
 export const SERVICE_METADATA = 'aiges-service';
+/** The once method that may travel on an instance's Relay stream (Metadata goes as a stream of its own). */
+const INFER_PATH = '/aiges.v1.Loader/Infer';
+/**
+ * Requests up to this size go on the Relay stream; larger ones get a stream of their own, so that
+ * a big message never holds up the small calls sharing the Relay stream.
+ */
+export const RELAY_MAX_BYTES = 64 * 1024;
 /** How long a call may wait for a first instance of a service that is still connecting. */
 export const STARTUP_WAIT_MS = 2_000;
 /** How long a session stream may take to send its open message (the loader's default idle timeout). */
@@ -114,9 +131,15 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
   let message: Buffer | undefined;
   let cancelled = false;
   let upstream: ClientHttp2Stream | undefined;
+  let relayed: { mux: RelayStream; id: number; endpoint: Endpoint } | undefined;
   down.once('close', () => {
     cancelled = true;
     if (upstream !== undefined) cancel(upstream);
+    if (relayed !== undefined) {
+      relayed.mux.cancel(relayed.id);
+      relayed.endpoint.settled();
+      relayed = undefined;
+    }
   });
   down.on('data', (chunk: Buffer) => {
     if (down.headersSent) return;
@@ -139,8 +162,12 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
       return respondError(down, err);
     }
     const request = body.chunks.length === 1 ? (body.chunks[0] as Buffer) : Buffer.concat(body.chunks);
+    const callMessage = message;
+    const relayable = headers[':path'] === INFER_PATH && callMessage.length <= RELAY_MAX_BYTES;
 
     const attempt = (pool: ServicePool, endpoint: Endpoint, retried: boolean): void => {
+      const mux = relayable ? endpoint.link.relay() : undefined;
+      if (mux !== undefined) return viaRelay(mux, pool, endpoint, retried);
       const up = open(endpoint, headers);
       if (up === undefined) {
         endpoint.settled();
@@ -156,6 +183,36 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
         unanswered: (response, trailers) => answer(pool, endpoint, retried, response, trailers),
         done: () => endpoint.settled(),
       });
+    };
+
+    /** The attempt as a frame on the instance's Relay stream (balancer-mux.ts). */
+    const viaRelay = (mux: RelayStream, pool: ServicePool, endpoint: Endpoint, retried: boolean): void => {
+      const deadline = deadlineOf(headers);
+      const timeoutMs = Number.isFinite(deadline) ? Math.max(1, Math.ceil(deadline - Date.now())) : 0;
+      endpoint.link.relayedCalls++;
+      const id = mux.call(callMessage, timeoutMs, {
+        answered: (reply) => {
+          relayed = undefined;
+          endpoint.settled();
+          if (cancelled) return;
+          if (reply.grpcStatus === GrpcStatus.OK) return respondMessage(down, reply.response);
+          const status = { 'grpc-status': String(reply.grpcStatus), 'aiges-code': String(reply.aigesCode) };
+          if (!retried && mayRetry(status)) {
+            const next = pool.pick(endpoint);
+            if (next !== undefined) return attempt(pool, next, true);
+          }
+          respondStatus(down, reply.grpcStatus, reply.grpcMessage, reply.aigesCode);
+        },
+        lost: (unsupported) => {
+          relayed = undefined;
+          // No Relay there: nothing ran; the same instance (still picked) as a stream of the call's own.
+          if (unsupported && !cancelled) return attempt(pool, endpoint, retried);
+          endpoint.settled();
+          if (cancelled) return;
+          answer(pool, endpoint, retried, undefined, undefined);
+        },
+      });
+      relayed = { mux, id, endpoint };
     };
 
     /** The attempt on `endpoint` ended with no response message: retry once, or pass its status on. */

@@ -5,6 +5,8 @@
  * and the load stream (balancer-endpoint.ts) ejects it within moments anyway.
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { RelayStream } from './balancer-mux.js';
+import { RELAY_PATH } from './relay-frame.js';
 
 /** HTTP/2 settings of both hops: windows that keep a 4 MiB message from stalling on acks. */
 export const H2_SETTINGS: http2.Settings = { initialWindowSize: 4 * 1024 * 1024 };
@@ -20,18 +22,57 @@ export const H2_MAX_SESSION_MEMORY = Number.MAX_SAFE_INTEGER;
 export class H2Link {
   #session: ClientHttp2Session | undefined;
   #closed = false;
+  #relay: RelayStream | undefined;
+  /** The instance answered Relay with UNIMPLEMENTED: forward every call as a stream of its own. */
+  #relayUnsupported = false;
+  /** Calls sent on the Relay stream, and streams opened for calls of their own. */
+  relayedCalls = 0;
+  streamedCalls = 0;
 
-  constructor(readonly address: string) {}
+  constructor(
+    readonly address: string,
+    /** Whether once calls may go on a Relay stream (balancer option `relay`). */
+    private readonly useRelay = true,
+  ) {}
+
+  /**
+   * The Relay stream to the instance, opened on first use and again after it ended; undefined
+   * when calls must go as streams of their own (relay off, the instance has no Relay, or the link
+   * is closed).
+   */
+  relay(): RelayStream | undefined {
+    if (!this.useRelay || this.#relayUnsupported || this.#closed) return undefined;
+    const current = this.#relay;
+    if (current !== undefined && current.usable) return current;
+    let up: ClientHttp2Stream;
+    try {
+      up = this.#connected().request(
+        { ':method': 'POST', ':path': RELAY_PATH, 'content-type': 'application/grpc', te: 'trailers' },
+        { endStream: false },
+      );
+    } catch {
+      return undefined;
+    }
+    const relay = new RelayStream(up, (ended, unsupported) => {
+      if (unsupported) this.#relayUnsupported = true;
+      if (this.#relay === ended) this.#relay = undefined;
+    });
+    this.#relay = relay;
+    return relay;
+  }
 
   /** A new stream to the instance; throws when the link is closed or the session refuses one. */
   request(headers: OutgoingHttpHeaders): ClientHttp2Stream {
     if (this.#closed) throw new Error(`link to ${this.address} is closed`);
-    return this.#connected().request(headers, { endStream: false });
+    const stream = this.#connected().request(headers, { endStream: false });
+    this.streamedCalls++;
+    return stream;
   }
 
   /** No new streams; those in flight finish. */
   close(): void {
     this.#closed = true;
+    this.#relay?.end(); // the instance answers the calls open on it, then the stream ends
     this.#session?.close();
     this.#session = undefined;
   }

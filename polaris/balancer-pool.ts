@@ -18,11 +18,12 @@ export class ServicePool {
   private constructor(
     readonly service: string,
     private readonly log: Logger,
+    private readonly relay: boolean,
   ) {}
 
   /** Watches `service` and resolves once discovery gave its first list. */
-  static async open(service: string, discovery: Discovery, log: Logger): Promise<ServicePool> {
-    const pool = new ServicePool(service, log.child({ service }));
+  static async open(service: string, discovery: Discovery, log: Logger, relay = true): Promise<ServicePool> {
+    const pool = new ServicePool(service, log.child({ service }), relay);
     const watcher = await discovery.watch(service, (instances) => pool.#update(instances));
     if (pool.#closed) watcher.close();
     else pool.#watcher = watcher;
@@ -97,7 +98,7 @@ export class ServicePool {
         continue;
       }
       known?.close();
-      this.#endpoints.set(record.id, new Endpoint(record, this.log, () => this.#refresh()));
+      this.#endpoints.set(record.id, new Endpoint(record, this.log, () => this.#refresh(), this.relay));
       this.log.info({ instance: record.id, address: record.address }, 'instance discovered');
     }
     for (const [id, endpoint] of this.#endpoints) {

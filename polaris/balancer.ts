@@ -43,6 +43,11 @@ export interface BalancerOptions {
    * this one bounds what the balancer buffers to route a call.
    */
   maxMessageBytes?: number | undefined;
+  /**
+   * Carry small once calls to each instance on one Relay stream (loader.proto RelayFrame) rather
+   * than on a stream each (default true; false: `aiges lb --no-relay`).
+   */
+  relay?: boolean | undefined;
 }
 
 const LOADER = '/aiges.v1.Loader/';
@@ -188,7 +193,7 @@ export class Balancer implements Router, HealthView {
     if (this.#opening.size >= MAX_SERVICES) {
       return Promise.reject(new AigesError(Codes.SERVICE_NOT_FOUND, `this balancer already watches ${MAX_SERVICES} services`));
     }
-    const promise = ServicePool.open(service, this.options.discovery, this.options.log).then((pool) => {
+    const promise = ServicePool.open(service, this.options.discovery, this.options.log, this.options.relay ?? true).then((pool) => {
       if (this.#stopped) {
         pool.close();
         throw new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping');

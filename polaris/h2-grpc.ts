@@ -55,6 +55,31 @@ export function respondError(stream: ServerHttp2Stream, err: unknown): void {
   stream.respond(errorHeaders(err), { endStream: true });
 }
 
+/** Answers `stream` with one response message and grpc-status 0, unless it is already answered or gone. */
+export function respondMessage(stream: ServerHttp2Stream, message: Buffer): void {
+  if (stream.headersSent || stream.destroyed || stream.closed) return;
+  const framed = Buffer.allocUnsafe(PREFIX_BYTES + message.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(message.length, 1);
+  message.copy(framed, PREFIX_BYTES);
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
+  stream.end(framed);
+}
+
+/** Answers `stream` trailers-only with a loader's failure: its status, message and aiges-code. */
+export function respondStatus(stream: ServerHttp2Stream, grpcStatus: number, message: string, aigesCode: number): void {
+  if (stream.headersSent || stream.destroyed || stream.closed) return;
+  const headers: OutgoingHttpHeaders = {
+    ':status': 200,
+    'content-type': 'application/grpc',
+    'grpc-status': String(grpcStatus),
+    'grpc-message': encodeGrpcMessage(message),
+  };
+  if (aigesCode !== 0) headers['aiges-code'] = String(aigesCode);
+  stream.respond(headers, { endStream: true });
+}
+
 /** Resets `stream` as cancelled (an instance's or a client's side that is no longer wanted). */
 export function cancel(stream: http2.Http2Stream): void {
   if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);

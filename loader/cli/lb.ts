@@ -19,6 +19,8 @@ interface LbFlags {
   logLevel: Level;
   drainGraceMs: number;
   maxMessageBytes: number;
+  /** commander sets it false for --no-relay. */
+  relay: boolean;
 }
 
 /** "host:port", "[v6]:port" or ":port" (all interfaces). */
@@ -53,6 +55,7 @@ export function lbCommand(): Command {
     .option('--log-level <level>', LEVELS.join('|'), levelArg, 'info' as Level)
     .option('--drain-grace-ms <n>', 'at stop, how long calls in flight may take', intArg, 10_000)
     .option('--max-message-bytes <n>', 'largest request message carried (10201 above; loaders apply their own limit too)', intArg, MAX_MESSAGE_BYTES)
+    .option('--no-relay', 'forward every once call as an HTTP/2 stream of its own (default: small ones share one Relay stream per instance)')
     .addHelpText(
       'after',
       '\nExample: aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo\n' +
@@ -78,6 +81,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
     log,
     drainGraceMs: flags.drainGraceMs,
     maxMessageBytes: flags.maxMessageBytes,
+    relay: flags.relay,
   });
 
   let signals = 0;

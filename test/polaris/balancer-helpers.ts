@@ -5,7 +5,7 @@
 import { createLoaderClient, infer, type LoaderClient } from '../../loader/client.js';
 import { createLogger } from '../../loader/log.js';
 import type { Loader } from '../../loader/loader.js';
-import { Balancer } from '../../polaris/balancer.js';
+import { Balancer, type BalancerOptions } from '../../polaris/balancer.js';
 import type { Discovery } from '../../polaris/types.js';
 import { textItem } from '../server/grpc-helpers.js';
 
@@ -17,7 +17,15 @@ export interface RunningBalancer {
 }
 
 export async function startBalancer(discovery: Discovery, services: string[] = []): Promise<RunningBalancer> {
-  const balancer = new Balancer({ discovery, services, log: createLogger('silent'), drainGraceMs: 2_000 });
+  return startBalancerWith(discovery, services, {});
+}
+
+export async function startBalancerWith(
+  discovery: Discovery,
+  services: string[],
+  options: Partial<Omit<BalancerOptions, 'discovery' | 'services' | 'log'>>,
+): Promise<RunningBalancer> {
+  const balancer = new Balancer({ discovery, services, log: createLogger('silent'), drainGraceMs: 2_000, ...options });
   const port = await balancer.start('127.0.0.1', 0);
   const address = `127.0.0.1:${port}`;
   const client = createLoaderClient(address);

@@ -13,7 +13,8 @@ import type { HealthCheckResponse__Output } from '../../proto/gen/grpc/health/v1
 import { bindGrpc } from '../../loader/server/grpc.js';
 import { FIXTURES, expectGrpcError, gate, healthClient, openSession, rawUnary, textItem, useGates } from '../server/grpc-helpers.js';
 import { startLoader } from '../server/http-helpers.js';
-import { boundedLoad, echoCall, onceCalls, openSessions, startBalancer, type RunningBalancer } from './balancer-helpers.js';
+import { boundedLoad, echoCall, onceCalls, openSessions, startBalancer, startBalancerWith, type RunningBalancer } from './balancer-helpers.js';
+import { RELAY_MAX_BYTES } from '../../polaris/balancer-forward.js';
 import { FakeDiscovery, record } from './fake-discovery.js';
 
 const SLOW = `${FIXTURES}/slow.ts`;
@@ -121,6 +122,63 @@ describe('forwarding', () => {
     // The loader hears of it and frees the slot (10202), long before the plugin's 5 s are up.
     await vi.waitFor(async () => expect(await onceCalls(a, 10202)).toBe(cancelled + 1));
     await vi.waitFor(() => expect(a.dataplane.admission.inUse).toBe(0));
+  });
+
+  it('carries small once calls on one Relay stream per instance; a large one, Metadata and sessions on streams of their own', async () => {
+    const a = await loader();
+    const discovery = new FakeDiscovery();
+    discovery.add(record('echo', a.grpcPort, 64));
+    const lb = await balancer(discovery, ['echo']);
+    await live(lb, 'echo', 1);
+    const counts = () => {
+      const e = lb.balancer.snapshot()['echo']?.[0];
+      return { relayed: e?.relayed, streamed: e?.streamed };
+    };
+    await Promise.all(Array.from({ length: 20 }, () => echoCall(lb.client, 'echo', {}).then((r) => expect(r.items[0]?.data.toString()).toBe('x'))));
+    // 20 calls on the Relay stream, none on a stream of its own.
+    expect(counts()).toEqual({ relayed: 20, streamed: 0 });
+    const big = Buffer.alloc(RELAY_MAX_BYTES + 1, 3);
+    const res = await infer(lb.client, { service: 'echo', items: [{ key: 'data', type: 4, status: 3, data: big }] });
+    expect(Buffer.compare(res.items[0]!.data, big)).toBe(0);
+    await metadata(lb.client, 'echo');
+    const session = openSession(lb.client);
+    session.write({ service: 'echo', items: [textItem('s', 'text')] });
+    session.call.end();
+    await session.done;
+    expect(counts()).toEqual({ relayed: 20, streamed: 3 });
+    await vi.waitFor(() => expect(a.dataplane.admission.inUse).toBe(0));
+  });
+
+  it('with relay off, and to an instance without Relay (UNIMPLEMENTED), forwards each call as a stream of its own', async () => {
+    const a = await loader();
+    const discovery = new FakeDiscovery();
+    discovery.add(record('echo', a.grpcPort, 64));
+    const off = await startBalancerWith(discovery, ['echo'], { relay: false });
+    cleanups.push(() => off.close());
+    await live(off, 'echo', 1);
+    for (let i = 0; i < 5; i++) await echoCall(off.client, 'echo');
+    expect(off.balancer.snapshot()['echo']?.[0]).toMatchObject({ relayed: 0, streamed: 5 });
+
+    // A loader of an older build: Infer and WatchLoad, no Relay.
+    const report = { inflight: 0, sessions: 0, capacity: 4, ready: true, instanceId: '' };
+    const old = new grpc.Server();
+    old.addService(loadLoaderProto().aiges.v1.Loader.service, {
+      WatchLoad(call: grpc.ServerWritableStream<unknown, unknown>) {
+        call.write(report);
+      },
+      Infer(call: grpc.ServerUnaryCall<{ items: unknown[] }, unknown>, callback: grpc.sendUnaryData<unknown>) {
+        callback(null, { items: call.request.items });
+      },
+    });
+    const port = await bindGrpc(old, '127.0.0.1', 0);
+    cleanups.push(() => void old.forceShutdown());
+    const oldDiscovery = new FakeDiscovery();
+    oldDiscovery.add(record('old', port, 4));
+    const lb = await balancer(oldDiscovery, ['old']);
+    await live(lb, 'old', 1);
+    for (let i = 0; i < 5; i++) expect((await echoCall(lb.client, 'old')).items[0]?.data.toString()).toBe('x');
+    // The first call tried the Relay stream, was refused at once, and went as a stream; the rest went so directly.
+    expect(lb.balancer.snapshot()['old']?.[0]).toMatchObject({ relayed: 1, streamed: 5 });
   });
 
   it('without --service, fronts whatever service a request names, from its first request on', async () => {
