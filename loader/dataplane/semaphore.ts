@@ -74,24 +74,4 @@ export class Semaphore {
       this.#waiters.push(waiter);
     });
   }
-
-  /** `tryTake` with a releaser that gives the permit back once however often it is called; null if none is free. */
-  tryAcquire(): (() => void) | null {
-    return this.tryTake() ? this.#releaser() : null;
-  }
-
-  /** `take` with a releaser, as `tryAcquire`. */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
-    await this.take(signal);
-    return this.#releaser();
-  }
-
-  #releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.give();
-    };
-  }
 }

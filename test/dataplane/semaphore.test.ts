@@ -2,25 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { Semaphore } from '../../loader/dataplane/semaphore.js';
 
 describe('Semaphore resize (hot config)', () => {
-  it('a grow wakes waiters at once; a shrink takes no permit back and applies as holders release', async () => {
+  it('a grow wakes waiters at once; a shrink takes no permit back and applies as holders give back', async () => {
     const s = new Semaphore(1);
-    const first = s.tryAcquire()!;
+    expect(s.tryTake()).toBe(true); // first holder
     const order: string[] = [];
-    const waiting = s.acquire().then((release) => (order.push('second'), release));
+    const waiting = s.take().then(() => order.push('second'));
     s.resize(2);
-    const second = await waiting;
+    await waiting;
     expect(order).toEqual(['second']);
     expect(s.permits).toBe(2);
 
     s.resize(1);
     expect(s.available).toBe(-1);
-    expect(s.tryAcquire()).toBeNull();
-    first();
-    expect(s.tryAcquire()).toBeNull(); // still one held, against one permit
-    second();
-    const third = s.tryAcquire();
-    expect(third).not.toBeNull();
-    third!();
+    expect(s.tryTake()).toBe(false);
+    s.give(); // the first holder
+    expect(s.tryTake()).toBe(false); // still one held, against one permit
+    s.give(); // the second
+    expect(s.tryTake()).toBe(true);
+    s.give();
     expect(s.available).toBe(1);
   });
 });
