@@ -10,7 +10,16 @@ import { AigesError, Codes, toAigesError } from '../loader/errors.js';
 const { NGHTTP2_CANCEL } = http2.constants;
 
 /** Header of a length-prefixed gRPC message: 1 byte compressed flag, 4 bytes big-endian length. */
-const PREFIX_BYTES = 5;
+export const PREFIX_BYTES = 5;
+
+/** `message` as one uncompressed length-prefixed gRPC message. */
+export function frameMessage(message: Uint8Array): Buffer {
+  const framed = Buffer.allocUnsafe(PREFIX_BYTES + message.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(message.length, 1);
+  framed.set(message, PREFIX_BYTES);
+  return framed;
+}
 
 /**
  * The request headers for the hop to an instance: every header the client sent (metadata,
@@ -58,13 +67,9 @@ export function respondError(stream: ServerHttp2Stream, err: unknown): void {
 /** Answers `stream` with one response message and grpc-status 0, unless it is already answered or gone. */
 export function respondMessage(stream: ServerHttp2Stream, message: Buffer): void {
   if (stream.headersSent || stream.destroyed || stream.closed) return;
-  const framed = Buffer.allocUnsafe(PREFIX_BYTES + message.length);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.length, 1);
-  message.copy(framed, PREFIX_BYTES);
   stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
   stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
-  stream.end(framed);
+  stream.end(frameMessage(message));
 }
 
 /** Answers `stream` trailers-only with a loader's failure: its status, message and aiges-code. */

@@ -4,12 +4,11 @@
  * side is served by grpc-js with the generated types (loader/server/grpc-relay.ts).
  */
 import protobuf from 'protobufjs/minimal.js';
+import { frameMessage, PREFIX_BYTES } from './h2-grpc.js';
 
 /** The method path of the Relay stream. */
 export const RELAY_PATH = '/aiges.v1.Loader/Relay';
 
-/** Header of a length-prefixed gRPC message: 1 byte compressed flag, 4 bytes big-endian length. */
-const PREFIX_BYTES = 5;
 
 /** A loader's answer to one call. */
 export interface RelayReply {
@@ -21,21 +20,13 @@ export interface RelayReply {
   aigesCode: number;
 }
 
-function framed(body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + body.length);
-  out[0] = 0;
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, PREFIX_BYTES);
-  return out;
-}
-
 /** A call frame, ready to write to the stream: {id, request, timeout_ms}. */
 export function callFrame(id: number, request: Uint8Array, timeoutMs: number): Buffer {
   const w = protobuf.Writer.create();
   w.uint32((1 << 3) | 0).uint32(id);
   w.uint32((2 << 3) | 2).bytes(request);
   if (timeoutMs > 0) w.uint32((3 << 3) | 0).uint32(timeoutMs);
-  return framed(w.finish());
+  return frameMessage(w.finish());
 }
 
 /** A cancel frame: {id, cancel: true}. */
@@ -43,7 +34,7 @@ export function cancelFrame(id: number): Buffer {
   const w = protobuf.Writer.create();
   w.uint32((1 << 3) | 0).uint32(id);
   w.uint32((4 << 3) | 0).bool(true);
-  return framed(w.finish());
+  return frameMessage(w.finish());
 }
 
 /** Decodes a reply frame; throws on bytes that are not a protobuf message. */

@@ -201,20 +201,17 @@ export class Dataplane {
     };
     let plugin: WrapperSession;
     try {
-      plugin = await (async () => {
-        const ctx = new PluginCallContext(instance, sid, scope);
-        const made = Promise.resolve().then(() => create(params, ctx));
-        // NOTE: a create that finishes after the deadline or a cancel made a session nobody will
-        // drive; destroy it all the same (destroy is promised once, whatever happens).
-        made
-          .then((late) => (scope.aborted ? late?.destroy?.call(late) : undefined))
-          .catch(() => undefined);
-        const result = await scope.race(made);
-        if (typeof result?.write !== 'function' || typeof result?.results?.[Symbol.asyncIterator] !== 'function') {
-          throw new AigesError(Codes.PLUGIN_CREATE, 'session.create must return { write, results }');
-        }
-        return result;
-      })();
+      const ctx = new PluginCallContext(instance, sid, scope);
+      const made = Promise.resolve().then(() => create(params, ctx));
+      // NOTE: a create that finishes after the deadline or a cancel made a session nobody will
+      // drive; destroy it all the same (destroy is promised once, whatever happens).
+      made
+        .then((late) => (scope.aborted ? late?.destroy?.call(late) : undefined))
+        .catch(() => undefined);
+      plugin = await scope.race(made);
+      if (typeof plugin?.write !== 'function' || typeof plugin?.results?.[Symbol.asyncIterator] !== 'function') {
+        throw new AigesError(Codes.PLUGIN_CREATE, 'session.create must return { write, results }');
+      }
     } catch (err) {
       const error =
         scope.aborted && err === scope.reason
