@@ -64,7 +64,9 @@ export class ScrapeHistogram {
     let series = this.#series.get(key);
     if (series === undefined) {
       const labels: Record<string, string> = {};
-      this.labelNames.forEach((name, i) => (labels[name] = values[i] ?? ''));
+      this.labelNames.forEach((name, i) => {
+        labels[name] = values[i] ?? '';
+      });
       series = new HistogramSeries(labels, this.upperBounds);
       this.#series.set(key, series);
     }

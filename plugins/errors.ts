@@ -8,7 +8,6 @@ export { AigesError, Codes };
  * a plugin throws is reported as a plugin failure (109xx) with the error's message.
  */
 export function pluginError(kind: 'invalid-param' | 'invalid-value' | 'invalid-data', message: string): AigesError {
-  const code =
-    kind === 'invalid-param' ? Codes.INVALID_PARAM : kind === 'invalid-value' ? Codes.INVALID_PARAM_VALUE : Codes.INVALID_DATA;
+  const code = kind === 'invalid-param' ? Codes.INVALID_PARAM : kind === 'invalid-value' ? Codes.INVALID_PARAM_VALUE : Codes.INVALID_DATA;
   return new AigesError(code, message);
 }

@@ -56,7 +56,7 @@ export class ResultQueue implements AsyncIterable<readonly OutputItem[]> {
       for (;;) {
         const next = this.#buffer.shift();
         if (next !== undefined) {
-          if (this.#buffer.length < this.#highWaterMark) this.#wakeWriters.splice(0).forEach((w) => w());
+          if (this.#buffer.length < this.#highWaterMark) for (const w of this.#wakeWriters.splice(0)) w();
           yield next;
           continue;
         }
@@ -69,7 +69,7 @@ export class ResultQueue implements AsyncIterable<readonly OutputItem[]> {
     } finally {
       // Unblock writers if the loader stops early (cancel, error).
       this.#closed = true;
-      this.#wakeWriters.splice(0).forEach((w) => w());
+      for (const w of this.#wakeWriters.splice(0)) w();
     }
   }
 }

@@ -62,7 +62,7 @@ export function item(
  * Runs a wrapper in-process. Takes any definition (typed against whichever SDK copy made it);
  * it must still have been made by defineWrapper.
  */
-export async function createHarness(wrapper: WrapperDefinition<any>, options: HarnessOptions = {}): Promise<Harness> {
+export async function createHarness(wrapper: WrapperDefinition<unknown>, options: HarnessOptions = {}): Promise<Harness> {
   if (!isWrapper(wrapper)) throw new TypeError('createHarness expects a wrapper made by defineWrapper()');
   const log = pino({ level: 'silent' });
   const limits = { ...ConfigSchema.parse({}).limits, ...options.limits };

@@ -216,7 +216,13 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
     };
 
     /** The attempt on `endpoint` ended with no response message: retry once, or pass its status on. */
-    const answer = (pool: ServicePool, endpoint: Endpoint, retried: boolean, response?: IncomingHttpHeaders, trailers?: IncomingHttpHeaders) => {
+    const answer = (
+      pool: ServicePool,
+      endpoint: Endpoint,
+      retried: boolean,
+      response?: IncomingHttpHeaders,
+      trailers?: IncomingHttpHeaders,
+    ) => {
       if (cancelled) return;
       const status = response?.['grpc-status'] !== undefined ? response : trailers;
       if (!retried && mayRetry(status)) {

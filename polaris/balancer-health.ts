@@ -22,12 +22,15 @@ export interface HealthView {
 export function balancerHealth(view: HealthView): HealthHandlers {
   return {
     Check(call, callback) {
-      view.status(call.request.service).then((status) => {
-        if (status === undefined) {
-          return callback({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
-        }
-        callback(null, { status });
-      }, (err: unknown) => callback({ code: grpc.status.INTERNAL, details: String(err) }));
+      view.status(call.request.service).then(
+        (status) => {
+          if (status === undefined) {
+            return callback({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+          }
+          callback(null, { status });
+        },
+        (err: unknown) => callback({ code: grpc.status.INTERNAL, details: String(err) }),
+      );
     },
     Watch(call) {
       let last: WireStatus | undefined;
@@ -38,7 +41,10 @@ export function balancerHealth(view: HealthView): HealthHandlers {
         call.write({ status });
       };
       const send = () =>
-        void view.status(call.request.service).then((status) => write(status ?? 'SERVICE_UNKNOWN'), () => undefined);
+        void view.status(call.request.service).then(
+          (status) => write(status ?? 'SERVICE_UNKNOWN'),
+          () => undefined,
+        );
       send();
       const off = view.onChange((stopped) => {
         if (!stopped) return send();

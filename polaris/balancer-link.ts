@@ -43,7 +43,7 @@ export class H2Link {
   relay(): RelayStream | undefined {
     if (!this.useRelay || this.#relayUnsupported || this.#closed) return undefined;
     const current = this.#relay;
-    if (current !== undefined && current.usable) return current;
+    if (current?.usable) return current;
     let up: ClientHttp2Stream;
     try {
       up = this.#connected().request(

@@ -11,9 +11,11 @@ import { cancel, downstreamHeaders, errorHeaders, respondError } from './h2-grpc
 
 /** The trailers of a call whose instance stream broke after its response began. */
 function lostTrailers(address: string): OutgoingHttpHeaders {
-  const { ':status': _status, 'content-type': _type, ...trailers } = errorHeaders(
-    new AigesError(Codes.INSTANCE_INACTIVE, `the connection to instance ${address} broke mid-call`),
-  );
+  const {
+    ':status': _status,
+    'content-type': _type,
+    ...trailers
+  } = errorHeaders(new AigesError(Codes.INSTANCE_INACTIVE, `the connection to instance ${address} broke mid-call`));
   return trailers;
 }
 

@@ -9,7 +9,13 @@
  * empty `service` goes to the only one when there is exactly one. Without, any service a request
  * names is watched from its first request on (at most MAX_SERVICES of them).
  */
-import http2, { type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import http2, {
+  type ClientHttp2Stream,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes } from '../loader/errors.js';
 import type { Logger } from '../loader/log.js';
@@ -177,7 +183,7 @@ export class Balancer implements Router, HealthView {
     // Anything else (health, unknown methods) is the balancer's own grpc-js server's to answer.
     const link = this.#ownLink;
     if (link === undefined) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is starting'));
-    let up;
+    let up: ClientHttp2Stream;
     try {
       up = link.request(upstreamHeaders(headers, link.address));
     } catch (err) {

@@ -41,7 +41,10 @@ export class EtcdConfigCenter implements ConfigCenter {
       if (instance !== undefined) version.instance = instance;
       const point =
         instance === undefined
-          ? [this.client.put(configKeys.current(service)).value(String(n)), this.client.delete().prefix(configKeys.overridesPrefix(service))]
+          ? [
+              this.client.put(configKeys.current(service)).value(String(n)),
+              this.client.delete().prefix(configKeys.overridesPrefix(service)),
+            ]
           : [this.client.put(configKeys.override(service, instance)).value(String(n))];
       const res = await this.client
         .if(configKeys.version(service, n), 'Create', '==', 0)

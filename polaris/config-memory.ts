@@ -99,8 +99,7 @@ export class MemoryConfigCenter implements ConfigCenter {
 
   #get(service: string, options: { version?: number; instance?: string }): ConfigVersion | undefined {
     const config = this.store.config(service);
-    const n =
-      options.version ?? (options.instance === undefined ? undefined : config.overrides.get(options.instance)) ?? config.current;
+    const n = options.version ?? (options.instance === undefined ? undefined : config.overrides.get(options.instance)) ?? config.current;
     return n === undefined ? undefined : config.versions[n - 1];
   }
 }

@@ -9,7 +9,6 @@ import { frameMessage, PREFIX_BYTES } from './h2-grpc.js';
 /** The method path of the Relay stream. */
 export const RELAY_PATH = '/aiges.v1.Loader/Relay';
 
-
 /** A loader's answer to one call. */
 export interface RelayReply {
   id: number;

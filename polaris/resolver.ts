@@ -76,16 +76,18 @@ class PolarisResolver implements grpc.experimental.Resolver {
       return this.#fail(`no Discovery for ${POLARIS_SCHEME}:///${this.#service}: create the client with createPolarisClient`);
     }
     this.#watching = true;
-    this.#discovery.watch(this.#service, (instances) => this.#report(instances)).then(
-      (watcher) => {
-        if (this.#destroyed) watcher.close();
-        else this.#watcher = watcher;
-      },
-      (err: unknown) => {
-        this.#watching = false;
-        this.#fail(`polaris discovery failed: ${(err as Error).message}`);
-      },
-    );
+    this.#discovery
+      .watch(this.#service, (instances) => this.#report(instances))
+      .then(
+        (watcher) => {
+          if (this.#destroyed) watcher.close();
+          else this.#watcher = watcher;
+        },
+        (err: unknown) => {
+          this.#watching = false;
+          this.#fail(`polaris discovery failed: ${(err as Error).message}`);
+        },
+      );
   }
 
   destroy(): void {

@@ -10,7 +10,10 @@ const committed = join(root, 'proto/gen');
 const fresh = mkdtempSync(join(tmpdir(), 'aiges-proto-'));
 
 const script = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts['proto:gen'];
-const args = script.split(/\s+/).slice(1).map((a) => (a === '--outDir=proto/gen' ? `--outDir=${fresh}` : a));
+const args = script
+  .split(/\s+/)
+  .slice(1)
+  .map((a) => (a === '--outDir=proto/gen' ? `--outDir=${fresh}` : a));
 execFileSync(join(root, 'node_modules/.bin/proto-loader-gen-types'), args, { cwd: root, stdio: 'inherit' });
 
 function files(dir) {

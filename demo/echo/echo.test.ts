@@ -57,10 +57,18 @@ describe('echo over gRPC', () => {
   it('once', async () => {
     const res = await infer(client, {
       service: 'echo',
-      items: [{ key: 'data', type: DataType.OTHER, status: DataStatus.ONCE, encoding: 'raw', attributes: { w: '2' }, data: Buffer.from([9, 8]) }],
+      items: [
+        { key: 'data', type: DataType.OTHER, status: DataStatus.ONCE, encoding: 'raw', attributes: { w: '2' }, data: Buffer.from([9, 8]) },
+      ],
     });
     expect(res.items).toHaveLength(1);
-    expect(res.items[0]).toMatchObject({ key: 'data', type: DataType.OTHER, status: DataStatus.ONCE, encoding: 'raw', attributes: { w: '2' } });
+    expect(res.items[0]).toMatchObject({
+      key: 'data',
+      type: DataType.OTHER,
+      status: DataStatus.ONCE,
+      encoding: 'raw',
+      attributes: { w: '2' },
+    });
     expect([...(res.items[0]?.data ?? [])]).toEqual([9, 8]);
   });
 

@@ -96,14 +96,20 @@ function gradientStep(model: IrisModel, train: Split['train'], opts: Required<Tr
     p.forEach((pk, k) => {
       const err = pk - (train.y[i] === k ? 1 : 0);
       gb[k]! += err;
-      z.forEach((zj, j) => (gw[k]![j]! += err * zj));
+      z.forEach((zj, j) => {
+        gw[k]![j]! += err * zj;
+      });
     });
   });
   const n = train.x.length;
-  model.weights.forEach((w, k) =>
-    w.forEach((wj, j) => (w[j] = wj - opts.learningRate * (gw[k]![j]! / n + opts.l2 * wj))),
-  );
-  model.biases.forEach((b, k) => (model.biases[k] = b - (opts.learningRate * gb[k]!) / n));
+  model.weights.forEach((w, k) => {
+    w.forEach((wj, j) => {
+      w[j] = wj - opts.learningRate * (gw[k]![j]! / n + opts.l2 * wj);
+    });
+  });
+  model.biases.forEach((b, k) => {
+    model.biases[k] = b - (opts.learningRate * gb[k]!) / n;
+  });
 }
 
 function datasetSource(): string {

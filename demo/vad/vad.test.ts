@@ -84,9 +84,7 @@ describe('vad session mode', () => {
     expectNearSample(reference!.segments.map((s) => s.info));
     for (const other of others) {
       expect(other.summary).toEqual(reference!.summary);
-      expect(other.segments.map((s) => s.audio.toString('base64'))).toEqual(
-        reference!.segments.map((s) => s.audio.toString('base64')),
-      );
+      expect(other.segments.map((s) => s.audio.toString('base64'))).toEqual(reference!.segments.map((s) => s.audio.toString('base64')));
     }
   });
 

@@ -83,7 +83,12 @@ export default defineWrapper({
     const rate = sampleRateOf(audio) ?? DEFAULT_SAMPLE_RATE;
     const segmenter = new EnergySegmenter(segmenterOptions(request.params, rate));
     const found = [...segmenter.push(audio.data), ...segmenter.flush()];
-    return [summaryItem(found.map((s) => infoOf(s, segmenter.sampleRate)), segmenter)];
+    return [
+      summaryItem(
+        found.map((s) => infoOf(s, segmenter.sampleRate)),
+        segmenter,
+      ),
+    ];
   },
 
   session: {

@@ -9,7 +9,8 @@ import { Dataplane } from '../dataplane/dataplane.js';
 import { createLogger } from '../log.js';
 import { LoaderMetrics } from '../metrics.js';
 import { PluginRegistry } from '../plugin/registry.js';
-import { locatePlugin } from '../plugin/repository.js';
+import type { PluginInstance } from '../plugin/instance.js';
+import { locatePlugin, type PluginLocation } from '../plugin/repository.js';
 import type { Wrapper } from '../../plugins/types.js';
 import { CheckCodes, CheckError } from './errors.js';
 import type { CheckTarget } from './target.js';
@@ -42,8 +43,8 @@ export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = p
   const log = createLogger(config.log.level);
   const registry = new PluginRegistry(log, () => undefined);
   const { path, kind, concurrency, init_timeout_ms, fini_timeout_ms } = config.plugin;
-  let instance;
-  let location;
+  let instance: PluginInstance;
+  let location: PluginLocation;
   try {
     location = locatePlugin(path ?? target.pluginPath, kind);
     instance = await registry.load({

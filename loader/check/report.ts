@@ -2,7 +2,9 @@
 import type { CheckReport } from './check.js';
 
 export function formatReport(report: CheckReport): string {
-  const lines = [`checking ${report.service} (${report.kind}, ${report.entry}) with ${report.results.length} sample(s) from ${report.samplesFile}`];
+  const lines = [
+    `checking ${report.service} (${report.kind}, ${report.entry}) with ${report.results.length} sample(s) from ${report.samplesFile}`,
+  ];
   for (const r of report.results) {
     const head = `${r.ok ? 'PASS' : 'FAIL'}  ${r.name} (${r.mode}, ${r.ms} ms)`;
     lines.push(r.ok ? head : `${head}: ${r.reason}`);

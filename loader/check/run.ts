@@ -67,7 +67,13 @@ async function session(dataplane: Dataplane, service: string, sample: PreparedSa
   } catch (err) {
     // NOTE: a plugin may end the session (an END result) while the last write is still returning;
     // the write then rejects with "session closed" although the session succeeded.
-    if (await reading.then(() => true, () => false)) return { batches };
+    if (
+      await reading.then(
+        () => true,
+        () => false,
+      )
+    )
+      return { batches };
     return { error: toAigesError(err) };
   } finally {
     clearTimeout(timer);
@@ -103,7 +109,12 @@ function describe(items: readonly DataItem[]): SampleResult['outputs'][number] {
   });
 }
 
-export async function runSamples(dataplane: Dataplane, schema: WrapperSchema, service: string, samples: readonly PreparedSample[]): Promise<SampleResult[]> {
+export async function runSamples(
+  dataplane: Dataplane,
+  schema: WrapperSchema,
+  service: string,
+  samples: readonly PreparedSample[],
+): Promise<SampleResult[]> {
   const results: SampleResult[] = [];
   for (const sample of samples) {
     const started = performance.now();

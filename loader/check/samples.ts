@@ -55,8 +55,14 @@ const sample = z
       .default({}),
   })
   .strict()
-  .refine((s) => s.mode === 'session' || s.frame_bytes === undefined, { message: '`frame_bytes` is for session samples', path: ['frame_bytes'] })
-  .refine((s) => s.mode === 'session' || s.expect.stream === undefined, { message: '`expect.stream` is for session samples', path: ['expect', 'stream'] })
+  .refine((s) => s.mode === 'session' || s.frame_bytes === undefined, {
+    message: '`frame_bytes` is for session samples',
+    path: ['frame_bytes'],
+  })
+  .refine((s) => s.mode === 'session' || s.expect.stream === undefined, {
+    message: '`expect.stream` is for session samples',
+    path: ['expect', 'stream'],
+  })
   .refine((s) => s.expect.error === undefined || (s.expect.output === undefined && s.expect.stream === undefined), {
     message: '`expect.error` cannot go with `expect.output` or `expect.stream`',
     path: ['expect', 'error'],
@@ -95,7 +101,10 @@ export function loadSamples(file: string): SamplesFile {
   const parsed = samplesFile.safeParse(tree);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const at = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     fail(file, `${at || 'top level'}: ${issue.message}`);
   }
   const base = dirname(resolve(file));

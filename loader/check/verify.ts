@@ -38,6 +38,7 @@ export function onceStatusProblem(items: readonly DataItem[]): string | undefine
 
 function show(data: Buffer): string {
   const text = data.toString('utf8');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what makes bytes unprintable
   const printable = Buffer.from(text, 'utf8').equals(data) && !/[\u0000-\u0008\u000e-\u001f]/.test(text);
   if (!printable) return `${data.length} bytes`;
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);

@@ -65,7 +65,8 @@ export function buildItems(flags: Pick<CallFlags, 'text' | 'file' | 'encoding' |
     const [name, value] = pair(spec, '--attr');
     const dot = name.indexOf('.');
     const item = items.get(name.slice(0, dot));
-    if (dot <= 0 || item === undefined) throw new InvalidArgumentError(`--attr expects <key>.<attribute>=value for a given key, got "${spec}"`);
+    if (dot <= 0 || item === undefined)
+      throw new InvalidArgumentError(`--attr expects <key>.<attribute>=value for a given key, got "${spec}"`);
     item.attributes = { ...item.attributes, [name.slice(dot + 1)]: value };
   }
   return [...items.values()];
@@ -122,13 +123,16 @@ export function callCommand(): Command {
           const res = await infer(client, { service, params, items }, flags.timeoutMs);
           process.stdout.write(`${JSON.stringify({ items: describeItems(res.items, flags.out, counter) })}\n`);
         } else {
-          const frames = flags.frameBytes === undefined ? [items.map((i) => ({ ...i, status: DataStatus.END }))] : sliceFrames(items, flags.frameBytes);
+          const frames =
+            flags.frameBytes === undefined ? [items.map((i) => ({ ...i, status: DataStatus.END }))] : sliceFrames(items, flags.frameBytes);
           const interval = flags.intervalMs;
           await runSession(client, { service, params }, frames, {
             ...(flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs }),
             ...(interval === undefined ? {} : { frameDelay: () => sleep(interval) }),
             onResponse: (r) =>
-              process.stdout.write(`${JSON.stringify({ sid: r.sid, status: r.status, items: describeItems(r.items, flags.out, counter) })}\n`),
+              process.stdout.write(
+                `${JSON.stringify({ sid: r.sid, status: r.status, items: describeItems(r.items, flags.out, counter) })}\n`,
+              ),
           });
         }
       } catch (err) {

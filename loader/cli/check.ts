@@ -27,7 +27,8 @@ export function checkCommand(): Command {
         process.exitCode = report.ok ? 0 : 1;
       } catch (err) {
         if (!(err instanceof CheckError)) throw err;
-        if (flags.json === true) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message } })}\n`);
+        if (flags.json === true)
+          process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message } })}\n`);
         process.stderr.write(`aiges check [${err.code}]: ${err.message}\n`);
         process.exitCode = 2;
       }

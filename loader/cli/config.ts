@@ -53,10 +53,15 @@ function get(): Command {
         };
         const version = await polaris.config.get(service, options);
         if (version === undefined) {
-          throw new Error(flags.version === undefined ? `${service} has no config version yet` : `${service} has no config version ${flags.version}`);
+          throw new Error(
+            flags.version === undefined ? `${service} has no config version yet` : `${service} has no config version ${flags.version}`,
+          );
         }
         if (flags.json) printJson(version);
-        else process.stdout.write(`# ${service} config version ${version.version} (${target(version)}), ${version.createdAt}${version.note ? `: ${version.note}` : ''}\n${version.toml}${version.toml.endsWith('\n') ? '' : '\n'}`);
+        else
+          process.stdout.write(
+            `# ${service} config version ${version.version} (${target(version)}), ${version.createdAt}${version.note ? `: ${version.note}` : ''}\n${version.toml}${version.toml.endsWith('\n') ? '' : '\n'}`,
+          );
       });
     });
 }

@@ -28,7 +28,11 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function builderOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--builder <name>', 'docker, buildah, or auto: docker when a daemon answers, else buildah').choices(['auto', 'docker', 'buildah']).default('auto'))
+    .addOption(
+      new Option('--builder <name>', 'docker, buildah, or auto: docker when a daemon answers, else buildah')
+        .choices(['auto', 'docker', 'buildah'])
+        .default('auto'),
+    )
     .option('--storage-root <dir>', 'buildah: image storage folder (--root); implies buildah under auto')
     .option('--run-root <dir>', 'buildah: state folder (--runroot); implies buildah under auto')
     .option('--storage-driver <driver>', 'buildah: storage driver', DEFAULT_BUILDAH.storageDriver)
@@ -69,7 +73,9 @@ function stageCommand(): Command {
     .action((out: string) =>
       reportErrors(async () => {
         const context = await stageBaseContext(resolve(out));
-        process.stdout.write(`staged ${context}\n  docker build -f ${join(context, 'Dockerfile.cpu')} -t ${baseImageName(packageVersion())} ${context}\n`);
+        process.stdout.write(
+          `staged ${context}\n  docker build -f ${join(context, 'Dockerfile.cpu')} -t ${baseImageName(packageVersion())} ${context}\n`,
+        );
       }),
     );
 }
@@ -123,7 +129,9 @@ function buildBusinessCommand(): Command {
       .argument('<plugin-dir>', 'the plugin project folder (aiges.toml, wrapper, models/, samples/)')
       .requiredOption('--tag <tag>', 'image name, e.g. my-service:1')
       .option('--base <image>', 'base image (build arg AIGES_BASE; default aiges-ts/base:<version>-<variant>)')
-      .addOption(new Option('--variant <variant>', 'which default base a generated Dockerfile names').choices([...VARIANTS]).default('cpu')),
+      .addOption(
+        new Option('--variant <variant>', 'which default base a generated Dockerfile names').choices([...VARIANTS]).default('cpu'),
+      ),
   )
     .addHelpText('after', '\nExample: aiges image build demo/echo --base aiges-ts/base:0.1.0-cpu --tag echo:1')
     .action((dir: string, flags: BuildFlags) =>
@@ -133,7 +141,8 @@ function buildBusinessCommand(): Command {
           const { builder, buildah } = resolveBuilder(flags);
           const buildArgs = Object.fromEntries(flags.buildArg.map(parseBuildArg));
           if (flags.base !== undefined) buildArgs['AIGES_BASE'] = flags.base;
-          if (plan.generated.length > 0) process.stdout.write(`aiges image build: generated ${plan.generated.join(', ')} (the project has none)\n`);
+          if (plan.generated.length > 0)
+            process.stdout.write(`aiges image build: generated ${plan.generated.join(', ')} (the project has none)\n`);
           const cmd = buildCommand(builder, { context: plan.context, dockerfile: plan.dockerfile, tag: flags.tag, buildArgs }, buildah);
           process.stdout.write(`aiges image build: ${commandLine(cmd)}\n`);
           await runBuild(cmd);

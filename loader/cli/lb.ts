@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.js';
 import { Balancer, MAX_MESSAGE_BYTES } from '../../polaris/balancer.js';
+import type { EtcdPolaris } from '../../polaris/polaris-etcd.js';
 import { openPolaris } from './polaris-flags.js';
 import { intArg } from './serve.js';
 
@@ -48,14 +49,20 @@ export function lbCommand(): Command {
         .default({ host: '0.0.0.0', port: 5080 }, '0.0.0.0:5080'),
     )
     .addOption(
-      new Option('--service <name>', 'a service to front (repeatable)')
-        .argParser(collect)
-        .default([], 'any service a request names'),
+      new Option('--service <name>', 'a service to front (repeatable)').argParser(collect).default([], 'any service a request names'),
     )
     .option('--log-level <level>', LEVELS.join('|'), levelArg, 'info' as Level)
     .option('--drain-grace-ms <n>', 'at stop, how long calls in flight may take', intArg, 10_000)
-    .option('--max-message-bytes <n>', 'largest request message carried (10201 above; loaders apply their own limit too)', intArg, MAX_MESSAGE_BYTES)
-    .option('--no-relay', 'forward every once call as an HTTP/2 stream of its own (default: small ones share one Relay stream per instance)')
+    .option(
+      '--max-message-bytes <n>',
+      'largest request message carried (10201 above; loaders apply their own limit too)',
+      intArg,
+      MAX_MESSAGE_BYTES,
+    )
+    .option(
+      '--no-relay',
+      'forward every once call as an HTTP/2 stream of its own (default: small ones share one Relay stream per instance)',
+    )
     .addHelpText(
       'after',
       '\nExample: aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo\n' +
@@ -68,7 +75,7 @@ export function lbCommand(): Command {
 
 async function runBalancer(flags: LbFlags): Promise<void> {
   const log = createLogger(flags.logLevel);
-  let polaris;
+  let polaris: EtcdPolaris;
   try {
     polaris = openPolaris({ ...(flags.etcd === undefined ? {} : { etcd: flags.etcd }) });
   } catch (err) {

@@ -48,7 +48,9 @@ export async function withPolaris(verb: string, flags: PolarisFlags, body: (pola
     const error = err as Error;
     // etcd3's transport errors (GRPC…, Etcd…) say little on their own: say where etcd was expected.
     const transport = /^(GRPC|Etcd)/.test(error.constructor.name);
-    const message = transport ? `cannot reach etcd at ${flags.etcd ?? process.env['AIGES_POLARIS_ENDPOINTS'] ?? DEFAULT_ETCD}: ${error.message}` : error.message;
+    const message = transport
+      ? `cannot reach etcd at ${flags.etcd ?? process.env['AIGES_POLARIS_ENDPOINTS'] ?? DEFAULT_ETCD}: ${error.message}`
+      : error.message;
     process.stderr.write(`aiges ${verb}: ${message.replace(/[.:\s]*(Resolution note:)?\s*$/, '')}\n`);
     process.exitCode = 1;
   } finally {

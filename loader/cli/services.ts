@@ -21,7 +21,8 @@ export function servicesCommand(options: { fetchLoad?: LoadSource } = {}): Comma
       await withPolaris('services ls', flags, async (polaris) => {
         const rows = await serviceRows(polaris.discovery, service, options.fetchLoad);
         if (flags.json) return printJson(rows);
-        if (rows.length === 0) return void process.stdout.write(service === undefined ? 'no live instances\n' : `no live instances of ${service}\n`);
+        if (rows.length === 0)
+          return void process.stdout.write(service === undefined ? 'no live instances\n' : `no live instances of ${service}\n`);
         const withLoad = options.fetchLoad !== undefined;
         const now = Date.now();
         printTable(

@@ -6,7 +6,7 @@
  * Exit codes: 0 every call succeeded (or --allow-errors); 1 some call failed; 2 the run could
  * not be made as asked (a bad flag, an unreadable input or pid, an unwritable chart).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, type CommanderError, Option } from 'commander';
 import { chartFormatOf, writeChart } from '../xtest/chart.js';
 import { invalidOption, isXtestError } from '../xtest/errors.js';
 import { parseInputFlags, parseParams } from '../xtest/input-flags.js';
@@ -105,14 +105,19 @@ export function xtestCommand(): Command {
     .option('-d, --duration <time>', 'stop starting calls after this long, e.g. 30s, 2m')
     .option('--ramp-up <time>', 'start the workers evenly over this time, e.g. 5s')
     .option('-t, --text <key=value>', 'text input item (repeatable)', collect, [])
-    .option('-f, --file <key=path[:type]>', 'input from a file, or a directory to cycle through; type text|audio|image|video|other (repeatable)', collect, [])
+    .option(
+      '-f, --file <key=path[:type]>',
+      'input from a file, or a directory to cycle through; type text|audio|image|video|other (repeatable)',
+      collect,
+      [],
+    )
     .option('-e, --encoding <key=encoding>', 'encoding of an input item (repeatable)', collect, [])
     .option('-a, --attr <key.name=value>', 'attribute of an input item, e.g. audio.sample_rate=16000 (repeatable)', collect, [])
     .option('-p, --param <k=v>', 'request param (repeatable)', collect, [])
     .option('--frame-bytes <n>', 'session mode: bytes per frame (default: one frame)')
     .option('--interval-ms <n>', 'session mode: pause between two frames')
     .option('--timeout-ms <n>', 'deadline of each call (of each whole session)')
-    .option('--pid <pid>', 'sample this process\'s CPU and RSS (e.g. the loader\'s), from /proc')
+    .option('--pid <pid>', "sample this process's CPU and RSS (e.g. the loader's), from /proc")
     .option('--sample-ms <n>', 'interval between two --pid samples', '1000')
     .option('--json', 'print the report as JSON (schema_version 1, see docs/xtest.md)')
     .option('--chart <file>', 'write latency over time to a .svg or .html file')

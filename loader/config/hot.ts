@@ -58,7 +58,10 @@ export function parseHotConfig(toml: string): HotTree {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('.')) : [issue.path.join('.')];
-    const what = issue.code === 'unrecognized_keys' ? `unknown config key "${keys.join('", "')}"` : `invalid config key "${keys[0]}": ${issue.message}`;
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown config key "${keys.join('", "')}"`
+        : `invalid config key "${keys[0]}": ${issue.message}`;
     throw new HotConfigError(what);
   }
   return tree as HotTree;

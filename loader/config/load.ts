@@ -113,7 +113,9 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], layers: { tree: Tre
   const lines = issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length > 0 ? `[${issue.path.join('.')}]` : 'top level';
-      return issue.keys.map((k) => `unknown config key "${[...issue.path, k].join('.')}" (in ${where}${originOf([...issue.path, k], layers)})`).join('\n');
+      return issue.keys
+        .map((k) => `unknown config key "${[...issue.path, k].join('.')}" (in ${where}${originOf([...issue.path, k], layers)})`)
+        .join('\n');
     }
     const key = issue.path.join('.');
     return `invalid config key "${key}"${originOf(issue.path, layers)}: ${issue.message}`;

@@ -63,7 +63,11 @@ export const LimitsSection = z
      * Largest request message (gRPC) or decoded payload (HTTP) accepted. Fixed at startup: the
      * transports are built with it, so a pushed config may not change it.
      */
-    max_message_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    max_message_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024),
     /** At shutdown (and when a hot config change retires a plugin set), how long calls may take to finish. */
     drain_grace_ms: z.number().int().min(0).default(15_000),
   })
@@ -77,7 +81,13 @@ export const LogSection = z
 
 /** "http://a:2379,http://b:2379" (an AIGES_POLARIS_ENDPOINTS value) → an array. */
 const endpointList = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : v,
   z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'must be an http:// or https:// URL (host:port)')).min(1),
 );
 
@@ -90,11 +100,20 @@ export const PolarisSection = z
     /** etcd endpoints, e.g. ["http://127.0.0.1:2379"] (or one comma-separated string). */
     endpoints: endpointList,
     /** The service name registered and whose config is followed (default: the plugin's service id). */
-    service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+    service: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+      .optional(),
     /** The service version registered (polaris/services/<service>/<version>/...). */
-    service_version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('1'),
+    service_version: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+      .default('1'),
     /** A stable instance id (e.g. the pod name); default `<hostname>-<pid>-<random>`. */
-    instance_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+    instance_id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+      .optional(),
     /** Lease TTL: a loader that dies vanishes from discovery within about this long. */
     ttl_s: z.number().int().min(1).max(300).default(5),
     /** Free labels registered with the instance (zone, gpu, ...). */
@@ -150,7 +169,10 @@ export const ConfigSchema = z
         native: z
           .object({
             /** The service id clients name (a C library has none of its own). */
-            service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('native'),
+            service: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+              .default('native'),
             /** Which modes the library implements; decides the symbols it must export. */
             mode: z.enum(['once', 'session']).default('once'),
             /** Use wrapperExecAsync / callback sessions instead of wrapperExec / wrapperRead. */

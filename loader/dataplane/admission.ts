@@ -112,7 +112,7 @@ export class Admission {
     if (kind === 'once') this.#once--;
     else this.#sessions--;
     this.#changed();
-    if (this.inUse === 0) this.#idleWaiters.splice(0).forEach((w) => w());
+    if (this.inUse === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   stopAccepting(): void {

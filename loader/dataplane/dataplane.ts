@@ -10,7 +10,7 @@ import type { LoaderMetrics } from '../metrics.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { JsonSchema } from '../plugin/schema.js';
-import { type DataItem, type ItemSpec, type RawRequest, type WrapperSession } from '../../plugins/types.js';
+import type { DataItem, ItemSpec, Params, RawRequest, WrapperSession } from '../../plugins/types.js';
 import { Admission } from './admission.js';
 import { PluginCallContext } from './context.js';
 import { CallScope, type Cancellable } from './deadline.js';
@@ -167,7 +167,7 @@ export class Dataplane {
     };
     let instance: PluginInstance;
     let sid: string;
-    let params;
+    let params: Params;
     try {
       this.admission.checkAccepting();
       instance = this.#instance(open.service);
@@ -205,18 +205,14 @@ export class Dataplane {
       const made = Promise.resolve().then(() => create(params, ctx));
       // NOTE: a create that finishes after the deadline or a cancel made a session nobody will
       // drive; destroy it all the same (destroy is promised once, whatever happens).
-      made
-        .then((late) => (scope.aborted ? late?.destroy?.call(late) : undefined))
-        .catch(() => undefined);
+      made.then((late) => (scope.aborted ? late?.destroy?.call(late) : undefined)).catch(() => undefined);
       plugin = await scope.race(made);
       if (typeof plugin?.write !== 'function' || typeof plugin?.results?.[Symbol.asyncIterator] !== 'function') {
         throw new AigesError(Codes.PLUGIN_CREATE, 'session.create must return { write, results }');
       }
     } catch (err) {
       const error =
-        scope.aborted && err === scope.reason
-          ? toAigesError(err)
-          : wrapPluginError(err, Codes.PLUGIN_CREATE, 'session create failed');
+        scope.aborted && err === scope.reason ? toAigesError(err) : wrapPluginError(err, Codes.PLUGIN_CREATE, 'session create failed');
       release(error);
       throw error;
     }

@@ -60,9 +60,7 @@ export class Session {
     this.hooks.onFrame('in');
     const bytes = items.reduce((n, item) => n + item.data.length, 0);
     if (bytes > this.hooks.maxMessageBytes) {
-      throw this.#fail(
-        new AigesError(Codes.PAYLOAD_TOO_LARGE, `session message of ${bytes} bytes exceeds ${this.hooks.maxMessageBytes}`),
-      );
+      throw this.#fail(new AigesError(Codes.PAYLOAD_TOO_LARGE, `session message of ${bytes} bytes exceeds ${this.hooks.maxMessageBytes}`));
     }
     try {
       this.instance.schema.inputItems(items, false);
@@ -171,10 +169,7 @@ export class Session {
       return;
     }
     const ms = this.hooks.idleTimeoutMs;
-    this.#idleTimer = setTimeout(
-      () => this.#fail(new AigesError(Codes.SESSION_TIMEOUT, `session idle for more than ${ms} ms`)),
-      ms,
-    );
+    this.#idleTimer = setTimeout(() => this.#fail(new AigesError(Codes.SESSION_TIMEOUT, `session idle for more than ${ms} ms`)), ms);
   }
 
   /** Records the first failure, aborts the scope, closes; returns the failure that stands. */

@@ -44,7 +44,10 @@ export function detectBuilder(choice: BuilderChoice, env: NodeJS.ProcessEnv = pr
   if (choice === 'docker') {
     const docker = probeDocker(env);
     if (docker.ok) return 'docker';
-    throw new ImageError(ImageCodes.NO_BUILDER, `--builder docker: no docker daemon answers (${docker.detail}); start dockerd, or use --builder buildah`);
+    throw new ImageError(
+      ImageCodes.NO_BUILDER,
+      `--builder docker: no docker daemon answers (${docker.detail}); start dockerd, or use --builder buildah`,
+    );
   }
   const buildah = (): Probe => probeBuildah(env);
   if (choice === 'buildah') {

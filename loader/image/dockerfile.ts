@@ -23,6 +23,7 @@ export function businessDockerfile(version: string, variant: Variant = 'cpu'): s
     '#   aiges image build . --tag my-service:1        (docker when a daemon answers, else buildah)',
     `#   docker build --build-arg AIGES_BASE=${baseImageName(version, 'cuda')} -t my-service:1 .`,
     `ARG AIGES_BASE=${baseImageName(version, variant)}`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile ARG reference, not a template
     'FROM ${AIGES_BASE}',
     `COPY --chown=${SERVICE_USER} . ${PLUGIN_DIR}/`,
     '',

@@ -39,7 +39,8 @@ export async function stageBaseContext(out: string, root = packageRoot()): Promi
     ['dist/loader/cli/main.js', 'npx tsc -p . (or npm run build)'],
     ['native/build/Release/aiges_host.node', 'npm run build:native (or npm run build)'],
   ] as const) {
-    if (!existsSync(join(root, path))) throw new ImageError(ImageCodes.NOT_BUILT, `${join(root, path)} is missing: build the loader first: ${hint}`);
+    if (!existsSync(join(root, path)))
+      throw new ImageError(ImageCodes.NOT_BUILT, `${join(root, path)} is missing: build the loader first: ${hint}`);
   }
   if (existsSync(out) && readdirSync(out).length > 0) throw new ImageError(ImageCodes.BAD_ARGUMENT, `stage folder ${out} is not empty`);
   const opt = join(out, 'rootfs', OPT);
@@ -86,7 +87,15 @@ function dir(path: string): void {
  */
 function installProductionDeps(opt: string): Promise<void> {
   const lock = existsSync(join(opt, 'package-lock.json'));
-  const args = [lock ? 'ci' : 'install', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+  const args = [
+    lock ? 'ci' : 'install',
+    '--omit=dev',
+    '--ignore-scripts',
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('npm', args, { cwd: opt, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -95,7 +104,9 @@ function installProductionDeps(opt: string): Promise<void> {
     child.once('exit', (code) =>
       code === 0
         ? resolve()
-        : reject(new ImageError(ImageCodes.STAGE_FAILED, `npm ${args.join(' ')} failed in ${opt} (exit ${code}): ${stderr.trim().slice(-2000)}`)),
+        : reject(
+            new ImageError(ImageCodes.STAGE_FAILED, `npm ${args.join(' ')} failed in ${opt} (exit ${code}): ${stderr.trim().slice(-2000)}`),
+          ),
     );
   });
 }

@@ -60,10 +60,7 @@ export class PluginInstance {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new AigesError(
-          Codes.PLUGIN_INIT,
-          `plugin ${instance.service} init did not finish within ${options.initTimeoutMs} ms`,
-        );
+        const err = new AigesError(Codes.PLUGIN_INIT, `plugin ${instance.service} init did not finish within ${options.initTimeoutMs} ms`);
         controller.abort(err);
         reject(err);
       }, options.initTimeoutMs);
@@ -104,7 +101,7 @@ export class PluginInstance {
 
   leave(): void {
     this.#users--;
-    if (this.#users === 0) this.#idleWaiters.splice(0).forEach((w) => w());
+    if (this.#users === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   get users(): number {

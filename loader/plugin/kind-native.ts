@@ -12,6 +12,7 @@ import { AigesError, Codes } from '../errors.js';
 import { defineWrapper } from '../../plugins/define.js';
 import { ResultQueue } from '../../plugins/result-queue.js';
 import type { DataItem, DataStatus, DataType, OutputItem, Wrapper, WrapperSchema } from '../../plugins/types.js';
+import type { NativeLibrary } from '../../native/host.js';
 import type { PluginKind } from './kinds.js';
 import { ANY_KEY } from './schema.js';
 
@@ -57,7 +58,13 @@ function fromNative(node: NativeItemLike): OutputItem {
   };
   if (encoding !== undefined) out.encoding = encoding;
   if (datatype !== undefined && shape !== undefined) {
-    out.tensor = { datatype, shape: shape.split(',').filter((d) => d !== '').map(Number) };
+    out.tensor = {
+      datatype,
+      shape: shape
+        .split(',')
+        .filter((d) => d !== '')
+        .map(Number),
+    };
   }
   return out;
 }
@@ -75,7 +82,7 @@ export const nativeKind: PluginKind = {
     const native = settings.native ?? { service: 'native', mode: 'once' as const, async: false };
     const threads = Math.max(1, settings.concurrency || 4);
     let meter: ((usrTag: string, key: string, count: number) => void) | undefined;
-    let lib;
+    let lib: NativeLibrary;
     try {
       lib = await openLibrary(location.entry, {
         mode: native.mode,
@@ -121,9 +128,7 @@ export const nativeKind: PluginKind = {
             if (err !== null) results.fail(err);
             else if (items === null) results.close();
             else if (results.size >= MAX_PENDING_RESULTS) {
-              results.fail(
-                new AigesError(Codes.PLUGIN_READ, `client is not reading: more than ${MAX_PENDING_RESULTS} results pending`),
-              );
+              results.fail(new AigesError(Codes.PLUGIN_READ, `client is not reading: more than ${MAX_PENDING_RESULTS} results pending`));
             }
             // NOTE: pushed unawaited: the host delivers results as the engine makes them.
             else void results.push(items.map(fromNative)).catch(() => undefined);

@@ -31,14 +31,10 @@ export const tsKind: PluginKind = {
     if (!isWrapper(candidate) && isWrapper((candidate as Record<string, unknown> | undefined)?.['default'])) {
       candidate = (candidate as Record<string, unknown>)['default'];
     }
-    const problems =
-      typeof candidate === 'object' && candidate !== null ? describeProblems(candidate as WrapperDefinition<unknown>) : [];
+    const problems = typeof candidate === 'object' && candidate !== null ? describeProblems(candidate as WrapperDefinition<unknown>) : [];
     if (!isWrapper(candidate)) {
       const hint = problems.length > 0 ? ` (${problems.join('; ')})` : '';
-      throw new AigesError(
-        Codes.PLUGIN_INIT,
-        `plugin ${location.entry} must default-export a wrapper made by defineWrapper()${hint}`,
-      );
+      throw new AigesError(Codes.PLUGIN_INIT, `plugin ${location.entry} must default-export a wrapper made by defineWrapper()${hint}`);
     }
     // A branded object may still have been altered after defineWrapper checked it.
     if (problems.length > 0) {

@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { AigesError, Codes } from '../errors.js';
 import {
   DATA_TYPE_BY_NAME,
-  DataStatus,
+  type DataStatus,
   type DataItem,
   type DataType,
   type ItemSpec,
@@ -43,10 +43,7 @@ function paramJsonSchema(spec: ParamSpec): JsonSchema {
   return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
 }
 
-const TYPE_NAMES = Object.fromEntries(Object.entries(DATA_TYPE_BY_NAME).map(([n, v]) => [v, n])) as Record<
-  number,
-  string
->;
+const TYPE_NAMES = Object.fromEntries(Object.entries(DATA_TYPE_BY_NAME).map(([n, v]) => [v, n])) as Record<number, string>;
 
 /** Whether `params` holds no key but a string `sid` (or nothing). */
 function onlySid(params: Readonly<Record<string, unknown>>): boolean {
@@ -77,9 +74,7 @@ export class CompiledSchema {
     this.#defaults = defaults;
     this.#input = compileItems(schema.input, 'input');
     this.#output = compileItems(schema.output, 'output');
-    this.#requiredInputs = [...this.#input]
-      .filter(([k, v]) => k !== ANY_KEY && v.spec.required !== false)
-      .map(([k]) => k);
+    this.#requiredInputs = [...this.#input].filter(([k, v]) => k !== ANY_KEY && v.spec.required !== false).map(([k]) => k);
   }
 
   /**

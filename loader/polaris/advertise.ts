@@ -8,7 +8,10 @@ import type { InstanceRecord } from '../../polaris/types.js';
 
 /** `<hostname>-<pid>-<random>`, with anything outside [A-Za-z0-9._-] in the hostname made '-'. */
 export function newInstanceId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'host';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '') || 'host';
   return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 

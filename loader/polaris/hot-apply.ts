@@ -13,7 +13,7 @@
  * Applies never overlap (the caller serialises them).
  */
 import type { LoaderConfig } from '../config/schema.js';
-import { applyHotConfig, hotChanges, HOT_SECTIONS } from '../config/hot.js';
+import { applyHotConfig, hotChanges, type HOT_SECTIONS } from '../config/hot.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Logger } from '../log.js';
 import type { PluginInstance } from '../plugin/instance.js';

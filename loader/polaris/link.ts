@@ -128,7 +128,8 @@ export class PolarisLink {
     const result = await this.hot.apply(config?.toml);
     const ms = Math.round(performance.now() - started);
     if (config === undefined) {
-      if (result.ok && result.changed.length > 0) this.log.info({ changed: result.changed }, 'config version withdrawn: back to the startup config');
+      if (result.ok && result.changed.length > 0)
+        this.log.info({ changed: result.changed }, 'config version withdrawn: back to the startup config');
       return;
     }
     if (result.ok) {

@@ -46,10 +46,7 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   const lang = checkLang(options.lang ?? 'ts');
   const dir = resolve(options.parent ?? '.', name);
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
-    throw new ScaffoldError(
-      ScaffoldCodes.DIR_NOT_EMPTY,
-      `${dir} already exists and is not an empty folder: choose another name or --dir`,
-    );
+    throw new ScaffoldError(ScaffoldCodes.DIR_NOT_EMPTY, `${dir} already exists and is not an empty folder: choose another name or --dir`);
   }
   // Rendered before anything is written, so a template error leaves no half project behind.
   const files = renderTemplates(lang, templateVars(name, lang));

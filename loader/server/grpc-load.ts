@@ -7,7 +7,7 @@
  * for HEARTBEAT_MS, so that a silent stream means a dead or stuck loader. The stream ends when
  * the loader reaches `stopped`, so it never holds the gRPC server's graceful shutdown.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Admission } from '../dataplane/admission.js';
 import type { HealthState } from '../health.js';
 import type { LoadReport } from '../../proto/gen/aiges/v1/LoadReport.js';

@@ -16,6 +16,7 @@ import type { Cancellable } from '../dataplane/deadline.js';
 import type { InferRequest__Output } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { InferResponse } from '../../proto/gen/aiges/v1/InferResponse.js';
 import type { RelayFrame, RelayFrame__Output } from '../../proto/gen/aiges/v1/RelayFrame.js';
+import type { DataItem } from '../../plugins/types.js';
 import { itemFromWire, itemToWire } from './grpc-convert.js';
 
 /** Infer's message codec (the proto-loader method definition's). */
@@ -74,12 +75,15 @@ export function serveRelay(call: RelayCall, { dataplane, codec, malformedFrame, 
     }
     if (open.has(id)) return fail(id, new AigesError(Codes.INVALID_OP, `relay call id ${id} is already open`));
     let request: InferRequest__Output;
-    let items;
+    let items: DataItem[];
     try {
       request = codec.requestDeserialize(frame.request);
       items = request.items.map(itemFromWire);
     } catch (err) {
-      return fail(id, err instanceof AigesError ? err : new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(err as Error).message}`));
+      return fail(
+        id,
+        err instanceof AigesError ? err : new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(err as Error).message}`),
+      );
     }
     const entry: Open = { target: undefined, cancelled: false };
     open.set(id, entry);

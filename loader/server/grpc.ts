@@ -14,6 +14,7 @@ import { loadHealthProto, loadLoaderProto } from '../../proto/load.js';
 import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
 import type { SessionRequest__Output } from '../../proto/gen/aiges/v1/SessionRequest.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
+import type { DataItem } from '../../plugins/types.js';
 import { grpcError } from './grpc-errors.js';
 import { itemFromWire, itemToWire, metadataToWire } from './grpc-convert.js';
 import { watchLoad } from './grpc-load.js';
@@ -99,7 +100,7 @@ function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeout
     Infer(call, callback) {
       const req = call.request as typeof call.request | Malformed;
       if (isMalformed(req)) return callback(grpcError(malformed(req)));
-      let items;
+      let items: DataItem[];
       try {
         items = req.items.map(itemFromWire);
       } catch (err) {
@@ -159,9 +160,7 @@ async function runSession(call: SessionCall, dataplane: Dataplane, openTimeoutMs
   const signal = cancelSignal(call);
   // NOTE: destroyOnReturn false: the client's half-close ends our input only; the default
   // iterator would destroy the whole duplex and lose the results still to be sent.
-  const messages = (call.iterator({ destroyOnReturn: false }) as AsyncIterable<SessionRequest__Output | Malformed>)[
-    Symbol.asyncIterator
-  ]();
+  const messages = (call.iterator({ destroyOnReturn: false }) as AsyncIterable<SessionRequest__Output | Malformed>)[Symbol.asyncIterator]();
   let session: Session | undefined;
   const next = async () => {
     const n = await messages.next();

@@ -67,9 +67,5 @@ export function sendError(
     options.log.error({ err, sid, method: request.method, url: request.url }, 'http request failed');
   }
   const body: ErrorBody = { header: { code: error.aigesCode, message: error.message, sid } };
-  return reply
-    .code(error.httpStatus)
-    .header('aiges-code', String(error.aigesCode))
-    .type('application/json; charset=utf-8')
-    .send(body);
+  return reply.code(error.httpStatus).header('aiges-code', String(error.aigesCode)).type('application/json; charset=utf-8').send(body);
 }

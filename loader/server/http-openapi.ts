@@ -68,7 +68,10 @@ function parameterSchema(meta: ServiceMetadata): JsonSchema {
 
 export function buildOpenApi(meta: ServiceMetadata, options: { maxMessageBytes: number }): JsonSchema {
   const s = meta.service;
-  const error = { description: 'Error; the HTTP status follows the AIGes code (also in header aiges-code).', content: json(ref('ErrorResponse')) };
+  const error = {
+    description: 'Error; the HTTP status follows the AIGes code (also in header aiges-code).',
+    content: json(ref('ErrorResponse')),
+  };
   return {
     openapi: '3.1.0',
     info: { title: `${s} — aiges-ts`, version: meta.version, description: meta.description },
@@ -83,15 +86,25 @@ export function buildOpenApi(meta: ServiceMetadata, options: { maxMessageBytes: 
             `each answer carries the results produced since the last. Decoded payload at most ${options.maxMessageBytes} bytes.`,
           parameters: [
             { name: 'service', in: 'path', required: true, schema: { type: 'string', enum: [s] } },
-            { name: TIMEOUT_HEADER, in: 'header', required: false, schema: { type: 'integer', minimum: 1 }, description: 'Deadline in milliseconds.' },
+            {
+              name: TIMEOUT_HEADER,
+              in: 'header',
+              required: false,
+              schema: { type: 'integer', minimum: 1 },
+              description: 'Deadline in milliseconds.',
+            },
           ],
           requestBody: { required: true, content: json(ref('Request')) },
           responses: { '200': { description: 'Results.', content: json(ref('Response')) }, default: error },
         },
       },
       '/v1/metadata': { get: { operationId: 'metadata', responses: { '200': { description: 'The service schema.' }, default: error } } },
-      '/v2/health/live': { get: { operationId: 'live', responses: { '200': { description: 'Live.' }, '503': { description: 'Stopped.' } } } },
-      '/v2/health/ready': { get: { operationId: 'ready', responses: { '200': { description: 'Ready.' }, '503': { description: 'Not ready.' } } } },
+      '/v2/health/live': {
+        get: { operationId: 'live', responses: { '200': { description: 'Live.' }, '503': { description: 'Stopped.' } } },
+      },
+      '/v2/health/ready': {
+        get: { operationId: 'ready', responses: { '200': { description: 'Ready.' }, '503': { description: 'Not ready.' } } },
+      },
       '/metrics': { get: { operationId: 'metrics', responses: { '200': { description: 'Prometheus text exposition.' } } } },
     },
     components: {

@@ -83,13 +83,11 @@ function once(dataplane: Dataplane, { service, req, deadline, res }: Call, sid: 
   // parseRequest made params for this call alone: the sid goes into them, not into a copy.
   req.params['sid'] = sid;
   const options: CallOptions = { deadline, onCancel: cancelOnDisconnect.bind(res) };
-  return dataplane
-    .infer({ service, params: req.params, headers: req.headers, items: req.items }, options)
-    .then((items) => {
-      const body = success(sid, DataStatus.ONCE, toPayload(items));
-      dataplane.releaseOutputs(items); // toPayload has base64-encoded every byte
-      return body;
-    });
+  return dataplane.infer({ service, params: req.params, headers: req.headers, items: req.items }, options).then((items) => {
+    const body = success(sid, DataStatus.ONCE, toPayload(items));
+    dataplane.releaseOutputs(items); // toPayload has base64-encoded every byte
+    return body;
+  });
 }
 
 async function sessionStep(dataplane: Dataplane, sessions: HttpSessionTable, call: Call, raw: IncomingMessage) {

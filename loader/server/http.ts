@@ -69,9 +69,7 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return reply.type(metrics.registry.contentType).send(text);
   });
 
-  app.get<{ Querystring: { service?: string } }>('/v1/metadata', async (request) =>
-    dataplane.metadata(request.query.service),
-  );
+  app.get<{ Querystring: { service?: string } }>('/v1/metadata', async (request) => dataplane.metadata(request.query.service));
   app.get<{ Querystring: { service?: string } }>('/openapi.json', async (request) =>
     buildOpenApi(dataplane.metadata(request.query.service), { maxMessageBytes: deps.maxMessageBytes }),
   );

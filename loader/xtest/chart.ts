@@ -60,7 +60,12 @@ export function renderSvg(r: XtestReport): string {
   const x = (s: number) => M.left + (s / endS) * PW;
   const y = (v: number) => M.top + PH - (v / topMs) * PH;
   const mid = (i: number) => ((i + 0.5) * width) / 1000;
-  const series = (pick: (b: (typeof buckets)[number]) => number | null) => path(buckets.map((b, i) => [mid(i), pick(b)]), x, y);
+  const series = (pick: (b: (typeof buckets)[number]) => number | null) =>
+    path(
+      buckets.map((b, i) => [mid(i), pick(b)]),
+      x,
+      y,
+    );
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<title>${escapeXml(`aiges xtest: ${r.target.service} latency over time`)}</title>`,
@@ -83,14 +88,17 @@ export function renderSvg(r: XtestReport): string {
     const calls = b.succeeded + b.failed;
     if (b.failed === 0 || calls === 0) return;
     const h = (b.failed / calls) * 40;
-    out.push(`<rect x="${x((i * width) / 1000).toFixed(1)}" y="${(M.top + PH - h).toFixed(1)}" width="${((width / 1000 / endS) * PW).toFixed(1)}" height="${h.toFixed(1)}" fill="#d62728" fill-opacity="0.5"><title>${b.failed} of ${calls} failed</title></rect>`);
+    out.push(
+      `<rect x="${x((i * width) / 1000).toFixed(1)}" y="${(M.top + PH - h).toFixed(1)}" width="${((width / 1000 / endS) * PW).toFixed(1)}" height="${h.toFixed(1)}" fill="#d62728" fill-opacity="0.5"><title>${b.failed} of ${calls} failed</title></rect>`,
+    );
   });
   const lines: [string, string, string, (b: (typeof buckets)[number]) => number | null][] = [
     ['max', '#999', ' stroke-dasharray="4 3"', (b) => b.max_ms],
     ['p99', '#ff7f0e', '', (b) => b.p99_ms],
     ['p50', '#1f77b4', '', (b) => b.p50_ms],
   ];
-  for (const [, color, dash, pick] of lines) out.push(`<path d="${series(pick)}" fill="none" stroke="${color}" stroke-width="1.8"${dash}/>`);
+  for (const [, color, dash, pick] of lines)
+    out.push(`<path d="${series(pick)}" fill="none" stroke="${color}" stroke-width="1.8"${dash}/>`);
   const legend: [string, string][] = lines.map(([name, color]) => [name, color]);
   legend.push(['failed share', '#d62728']);
   if (r.process !== null && r.process.samples.length > 0) {
@@ -98,13 +106,18 @@ export function renderSvg(r: XtestReport): string {
     const yr = (mib: number) => M.top + PH - (mib / topMiB) * PH;
     const pts: [number, number | null][] = r.process.samples.map((s) => [s.t_ms / 1000, s.rss_bytes / 1024 / 1024]);
     out.push(`<path d="${path(pts, x, yr)}" fill="none" stroke="#2ca02c" stroke-width="1.5"/>`);
-    for (let k = 0; k <= 5; k++) out.push(`<text x="${M.left + PW + 8}" y="${(yr((topMiB * k) / 5) + 4).toFixed(1)}">${fmt((topMiB * k) / 5)}</text>`);
-    out.push(`<text transform="translate(${W - 14} ${M.top + PH / 2}) rotate(90)" text-anchor="middle">RSS of pid ${r.process.pid} (MiB)</text>`);
+    for (let k = 0; k <= 5; k++)
+      out.push(`<text x="${M.left + PW + 8}" y="${(yr((topMiB * k) / 5) + 4).toFixed(1)}">${fmt((topMiB * k) / 5)}</text>`);
+    out.push(
+      `<text transform="translate(${W - 14} ${M.top + PH / 2}) rotate(90)" text-anchor="middle">RSS of pid ${r.process.pid} (MiB)</text>`,
+    );
     legend.push(['RSS', '#2ca02c']);
   }
   legend.forEach(([name, color], i) => {
     const lx = M.left + PW - 110 * (legend.length - i);
-    out.push(`<rect x="${lx}" y="${M.top - 16}" width="14" height="4" fill="${color}"/><text x="${lx + 18}" y="${M.top - 11}">${escapeXml(name)}</text>`);
+    out.push(
+      `<rect x="${lx}" y="${M.top - 16}" width="14" height="4" fill="${color}"/><text x="${lx + 18}" y="${M.top - 11}">${escapeXml(name)}</text>`,
+    );
   });
   out.push(`<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" fill="none" stroke="#333"/>`, '</svg>');
   return `${out.join('\n')}\n`;

@@ -87,7 +87,8 @@ export class ProcSampler {
     const ticks = clockTicks();
     const samples = this.#readings.map((r, i): ProcSample => {
       const prev = this.#readings[i - 1];
-      const cpu = prev === undefined || r.atMs <= prev.atMs ? null : ((r.cpuTicks - prev.cpuTicks) / ticks / ((r.atMs - prev.atMs) / 1000)) * 100;
+      const cpu =
+        prev === undefined || r.atMs <= prev.atMs ? null : ((r.cpuTicks - prev.cpuTicks) / ticks / ((r.atMs - prev.atMs) / 1000)) * 100;
       return { t_ms: Math.round(r.atMs), cpu_percent: cpu === null ? null : Math.round(cpu * 10) / 10, rss_bytes: r.rssBytes };
     });
     const first = this.#readings[0] as Reading;

@@ -77,7 +77,8 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
     if (delay > 0) await sleep(delay, undefined, { signal: halt.signal }).catch(() => undefined);
     for (let i = claim(); i !== undefined; i = claim()) {
       const start = performance.now();
-      const outcome = o.mode === 'once' ? await target.once(inputs.itemsFor(i)) : await target.session(framesFor(inputs, i, o.frameBytes), pause);
+      const outcome =
+        o.mode === 'once' ? await target.once(inputs.itemsFor(i)) : await target.session(framesFor(inputs, i, o.frameBytes), pause);
       const end = performance.now();
       recorder.record(end - t0, end - start, outcome);
     }

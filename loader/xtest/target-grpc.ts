@@ -19,7 +19,8 @@ function failure(err: unknown): CallOutcome {
   // NOTE: client and loader share the call's deadline, and the client often notices it first
   // (no trailer then). Either way the call ran past --timeout-ms: counted as the catalog's 10102,
   // so the distribution does not depend on who won the race.
-  if (e.code === GrpcStatus.DEADLINE_EXCEEDED) return { ok: false, code: String(Codes.EXEC_TIMEOUT), message: e.details ?? 'deadline exceeded' };
+  if (e.code === GrpcStatus.DEADLINE_EXCEEDED)
+    return { ok: false, code: String(Codes.EXEC_TIMEOUT), message: e.details ?? 'deadline exceeded' };
   return transportFailure(err, 'grpc', e.code === undefined ? undefined : GrpcStatus[e.code]);
 }
 

@@ -24,7 +24,12 @@ type Exchange = { ok: true; body: ReplyBody } | { ok: false; outcome: CallOutcom
 function payloadOf(items: readonly XItem[]): Record<string, Record<string, string | number>> {
   const payload: Record<string, Record<string, string | number>> = {};
   for (const item of items) {
-    payload[item.key] = { ...item.attributes, encoding: item.encoding, status: item.status, [DATA_FIELDS[item.type]]: item.data.toString('base64') };
+    payload[item.key] = {
+      ...item.attributes,
+      encoding: item.encoding,
+      status: item.status,
+      [DATA_FIELDS[item.type]]: item.data.toString('base64'),
+    };
   }
   return payload;
 }

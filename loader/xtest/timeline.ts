@@ -56,12 +56,22 @@ export class Timeline {
     const n = Math.max(1, Math.ceil(Math.max(elapsedMs, this.#ticks() * TICK_MS) / width));
     const perTick = width / TICK_MS;
     const samples: number[][] = Array.from({ length: n }, () => []);
-    this.#times.forEach((t, i) => samples[Math.min(n - 1, Math.floor(t / width))]?.push(this.#latencies[i] as number));
+    this.#times.forEach((t, i) => {
+      samples[Math.min(n - 1, Math.floor(t / width))]?.push(this.#latencies[i] as number);
+    });
     const sum = (counts: number[], b: number) => counts.slice(b * perTick, (b + 1) * perTick).reduce((a, c) => a + c, 0);
     const buckets = samples.map((lat, b) => {
       lat.sort((x, y) => x - y);
-      const pick = (p: number) => (lat.length === 0 ? null : round3(lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)] as number));
-      return { t_ms: b * width, succeeded: sum(this.#ok, b), failed: sum(this.#failed, b), p50_ms: pick(50), p99_ms: pick(99), max_ms: pick(100) };
+      const pick = (p: number) =>
+        lat.length === 0 ? null : round3(lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)] as number);
+      return {
+        t_ms: b * width,
+        succeeded: sum(this.#ok, b),
+        failed: sum(this.#failed, b),
+        p50_ms: pick(50),
+        p99_ms: pick(99),
+        max_ms: pick(100),
+      };
     });
     return { bucket_ms: width, buckets };
   }

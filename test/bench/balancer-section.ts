@@ -107,7 +107,12 @@ async function throughput(
     for (const path of ['direct', 'lb', 'bare'] as const) {
       const target = grpcTarget(ports[path], payload);
       await target.check();
-      const r = await runLoad(target, { concurrency: s.concurrency, warmupMs: s.warmupMs, durationMs: s.durationMs, serverPid: pids[path] });
+      const r = await runLoad(target, {
+        concurrency: s.concurrency,
+        warmupMs: s.warmupMs,
+        durationMs: s.durationMs,
+        serverPid: pids[path],
+      });
       await target.close();
       runs[path].push(r);
       progress(`  balancer ${path}: ${r.callsPerSec.toFixed(0)} calls/s, p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}`);
@@ -159,7 +164,10 @@ async function routeLatency(etcd: TestEtcd, rounds: number, children: CliProcess
     // Wait until the balancer has ejected it, so the next round starts with none live.
     await new Promise<void>((resolve, reject) => {
       const check = () => {
-        infer(client, request, 2_000).then(() => setTimeout(check, 5), (err: { code?: number }) => (err.code === 14 ? resolve() : reject(err)));
+        infer(client, request, 2_000).then(
+          () => setTimeout(check, 5),
+          (err: { code?: number }) => (err.code === 14 ? resolve() : reject(err)),
+        );
       };
       check();
     });
@@ -191,7 +199,14 @@ export function balancerReport(r: BalancerResult, s: BalancerSettings): string {
   const lbRatio = l.callsPerSec / d.callsPerSec;
   const rows = (['direct', 'lb', 'bare'] as const).map((p) => {
     const x = r.paths[p];
-    return [LABELS[p], formatValue(x.callsPerSec), ratio(x.callsPerSec, d.callsPerSec), ms(x.p50Ms), ms(x.p99Ms), formatValue(x.cpuMicrosPerCall)];
+    return [
+      LABELS[p],
+      formatValue(x.callsPerSec),
+      ratio(x.callsPerSec, d.callsPerSec),
+      ms(x.p50Ms),
+      ms(x.p99Ms),
+      formatValue(x.cpuMicrosPerCall),
+    ];
   });
   return [
     `balancer: Infer through \`aiges lb\` against the loader directly; concurrency ${s.concurrency}, ${sizeLabel(s.size)} payload` +
@@ -212,9 +227,41 @@ export function balancerSummary(r: BalancerResult, s: BalancerSettings): Summary
   const label = `Infer ${sizeLabel(s.size)} through aiges lb`;
   const { direct, lb, bare } = r.paths;
   return [
-    { section, case: label, metric: 'calls/s', higherIsBetter: true, ours: lb.callsPerSec, baseline: 'direct to the loader', baselineValue: direct.callsPerSec },
-    { section, case: label, metric: 'p99 ms', higherIsBetter: false, ours: lb.p99Ms, baseline: 'direct to the loader', baselineValue: direct.p99Ms },
-    { section, case: label, metric: 'calls/s', higherIsBetter: true, ours: lb.callsPerSec, baseline: 'bare grpc-js proxy', baselineValue: bare.callsPerSec },
-    { section, case: label, metric: 'hop CPU µs/call', higherIsBetter: false, ours: lb.cpuMicrosPerCall, baseline: 'bare grpc-js proxy', baselineValue: bare.cpuMicrosPerCall },
+    {
+      section,
+      case: label,
+      metric: 'calls/s',
+      higherIsBetter: true,
+      ours: lb.callsPerSec,
+      baseline: 'direct to the loader',
+      baselineValue: direct.callsPerSec,
+    },
+    {
+      section,
+      case: label,
+      metric: 'p99 ms',
+      higherIsBetter: false,
+      ours: lb.p99Ms,
+      baseline: 'direct to the loader',
+      baselineValue: direct.p99Ms,
+    },
+    {
+      section,
+      case: label,
+      metric: 'calls/s',
+      higherIsBetter: true,
+      ours: lb.callsPerSec,
+      baseline: 'bare grpc-js proxy',
+      baselineValue: bare.callsPerSec,
+    },
+    {
+      section,
+      case: label,
+      metric: 'hop CPU µs/call',
+      higherIsBetter: false,
+      ours: lb.cpuMicrosPerCall,
+      baseline: 'bare grpc-js proxy',
+      baselineValue: bare.cpuMicrosPerCall,
+    },
   ];
 }

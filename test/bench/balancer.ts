@@ -37,5 +37,9 @@ const settings = {
 checkBuilt(ROOT);
 const result = await runBalancer(ROOT, settings, (line) => process.stderr.write(`${line}\n`));
 console.log(`# aiges lb bench — ${new Date().toISOString()}`);
-console.log(`machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, Node ${process.version}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, Node ${process.version}; load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`\n${balancerReport(result, settings)}`);

@@ -27,20 +27,23 @@ const method: grpc.MethodDefinition<Buffer, Buffer> = {
   responseSerialize: identity,
   responseDeserialize: identity,
 };
-server.addService({ Infer: method }, {
-  Infer(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
-    let response: Buffer | undefined;
-    const up = client.getChannel().createCall(PATH, call.getDeadline(), null, null, null);
-    up.start(call.metadata, {
-      onReceiveMetadata: () => undefined,
-      onReceiveMessage: (message: Buffer) => (response = message),
-      onReceiveStatus: (status) => (status.code === grpc.status.OK ? callback(null, response) : callback(status)),
-    });
-    up.sendMessageWithContext({}, call.request);
-    up.halfClose();
-    up.startRead();
+server.addService(
+  { Infer: method },
+  {
+    Infer(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
+      let response: Buffer | undefined;
+      const up = client.getChannel().createCall(PATH, call.getDeadline(), null, null, null);
+      up.start(call.metadata, {
+        onReceiveMetadata: () => undefined,
+        onReceiveMessage: (message: Buffer) => (response = message),
+        onReceiveStatus: (status) => (status.code === grpc.status.OK ? callback(null, response) : callback(status)),
+      });
+      up.sendMessageWithContext({}, call.request);
+      up.halfClose();
+      up.startRead();
+    },
   },
-});
+);
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) {
     process.stderr.write(`bare-proxy: ${err.message}\n`);

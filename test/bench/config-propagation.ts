@@ -50,8 +50,7 @@ try {
     applied.set(status.instance, status);
     wake?.();
   });
-  const allApplied = (version: number) =>
-    applied.size === LOADERS && [...applied.values()].every((s) => s.version === version && s.ok);
+  const allApplied = (version: number) => applied.size === LOADERS && [...applied.values()].every((s) => s.version === version && s.ok);
 
   async function measure(toml: string): Promise<number> {
     const started = performance.now();

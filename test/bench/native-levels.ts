@@ -122,9 +122,7 @@ export async function dataplaneLevel(a: NativeArtifacts, payloadBytes: number, c
   const h = await createHarness(wrapper, { concurrency: 1 });
   try {
     const payload = payloadOf(payloadBytes);
-    const items: DataItem[] = [
-      { key: 'data', type: DataType.OTHER, status: DataStatus.ONCE, encoding: '', attributes: {}, data: payload },
-    ];
+    const items: DataItem[] = [{ key: 'data', type: DataType.OTHER, status: DataStatus.ONCE, encoding: '', attributes: {}, data: payload }];
     checkEcho('dataplane', (await h.infer(items))[0]?.data, payload);
     return await timeLoop(count, async () => {
       // As the adapters do after serializing (Dataplane.releaseOutputs).

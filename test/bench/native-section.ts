@@ -9,15 +9,7 @@
  * call) over the summed call times, MB = 1e6 bytes; memcpy GB/s counts each byte copied once,
  * GB = 1e9 bytes.
  */
-import {
-  dataplaneLevel,
-  directLevel,
-  grpcLevel,
-  hostLevel,
-  loadBenchAddon,
-  nativeArtifacts,
-  type LoopCount,
-} from './native-levels.js';
+import { dataplaneLevel, directLevel, grpcLevel, hostLevel, loadBenchAddon, nativeArtifacts, type LoopCount } from './native-levels.js';
 import { sizeLabel } from './report.js';
 import type { SummaryRow } from './summary.js';
 

@@ -70,8 +70,17 @@ const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(dig
 /** One row per server and case; a baseline's row carries the ratios ours/that baseline. */
 export function table(results: readonly CaseResult[]): string {
   const head = [
-    'case', 'server', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'server CPU %', 'client CPU %',
-    'calls/s ours/this', 'CPU/call ours/this',
+    'case',
+    'server',
+    'in flight',
+    'calls/s',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/call',
+    'server CPU %',
+    'client CPU %',
+    'calls/s ours/this',
+    'CPU/call ours/this',
   ];
   const rows = results.map((r) => {
     const ours = r.server === 'ours' ? undefined : oursOf(results, r);
@@ -99,7 +108,9 @@ export function verdicts(results: readonly CaseResult[]): string[] {
     if (ours === undefined) return [];
     const r = ours.callsPerSec / bare.callsPerSec;
     const verdict = r >= TARGET_RATIO ? 'meets' : 'BELOW';
-    return [`${caseLabel(ours)}: ours/${serverLabel(bare.protocol, 'bare')} throughput ${r.toFixed(2)}× — ${verdict} the ${TARGET_RATIO}× target`];
+    return [
+      `${caseLabel(ours)}: ours/${serverLabel(bare.protocol, 'bare')} throughput ${r.toFixed(2)}× — ${verdict} the ${TARGET_RATIO}× target`,
+    ];
   });
 }
 
@@ -108,7 +119,11 @@ export function serverSummary(results: readonly CaseResult[]): SummaryRow[] {
   return results.flatMap((base) => {
     const ours = base.server === 'ours' ? undefined : oursOf(results, base);
     if (ours === undefined) return [];
-    const common = { section: base.protocol === 'grpc' ? '(a)' : '(b)', case: caseLabel(base), baseline: serverLabel(base.protocol, base.server) };
+    const common = {
+      section: base.protocol === 'grpc' ? '(a)' : '(b)',
+      case: caseLabel(base),
+      baseline: serverLabel(base.protocol, base.server),
+    };
     return [
       { ...common, metric: 'calls/s', higherIsBetter: true, ours: ours.callsPerSec, baselineValue: base.callsPerSec },
       { ...common, metric: 'server CPU µs/call', higherIsBetter: false, ours: ours.cpuMicrosPerCall, baselineValue: base.cpuMicrosPerCall },

@@ -49,7 +49,8 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
   http: (s) => servers('http', s),
   async native(s) {
     const missing = missingArtifacts(nativeArtifacts(ROOT));
-    if (missing.length > 0) throw new Unavailable(`${missing.join(', ')} missing: run \`npm run build:native\` (or \`npm run build\`) first`);
+    if (missing.length > 0)
+      throw new Unavailable(`${missing.join(', ')} missing: run \`npm run build:native\` (or \`npm run build\`) first`);
     const r = await runNative(ROOT, s.native, progress);
     console.log(`\n${nativeReport(r)}`);
     return { summary: nativeSummary(r), json: r };
@@ -88,7 +89,9 @@ async function main(): Promise<number> {
   const started = new Date();
   const loadBefore = loadAverage();
   console.log(`aiges-ts bench — ${started.toISOString()}${settings.quick ? ' (--quick: a smoke run, not a measurement)' : ''}`);
-  console.log(`machine: ${machine.nproc} CPUs, ${machine.cpu}, Node ${machine.node}; load average ${loadBefore} (other work running skews results)`);
+  console.log(
+    `machine: ${machine.nproc} CPUs, ${machine.cpu}, Node ${machine.node}; load average ${loadBefore} (other work running skews results)`,
+  );
   console.log(`sections: ${[...settings.sections].join(', ')}`);
 
   const summary: SummaryRow[] = [];
@@ -117,7 +120,15 @@ async function main(): Promise<number> {
   const loadAfter = loadAverage();
   console.log(`\nload average at the end ${loadAfter}; total ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
   if (settings.jsonFile !== undefined) {
-    const json = { date: started.toISOString(), machine, loadBefore, loadAfter, settings: { ...settings, sections: [...settings.sections] }, sections, summary };
+    const json = {
+      date: started.toISOString(),
+      machine,
+      loadBefore,
+      loadAfter,
+      settings: { ...settings, sections: [...settings.sections] },
+      sections,
+      summary,
+    };
     writeFileSync(settings.jsonFile, `${JSON.stringify(json, null, 2)}\n`);
     console.log(`results written to ${settings.jsonFile}`);
   }

@@ -63,7 +63,17 @@ export function startServer(root: string, kind: ServerKind, protocol: Protocol, 
   }
   const args = [
     ...nodeFlags,
-    LOADER_CLI, 'serve', 'demo/echo', '--grpc-port', '0', '--http-port', '0', '--log-level', 'info', '--capacity', '256',
+    LOADER_CLI,
+    'serve',
+    'demo/echo',
+    '--grpc-port',
+    '0',
+    '--http-port',
+    '0',
+    '--log-level',
+    'info',
+    '--capacity',
+    '256',
     ...(options.loaderArgs ?? []),
   ];
   let port: number | undefined;

@@ -134,7 +134,7 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
   if (early !== undefined) {
     stopping = true;
     timers.forEach(clearTimeout);
-    clients.forEach((c) => c.close());
+    for (const c of clients) c.close();
     throw new Error(`session load failed before the window: ${early.message}`);
   }
   o.onWindow?.('start');
@@ -148,7 +148,7 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
   timers.forEach(clearTimeout);
   // Every frame sent must come back before the streams end.
   const ends = await Promise.allSettled(streams.map((s) => s.end()));
-  clients.forEach((c) => c.close());
+  for (const c of clients) c.close();
   const rejected = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
   const err = failure ?? (rejected?.reason as Error | undefined);
   if (err !== undefined) throw new Error(`session load failed: ${err.message}`);

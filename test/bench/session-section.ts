@@ -121,8 +121,24 @@ export function sessionReport(cases: readonly SessionCase[], s: SessionSettings)
       '(or the client, see send lag) fell behind and latency grew through the window',
     '',
     markdownTable(
-      ['server', 'sessions', 'frames/s sent', 'answers/s', 'p50 ms', 'p99 ms', 'max ms', 'send lag p99 ms', 'RSS idle MiB', 'RSS steady MiB',
-        'RSS peak MiB', 'server CPU %', 'server CPU µs/answer', 'client CPU %', 'p99 ours/this', 'RSS steady ours/this'],
+      [
+        'server',
+        'sessions',
+        'frames/s sent',
+        'answers/s',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'send lag p99 ms',
+        'RSS idle MiB',
+        'RSS steady MiB',
+        'RSS peak MiB',
+        'server CPU %',
+        'server CPU µs/answer',
+        'client CPU %',
+        'p99 ours/this',
+        'RSS steady ours/this',
+      ],
       rows,
     ),
   ].join('\n');
@@ -132,7 +148,12 @@ export function sessionSummary(cases: readonly SessionCase[], s: SessionSettings
   const ours = cases.find((c) => c.server === 'ours');
   const bare = cases.find((c) => c.server === 'bare');
   if (ours === undefined || bare === undefined) return [];
-  const common = { section: '(f)', case: `${s.sessions} sessions × ${s.framesPerSec} frames/s`, baseline: LABELS.bare, higherIsBetter: false };
+  const common = {
+    section: '(f)',
+    case: `${s.sessions} sessions × ${s.framesPerSec} frames/s`,
+    baseline: LABELS.bare,
+    higherIsBetter: false,
+  };
   return [
     { ...common, metric: 'frame latency p99 ms', ours: ours.p99Ms, baselineValue: bare.p99Ms },
     { ...common, metric: 'server CPU µs/answer', ours: ours.cpuMicrosPerAnswer, baselineValue: bare.cpuMicrosPerAnswer },

@@ -6,7 +6,7 @@
  * protobuf work out of the measurement: on a 2-CPU machine the client shares the CPUs with the
  * server under test, and the same client drives both servers.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { SessionResponse__Output } from '../../proto/gen/aiges/v1/SessionResponse.js';
 
@@ -61,7 +61,9 @@ export function wireSession(frame: Buffer): WireSession {
           ended = true;
           return undefined;
         }
-        return onError(new Error(`session answered ${b.length} bytes (status ${r.status}, ${r.items.length} items), expected ${echoBytes}`));
+        return onError(
+          new Error(`session answered ${b.length} bytes (status ${r.status}, ${r.items.length} items), expected ${echoBytes}`),
+        );
       });
       call.write(openBytes);
       return {

@@ -50,15 +50,39 @@ describe('samples file', () => {
     ['an unknown mode', `${ONE}mode = "stream"\n`, /^sample\[0\]\.mode: Invalid option/],
     ['an unknown sample key', `${ONE}inputs = 1\n`, /^sample\[0\]: Unrecognized key: "inputs"/],
     ['no input', '[[sample]]\nname = "a"\ninput = {}\n', /^sample\[0\]\.input: needs at least one input/],
-    ['both file and text', '[[sample]]\nname = "a"\ninput.text = { text = "x", file = "y" }\n', /^sample\[0\]\.input\.text: give exactly one of `file` or `text`/],
-    ['an unknown item type', '[[sample]]\nname = "a"\ninput.text = { text = "x", type = "pdf" }\n', /^sample\[0\]\.input\.text\.type: Invalid option/],
+    [
+      'both file and text',
+      '[[sample]]\nname = "a"\ninput.text = { text = "x", file = "y" }\n',
+      /^sample\[0\]\.input\.text: give exactly one of `file` or `text`/,
+    ],
+    [
+      'an unknown item type',
+      '[[sample]]\nname = "a"\ninput.text = { text = "x", type = "pdf" }\n',
+      /^sample\[0\]\.input\.text\.type: Invalid option/,
+    ],
     ['frame_bytes in a once sample', `${ONE}frame_bytes = 2\n`, /^sample\[0\]\.frame_bytes: `frame_bytes` is for session samples/],
     ['a zero frame size', `${ONE}mode = "session"\nframe_bytes = 0\n`, /^sample\[0\]\.frame_bytes: /],
-    ['expect.stream in a once sample', `${ONE}expect.stream.text = "x"\n`, /^sample\[0\]\.expect\.stream: `expect\.stream` is for session samples/],
-    ['an error with an output', `${ONE}expect.error = 10107\nexpect.output.text = "x"\n`, /^sample\[0\]\.expect\.error: `expect\.error` cannot go with/],
+    [
+      'expect.stream in a once sample',
+      `${ONE}expect.stream.text = "x"\n`,
+      /^sample\[0\]\.expect\.stream: `expect\.stream` is for session samples/,
+    ],
+    [
+      'an error with an output',
+      `${ONE}expect.error = 10107\nexpect.output.text = "x"\n`,
+      /^sample\[0\]\.expect\.error: `expect\.error` cannot go with/,
+    ],
     ['an unknown expect key', `${ONE}expect.status = 2\n`, /^sample\[0\]\.expect: Unrecognized key: "status"/],
-    ['a missing input file', '[[sample]]\nname = "a"\ninput.text = { file = "nope.txt" }\n', /^sample "a" input\.text: cannot read nope\.txt: ENOENT/],
-    ['a missing expected file', `${ONE}expect.output.text = { file = "gone.bin" }\n`, /^sample "a" expect\.output\.text: cannot read gone\.bin: ENOENT/],
+    [
+      'a missing input file',
+      '[[sample]]\nname = "a"\ninput.text = { file = "nope.txt" }\n',
+      /^sample "a" input\.text: cannot read nope\.txt: ENOENT/,
+    ],
+    [
+      'a missing expected file',
+      `${ONE}expect.output.text = { file = "gone.bin" }\n`,
+      /^sample "a" expect\.output\.text: cannot read gone\.bin: ENOENT/,
+    ],
   ])('refuses %s', (_what, text, message) => {
     expect(refusal(text)).toEqual({ code: CheckCodes.SAMPLES, message: expect.stringMatching(message) });
   });

@@ -29,7 +29,19 @@ describe('aiges call', () => {
   it('makes a once call with text and a file, printing the outputs', async () => {
     const file = join(dir, 'blob.bin');
     writeFileSync(file, Buffer.from([1, 2, 3, 4, 5]));
-    const r = await runToExit(['call', addr, 'echo', '--text', 'text=hello', '--file', `data=${file}:other`, '-a', 'data.width=5', '-p', 'delay_ms=1']);
+    const r = await runToExit([
+      'call',
+      addr,
+      'echo',
+      '--text',
+      'text=hello',
+      '--file',
+      `data=${file}:other`,
+      '-a',
+      'data.width=5',
+      '-p',
+      'delay_ms=1',
+    ]);
     expect(r.code).toBe(0);
     const [res] = lines(r.stdout);
     expect(res?.items).toEqual([
@@ -43,7 +55,19 @@ describe('aiges call', () => {
     const audio = Buffer.alloc(1000, 7);
     writeFileSync(file, audio);
     const out = join(dir, 'out');
-    const r = await runToExit(['call', addr, 'echo', '--mode', 'session', '--file', `audio=${file}:audio`, '--frame-bytes', '300', '--out', out]);
+    const r = await runToExit([
+      'call',
+      addr,
+      'echo',
+      '--mode',
+      'session',
+      '--file',
+      `audio=${file}:audio`,
+      '--frame-bytes',
+      '300',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     const responses = lines(r.stdout);
     expect(responses.map((x) => x.items[0]?.['bytes'])).toEqual([300, 300, 300, 100]);

@@ -49,7 +49,11 @@ describe('aiges check', () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ ok: false, service: 'faulty', passed: 1, failed: 2 });
-    expect(report.results[0]).toMatchObject({ name: 'shout once', ok: false, reason: 'error 10203: plugin produced undeclared output key "extra"' });
+    expect(report.results[0]).toMatchObject({
+      name: 'shout once',
+      ok: false,
+      reason: 'error 10203: plugin produced undeclared output key "extra"',
+    });
   });
 
   it('exits 2 with E_CHECK_LOAD when the plugin fails init', async () => {

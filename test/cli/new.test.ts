@@ -55,7 +55,17 @@ describe('aiges new (ts)', () => {
       const once = await runToExit(['call', addr, 'word-count', '--text', 'text=hello streaming world']);
       expect(once.code).toBe(0);
       expect(JSON.parse(once.stdout).items[0]).toMatchObject({ key: 'count', text: '3' });
-      const session = await runToExit(['call', addr, 'word-count', '--mode', 'session', '--text', 'text=hello streaming world', '--frame-bytes', '4']);
+      const session = await runToExit([
+        'call',
+        addr,
+        'word-count',
+        '--mode',
+        'session',
+        '--text',
+        'text=hello streaming world',
+        '--frame-bytes',
+        '4',
+      ]);
       expect(session.code).toBe(0);
       const last = JSON.parse(session.stdout.trim().split('\n').at(-1) as string);
       expect(last).toMatchObject({ status: 2, items: [{ key: 'count', text: '3' }] });
@@ -71,7 +81,9 @@ describe('aiges new refuses', () => {
   it('a bad name with E_SCAFFOLD_NAME', async () => {
     const r = await runToExit(['new', 'Word_Count', '--dir', parent]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^aiges new \[E_SCAFFOLD_NAME\]: invalid project name "Word_Count": use lowercase letters, digits and single dashes/);
+    expect(r.stderr).toMatch(
+      /^aiges new \[E_SCAFFOLD_NAME\]: invalid project name "Word_Count": use lowercase letters, digits and single dashes/,
+    );
   });
 
   it('an unknown --lang with E_SCAFFOLD_LANG', async () => {
@@ -86,7 +98,9 @@ describe('aiges new refuses', () => {
     writeFileSync(join(taken, 'mine.txt'), 'keep');
     const r = await runToExit(['new', 'taken', '--dir', parent]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`aiges new [E_SCAFFOLD_DIR_NOT_EMPTY]: ${taken} already exists and is not an empty folder: choose another name or --dir\n`);
+    expect(r.stderr).toBe(
+      `aiges new [E_SCAFFOLD_DIR_NOT_EMPTY]: ${taken} already exists and is not an empty folder: choose another name or --dir\n`,
+    );
     expect(readFileSync(join(taken, 'mine.txt'), 'utf8')).toBe('keep');
   });
 });

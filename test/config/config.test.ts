@@ -113,7 +113,9 @@ level = "debug"
   });
 
   it('precedence: default < file < env < overrides, key by key', () => {
-    const file = toml('[limits]\ncapacity = 10\ndefault_deadline_ms = 1000\nsession_deadline_ms = 2000\n[wrapper]\na = "file"\nb = "file"\n');
+    const file = toml(
+      '[limits]\ncapacity = 10\ndefault_deadline_ms = 1000\nsession_deadline_ms = 2000\n[wrapper]\na = "file"\nb = "file"\n',
+    );
     const env = { AIGES_LIMITS_CAPACITY: '20', AIGES_LIMITS_DEFAULT_DEADLINE_MS: '3000', AIGES_WRAPPER_B: 'env' };
     const overrides = { limits: { capacity: 30 } };
     const config = loadConfig({ file, env, overrides });
@@ -218,7 +220,6 @@ level = "debug"
     const config = loadConfig({ file: toml('[wrapper]\nlangs = ["zh"]\n[wrapper.nested]\nk = 1\n') });
     expect(Object.isFrozen(config)).toBe(true);
     expect(() => {
-      'use strict';
       (config.limits as { capacity: number }).capacity = 1;
     }).toThrow(TypeError);
     expect(() => {

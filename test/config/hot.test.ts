@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { applyHotConfig, HotConfigError, hotChanges, parseHotConfig } from '../../loader/config/hot.js';
 import { ConfigError, loadConfig } from '../../loader/config/load.js';
 
-const base = loadConfig({ overrides: { wrapper: { model: 'a', threads: 2 }, limits: { capacity: 8, default_deadline_ms: 1_000 }, log: { level: 'warn' } } });
+const base = loadConfig({
+  overrides: { wrapper: { model: 'a', threads: 2 }, limits: { capacity: 8, default_deadline_ms: 1_000 }, log: { level: 'warn' } },
+});
 
 describe('parseHotConfig', () => {
   it('accepts [wrapper], [limits] and [log] that pass the schema', () => {

@@ -69,7 +69,13 @@ describe('Dataplane.infer (once mode)', () => {
     const input = item('text', 'hello', { encoding: 'utf8', attributes: { lang: 'en' } });
     const out = await dataplane.infer(req('echo', [input]));
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatchObject({ key: 'text', type: DataType.TEXT, status: DataStatus.ONCE, encoding: 'utf8', attributes: { lang: 'en' } });
+    expect(out[0]).toMatchObject({
+      key: 'text',
+      type: DataType.TEXT,
+      status: DataStatus.ONCE,
+      encoding: 'utf8',
+      attributes: { lang: 'en' },
+    });
     expect(out[0]?.data.toString()).toBe('hello');
     expect(out[0]?.data).toBe(input.data);
     expect(dataplane.admission.inUse).toBe(0);
@@ -141,9 +147,10 @@ describe('Dataplane.infer (once mode)', () => {
   it('deadline → 10102; the slot is freed while the plugin still runs', async () => {
     const { dataplane, instance } = await makePlane(slow, { concurrency: 1 });
     const started = Date.now();
-    await expect(
-      dataplane.infer(req('slow', [item('text', 'x')], { ms: '400' }), { deadline: Date.now() + 50 }),
-    ).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT, message: expect.stringMatching(/deadline of \d+ ms exceeded/) });
+    await expect(dataplane.infer(req('slow', [item('text', 'x')], { ms: '400' }), { deadline: Date.now() + 50 })).rejects.toMatchObject({
+      aigesCode: Codes.EXEC_TIMEOUT,
+      message: expect.stringMatching(/deadline of \d+ ms exceeded/),
+    });
     expect(Date.now() - started).toBeLessThan(350);
     // Abandoned, not finished: the plugin is still running, yet the loader's accounting is clean.
     expect(slowStats().running).toBe(1);
@@ -192,9 +199,9 @@ describe('Dataplane.infer (once mode)', () => {
   it('a signal already aborted → 10202 without calling the plugin', async () => {
     const { state, wrapper } = gated();
     const { dataplane } = await makePlane(wrapper);
-    await expect(
-      dataplane.infer(req('gated', [item('text', 'x')]), { signal: AbortSignal.abort() }),
-    ).rejects.toMatchObject({ aigesCode: Codes.CANCELLED });
+    await expect(dataplane.infer(req('gated', [item('text', 'x')]), { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      aigesCode: Codes.CANCELLED,
+    });
     expect(state.calls).toBe(0);
     expect(dataplane.admission.inUse).toBe(0);
   });
@@ -266,9 +273,9 @@ describe('Dataplane.infer (once mode)', () => {
     const { dataplane, instance } = await makePlane(wrapper, { concurrency: 1 });
     const first = dataplane.infer(req('gated', [item('text', 'a')]));
     await state.started.promise;
-    await expect(
-      dataplane.infer(req('gated', [item('text', 'b')]), { deadline: Date.now() + 30 }),
-    ).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
+    await expect(dataplane.infer(req('gated', [item('text', 'b')]), { deadline: Date.now() + 30 })).rejects.toMatchObject({
+      aigesCode: Codes.EXEC_TIMEOUT,
+    });
     expect(dataplane.admission.inUse).toBe(1);
     state.release.open();
     await first;
@@ -351,9 +358,10 @@ describe('Dataplane.infer (once mode)', () => {
 
   it('payload over max_message_bytes → 10201 before admission; exactly the limit passes', async () => {
     const { dataplane } = await makePlane(echo, { limits: { max_message_bytes: 8 } });
-    await expect(
-      dataplane.infer(req('echo', [item('text', '12345'), item('audio', '6789', { type: 'audio' })])),
-    ).rejects.toMatchObject({ aigesCode: Codes.PAYLOAD_TOO_LARGE, message: expect.stringContaining('9 bytes') });
+    await expect(dataplane.infer(req('echo', [item('text', '12345'), item('audio', '6789', { type: 'audio' })]))).rejects.toMatchObject({
+      aigesCode: Codes.PAYLOAD_TOO_LARGE,
+      message: expect.stringContaining('9 bytes'),
+    });
     expect(dataplane.admission.inUse).toBe(0);
     await expect(dataplane.infer(req('echo', [item('text', '12345678')]))).resolves.toHaveLength(1);
   });

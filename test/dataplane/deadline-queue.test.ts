@@ -91,7 +91,7 @@ describe('DeadlineQueue', () => {
     const expired: number[] = [];
     const now = Date.now();
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const live: Timed[] = [];
     for (let i = 0; i < 2000; i++) {
       if (live.length > 0 && rand() < 0.4) {

@@ -20,7 +20,7 @@ export interface Plane {
 }
 
 export async function makePlane(
-  wrapper: WrapperDefinition<any>,
+  wrapper: WrapperDefinition<unknown>,
   options: {
     limits?: Partial<DataplaneLimits>;
     concurrency?: number;
@@ -51,7 +51,8 @@ export async function makePlane(
     async requests(labels) {
       const metric = await metrics.requests.get();
       const hit = metric.values.find(
-        (v) => v.labels['service'] === labels.service && v.labels['mode'] === labels.mode && String(v.labels['code']) === String(labels.code),
+        (v) =>
+          v.labels['service'] === labels.service && v.labels['mode'] === labels.mode && String(v.labels['code']) === String(labels.code),
       );
       return hit?.value ?? 0;
     },

@@ -427,25 +427,54 @@ describe('Session: plugin failures', () => {
 describe('Session: destroy and cleanup', () => {
   type Path = (s: Session, results: Promise<SessionResult[]>) => Promise<unknown>;
   const paths: [string, ProbeOptions, Partial<Record<string, number>>, Path][] = [
-    ['success', {}, {}, async (s, r) => {
-      await s.write(frame('a'));
-      await s.end();
-      await r;
-    }],
-    ['plugin error', { writeDelay: () => { throw new Error('x'); } }, {}, async (s, r) => {
-      await expect(s.write(frame('a'))).rejects.toMatchObject({ aigesCode: Codes.PLUGIN_WRITE });
-      await expect(r).rejects.toBeDefined();
-    }],
-    ['cancel', {}, {}, async (s, r) => {
-      s.cancel(new AigesError(Codes.CANCELLED, 'client went away'));
-      await expect(r).rejects.toMatchObject({ aigesCode: Codes.CANCELLED });
-    }],
-    ['idle timeout', {}, { session_idle_timeout_ms: 30 }, async (_s, r) => {
-      await expect(r).rejects.toMatchObject({ aigesCode: Codes.SESSION_TIMEOUT });
-    }],
-    ['deadline', {}, { session_deadline_ms: 30 }, async (_s, r) => {
-      await expect(r).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
-    }],
+    [
+      'success',
+      {},
+      {},
+      async (s, r) => {
+        await s.write(frame('a'));
+        await s.end();
+        await r;
+      },
+    ],
+    [
+      'plugin error',
+      {
+        writeDelay: () => {
+          throw new Error('x');
+        },
+      },
+      {},
+      async (s, r) => {
+        await expect(s.write(frame('a'))).rejects.toMatchObject({ aigesCode: Codes.PLUGIN_WRITE });
+        await expect(r).rejects.toBeDefined();
+      },
+    ],
+    [
+      'cancel',
+      {},
+      {},
+      async (s, r) => {
+        s.cancel(new AigesError(Codes.CANCELLED, 'client went away'));
+        await expect(r).rejects.toMatchObject({ aigesCode: Codes.CANCELLED });
+      },
+    ],
+    [
+      'idle timeout',
+      {},
+      { session_idle_timeout_ms: 30 },
+      async (_s, r) => {
+        await expect(r).rejects.toMatchObject({ aigesCode: Codes.SESSION_TIMEOUT });
+      },
+    ],
+    [
+      'deadline',
+      {},
+      { session_deadline_ms: 30 },
+      async (_s, r) => {
+        await expect(r).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
+      },
+    ],
   ];
 
   it.each(paths)('destroy is called exactly once on %s', async (_name, options, limits, drive) => {

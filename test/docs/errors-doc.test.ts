@@ -5,9 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AigesError, Codes } from '../../loader/errors.js';
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-const rows = new Map(
-  [...doc.matchAll(/^\| (\d{5}) \| (\w+) \| (\w+) \| (\d{3}) \|/gm)].map((m) => [Number(m[1]), m.slice(2, 5)]),
-);
+const rows = new Map([...doc.matchAll(/^\| (\d{5}) \| (\w+) \| (\w+) \| (\d{3}) \|/gm)].map((m) => [Number(m[1]), m.slice(2, 5)]));
 
 describe('docs/errors.md', () => {
   it.each(Object.entries(Codes))('documents %s', (name, code) => {

@@ -18,9 +18,21 @@ describe('buildCommand', () => {
     const { cmd, args } = buildCommand('buildah', spec);
     expect(cmd).toBe('buildah');
     expect(args).toEqual([
-      '--storage-driver', 'vfs',
-      'bud', '--isolation', 'chroot', '--format', 'docker', '--pull=false',
-      '-f', '/ctx/Dockerfile', '-t', 'echo:1', '--build-arg', 'AIGES_BASE=aiges-ts/base:0.1.0-cpu', '/ctx',
+      '--storage-driver',
+      'vfs',
+      'bud',
+      '--isolation',
+      'chroot',
+      '--format',
+      'docker',
+      '--pull=false',
+      '-f',
+      '/ctx/Dockerfile',
+      '-t',
+      'echo:1',
+      '--build-arg',
+      'AIGES_BASE=aiges-ts/base:0.1.0-cpu',
+      '/ctx',
     ]);
   });
 
@@ -43,6 +55,8 @@ describe('parseBuildArg', () => {
   });
 
   it.each(['BASE', '=x', '1A=x', 'A-B=x'])('rejects %s with IMAGE_BAD_ARGUMENT', (bad) => {
-    expect(() => parseBuildArg(bad)).toThrow(expect.objectContaining({ code: ImageCodes.BAD_ARGUMENT, message: expect.stringContaining(bad) }));
+    expect(() => parseBuildArg(bad)).toThrow(
+      expect.objectContaining({ code: ImageCodes.BAD_ARGUMENT, message: expect.stringContaining(bad) }),
+    );
   });
 });

@@ -118,7 +118,16 @@ describe('images built with buildah from a local root', () => {
         '[plugin]\nkind = "native"\npath = "libnative_echo.so"\n\n[plugin.native]\nservice = "native-echo"\nmode = "once"\n',
       );
       writeFileSync(join(project, 'Dockerfile'), businessDockerfile(packageVersion()));
-      const build = await runToExit(['image', 'build', project, '--base', BASE, '--tag', 'localhost/aiges-test/native-echo:1', ...store.flags]);
+      const build = await runToExit([
+        'image',
+        'build',
+        project,
+        '--base',
+        BASE,
+        '--tag',
+        'localhost/aiges-test/native-echo:1',
+        ...store.flags,
+      ]);
       expect(build.code, build.stderr).toBe(0);
       expect(build.stdout).not.toContain('generated');
       await serveAndCall('localhost/aiges-test/native-echo:1', 'native-echo');
@@ -133,7 +142,10 @@ describe('images built with buildah from a local root', () => {
 
   it('serves a project scaffolded by `aiges new --lang cpp`, its library built on the host first', async () => {
     await scaffoldedImage('wordsc', 'cpp', (project) => {
-      for (const step of [['-S', project, '-B', join(project, 'build'), '-DCMAKE_BUILD_TYPE=Release'], ['--build', join(project, 'build'), '-j2']]) {
+      for (const step of [
+        ['-S', project, '-B', join(project, 'build'), '-DCMAKE_BUILD_TYPE=Release'],
+        ['--build', join(project, 'build'), '-j2'],
+      ]) {
         const r = spawnSync('cmake', step, { encoding: 'utf8' });
         expect(r.status, r.stderr).toBe(0);
       }
@@ -142,7 +154,19 @@ describe('images built with buildah from a local root', () => {
 
   it('builds the CUDA variant FROM the same root (Node copied from NODE_IMAGE) with the same contract', async () => {
     const tag = 'localhost/aiges-test/base:cuda';
-    const build = await runToExit(['image', 'base', '--variant', 'cuda', '--from', ROOT_IMAGE, '--node-image', ROOT_IMAGE, '--tag', tag, ...store.flags]);
+    const build = await runToExit([
+      'image',
+      'base',
+      '--variant',
+      'cuda',
+      '--from',
+      ROOT_IMAGE,
+      '--node-image',
+      ROOT_IMAGE,
+      '--tag',
+      tag,
+      ...store.flags,
+    ]);
     expect(build.code, build.stderr).toBe(0);
     const config = store.config(tag);
     expectContract(config);

@@ -14,7 +14,9 @@ import { requireBuildah } from './store.js';
 
 requireBuildah();
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** An environment whose PATH holds only `tools` and whose docker daemon does not answer. */
 function envWith(...tools: string[]): NodeJS.ProcessEnv {
@@ -43,7 +45,10 @@ describe('detectBuilder', () => {
 
   it('--builder buildah without buildah names the install command', () => {
     expect(() => detectBuilder('buildah', envWith())).toThrow(
-      expect.objectContaining({ code: ImageCodes.NO_BUILDER, message: expect.stringMatching(/buildah is not installed.*apt-get install -y buildah/) }),
+      expect.objectContaining({
+        code: ImageCodes.NO_BUILDER,
+        message: expect.stringMatching(/buildah is not installed.*apt-get install -y buildah/),
+      }),
     );
   });
 

@@ -9,7 +9,9 @@ import { ImageCodes } from '../../loader/image/errors.js';
 import { ROOT } from '../cli/serve-process.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'aiges-project-'));
@@ -40,10 +42,15 @@ describe('planBusinessBuild', () => {
     expect(existsSync(plan.context)).toBe(false);
   });
 
-  it('the generated Dockerfile follows the contract: FROM ${AIGES_BASE}, one COPY as 10001, no RUN', () => {
+  it('the generated Dockerfile follows the contract: FROM $AIGES_BASE, one COPY as 10001, no RUN', () => {
     const text = businessDockerfile('0.1.0', 'cuda');
     const steps = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
-    expect(steps).toEqual(['ARG AIGES_BASE=aiges-ts/base:0.1.0-cuda', 'FROM ${AIGES_BASE}', 'COPY --chown=10001:10001 . /home/aiges/plugin/']);
+    expect(steps).toEqual([
+      'ARG AIGES_BASE=aiges-ts/base:0.1.0-cuda',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile ARG reference, not a template
+      'FROM ${AIGES_BASE}',
+      'COPY --chown=10001:10001 . /home/aiges/plugin/',
+    ]);
   });
 
   it("keeps the project's own .dockerignore lines and leaves out .git", () => {
@@ -57,14 +64,17 @@ describe('planBusinessBuild', () => {
     }
   });
 
-  it("a project with its own Dockerfile is built as it is, in place", () => {
+  it('a project with its own Dockerfile is built as it is, in place', () => {
     const dir = project({ Dockerfile: 'FROM scratch\n', 'aiges.toml': '[plugin]\npath = "lib/libx.so"\n', 'lib/libx.so': 'elf' });
     const plan = planBusinessBuild(dir, '0.1.0');
     expect(plan).toMatchObject({ context: dir, dockerfile: join(dir, 'Dockerfile'), generated: [] });
   });
 
   it('an absolute plugin path names a file inside the image and is not checked here', () => {
-    const dir = project({ Dockerfile: 'FROM scratch\n', 'aiges.toml': '[plugin]\npath = "/opt/aiges/native/build/Release/libnative_echo.so"\n' });
+    const dir = project({
+      Dockerfile: 'FROM scratch\n',
+      'aiges.toml': '[plugin]\npath = "/opt/aiges/native/build/Release/libnative_echo.so"\n',
+    });
     expect(planBusinessBuild(dir, '0.1.0').generated).toEqual([]);
   });
 
@@ -86,6 +96,10 @@ describe('planBusinessBuild', () => {
   });
 
   it('IMAGE_PATH_MISSING: aiges.toml names a library not built yet', () => {
-    fails(project({ 'aiges.toml': '[plugin]\npath = "build/libmine.so"\n' }), ImageCodes.PATH_MISSING, 'build the plugin on the host first');
+    fails(
+      project({ 'aiges.toml': '[plugin]\npath = "build/libmine.so"\n' }),
+      ImageCodes.PATH_MISSING,
+      'build the plugin on the host first',
+    );
   });
 });

@@ -40,7 +40,7 @@ describe('aiges image', () => {
     expect(noTag.stderr).toContain("required option '--tag <tag>' not specified");
     const variant = await runToExit(['image', 'base', '--variant', 'rocm']);
     expect(variant.code).not.toBe(0);
-    expect(variant.stderr).toContain("Allowed choices are cpu, cuda");
+    expect(variant.stderr).toContain('Allowed choices are cpu, cuda');
   });
 
   it('stage: a non-empty folder is IMAGE_BAD_ARGUMENT', async () => {

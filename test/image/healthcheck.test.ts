@@ -6,7 +6,8 @@ import { ROOT, startServe } from '../cli/serve-process.js';
 import { freePort } from './store.js';
 
 const SCRIPT = join(ROOT, 'dist', 'loader', 'image', 'healthcheck.js');
-const check = (env: Record<string, string>) => spawnSync(process.execPath, [SCRIPT], { env: { PATH: process.env['PATH'] ?? '', ...env } }).status;
+const check = (env: Record<string, string>) =>
+  spawnSync(process.execPath, [SCRIPT], { env: { PATH: process.env['PATH'] ?? '', ...env } }).status;
 
 let loader: Awaited<ReturnType<typeof startServe>>;
 beforeAll(async () => {

@@ -23,7 +23,14 @@ describe('stageBaseContext', () => {
 
   it('lays out /opt/aiges: the built loader, the native host, proto sources, the Dockerfiles', () => {
     expect(readdirSync(ctx).sort()).toEqual(['Dockerfile.cpu', 'Dockerfile.cuda', 'home', 'rootfs']);
-    for (const path of ['package.json', 'dist/loader/cli/main.js', 'dist/loader/image/healthcheck.js', 'native/build/Release/aiges_host.node', 'native/include/aiges/wrapper.h', 'proto/aiges/v1/loader.proto']) {
+    for (const path of [
+      'package.json',
+      'dist/loader/cli/main.js',
+      'dist/loader/image/healthcheck.js',
+      'native/build/Release/aiges_host.node',
+      'native/include/aiges/wrapper.h',
+      'proto/aiges/v1/loader.proto',
+    ]) {
       expect(existsSync(join(opt, path)), path).toBe(true);
     }
     expect(existsSync(join(opt, 'proto', 'gen'))).toBe(false);
@@ -47,7 +54,10 @@ describe('stageBaseContext', () => {
   it('IMAGE_BAD_ARGUMENT: the stage folder is not empty', async () => {
     const full = mkdtempSync(join(work, 'full-'));
     writeFileSync(join(full, 'x'), 'x');
-    await expect(stageBaseContext(full)).rejects.toMatchObject({ code: ImageCodes.BAD_ARGUMENT, message: expect.stringContaining('not empty') });
+    await expect(stageBaseContext(full)).rejects.toMatchObject({
+      code: ImageCodes.BAD_ARGUMENT,
+      message: expect.stringContaining('not empty'),
+    });
   });
 
   it('IMAGE_NOT_BUILT: a package without dist/ names the build command', async () => {

@@ -61,17 +61,25 @@ export class Store {
 
   /** Runs `argv` in the container as the image's USER (buildah run's default), to completion. */
   exec(ctr: string, argv: string[], env: Record<string, string> = {}) {
-    return spawnSync('buildah', [...this.global, 'run', '--isolation', 'chroot', '--network', 'host', ...envFlags(env), ctr, '--', ...argv], {
-      encoding: 'utf8',
-    });
+    return spawnSync(
+      'buildah',
+      [...this.global, 'run', '--isolation', 'chroot', '--network', 'host', ...envFlags(env), ctr, '--', ...argv],
+      {
+        encoding: 'utf8',
+      },
+    );
   }
 
   /** Starts the image's ENTRYPOINT + CMD in the container, following its JSON log. */
   start(ctr: string, config: ImageConfig, env: Record<string, string>): Running {
     const argv = [...config.Entrypoint, ...config.Cmd];
-    const proc = spawn('buildah', [...this.global, 'run', '--isolation', 'chroot', '--network', 'host', ...envFlags(env), ctr, '--', ...argv], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      'buildah',
+      [...this.global, 'run', '--isolation', 'chroot', '--network', 'host', ...envFlags(env), ctr, '--', ...argv],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return new Running(proc);
   }
 
@@ -112,7 +120,9 @@ export class Running {
   loaderPid(): number {
     const children = new Map<number, number[]>();
     const comm = new Map<number, string>();
-    for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number)) {
+    for (const pid of readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)) {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);

@@ -8,7 +8,13 @@ describe('ScrapeHistogram', () => {
   it("exposes exactly what prom-client's Histogram exposes for the same observations", async () => {
     const theirs = new Registry();
     const ours = new Registry();
-    const reference = new Histogram({ name: 'h_seconds', help: 'help text', labelNames: ['service', 'mode'], buckets: BUCKETS, registers: [theirs] });
+    const reference = new Histogram({
+      name: 'h_seconds',
+      help: 'help text',
+      labelNames: ['service', 'mode'],
+      buckets: BUCKETS,
+      registers: [theirs],
+    });
     const scrape = new ScrapeHistogram('h_seconds', 'help text', ['service', 'mode'], BUCKETS, [ours]);
     const observations: [string, string, number][] = [
       ['echo', 'once', 0.0004],

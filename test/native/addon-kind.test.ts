@@ -33,8 +33,11 @@ describe('addon kind', () => {
   });
 
   it("validates requests against the addon's schema", async () => {
-    await expectGrpcError(infer(served.client, { service: 'addon-checksum', items: [data(Buffer.from('x'), 0)] }), grpc.status.INVALID_ARGUMENT, 10106);
+    await expectGrpcError(
+      infer(served.client, { service: 'addon-checksum', items: [data(Buffer.from('x'), 0)] }),
+      grpc.status.INVALID_ARGUMENT,
+      10106,
+    );
     await expectGrpcError(infer(served.client, { service: 'addon-checksum', items: [] }), grpc.status.INVALID_ARGUMENT, 10106);
   });
-
 });

@@ -143,14 +143,27 @@ const CASES: Case[] = [
   { name: 'upscale 7x5 -> 16x12', inW: 7, inH: 5, outW: 16, outH: 12 },
   { name: 'downscale 64x48 -> 20x15', inW: 64, inH: 48, outW: 20, outH: 15 },
   { name: 'non-square 33x17 -> default 224x224', inW: 33, inH: 17 },
-  { name: 'non-square output 50x50 -> 31x57, custom mean/std', inW: 50, inH: 50, outW: 31, outH: 57, mean: [0.5, 0.25, 0], std: [0.5, 1, 2] },
+  {
+    name: 'non-square output 50x50 -> 31x57, custom mean/std',
+    inW: 50,
+    inH: 50,
+    outW: 31,
+    outH: 57,
+    mean: [0.5, 0.25, 0],
+    std: [0.5, 1, 2],
+  },
   { name: '1x1 -> 4x3', inW: 1, inH: 1, outW: 4, outH: 3 },
   { name: '9x7 -> 1x1', inW: 9, inH: 7, outW: 1, outH: 1 },
   { name: 'large 640x480 -> 224x224', inW: 640, inH: 480 },
 ];
 
 /** Runs one case through a build and returns the tensor and the driver's summary. */
-function runCase(dir: string, c: Case, device: string[], seed: number): { out: Float32Array; ref: Float64Array; json: Record<string, any> } {
+function runCase(
+  dir: string,
+  c: Case,
+  device: string[],
+  seed: number,
+): { out: Float32Array; ref: Float64Array; json: Record<string, any> } {
   const img = randomImage(c.inW, c.inH, seed);
   const file = path.join(tmp, `in-${seed}.rgb`);
   const dump = path.join(tmp, `out-${seed}-${path.basename(dir)}-${device.join('')}.f32`);
@@ -183,8 +196,25 @@ describe.each<[string, string, string[]]>([
     const file = path.join(tmp, `edge-${path.basename(dir)}.rgb`);
     writeFileSync(file, Uint8Array.from([0, 0, 0, 255, 255, 255]));
     const dump = path.join(tmp, `edge-${path.basename(dir)}.f32`);
-    const r = run(dir, [...device, '--image', file, '--width', '2', '--height', '1', '--param', 'out_width=4', '--param', 'out_height=1',
-      '--param', 'mean=0,0,0', '--param', 'std=1,1,1', '--dump', dump]);
+    const r = run(dir, [
+      ...device,
+      '--image',
+      file,
+      '--width',
+      '2',
+      '--height',
+      '1',
+      '--param',
+      'out_width=4',
+      '--param',
+      'out_height=1',
+      '--param',
+      'mean=0,0,0',
+      '--param',
+      'std=1,1,1',
+      '--dump',
+      dump,
+    ]);
     expect(r.status).toBe(0);
     const expected = [0, 0.25, 0.75, 1];
     expect(maxAbsDiff(readFloats(dump), [...expected, ...expected, ...expected])).toBeLessThanOrEqual(1e-6);
@@ -194,7 +224,21 @@ describe.each<[string, string, string[]]>([
     const file = path.join(tmp, `flat-${path.basename(dir)}.rgb`);
     writeFileSync(file, new Uint8Array(10 * 6 * 3).fill(128));
     const dump = path.join(tmp, `flat-${path.basename(dir)}.f32`);
-    const r = run(dir, [...device, '--image', file, '--width', '10', '--height', '6', '--param', 'out_width=5', '--param', 'out_height=3', '--dump', dump]);
+    const r = run(dir, [
+      ...device,
+      '--image',
+      file,
+      '--width',
+      '10',
+      '--height',
+      '6',
+      '--param',
+      'out_width=5',
+      '--param',
+      'out_height=3',
+      '--dump',
+      dump,
+    ]);
     expect(r.status).toBe(0);
     const out = readFloats(dump);
     for (let c = 0; c < 3; c++) {
@@ -267,7 +311,9 @@ describe('device selection and the CUDA build', () => {
       expect(r.stderr).toMatch(/^\[cuda-normalize\] device: GPU 0 ".+" \(compute capability \d+\.\d+, CUDA runtime/m);
     } else {
       expect(r.json.device).toBe('cpu');
-      const why = builtWithCuda ? /device: CPU \(device = "auto" and no usable CUDA device: cudaGetDeviceCount: / : /device: CPU \(built without CUDA\)/;
+      const why = builtWithCuda
+        ? /device: CPU \(device = "auto" and no usable CUDA device: cudaGetDeviceCount: /
+        : /device: CPU \(built without CUDA\)/;
       expect(r.stderr).toMatch(why);
     }
     // no device key at all = auto

@@ -49,11 +49,10 @@ export async function ensureNativeBuild(): Promise<void> {
   try {
     if (built()) return;
     const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-    await promisify(execFile)(
-      process.execPath,
-      [cmakeJs, 'build', '--directory', 'native', '--out', 'native/build', '--parallel', '2'],
-      { cwd: root, maxBuffer: 64 * 1024 * 1024 },
-    );
+    await promisify(execFile)(process.execPath, [cmakeJs, 'build', '--directory', 'native', '--out', 'native/build', '--parallel', '2'], {
+      cwd: root,
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } finally {
     rmdirSync(lock);
   }

@@ -98,9 +98,7 @@ describe('once mode, sync only', () => {
     const lib = await echo({ async: false, threads: 2 }, { mode_delay_ms: '40' });
     probe().reset(artifacts.echo);
     const started = performance.now();
-    const outs = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => lib.exec(`c${i}`, {}, [item('i', String(i))], 5000)),
-    );
+    const outs = await Promise.all(Array.from({ length: 8 }, (_, i) => lib.exec(`c${i}`, {}, [item('i', String(i))], 5000)));
     expect(outs.map((o) => o[0]!.data.toString())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
     expect(performance.now() - started).toBeGreaterThanOrEqual(4 * 40 - 5);
     expect(probe().stats(artifacts.echo).maxOverlap).toBe(2);
@@ -118,7 +116,9 @@ describe('once mode, sync: spinning (spinUs)', () => {
     }
     const parallel = Array.from({ length: 8 }, () => randomBytes(64));
     const outs = await Promise.all(parallel.map((d, i) => lib.exec(`p${i}`, {}, [item('d', d)], 5000)));
-    outs.forEach((o, i) => expect(o[0]!.data.equals(parallel[i]!)).toBe(true));
+    outs.forEach((o, i) => {
+      expect(o[0]!.data.equals(parallel[i]!)).toBe(true);
+    });
   }
 
   it('spinUs 0: every result comes through the event loop, none is taken inline', async () => {
@@ -170,7 +170,10 @@ describe('once mode, async only', () => {
     await lib.init({});
     const pending = lib.exec('lost', { noreply: '1' }, [item('a', 'x')], 50);
     const outcome = await Promise.race([
-      pending.then(() => 'settled', () => 'settled'),
+      pending.then(
+        () => 'settled',
+        () => 'settled',
+      ),
       new Promise((r) => setTimeout(r, 200, 'deadline')),
     ]);
     expect(outcome).toBe('deadline');

@@ -91,11 +91,11 @@ describe('output block pool', () => {
 describe('releaseOutput', () => {
   const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-  it('POOLED_MIN_BYTES is the addon\'s pooled size', () => {
+  it("POOLED_MIN_BYTES is the addon's pooled size", () => {
     expect(POOLED_MIN_BYTES).toBe(outputPoolStats().pooledMinBytes);
   });
 
-  it('gives a large output\'s block back at once (no GC): the next output reuses it, the released Buffer reads empty', async () => {
+  it("gives a large output's block back at once (no GC): the next output reuses it, the released Buffer reads empty", async () => {
     const lib = await echo();
     const size = 4 * POOLED_MIN_BYTES;
     await collectAll();

@@ -70,7 +70,11 @@ describe.each([false, true])('native-echo, async=%s', (async) => {
 
   it("a wrapper error code → 10909 with wrapperError's text", async () => {
     const { client, loader } = await start('once', async);
-    const details = await expectGrpcError(infer(client, { service: 'native-echo', params: { fail: '1001' }, items: [text('x')] }), INTERNAL, 10909);
+    const details = await expectGrpcError(
+      infer(client, { service: 'native-echo', params: { fail: '1001' }, items: [text('x')] }),
+      INTERNAL,
+      10909,
+    );
     expect(details).toMatch(/returned 1001: native-echo: failure requested/);
     await expectFree(loader);
   });
@@ -106,7 +110,11 @@ describe('large native outputs through the adapters', () => {
 describe('native limits', () => {
   it('an async exec that never calls back: the deadline answers 10102 and frees the slot', async () => {
     const { client, loader } = await start('once', true, { default_deadline_ms: 300 });
-    await expectGrpcError(infer(client, { service: 'native-echo', params: { noreply: '1' }, items: [text('x')] }), DEADLINE_EXCEEDED, 10102);
+    await expectGrpcError(
+      infer(client, { service: 'native-echo', params: { noreply: '1' }, items: [text('x')] }),
+      DEADLINE_EXCEEDED,
+      10102,
+    );
     await expectFree(loader);
     const ok = await infer(client, { service: 'native-echo', items: [text('still serving')] });
     expect(ok.items[0]?.data.toString()).toBe('still serving');
@@ -115,7 +123,9 @@ describe('native limits', () => {
   it('the concurrency cap holds through the loader (threads = plugin.concurrency = 2)', async () => {
     const { client } = await start('once', false, { capacity: 16 });
     probe().reset(artifacts.echo);
-    const calls = Array.from({ length: 8 }, (_, i) => infer(client, { service: 'native-echo', params: { delay_ms: '50' }, items: [text(`c${i}`)] }));
+    const calls = Array.from({ length: 8 }, (_, i) =>
+      infer(client, { service: 'native-echo', params: { delay_ms: '50' }, items: [text(`c${i}`)] }),
+    );
     const results = await Promise.all(calls);
     expect(results.map((r) => r.items[0]?.data.toString())).toEqual(Array.from({ length: 8 }, (_, i) => `c${i}`));
     expect(probe().stats(artifacts.echo).maxOverlap).toBe(2);

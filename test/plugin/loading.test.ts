@@ -32,7 +32,7 @@ function folder(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-function instance(wrapper: WrapperDefinition<any>, options: Partial<InstanceOptions> = {}) {
+function instance(wrapper: WrapperDefinition<unknown>, options: Partial<InstanceOptions> = {}) {
   return PluginInstance.create({
     wrapper: wrapper as Wrapper,
     config: {},
@@ -70,7 +70,11 @@ describe('locatePlugin', () => {
     writeFileSync(join(main, 'dist/plugin.js'), '');
     expect(locatePlugin(main).entry).toBe(join(main, 'dist/plugin.js'));
 
-    const entry = folder('pkg-entry', { 'package.json': JSON.stringify({ main: 'a.js', aiges: { entry: 'b.ts' } }), 'a.js': '', 'b.ts': '' });
+    const entry = folder('pkg-entry', {
+      'package.json': JSON.stringify({ main: 'a.js', aiges: { entry: 'b.ts' } }),
+      'a.js': '',
+      'b.ts': '',
+    });
     expect(locatePlugin(entry).entry).toBe(join(entry, 'b.ts'));
 
     const noMain = folder('pkg-none', { 'package.json': JSON.stringify({ name: 'x' }), 'index.ts': '' });
@@ -158,9 +162,7 @@ describe('PluginRegistry.load', () => {
 
   it('throws-init → 10901 carrying the plugin message; nothing becomes live', async () => {
     const registry = new PluginRegistry(log, () => undefined);
-    await expect(
-      registry.load({ path: fixture('throws-init'), config: {}, concurrency: 1, initTimeoutMs: 1_000 }),
-    ).rejects.toMatchObject({
+    await expect(registry.load({ path: fixture('throws-init'), config: {}, concurrency: 1, initTimeoutMs: 1_000 })).rejects.toMatchObject({
       aigesCode: Codes.PLUGIN_INIT,
       message: 'plugin throws-init init failed: model file missing: /nowhere/model.bin',
     });
@@ -170,9 +172,7 @@ describe('PluginRegistry.load', () => {
   it('hangs-init with initTimeoutMs 200 → 10901 "did not finish within 200 ms"', async () => {
     const registry = new PluginRegistry(log, () => undefined);
     const started = Date.now();
-    await expect(
-      registry.load({ path: fixture('hangs-init'), config: {}, concurrency: 1, initTimeoutMs: 200 }),
-    ).rejects.toMatchObject({
+    await expect(registry.load({ path: fixture('hangs-init'), config: {}, concurrency: 1, initTimeoutMs: 200 })).rejects.toMatchObject({
       aigesCode: Codes.PLUGIN_INIT,
       message: 'plugin hangs-init init did not finish within 200 ms',
     });

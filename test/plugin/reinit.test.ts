@@ -28,7 +28,11 @@ describe('PluginRegistry.reinit', () => {
   });
 
   it('is refused for a kind whose plugins hold process-wide state (native C ABI)', async () => {
-    registerPluginKind({ name: 'process-wide-test', sideBySide: false, load: (location, settings) => pluginKind('ts').load(location, settings) });
+    registerPluginKind({
+      name: 'process-wide-test',
+      sideBySide: false,
+      load: (location, settings) => pluginKind('ts').load(location, settings),
+    });
     const plugins = registry();
     await plugins.load({ path: CONFIGURABLE, kind: 'process-wide-test', ...options({}) });
     await expect(plugins.reinit('configurable', options({ prefix: 'x' }))).rejects.toThrow(

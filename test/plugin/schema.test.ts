@@ -129,9 +129,9 @@ describe('CompiledSchema.params', () => {
   });
 
   it('an unknown data type in a schema is a clear construction error', () => {
-    expect(
-      () => new CompiledSchema({ input: { x: { type: 'tensor' } }, output: {} } as unknown as WrapperSchema),
-    ).toThrow(/schema\.input\.x\.type must be one of text, audio, image, video, other/);
+    expect(() => new CompiledSchema({ input: { x: { type: 'tensor' } }, output: {} } as unknown as WrapperSchema)).toThrow(
+      /schema\.input\.x\.type must be one of text, audio, image, video, other/,
+    );
   });
 });
 
@@ -170,10 +170,12 @@ describe('CompiledSchema.inputItems', () => {
   });
 
   it('an encoding not allowed → 10107; an empty encoding is accepted', () => {
-    expect(error(() => schema.inputItems([item('text', 'x'), item('audio', 'x', { type: 'audio', encoding: 'mp3' })], true))).toMatchObject({
-      aigesCode: Codes.INVALID_PARAM_VALUE,
-      message: 'input "audio" encoding "mp3" is not one of: raw, speex',
-    });
+    expect(error(() => schema.inputItems([item('text', 'x'), item('audio', 'x', { type: 'audio', encoding: 'mp3' })], true))).toMatchObject(
+      {
+        aigesCode: Codes.INVALID_PARAM_VALUE,
+        message: 'input "audio" encoding "mp3" is not one of: raw, speex',
+      },
+    );
     expect(() => schema.inputItems([item('text', 'x'), item('audio', 'x', { type: 'audio', encoding: '' })], true)).not.toThrow();
   });
 
@@ -190,17 +192,37 @@ describe('CompiledSchema.inputItems', () => {
 
 describe('CompiledSchema.outputItems', () => {
   it('fills type, status and encoding from the schema', () => {
-    const [t, a] = schema.outputItems([{ key: 'text', data: 'hi' }, { key: 'audio', data: Buffer.from([1, 2]) }], DataStatus.ONCE);
+    const [t, a] = schema.outputItems(
+      [
+        { key: 'text', data: 'hi' },
+        { key: 'audio', data: Buffer.from([1, 2]) },
+      ],
+      DataStatus.ONCE,
+    );
     expect(t).toEqual({ key: 'text', type: DataType.TEXT, status: DataStatus.ONCE, encoding: '', attributes: {}, data: Buffer.from('hi') });
     expect(a).toMatchObject({ key: 'audio', type: DataType.AUDIO, status: DataStatus.ONCE, encoding: 'speex' });
   });
 
-  it("keeps what the plugin set: status, encoding, attributes, tensor", () => {
+  it('keeps what the plugin set: status, encoding, attributes, tensor', () => {
     const [t] = schema.outputItems(
-      [{ key: 'audio', data: '', status: DataStatus.END, encoding: 'raw', attributes: { sample_rate: '16000' }, tensor: { datatype: 'FP32', shape: [1] } }],
+      [
+        {
+          key: 'audio',
+          data: '',
+          status: DataStatus.END,
+          encoding: 'raw',
+          attributes: { sample_rate: '16000' },
+          tensor: { datatype: 'FP32', shape: [1] },
+        },
+      ],
       DataStatus.CONTINUE,
     );
-    expect(t).toMatchObject({ status: DataStatus.END, encoding: 'raw', attributes: { sample_rate: '16000' }, tensor: { datatype: 'FP32', shape: [1] } });
+    expect(t).toMatchObject({
+      status: DataStatus.END,
+      encoding: 'raw',
+      attributes: { sample_rate: '16000' },
+      tensor: { datatype: 'FP32', shape: [1] },
+    });
   });
 
   it('string and Uint8Array data become Buffers; a Buffer or Uint8Array is not copied', () => {

@@ -20,7 +20,6 @@ describe('defineWrapper', () => {
     expect(w).toMatchObject({ id: 'ok', version: '2.0.0', schema });
     expect(w.init).toBe(init);
     expect(() => {
-      'use strict';
       (w as { id: string }).id = 'other';
     }).toThrow(TypeError);
   });

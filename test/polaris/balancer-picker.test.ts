@@ -74,7 +74,10 @@ describe('serviceOf', () => {
     });
     expect(serviceOf(bytes)).toBe('asr-zh');
     // Field order on the wire is free: the field after a large payload is still found.
-    const payloadFirst = Buffer.concat([infer.requestSerialize({ items: [{ key: 'k', data: Buffer.alloc(10) }] }), infer.requestSerialize({ service: 'late' })]);
+    const payloadFirst = Buffer.concat([
+      infer.requestSerialize({ items: [{ key: 'k', data: Buffer.alloc(10) }] }),
+      infer.requestSerialize({ service: 'late' }),
+    ]);
     expect(serviceOf(payloadFirst)).toBe('late');
     expect(serviceOf(infer.requestSerialize({}))).toBe('');
     expect(serviceOf(Buffer.alloc(0))).toBe('');

@@ -12,19 +12,28 @@ import { expectGrpcError, gate, openSession, rawUnary, textItem, useGates } from
 import { startLoader } from '../server/http-helpers.js';
 import { FakeDiscovery, record } from './fake-discovery.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 /** A loader (echo unless `plugin` says otherwise) behind a balancer; resolves with the balancer's address. */
 async function setup(options: { maxMessageBytes?: number; plugin?: Record<string, unknown>; wrapper?: Record<string, unknown> } = {}) {
-  const loader = await startLoader({ ...(options.plugin ? { plugin: options.plugin } : {}), ...(options.wrapper ? { wrapper: options.wrapper } : {}) });
+  const loader = await startLoader({
+    ...(options.plugin ? { plugin: options.plugin } : {}),
+    ...(options.wrapper ? { wrapper: options.wrapper } : {}),
+  });
   cleanups.push(() => loader.stop());
   const discovery = new FakeDiscovery();
   const service = String(options.plugin?.['service'] ?? (options.plugin ? 'gated' : 'echo'));
   discovery.add(record(service, loader.grpcPort, 64));
-  const balancer = new Balancer({ discovery, services: [service], log: createLogger('silent'), drainGraceMs: 5_000, maxMessageBytes: options.maxMessageBytes });
+  const balancer = new Balancer({
+    discovery,
+    services: [service],
+    log: createLogger('silent'),
+    drainGraceMs: 5_000,
+    maxMessageBytes: options.maxMessageBytes,
+  });
   const port = await balancer.start('127.0.0.1', 0);
   cleanups.push(() => balancer.stop());
   await vi.waitFor(() => expect(balancer.snapshot()[service]?.[0]?.live).toBe(true));
@@ -79,7 +88,10 @@ describe('balancer wire', () => {
   it('refuses a unary call with two messages (10009) and one over its limit (10201), and an empty one (10009)', async () => {
     const { address } = await setup({ maxMessageBytes: 1024 });
     const request = Buffer.from([0x0a, 0x04, ...Buffer.from('echo')]); // InferRequest { service: "echo" }
-    expect(await rawH2Call(address, '/aiges.v1.Loader/Infer', Buffer.concat([frame(request), frame(request)]))).toEqual({ status: '3', code: '10009' });
+    expect(await rawH2Call(address, '/aiges.v1.Loader/Infer', Buffer.concat([frame(request), frame(request)]))).toEqual({
+      status: '3',
+      code: '10009',
+    });
     expect(await rawH2Call(address, '/aiges.v1.Loader/Infer', Buffer.alloc(0))).toEqual({ status: '3', code: '10009' });
     const c = client(address);
     await expectGrpcError(infer(c, { service: 'echo', items: [textItem('x'.repeat(2048))] }), grpc.status.RESOURCE_EXHAUSTED, 10201);
@@ -94,7 +106,10 @@ describe('balancer wire', () => {
 
   it('at stop, lets a call in flight finish and refuses new ones', async () => {
     const exec = gate();
-    const { balancer, loader, address } = await setup({ plugin: { path: 'test/fixtures/plugins/http-gated.ts' }, wrapper: useGates({ exec }) });
+    const { balancer, loader, address } = await setup({
+      plugin: { path: 'test/fixtures/plugins/http-gated.ts' },
+      wrapper: useGates({ exec }),
+    });
     const c = client(address);
     const inFlight = infer(c, { service: 'gated', items: [textItem('held')] });
     await vi.waitFor(() => expect(loader.dataplane.admission.inUse).toBe(1));

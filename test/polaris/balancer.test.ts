@@ -13,7 +13,15 @@ import type { HealthCheckResponse__Output } from '../../proto/gen/grpc/health/v1
 import { bindGrpc } from '../../loader/server/grpc.js';
 import { FIXTURES, expectGrpcError, gate, healthClient, openSession, rawUnary, textItem, useGates } from '../server/grpc-helpers.js';
 import { startLoader } from '../server/http-helpers.js';
-import { boundedLoad, echoCall, onceCalls, openSessions, startBalancer, startBalancerWith, type RunningBalancer } from './balancer-helpers.js';
+import {
+  boundedLoad,
+  echoCall,
+  onceCalls,
+  openSessions,
+  startBalancer,
+  startBalancerWith,
+  type RunningBalancer,
+} from './balancer-helpers.js';
 import { RELAY_MAX_BYTES } from '../../polaris/balancer-forward.js';
 import { FakeDiscovery, record } from './fake-discovery.js';
 
@@ -23,7 +31,7 @@ const SERVING = 1;
 const NOT_SERVING = 2;
 const GATED = `${FIXTURES}/http-gated.ts`;
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -63,7 +71,11 @@ describe('forwarding', () => {
     expect((await metadata(lb.client, 'echo')).service).toBe('echo');
     // The balancer's own: a service it does not front, bytes that are not a message.
     await expectGrpcError(infer(lb.client, { service: 'other', items: [] }), grpc.status.NOT_FOUND, 10200);
-    await expectGrpcError(rawUnary(lb.address, '/aiges.v1.Loader/Infer', Buffer.from([0x0a, 0x50, 0x41])), grpc.status.INVALID_ARGUMENT, 10009);
+    await expectGrpcError(
+      rawUnary(lb.address, '/aiges.v1.Loader/Infer', Buffer.from([0x0a, 0x50, 0x41])),
+      grpc.status.INVALID_ARGUMENT,
+      10009,
+    );
   });
 
   it("answers a session's errors: its service unknown, or the stream ended before its open message", async () => {
@@ -134,7 +146,9 @@ describe('forwarding', () => {
       const e = lb.balancer.snapshot()['echo']?.[0];
       return { relayed: e?.relayed, streamed: e?.streamed };
     };
-    await Promise.all(Array.from({ length: 20 }, () => echoCall(lb.client, 'echo', {}).then((r) => expect(r.items[0]?.data.toString()).toBe('x'))));
+    await Promise.all(
+      Array.from({ length: 20 }, () => echoCall(lb.client, 'echo', {}).then((r) => expect(r.items[0]?.data.toString()).toBe('x'))),
+    );
     // 20 calls on the Relay stream, none on a stream of its own.
     expect(counts()).toEqual({ relayed: 20, streamed: 0 });
     const big = Buffer.alloc(RELAY_MAX_BYTES + 1, 3);
@@ -292,7 +306,14 @@ describe('picking', () => {
     discovery.set('gated', [record('gated', full.grpcPort, 1), record('gated', free.grpcPort, 4)]);
     const lb = await balancer(discovery, ['gated']);
     await live(lb, 'gated', 2);
-    await vi.waitFor(() => expect(lb.balancer.snapshot()['gated']?.map((e) => e.inflight).sort()).toEqual([0, 3]));
+    await vi.waitFor(() =>
+      expect(
+        lb.balancer
+          .snapshot()
+          ['gated']?.map((e) => e.inflight)
+          .sort(),
+      ).toEqual([0, 3]),
+    );
 
     // The picker prefers `full` (load 0 against 3/4); it refuses, the call goes to `free`.
     const res = await infer(lb.client, { service: 'gated', items: [textItem('retried')] });

@@ -54,7 +54,14 @@ interface StatusRow {
 describe('aiges config on etcd', () => {
   it('a push reaches 3 running loaders; status shows all applied; history and get show the version', async () => {
     const loaders = await startLoaders('three', 3);
-    const pushed = await aiges('config', 'push', 'three', tomlFile('[wrapper]\nprefix = "v1:"\n[limits]\ncapacity = 9\n'), '--note', 'first push');
+    const pushed = await aiges(
+      'config',
+      'push',
+      'three',
+      tomlFile('[wrapper]\nprefix = "v1:"\n[limits]\ncapacity = 9\n'),
+      '--note',
+      'first push',
+    );
     expect(pushed.stderr).toBe('');
     expect(pushed.stdout).toBe('pushed three config version 1 (all instances)\n');
     await vi.waitFor(async () => expect(await Promise.all(loaders.map((l) => ask(l, 'x')))).toEqual(['v1:x', 'v1:x', 'v1:x']));
@@ -78,7 +85,10 @@ describe('aiges config on etcd', () => {
     const services = await aiges('services', 'ls', 'three');
     expect(services.stdout.split('\n')[0]).toMatch(/^SERVICE\s+VERSION\s+INSTANCE\s+ADDRESS\s+HTTP\s+CAPACITY\s+LOAD\s+AGE\s+LABELS$/);
     // LOAD: once calls + sessions / capacity, from each loader's own load stream.
-    for (const l of loaders) expect(services.stdout).toMatch(new RegExp(`three\\s+1\\s+${l.instanceId}\\s+127\\.0\\.0\\.1:${l.grpcPort}\\s+\\S+\\s+9\\s+0\\+0/9\\s`));
+    for (const l of loaders)
+      expect(services.stdout).toMatch(
+        new RegExp(`three\\s+1\\s+${l.instanceId}\\s+127\\.0\\.0\\.1:${l.grpcPort}\\s+\\S+\\s+9\\s+0\\+0/9\\s`),
+      );
     const json = (await aiges('services', 'ls', 'three', '--json')).json() as { id: string; load: unknown }[];
     expect(json.map((r) => r.load)).toEqual(loaders.map(() => ({ inflight: 0, sessions: 0, capacity: 9 })));
   });

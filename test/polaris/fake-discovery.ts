@@ -19,7 +19,10 @@ export class FakeDiscovery implements Discovery {
   }
 
   remove(service: string, id: string): void {
-    this.set(service, (this.#instances.get(service) ?? []).filter((r) => r.id !== id));
+    this.set(
+      service,
+      (this.#instances.get(service) ?? []).filter((r) => r.id !== id),
+    );
   }
 
   async list(service?: string): Promise<InstanceRecord[]> {

@@ -36,7 +36,9 @@ describe('FirstMessage', () => {
 
   it('refuses a message over the limit with 10201 as soon as its length prefix is in', () => {
     const first = new FirstMessage(undefined, 4);
-    expect(() => first.push(frame(Buffer.alloc(5)).subarray(0, 5))).toThrow(expect.objectContaining({ aigesCode: Codes.PAYLOAD_TOO_LARGE }));
+    expect(() => first.push(frame(Buffer.alloc(5)).subarray(0, 5))).toThrow(
+      expect.objectContaining({ aigesCode: Codes.PAYLOAD_TOO_LARGE }),
+    );
   });
 });
 

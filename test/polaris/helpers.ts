@@ -27,10 +27,7 @@ export interface TestLoader {
  * Starts (unless `start: false`) a loader on free ports serving the configurable fixture at log
  * level info, its log captured; `overrides` merge per section.
  */
-export async function startTestLoader(
-  overrides: Sections = {},
-  options: { polaris?: Polaris; start?: boolean } = {},
-): Promise<TestLoader> {
+export async function startTestLoader(overrides: Sections = {}, options: { polaris?: Polaris; start?: boolean } = {}): Promise<TestLoader> {
   const base: Sections = {
     server: { host: '127.0.0.1', grpc_port: 0, http_port: 0 },
     plugin: { path: CONFIGURABLE },

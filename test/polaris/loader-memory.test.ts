@@ -65,7 +65,9 @@ describe('registration', () => {
     await admin.config.push(SERVICE, '[limits]\ncapacity = 3\n');
     store.setAvailable(false);
     const { loader, polaris, waitForLog } = await start();
-    expect(await waitForLog('polaris unreachable: serving standalone with the startup config; will register and follow config when it answers')).toBeDefined();
+    expect(
+      await waitForLog('polaris unreachable: serving standalone with the startup config; will register and follow config when it answers'),
+    ).toBeDefined();
     expect(await ask(loader, 'standalone')).toBe('standalone');
     store.setAvailable(true);
     await vi.waitFor(async () => expect((await polaris.discovery.list(SERVICE)).map((r) => r.id)).toEqual([loader.instanceId]));

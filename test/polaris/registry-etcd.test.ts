@@ -47,7 +47,9 @@ const ids = (list: InstanceRecord[]) => list.map((r) => r.id);
 
 describe('registry on etcd', () => {
   it('a real aiges serve appears once ready, and vanishes within its TTL after kill -9', async () => {
-    const config = tomlFile(`[polaris]\nendpoints = ["${etcd.endpoint}"]\nttl_s = 2\nservice = "serve-kill"\n[polaris.labels]\nzone = "a"\n`);
+    const config = tomlFile(
+      `[polaris]\nendpoints = ["${etcd.endpoint}"]\nttl_s = 2\nservice = "serve-kill"\n[polaris.labels]\nzone = "a"\n`,
+    );
     const seen: string[][] = [];
     const watcher = await admin.discovery.watch('serve-kill', (list) => seen.push(ids(list)));
     try {
@@ -55,7 +57,12 @@ describe('registry on etcd', () => {
       children.push(serve);
       await serve.waitForLog('registered in polaris');
       const [record] = await admin.discovery.list('serve-kill');
-      expect(record).toMatchObject({ address: `127.0.0.1:${serve.grpcPort}`, httpAddress: `127.0.0.1:${serve.httpPort}`, capacity: 64, labels: { zone: 'a' } });
+      expect(record).toMatchObject({
+        address: `127.0.0.1:${serve.grpcPort}`,
+        httpAddress: `127.0.0.1:${serve.httpPort}`,
+        capacity: 64,
+        labels: { zone: 'a' },
+      });
       expect(record?.id).toMatch(new RegExp(`-${serve.proc.pid}-[0-9a-f]{6}$`));
       await vi.waitFor(() => expect(seen.at(-1)).toEqual([record?.id]));
 
@@ -117,7 +124,9 @@ describe('registry on etcd', () => {
     await admin.config.push('late', '[wrapper]\nprefix = "from polaris:"\n');
     await etcd.kill();
     const { loader, waitForLog } = await startRegistered('late');
-    const warning = await waitForLog('polaris unreachable: serving standalone with the startup config; will register and follow config when it answers');
+    const warning = await waitForLog(
+      'polaris unreachable: serving standalone with the startup config; will register and follow config when it answers',
+    );
     expect(warning['level']).toBe(40);
     expect(await ask(loader, 'alone')).toBe('alone');
     await etcd.resume();
@@ -125,6 +134,8 @@ describe('registry on etcd', () => {
     expect(ids(await admin.discovery.list('late'))).toEqual([loader.instanceId]);
     // And it follows the service's config once etcd answers.
     await vi.waitFor(async () => expect(await ask(loader, 'x')).toBe('from polaris:x'));
-    await vi.waitFor(async () => expect(await admin.config.status('late')).toMatchObject([{ instance: loader.instanceId, version: 1, ok: true }]));
+    await vi.waitFor(async () =>
+      expect(await admin.config.status('late')).toMatchObject([{ instance: loader.instanceId, version: 1, ok: true }]),
+    );
   });
 });

@@ -55,7 +55,9 @@ describe('templates', () => {
   });
 
   it('refuses an unknown placeholder, naming the template', () => {
-    expect(() => render('id: {{nmae}}', { name: 'x' }, 'ts/wrapper.ts.tmpl')).toThrow('template ts/wrapper.ts.tmpl uses unknown placeholder {{nmae}}');
+    expect(() => render('id: {{nmae}}', { name: 'x' }, 'ts/wrapper.ts.tmpl')).toThrow(
+      'template ts/wrapper.ts.tmpl uses unknown placeholder {{nmae}}',
+    );
   });
 });
 

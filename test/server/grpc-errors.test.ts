@@ -8,17 +8,7 @@ import { infer, runSession, type InferRequest } from '../../loader/client.js';
 import type { Loader } from '../../loader/loader.js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
-import {
-  FIXTURES,
-  expectFree,
-  expectGrpcError,
-  openSession,
-  rawBidi,
-  rawUnary,
-  serve,
-  textItem,
-  type Served,
-} from './grpc-helpers.js';
+import { FIXTURES, expectFree, expectGrpcError, openSession, rawBidi, rawUnary, serve, textItem, type Served } from './grpc-helpers.js';
 
 const { INVALID_ARGUMENT, NOT_FOUND, INTERNAL, UNIMPLEMENTED, FAILED_PRECONDITION, RESOURCE_EXHAUSTED } = grpc.status;
 const GARBAGE = Buffer.from([0xff, 0xff, 0xff]);
@@ -100,13 +90,19 @@ describe('oversize messages (limits.max_message_bytes = 1 MiB)', () => {
     // grpc-js rejects a message over `grpc.max_receive_message_length` (limit + 64 KiB of envelope room)
     // before our handler runs, so that status carries no aiges-code.
     await expectRefused(small.loader, infer(small.client, { service: 'echo', items: data(2 * MiB) }), RESOURCE_EXHAUSTED, undefined);
-    const details = await expectRefused(small.loader, infer(small.client, { service: 'echo', items: data(MiB + 1024) }), RESOURCE_EXHAUSTED, 10201);
+    const details = await expectRefused(
+      small.loader,
+      infer(small.client, { service: 'echo', items: data(MiB + 1024) }),
+      RESOURCE_EXHAUSTED,
+      10201,
+    );
     expect(details).toMatch(/exceeds the limit/);
     expect((await infer(small.client, { service: 'echo', items: data(MiB) })).items[0]?.data.length).toBe(MiB);
   });
 
   it('Session: an oversize frame ends the session either way, leaving nothing open', async () => {
-    const run = (bytes: number) => runSession(small.client, { service: 'echo' }, [frame('a'), data(bytes).map((i) => ({ ...i, status: 1 }))]);
+    const run = (bytes: number) =>
+      runSession(small.client, { service: 'echo' }, [frame('a'), data(bytes).map((i) => ({ ...i, status: 1 }))]);
     await expectRefused(small.loader, run(MiB + 1024), RESOURCE_EXHAUSTED, 10201);
     await expectRefused(small.loader, run(2 * MiB), RESOURCE_EXHAUSTED, undefined);
   });
@@ -114,13 +110,20 @@ describe('oversize messages (limits.max_message_bytes = 1 MiB)', () => {
 
 describe('service and mode', () => {
   it('an unknown service → NOT_FOUND / 10200 (Infer and Session)', async () => {
-    expect(await expectRefused(echo.loader, infer(echo.client, { service: 'asr', items: [textItem('x')] }), NOT_FOUND, 10200)).toContain('asr');
+    expect(await expectRefused(echo.loader, infer(echo.client, { service: 'asr', items: [textItem('x')] }), NOT_FOUND, 10200)).toContain(
+      'asr',
+    );
     await expectRefused(echo.loader, runSession(echo.client, { service: 'asr' }, [frame('x')]), NOT_FOUND, 10200);
   });
 
   it('a session on a once-only plugin, an Infer on a session-only one → UNIMPLEMENTED / 10004', async () => {
     await expectRefused(onceOnly.loader, runSession(onceOnly.client, { service: 'once-only' }, [frame('x')]), UNIMPLEMENTED, 10004);
-    await expectRefused(sessionOnly.loader, infer(sessionOnly.client, { service: 'session-only', items: [textItem('x')] }), UNIMPLEMENTED, 10004);
+    await expectRefused(
+      sessionOnly.loader,
+      infer(sessionOnly.client, { service: 'session-only', items: [textItem('x')] }),
+      UNIMPLEMENTED,
+      10004,
+    );
     // Each still serves its own mode.
     expect((await infer(onceOnly.client, { service: 'once-only', items: [textItem('x')] })).items).toHaveLength(1);
     expect((await runSession(sessionOnly.client, { service: 'session-only' }, [frame('x')])).responses.at(-1)?.status).toBe(2);

@@ -4,7 +4,13 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { expect, vi } from 'vitest';
-import { aigesCodeOf, createLoaderClient, type LoaderClient, type SessionRequest, type SessionResponse__Output } from '../../loader/client.js';
+import {
+  aigesCodeOf,
+  createLoaderClient,
+  type LoaderClient,
+  type SessionRequest,
+  type SessionResponse__Output,
+} from '../../loader/client.js';
 import type { Loader } from '../../loader/loader.js';
 import { loadHealthProto } from '../../proto/load.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
@@ -91,7 +97,7 @@ export function openSession(client: LoaderClient, options: grpc.CallOptions = {}
   const done = new Promise<SessionResponse__Output[]>((resolve, reject) => {
     call.on('data', (r: SessionResponse__Output) => {
       responses.push(r);
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
     call.on('error', reject);
     call.on('end', () => resolve(responses));

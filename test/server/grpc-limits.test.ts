@@ -151,9 +151,7 @@ describe('plugin.concurrency', () => {
     Object.assign(stats, { running: 0, max: 0, calls: 0 });
     let admitted = 0;
     const off = loader.dataplane.admission.onChange(() => (admitted = Math.max(admitted, loader.dataplane.admission.inUse)));
-    const calls = [0, 1, 2, 3, 4, 5].map((i) =>
-      infer(client, { service: 'overlap', params: { ms: '100' }, items: [textItem(`n${i}`)] }),
-    );
+    const calls = [0, 1, 2, 3, 4, 5].map((i) => infer(client, { service: 'overlap', params: { ms: '100' }, items: [textItem(`n${i}`)] }));
     const results = await Promise.all(calls);
     off();
     expect(results.map((r) => r.items[0]?.data.toString())).toEqual(['n0', 'n1', 'n2', 'n3', 'n4', 'n5']);

@@ -26,7 +26,7 @@ function watchLoad(client: LoaderClient): Watch {
   const waiters: (() => void)[] = [];
   call.on('data', (report: LoadReport__Output) => {
     reports.push({ at: performance.now(), report });
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   });
   const ended = new Promise<void>((resolve, reject) => {
     call.on('end', resolve);

@@ -74,9 +74,7 @@ describe('once mode', () => {
     expect(expectError(await call(echo, textBody('a', { params: { delay_ms: 'soon' } })), 400, 10106)).toContain('delay_ms');
     expect(expectError(await call(echo, textBody('a', { params: { delay_ms: 10_000_000 } })), 400, 10107)).toContain('delay_ms');
     expect(expectError(await call(echo, textBody('a', { params: { nope: 1 } })), 400, 10106)).toContain('nope');
-    expect(expectError(await call(echo, textBody('a', { params: { delay_ms: [1] } })), 400, 10106)).toContain(
-      'parameter.echo.delay_ms',
-    );
+    expect(expectError(await call(echo, textBody('a', { params: { delay_ms: [1] } })), 400, 10106)).toContain('parameter.echo.delay_ms');
     const other = { ...textBody('a'), parameter: { asr: {} } };
     expect(expectError(await call(echo, other), 400, 10106)).toContain('parameter.asr');
   });

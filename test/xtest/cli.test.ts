@@ -33,8 +33,24 @@ describe('aiges xtest (CLI)', () => {
   it('--json over gRPC: the documented shape, --pid sampling of the loader, an SVG chart', async () => {
     const chart = join(dir, 'grpc.svg');
     const r = await runToExit([
-      'xtest', 'echo', ...grpc(echo), '-c', '12', '--ramp-up', '50ms', '-n', '60', '-t', 'text=hello',
-      '--pid', String(echo.proc.pid), '--sample-ms', '20', '--json', '--chart', chart,
+      'xtest',
+      'echo',
+      ...grpc(echo),
+      '-c',
+      '12',
+      '--ramp-up',
+      '50ms',
+      '-n',
+      '60',
+      '-t',
+      'text=hello',
+      '--pid',
+      String(echo.proc.pid),
+      '--sample-ms',
+      '20',
+      '--json',
+      '--chart',
+      chart,
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -56,15 +72,32 @@ describe('aiges xtest (CLI)', () => {
 
   it('over HTTP against a failing plugin: the exact error distribution, exit 1 (0 with --allow-errors)', async () => {
     const args = (run: string) => [
-      'xtest', 'flaky', ...http(flaky), '-c', '3', '-n', '30', '-t', 'text=x',
-      '-p', `run=${run}`, '-p', 'fail_every=3', '-p', 'reject_every=5', '--json',
+      'xtest',
+      'flaky',
+      ...http(flaky),
+      '-c',
+      '3',
+      '-n',
+      '30',
+      '-t',
+      'text=x',
+      '-p',
+      `run=${run}`,
+      '-p',
+      'fail_every=3',
+      '-p',
+      'reject_every=5',
+      '--json',
     ];
     const failing = await runToExit(args(randomUUID()));
     expect(failing.code).toBe(1);
     const report = JSON.parse(failing.stdout) as { requests: unknown; errors: { code: string; count: number }[] };
     expect(mismatches(report, { ...REPORT_SHAPE, process: 'null' })).toEqual([]);
     expect(report.requests).toEqual({ total: 30, succeeded: 16, failed: 14 });
-    expect(report.errors.map((e) => [e.code, e.count])).toEqual([['10909', 8], ['10107', 6]]);
+    expect(report.errors.map((e) => [e.code, e.count])).toEqual([
+      ['10909', 8],
+      ['10107', 6],
+    ]);
     const allowed = await runToExit([...args(randomUUID()), '--allow-errors']);
     expect(allowed.code).toBe(0);
     expect(JSON.parse(allowed.stdout)).toMatchObject({ requests: { failed: 14 } });
@@ -72,14 +105,35 @@ describe('aiges xtest (CLI)', () => {
 
   it('sessions over gRPC against a failing plugin: exact distribution, first/last-result latencies in --json', async () => {
     const r = await runToExit([
-      'xtest', 'flaky', ...grpc(flaky), '-m', 'session', '-c', '4', '-n', '12', '-t', 'text=abcd', '--frame-bytes', '2',
-      '-p', `run=${randomUUID()}`, '-p', 'fail_every=4', '-p', 'reject_every=6', '--json',
+      'xtest',
+      'flaky',
+      ...grpc(flaky),
+      '-m',
+      'session',
+      '-c',
+      '4',
+      '-n',
+      '12',
+      '-t',
+      'text=abcd',
+      '--frame-bytes',
+      '2',
+      '-p',
+      `run=${randomUUID()}`,
+      '-p',
+      'fail_every=4',
+      '-p',
+      'reject_every=6',
+      '--json',
     ]);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as Record<string, any>;
     expect(mismatches(report, { ...REPORT_SHAPE, session: SESSION_SHAPE, process: 'null' })).toEqual([]);
     expect(report['requests']).toEqual({ total: 12, succeeded: 8, failed: 4 });
-    expect(report['errors'].map((e: { code: string; count: number }) => [e.code, e.count])).toEqual([['10107', 2], ['10907', 2]]);
+    expect(report['errors'].map((e: { code: string; count: number }) => [e.code, e.count])).toEqual([
+      ['10107', 2],
+      ['10907', 2],
+    ]);
     for (const key of ['first_result_ms', 'last_result_ms']) {
       const s = report['session'][key];
       expect(s.count).toBe(8);
@@ -91,8 +145,23 @@ describe('aiges xtest (CLI)', () => {
   it('sessions over HTTP with a text report and an HTML chart', async () => {
     const chart = join(dir, 'session.html');
     const r = await runToExit([
-      'xtest', 'echo', ...http(echo), '-m', 'session', '-c', '2', '-n', '10',
-      '-t', 'text=abcdefgh', '--frame-bytes', '3', '--interval-ms', '1', '--chart', chart,
+      'xtest',
+      'echo',
+      ...http(echo),
+      '-m',
+      'session',
+      '-c',
+      '2',
+      '-n',
+      '10',
+      '-t',
+      'text=abcdefgh',
+      '--frame-bytes',
+      '3',
+      '--interval-ms',
+      '1',
+      '--chart',
+      chart,
     ]);
     expect(r.code).toBe(0);
     // Not a terminal: no progress bar.
@@ -122,12 +191,28 @@ describe('aiges xtest (CLI)', () => {
   it.each<[string, string[], string]>([
     ['no target', ['echo', '-t', 'text=x'], 'XTEST_INVALID_OPTION: give the target'],
     ['both targets', ['echo', '--grpc', '127.0.0.1:1', '--http', 'http://127.0.0.1:1'], 'XTEST_INVALID_OPTION: give the target'],
-    ['a count and a duration', ['echo', '--grpc', '127.0.0.1:1', '-n', '5', '-d', '1s'], 'XTEST_INVALID_OPTION: give a request count or a duration'],
+    [
+      'a count and a duration',
+      ['echo', '--grpc', '127.0.0.1:1', '-n', '5', '-d', '1s'],
+      'XTEST_INVALID_OPTION: give a request count or a duration',
+    ],
     ['a bad number', ['echo', '--grpc', '127.0.0.1:1', '-c', 'many'], 'XTEST_INVALID_OPTION: --concurrency expects a whole number'],
     ['a bad duration', ['echo', '--grpc', '127.0.0.1:1', '-d', '10'], 'XTEST_INVALID_OPTION: --duration expects a duration'],
-    ['a missing input', ['echo', '--grpc', '127.0.0.1:1', '-f', 'data=/nonexistent/x.bin'], 'XTEST_INPUT_UNREADABLE: input "data": cannot read /nonexistent/x.bin'],
-    ['a pid with no process', ['echo', '--grpc', '127.0.0.1:1', '--pid', '2147483646'], 'XTEST_PID_UNREADABLE: cannot sample process 2147483646'],
-    ['a chart that is not svg or html', ['echo', '--grpc', '127.0.0.1:1', '--chart', 'out.png'], 'XTEST_CHART_UNWRITABLE: --chart needs a .svg or .html'],
+    [
+      'a missing input',
+      ['echo', '--grpc', '127.0.0.1:1', '-f', 'data=/nonexistent/x.bin'],
+      'XTEST_INPUT_UNREADABLE: input "data": cannot read /nonexistent/x.bin',
+    ],
+    [
+      'a pid with no process',
+      ['echo', '--grpc', '127.0.0.1:1', '--pid', '2147483646'],
+      'XTEST_PID_UNREADABLE: cannot sample process 2147483646',
+    ],
+    [
+      'a chart that is not svg or html',
+      ['echo', '--grpc', '127.0.0.1:1', '--chart', 'out.png'],
+      'XTEST_CHART_UNWRITABLE: --chart needs a .svg or .html',
+    ],
     ['an unknown mode', ['echo', '--grpc', '127.0.0.1:1', '-m', 'stream'], "argument 'stream' is invalid"],
     ['an unknown flag', ['echo', '--grpc', '127.0.0.1:1', '--bogus'], "unknown option '--bogus'"],
   ])('exits 2 before any call on %s', async (_, args, message) => {

@@ -17,7 +17,10 @@ const doc = readFileSync(join(ROOT, 'docs/xtest.md'), 'utf8');
 const section = (title: string) => doc.slice(doc.indexOf(`\n## ${title}\n`), doc.indexOf('\n## ', doc.indexOf(`\n## ${title}\n`) + 1));
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const xtestLines = (text: string) => [...text.matchAll(/^npx aiges xtest (.*)$/gm)].map((m) => m[1] as string);
-const readmeSection = readme.slice(readme.indexOf('\n## Load testing\n'), readme.indexOf('\n## ', readme.indexOf('\n## Load testing\n') + 1));
+const readmeSection = readme.slice(
+  readme.indexOf('\n## Load testing\n'),
+  readme.indexOf('\n## ', readme.indexOf('\n## Load testing\n') + 1),
+);
 const examples = xtestLines(section('Examples'));
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'aiges-xtest-docs-'));
@@ -90,7 +93,7 @@ describe('docs/xtest.md', () => {
     expect(flags.filter((f) => !table.includes(`| \`${f}`) && !table.includes(`, ${f}`))).toEqual([]);
   });
 
-  it('shows a JSON example of the report\'s shape', () => {
+  it("shows a JSON example of the report's shape", () => {
     const json = /```json\n([\s\S]*?)```/.exec(section('JSON report'))?.[1];
     expect(mismatches(JSON.parse(json ?? 'null'), { ...REPORT_SHAPE, session: SESSION_SHAPE })).toEqual([]);
   });

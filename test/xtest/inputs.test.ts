@@ -34,7 +34,9 @@ describe('parseInputFlags', () => {
     [{ ...noFlags, text: ['a=1'], attr: ['a=1'] }, /--attr expects key.attribute=value/],
     [{ ...noFlags, text: ['a=1'], attr: ['a.=1'] }, /--attr expects key.attribute=value/],
   ])('refuses bad flags with XTEST_INVALID_OPTION (%#)', (flags, message) => {
-    expect(() => parseInputFlags(flags)).toThrow(expect.objectContaining({ code: XtestCodes.INVALID_OPTION, message: expect.stringMatching(message) }));
+    expect(() => parseInputFlags(flags)).toThrow(
+      expect.objectContaining({ code: XtestCodes.INVALID_OPTION, message: expect.stringMatching(message) }),
+    );
   });
 
   it('parses params, a later flag winning', () => {
@@ -44,7 +46,7 @@ describe('parseInputFlags', () => {
 });
 
 describe('loadInputs', () => {
-  it('cycles through a directory\'s files in name order, skipping dotfiles and folders', () => {
+  it("cycles through a directory's files in name order, skipping dotfiles and folders", () => {
     const set = join(dir, 'set');
     mkdirSync(join(set, 'sub'), { recursive: true });
     writeFileSync(join(set, '2.txt'), 'two');
@@ -57,13 +59,27 @@ describe('loadInputs', () => {
     ]);
     expect(inputs.variants).toEqual({ data: 3, text: 1 });
     const seen = [0, 1, 2, 3, 4].map((i) => inputs.itemsFor(i).map((item) => item.data.toString()));
-    expect(seen).toEqual([['one', 'fixed'], ['two', 'fixed'], ['three', 'fixed'], ['one', 'fixed'], ['two', 'fixed']]);
-    expect(inputs.itemsFor(0)[0]).toMatchObject({ key: 'data', type: DataType.OTHER, status: DataStatus.ONCE, encoding: 'raw', attributes: { a: '1' } });
+    expect(seen).toEqual([
+      ['one', 'fixed'],
+      ['two', 'fixed'],
+      ['three', 'fixed'],
+      ['one', 'fixed'],
+      ['two', 'fixed'],
+    ]);
+    expect(inputs.itemsFor(0)[0]).toMatchObject({
+      key: 'data',
+      type: DataType.OTHER,
+      status: DataStatus.ONCE,
+      encoding: 'raw',
+      attributes: { a: '1' },
+    });
   });
 
   it('reads a single file', () => {
     writeFileSync(join(dir, 'one.bin'), Buffer.from([1, 2, 3]));
-    const inputs = loadInputs([{ key: 'data', source: { path: join(dir, 'one.bin') }, type: DataType.OTHER, encoding: '', attributes: {} }]);
+    const inputs = loadInputs([
+      { key: 'data', source: { path: join(dir, 'one.bin') }, type: DataType.OTHER, encoding: '', attributes: {} },
+    ]);
     expect([...(inputs.itemsFor(7)[0]?.data ?? [])]).toEqual([1, 2, 3]);
   });
 
@@ -74,6 +90,8 @@ describe('loadInputs', () => {
     );
     mkdirSync(join(dir, 'empty'));
     const empty = { ...missing, source: { path: join(dir, 'empty') } };
-    expect(() => loadInputs([empty])).toThrow(expect.objectContaining({ code: XtestCodes.INPUT_UNREADABLE, message: expect.stringContaining('holds no file') }));
+    expect(() => loadInputs([empty])).toThrow(
+      expect.objectContaining({ code: XtestCodes.INPUT_UNREADABLE, message: expect.stringContaining('holds no file') }),
+    );
   });
 });

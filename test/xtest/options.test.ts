@@ -8,7 +8,17 @@ const base: XtestOptionsInput = { target: { protocol: 'grpc', address: '127.0.0.
 describe('resolveOptions', () => {
   it('fills in the defaults', () => {
     const o = resolveOptions(base);
-    expect(o).toMatchObject({ mode: 'once', concurrency: 1, requests: DEFAULT_REQUESTS, durationMs: undefined, rampUpMs: 0, inputs: [], params: {}, frameIntervalMs: 0, sampleMs: 1000 });
+    expect(o).toMatchObject({
+      mode: 'once',
+      concurrency: 1,
+      requests: DEFAULT_REQUESTS,
+      durationMs: undefined,
+      rampUpMs: 0,
+      inputs: [],
+      params: {},
+      frameIntervalMs: 0,
+      sampleMs: 1000,
+    });
   });
 
   it('keeps a duration without a count', () => {

@@ -48,7 +48,10 @@ export const REPORT_SHAPE = {
     rss_bytes: { min: N, max: N, last: N },
     exited: 'boolean',
   },
-  timeline: { bucket_ms: N, buckets: [{ t_ms: N, succeeded: N, failed: N, p50_ms: 'number|null', p99_ms: 'number|null', max_ms: 'number|null' }] },
+  timeline: {
+    bucket_ms: N,
+    buckets: [{ t_ms: N, succeeded: N, failed: N, p50_ms: 'number|null', p99_ms: 'number|null', max_ms: 'number|null' }],
+  },
 };
 
 export const SESSION_SHAPE = { frame_bytes: 'number|null', frame_interval_ms: N, first_result_ms: LATENCY, last_result_ms: LATENCY };

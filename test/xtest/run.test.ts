@@ -28,7 +28,12 @@ beforeAll(async () => {
     startLoader({ plugin: { path: 'test/fixtures/plugins/slow.ts' } }),
   ]);
   mkdirSync(join(dir, 'set'));
-  for (const [name, text] of [['a', 'alpha'], ['b', 'beta'], ['c', 'gamma']]) writeFileSync(join(dir, 'set', name), text);
+  for (const [name, text] of [
+    ['a', 'alpha'],
+    ['b', 'beta'],
+    ['c', 'gamma'],
+  ])
+    writeFileSync(join(dir, 'set', name), text);
 });
 
 afterAll(async () => {
@@ -149,7 +154,7 @@ describe.each<Protocol>(['grpc', 'http'])('runXtest over %s', (protocol) => {
     expect(r.errors.map((e) => [e.code, e.count])).toEqual([['10102', 4]]);
   });
 
-  it('counts an unreachable target\'s calls as transport failures', async () => {
+  it("counts an unreachable target's calls as transport failures", async () => {
     // Port 1 (tcpmux) is privileged and unused: connections are refused.
     const target: XtestTarget = protocol === 'grpc' ? { protocol, address: '127.0.0.1:1' } : { protocol, url: 'http://127.0.0.1:1' };
     const r = await runXtest({ target, service: 'echo', requests: 3, inputs: [text('x')], timeoutMs: 5000 });
@@ -195,7 +200,14 @@ describe('runXtest runs', () => {
 
   it('notes a sampled process that exits during the run', async () => {
     const child = spawn('sleep', ['60'], { stdio: 'ignore' });
-    const run = startXtest({ target: target(), service: 'echo', durationMs: 600_000, inputs: [text('x')], pid: child.pid as number, sampleMs: 10 });
+    const run = startXtest({
+      target: target(),
+      service: 'echo',
+      durationMs: 600_000,
+      inputs: [text('x')],
+      pid: child.pid as number,
+      sampleMs: 10,
+    });
     child.kill();
     await once(child, 'exit');
     run.stop();
