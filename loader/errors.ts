@@ -1,57 +1,12 @@
 /**
- * The error catalog: every error the loader returns has a stable numeric code (AIGes numbers
- * where the meaning matches, 102xx for aiges-ts's own), a message, and exactly one mapping to a
- * gRPC status and one to an HTTP status. Adapters never invent codes; they look them up here.
- *
- * Errors are recognised by their `aigesCode` property, never by `instanceof`: a plugin may bundle
- * its own copy of the SDK, so its error class is not ours.
+ * The error catalog: every error the loader returns has a stable numeric code (plugins/errors.ts),
+ * a message, and exactly one mapping to a gRPC status and one to an HTTP status, kept here.
+ * Adapters never invent codes or statuses; they look them up here.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { AigesError, type AigesCode, Codes, isAigesError } from '../plugins/errors.js';
 
-export const Codes = {
-  /** An operation not valid in the current state (e.g. session frames before the open message). */
-  INVALID_OP: 10003,
-  /** The plugin does not support the requested mode (once or session). */
-  INVALID_SESSION_MODE: 10004,
-  /** The request could not be decoded: malformed protobuf, JSON or base64. */
-  INVALID_DATA: 10009,
-  /** A session received no input and produced no output for longer than the idle timeout. */
-  SESSION_TIMEOUT: 10019,
-  /** The loader is not ready (starting, or draining before shutdown). */
-  INSTANCE_INACTIVE: 10101,
-  /** The call's deadline passed before the plugin answered. */
-  EXEC_TIMEOUT: 10102,
-  /** Missing or unknown keys, wrong item types, or params that fail the schema. */
-  INVALID_PARAM: 10106,
-  /** A param or item value outside its declared constraints. */
-  INVALID_PARAM_VALUE: 10107,
-  /** The plugin crashed (a native plugin's process died, or the plugin broke its contract). */
-  CRASH: 10109,
-  /** Capacity (AIGes licences) is full: retry on another instance. */
-  CAPACITY: 10110,
-  PLUGIN_INIT: 10901,
-  PLUGIN_FINI: 10902,
-  PLUGIN_CREATE: 10905,
-  PLUGIN_DESTROY: 10906,
-  PLUGIN_WRITE: 10907,
-  PLUGIN_READ: 10908,
-  PLUGIN_EXEC: 10909,
-  PLUGIN_CALLBACK: 10910,
-  /** The request names a service this loader does not serve. */
-  SERVICE_NOT_FOUND: 10200,
-  /** The request or one of its items is larger than `limits.max_message_bytes`. */
-  PAYLOAD_TOO_LARGE: 10201,
-  /** The client cancelled the call. */
-  CANCELLED: 10202,
-  /** The plugin produced output its schema does not declare. */
-  INVALID_OUTPUT: 10203,
-  /** A fault inside the loader itself. */
-  INTERNAL: 10204,
-  /** The route or method does not exist. */
-  NOT_FOUND: 10205,
-} as const;
-
-export type AigesCode = (typeof Codes)[keyof typeof Codes];
+export { AigesError, type AigesCode, Codes, isAigesError };
 
 interface CodeSpec {
   name: keyof typeof Codes;
@@ -95,6 +50,30 @@ const CATALOG: ReadonlyMap<number, CodeSpec> = new Map<number, CodeSpec>([
   [Codes.NOT_FOUND, spec('NOT_FOUND', GrpcStatus.NOT_FOUND, 404)],
 ]);
 
+function specOf(code: number): CodeSpec {
+  return CATALOG.get(code) ?? (CATALOG.get(Codes.INTERNAL) as CodeSpec);
+}
+
+/** The code's name in the catalog ("CAPACITY"); an unknown code is INTERNAL. */
+export function codeName(code: number): string {
+  return specOf(code).name;
+}
+
+/** The one gRPC status of a code. */
+export function grpcStatusOf(code: number): GrpcStatus {
+  return specOf(code).grpc;
+}
+
+/** The one HTTP status of a code. */
+export function httpStatusOf(code: number): number {
+  return specOf(code).http;
+}
+
+/** Whether a balancer may retry a call that failed with this code on another instance. */
+export function isRetryable(code: number): boolean {
+  return specOf(code).retryable;
+}
+
 /**
  * Codes that pass through the plugin boundary unchanged: the client-fault codes a plugin may use
  * to reject a request, and the plugin-failure codes a plugin kind (e.g. the native host) already
@@ -114,48 +93,6 @@ const PLUGIN_PASSTHROUGH = new Set<number>([
   Codes.PLUGIN_EXEC,
   Codes.PLUGIN_CALLBACK,
 ]);
-
-export class AigesError extends Error {
-  readonly aigesCode: AigesCode;
-  /** Extra detail safe to show to clients (e.g. the failing key). */
-  readonly detail: Record<string, unknown> | undefined;
-
-  constructor(code: AigesCode, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'AigesError';
-    this.aigesCode = code;
-    this.detail = options?.detail;
-  }
-
-  get codeName(): string {
-    return specOf(this.aigesCode).name;
-  }
-
-  get grpcStatus(): GrpcStatus {
-    return specOf(this.aigesCode).grpc;
-  }
-
-  get httpStatus(): number {
-    return specOf(this.aigesCode).http;
-  }
-
-  get retryable(): boolean {
-    return specOf(this.aigesCode).retryable;
-  }
-}
-
-function specOf(code: number): CodeSpec {
-  return CATALOG.get(code) ?? (CATALOG.get(Codes.INTERNAL) as CodeSpec);
-}
-
-export function isKnownCode(code: unknown): code is AigesCode {
-  return typeof code === 'number' && CATALOG.has(code);
-}
-
-/** True for any error carrying a catalog code, whichever copy of this module made it. */
-export function isAigesError(err: unknown): err is AigesError {
-  return typeof err === 'object' && err !== null && isKnownCode((err as { aigesCode?: unknown }).aigesCode);
-}
 
 /** Converts whatever reached the loader's boundary into an AigesError (internal faults become 10204). */
 export function toAigesError(err: unknown): AigesError {

@@ -14,9 +14,10 @@ import { HealthState } from './health.js';
 import { createLogger, type Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
 import { PluginRegistry, type LoadOptions } from './plugin/registry.js';
-import type { Polaris } from '../polaris/types.js';
-import { EtcdPolaris } from '../polaris/polaris-etcd.js';
-import { HotConfig } from './polaris/hot-apply.js';
+import type { Polaris } from '../polaris/store/types.js';
+import { EtcdPolaris } from '../polaris/store/polaris-etcd.js';
+import { parseHotConfig } from './config/hot.js';
+import { HotConfig } from './config/hot-apply.js';
 import { PolarisLink } from './polaris/link.js';
 import { advertiseHost, instanceRecord, newInstanceId } from './polaris/advertise.js';
 import { bindGrpc, createGrpcServer } from './server/grpc.js';
@@ -84,7 +85,7 @@ export class Loader {
       service: () => this.registry.soleService() ?? '',
     });
     if (registers) {
-      const polaris = options.polaris ?? new EtcdPolaris({ ...settings!, ttlS: settings!.ttl_s });
+      const polaris = options.polaris ?? new EtcdPolaris({ ...settings!, ttlS: settings!.ttl_s, validateConfig: parseHotConfig });
       const where = settings?.endpoints.join(',') ?? 'injected';
       this.#polaris = { polaris, owned: options.polaris === undefined, link: new PolarisLink(polaris, this.#hot, this.log, where) };
     }

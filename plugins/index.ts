@@ -3,7 +3,7 @@
  */
 export { defineWrapper, isWrapper } from './define.js';
 export { ResultQueue } from './result-queue.js';
-export { pluginError } from './errors.js';
+export { AigesError, type AigesCode, Codes, isAigesError, pluginError } from './errors.js';
 export {
   DataType,
   DataStatus,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLoaderClient, infer, runSession, type LoaderClient } from '../../loader/client.js';
+import { createLoaderClient, infer, runSession, type LoaderClient } from '../../loader/tools/client.js';
 import { loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
 import { createHarness, item } from '../../plugins/testing.js';

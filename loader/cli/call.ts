@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { aigesCodeOf, createLoaderClient, infer, runSession } from '../client.js';
+import { aigesCodeOf, createLoaderClient, infer, runSession } from '../tools/client.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
 import type { DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
 import { DATA_TYPE_BY_NAME, DataStatus, DataType, type DataTypeName } from '../../plugins/types.js';
-import { sliceFrames } from '../frames.js';
+import { sliceFrames } from '../tools/frames.js';
 import { intArg } from './serve.js';
 
 interface CallFlags {

@@ -1,12 +1,12 @@
 /**
  * `aiges check <plugin-dir|aiges.toml>`: loads a plugin in-process and runs its sample requests
- * (logic in loader/check/). Exit 0: every sample passed; 1: a sample failed; 2: the check could
+ * (logic in loader/tools/check/). Exit 0: every sample passed; 1: a sample failed; 2: the check could
  * not run (bad target, malformed samples file, plugin failed to load), with a stable error code.
  */
 import { Command } from 'commander';
-import { runCheck } from '../check/check.js';
-import { CheckError } from '../check/errors.js';
-import { formatReport } from '../check/report.js';
+import { runCheck } from '../tools/check/check.js';
+import { CheckError } from '../tools/check/errors.js';
+import { formatReport } from '../tools/check/report.js';
 
 interface CheckFlags {
   samples?: string;

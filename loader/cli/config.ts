@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { ConfigVersion } from '../../polaris/types.js';
+import type { ConfigVersion } from '../../polaris/store/types.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
 function versionArg(value: string): number {

@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { buildCommand, parseBuildArg, DEFAULT_BUILDAH, type BuildahSettings } from '../image/argv.js';
-import { detectBuilder, type BuilderChoice } from '../image/builder.js';
-import { planBusinessBuild } from '../image/business.js';
-import { baseImageName, VARIANTS, type Variant } from '../image/dockerfile.js';
-import { ImageCodes, ImageError } from '../image/errors.js';
-import { commandLine, runBuild } from '../image/run.js';
-import { packageVersion, stageBaseContext } from '../image/stage.js';
+import { buildCommand, parseBuildArg, DEFAULT_BUILDAH, type BuildahSettings } from '../tools/image/argv.js';
+import { detectBuilder, type BuilderChoice } from '../tools/image/builder.js';
+import { planBusinessBuild } from '../tools/image/business.js';
+import { baseImageName, VARIANTS, type Variant } from '../tools/image/dockerfile.js';
+import { ImageCodes, ImageError } from '../tools/image/errors.js';
+import { commandLine, runBuild } from '../tools/image/run.js';
+import { packageVersion, stageBaseContext } from '../tools/image/stage.js';
 
 interface BuilderFlags {
   builder: BuilderChoice;

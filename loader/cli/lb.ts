@@ -1,12 +1,12 @@
 /**
- * `aiges lb`: runs the balancer (polaris/balancer.ts) in front of the loaders registered in
+ * `aiges lb`: runs the balancer (polaris/balancer/balancer.ts) in front of the loaders registered in
  * polaris, until SIGTERM/SIGINT; then it stops taking calls and lets those in flight finish.
  * Logs JSON lines on stdout like `aiges serve` ("balancer listening" carries the port).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.js';
-import { Balancer, MAX_MESSAGE_BYTES } from '../../polaris/balancer.js';
-import type { EtcdPolaris } from '../../polaris/polaris-etcd.js';
+import { Balancer, MAX_MESSAGE_BYTES } from '../../polaris/balancer/balancer.js';
+import type { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
 import { openPolaris } from './polaris-flags.js';
 import { intArg } from './serve.js';
 

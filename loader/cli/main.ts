@@ -11,7 +11,7 @@ import { newCommand } from './new.js';
 import { serveCommand } from './serve.js';
 import { servicesCommand } from './services.js';
 import { xtestCommand } from './xtest.js';
-import { fetchLoad } from '../../polaris/load-fetch.js';
+import { fetchLoad } from '../../polaris/client/load-fetch.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 

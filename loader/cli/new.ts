@@ -1,12 +1,12 @@
 /**
- * `aiges new <name>`: scaffolds a plugin project (logic in loader/scaffold/). Exit 2 with the
+ * `aiges new <name>`: scaffolds a plugin project (logic in loader/tools/scaffold/). Exit 2 with the
  * error's stable code on a bad name, an unknown --lang or a non-empty target folder.
  */
 import { relative } from 'node:path';
 import { Command } from 'commander';
-import { ScaffoldError } from '../scaffold/errors.js';
-import { LANGS } from '../scaffold/names.js';
-import { scaffold } from '../scaffold/scaffold.js';
+import { ScaffoldError } from '../tools/scaffold/errors.js';
+import { LANGS } from '../tools/scaffold/names.js';
+import { scaffold } from '../tools/scaffold/scaffold.js';
 
 const NEXT_STEPS: Record<string, string> = {
   ts: 'npm test && npx aiges check . && npx aiges serve .',

@@ -8,7 +8,8 @@
  * AIGES_POLARIS_CERT_FILE, AIGES_POLARIS_KEY_FILE, AIGES_POLARIS_USERNAME, AIGES_POLARIS_PASSWORD.
  */
 import { Command } from 'commander';
-import { EtcdPolaris } from '../../polaris/polaris-etcd.js';
+import { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
+import { parseHotConfig } from '../config/hot.js';
 import { PolarisSection } from '../config/schema.js';
 
 export const DEFAULT_ETCD = 'http://127.0.0.1:2379';
@@ -35,7 +36,7 @@ export function openPolaris(flags: PolarisFlags, env: NodeJS.ProcessEnv = proces
     username: env['AIGES_POLARIS_USERNAME'],
     password: env['AIGES_POLARIS_PASSWORD'],
   });
-  return new EtcdPolaris(settings);
+  return new EtcdPolaris({ ...settings, validateConfig: parseHotConfig });
 }
 
 /** Runs a verb's body with Polaris open; any failure is one line on stderr and exit code 1. */

@@ -3,7 +3,7 @@
  * capacity, labels, age) and, when a load source is wired (`fetchLoad`), their live load.
  */
 import { Command } from 'commander';
-import { formatLoad, serviceRows, type LoadSource } from '../../polaris/services-ls.js';
+import { formatLoad, serviceRows, type LoadSource } from '../../polaris/client/services-ls.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
 function age(startedAt: string, now: number): string {

@@ -1,19 +1,19 @@
 /**
  * `aiges xtest`: load-tests a loader over gRPC (aiges.v1) or its HTTP JSON route, then prints a
  * report (text, or JSON with --json) and optionally writes a latency chart. The engine is
- * loader/xtest/; this file only turns flags into options and results into output and exit code.
+ * loader/tools/xtest/; this file only turns flags into options and results into output and exit code.
  *
  * Exit codes: 0 every call succeeded (or --allow-errors); 1 some call failed; 2 the run could
  * not be made as asked (a bad flag, an unreadable input or pid, an unwritable chart).
  */
 import { Command, type CommanderError, Option } from 'commander';
-import { chartFormatOf, writeChart } from '../xtest/chart.js';
-import { invalidOption, isXtestError } from '../xtest/errors.js';
-import { parseInputFlags, parseParams } from '../xtest/input-flags.js';
-import { parseDuration, type XtestOptionsInput } from '../xtest/options.js';
-import { showProgress } from '../xtest/progress.js';
-import { formatReport } from '../xtest/report-text.js';
-import { startXtest } from '../xtest/runner.js';
+import { chartFormatOf, writeChart } from '../tools/xtest/chart.js';
+import { invalidOption, isXtestError } from '../tools/xtest/errors.js';
+import { parseInputFlags, parseParams } from '../tools/xtest/input-flags.js';
+import { parseDuration, type XtestOptionsInput } from '../tools/xtest/options.js';
+import { showProgress } from '../tools/xtest/progress.js';
+import { formatReport } from '../tools/xtest/report-text.js';
+import { startXtest } from '../tools/xtest/runner.js';
 
 interface XtestFlags {
   grpc?: string;

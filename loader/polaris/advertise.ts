@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
-import type { InstanceRecord } from '../../polaris/types.js';
+import type { InstanceRecord } from '../../polaris/store/types.js';
 
 /** `<hostname>-<pid>-<random>`, with anything outside [A-Za-z0-9._-] in the hostname made '-'. */
 export function newInstanceId(): string {

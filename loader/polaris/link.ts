@@ -9,9 +9,9 @@
  * Config versions are applied one at a time; while one applies, only the newest of those arriving
  * is kept. Each version's outcome is reported (`reportStatus`): the version and ok, or the error.
  */
-import type { ApplyStatus, ConfigVersion, InstanceRecord, Polaris, Registration, Watcher } from '../../polaris/types.js';
+import type { ApplyStatus, ConfigVersion, InstanceRecord, Polaris, Registration, Watcher } from '../../polaris/store/types.js';
 import type { Logger } from '../log.js';
-import type { HotConfig } from './hot-apply.js';
+import type { HotConfig } from '../config/hot-apply.js';
 
 /** How long `prepare` waits for etcd before starting with the startup config. */
 const PREPARE_TIMEOUT_MS = 2_000;

@@ -10,7 +10,7 @@
  * draining loader answers new calls 10101, which a balancer retries elsewhere.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { AigesError, Codes, toAigesError } from '../errors.js';
+import { AigesError, Codes, grpcStatusOf, toAigesError } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Cancellable } from '../dataplane/deadline.js';
 import type { InferRequest__Output } from '../../proto/gen/aiges/v1/InferRequest.js';
@@ -55,7 +55,7 @@ export function serveRelay(call: RelayCall, { dataplane, codec, malformedFrame, 
   };
   const fail = (id: number, err: unknown) => {
     const e = toAigesError(err);
-    reply({ id, grpcStatus: e.grpcStatus, grpcMessage: e.message, aigesCode: e.aigesCode });
+    reply({ id, grpcStatus: grpcStatusOf(e.aigesCode), grpcMessage: e.message, aigesCode: e.aigesCode });
   };
 
   call.on('data', (frame: RelayFrame__Output) => {
@@ -64,7 +64,7 @@ export function serveRelay(call: RelayCall, { dataplane, codec, malformedFrame, 
       // A frame we cannot read: the stream itself is broken (its calls cannot be told apart).
       gone = true;
       for (const o of open.values()) cancelOpen(o);
-      call.emit('error', Object.assign(new Error(bad.message), { code: bad.grpcStatus }));
+      call.emit('error', Object.assign(new Error(bad.message), { code: grpcStatusOf(bad.aigesCode) }));
       return;
     }
     const id = frame.id;

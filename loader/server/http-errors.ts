@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AigesError, Codes, isAigesError, toAigesError } from '../errors.js';
+import { AigesError, Codes, httpStatusOf, isAigesError, toAigesError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface ErrorBody {
@@ -67,5 +67,9 @@ export function sendError(
     options.log.error({ err, sid, method: request.method, url: request.url }, 'http request failed');
   }
   const body: ErrorBody = { header: { code: error.aigesCode, message: error.message, sid } };
-  return reply.code(error.httpStatus).header('aiges-code', String(error.aigesCode)).type('application/json; charset=utf-8').send(body);
+  return reply
+    .code(httpStatusOf(error.aigesCode))
+    .header('aiges-code', String(error.aigesCode))
+    .type('application/json; charset=utf-8')
+    .send(body);
 }

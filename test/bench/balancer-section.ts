@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createLoaderClient, infer } from '../../loader/client.js';
+import { createLoaderClient, infer } from '../../loader/tools/client.js';
 import { runCli, startServe, type CliProcess } from '../cli/serve-process.js';
 import { TestEtcd } from '../polaris/etcd.js';
 import { textItem } from '../server/grpc-helpers.js';

@@ -10,7 +10,7 @@ const target = process.argv[2];
 if (target === undefined) throw new Error('usage: bare-proxy.ts <host:port>');
 const PATH = '/aiges.v1.Loader/Infer';
 const identity = (b: Buffer) => b;
-// The same channel and server options as the balancer's (polaris/balancer-endpoint.ts, balancer.ts).
+// The same channel and server options as the balancer's (polaris/balancer/endpoint.ts, balancer.ts).
 const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
   'grpc.max_receive_message_length': -1,
   'grpc.max_send_message_length': -1,

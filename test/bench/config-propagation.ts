@@ -9,9 +9,9 @@
  * Target (issue: polaris): p99 ≤ 500 ms.
  */
 import { parseArgs } from 'node:util';
-import { EtcdPolaris } from '../../polaris/polaris-etcd.js';
-import { configKeys } from '../../polaris/keys.js';
-import type { ApplyStatus } from '../../polaris/types.js';
+import { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
+import { configKeys } from '../../polaris/store/keys.js';
+import type { ApplyStatus } from '../../polaris/store/types.js';
 import { startServe, type CliProcess } from '../cli/serve-process.js';
 import { TestEtcd } from '../polaris/etcd.js';
 import { tomlFile } from '../polaris/helpers.js';

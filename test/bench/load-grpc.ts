@@ -1,8 +1,8 @@
 /**
  * The gRPC load target: unary aiges.v1.Loader/Infer calls carrying one `data` item, all over one
- * channel (one HTTP/2 connection), with the project's own client (loader/client.ts).
+ * channel (one HTTP/2 connection), with the project's own client (loader/tools/client.ts).
  */
-import { createLoaderClient, infer, type InferRequest } from '../../loader/client.js';
+import { createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
 import type { Target } from './load.js';
 
 const OTHER = 4;

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createLoaderClient, infer, type InferRequest } from '../../loader/client.js';
+import { createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
 import { nativeKind } from '../../loader/plugin/kind-native.js';
 import { locatePlugin } from '../../loader/plugin/repository.js';
 import { openLibrary, releaseOutput, type NativeItem } from '../../native/host.js';

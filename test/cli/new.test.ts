@@ -77,7 +77,7 @@ describe('aiges new (ts)', () => {
 });
 
 describe('aiges new refuses', () => {
-  // Every rule of the name: test/scaffold/scaffold.test.ts.
+  // Every rule of the name: test/tools/scaffold/scaffold.test.ts.
   it('a bad name with E_SCAFFOLD_NAME', async () => {
     const r = await runToExit(['new', 'Word_Count', '--dir', parent]);
     expect(r.code).toBe(2);

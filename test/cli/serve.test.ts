@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
-import { aigesCodeOf, createLoaderClient, infer, type LoaderClient } from '../../loader/client.js';
+import { aigesCodeOf, createLoaderClient, infer, type LoaderClient } from '../../loader/tools/client.js';
 import { runToExit, startServe, type CliProcess } from './serve-process.js';
 
 const text = (s: string) => ({ key: 'text', type: 0 as const, status: 3 as const, data: Buffer.from(s) });

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Admission } from '../../loader/dataplane/admission.js';
-import { Codes } from '../../loader/errors.js';
+import { Codes, isRetryable } from '../../loader/errors.js';
 
 describe('Admission', () => {
   it('counts once calls and sessions together against one capacity', () => {
@@ -29,8 +29,9 @@ describe('Admission', () => {
       expect(() => a.acquire(kind)).toThrow(expect.objectContaining({ aigesCode: Codes.CAPACITY }));
     }
     expect(() => a.acquire('once')).toThrow(
-      expect.objectContaining({ message: expect.stringMatching(/capacity of 2/), retryable: true, detail: { capacity: 2 } }),
+      expect.objectContaining({ message: expect.stringMatching(/capacity of 2/), detail: { capacity: 2 } }),
     );
+    expect(isRetryable(Codes.CAPACITY)).toBe(true);
     // A refused call takes nothing.
     expect(a.inUse).toBe(2);
     first.release();

@@ -1,7 +1,7 @@
 /** The `addon` kind: a Node-API module exporting the TS wrapper contract (demo/addon-checksum). */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infer } from '../../loader/client.js';
+import { infer } from '../../loader/tools/client.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
 import { expectFree, expectGrpcError, serve, type Served } from '../server/grpc-helpers.js';
 import { artifacts, ensureNativeBuild } from './helpers.js';

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { infer, runSession } from '../../loader/client.js';
+import { infer, runSession } from '../../loader/tools/client.js';
 import { outputPoolStats, POOLED_MIN_BYTES } from '../../native/host.js';
 import { call } from '../server/http-helpers.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';

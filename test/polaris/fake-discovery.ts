@@ -2,7 +2,7 @@
  * An in-memory Discovery for balancer and resolver tests: the test sets each service's instance
  * list and every watcher hears it at once, as from etcd.
  */
-import type { Discovery, InstanceRecord, Watcher } from '../../polaris/types.js';
+import type { Discovery, InstanceRecord, Watcher } from '../../polaris/store/types.js';
 
 export class FakeDiscovery implements Discovery {
   readonly #instances = new Map<string, InstanceRecord[]>();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
-import type { Polaris } from '../../polaris/types.js';
+import type { Polaris } from '../../polaris/store/types.js';
 import { item } from '../../plugins/testing.js';
 
 export const CONFIGURABLE = 'test/fixtures/plugins/polaris-configurable.ts';

@@ -4,8 +4,8 @@
  * a failing [wrapper] init, gray release, rollback, and a store that is down at start.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryPolaris } from '../../polaris/polaris-memory.js';
-import { MemoryStore } from '../../polaris/store-memory.js';
+import { MemoryPolaris } from '../../polaris/store/polaris-memory.js';
+import { MemoryStore } from '../../polaris/store/store-memory.js';
 import { configurableStats } from '../fixtures/plugins/polaris-configurable.js';
 import { ask, codeOf, startTestLoader, type TestLoader } from './helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infer, runSession, type InferRequest } from '../../loader/client.js';
+import { infer, runSession, type InferRequest } from '../../loader/tools/client.js';
 import type { Loader } from '../../loader/loader.js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';

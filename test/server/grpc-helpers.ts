@@ -10,7 +10,7 @@ import {
   type LoaderClient,
   type SessionRequest,
   type SessionResponse__Output,
-} from '../../loader/client.js';
+} from '../../loader/tools/client.js';
 import type { Loader } from '../../loader/loader.js';
 import { loadHealthProto } from '../../proto/load.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { aigesCodeOf, infer, runSession } from '../../loader/client.js';
+import { aigesCodeOf, infer, runSession } from '../../loader/tools/client.js';
 import { overlapStats } from '../fixtures/plugins/grpc-overlap.js';
 import { slowStats } from '../fixtures/plugins/slow.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';

@@ -5,7 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { infer, type LoaderClient } from '../../loader/client.js';
+import { infer, type LoaderClient } from '../../loader/tools/client.js';
 import { HEARTBEAT_MS, REPORT_MIN_INTERVAL_MS } from '../../loader/server/grpc-load.js';
 import type { LoadReport__Output } from '../../proto/gen/aiges/v1/LoadReport.js';
 import { FIXTURES, gate, openSession, serve, textItem, useGates, type Served } from './grpc-helpers.js';

@@ -1,6 +1,6 @@
 /**
  * aiges.v1.Loader/Relay against a real loader: Infer calls as frames on one stream (the balancer's
- * side is polaris/balancer-mux.ts): answers by id, per-call errors, deadlines, cancels, half-close.
+ * side is polaris/balancer/mux.ts): answers by id, per-call errors, deadlines, cancels, half-close.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';

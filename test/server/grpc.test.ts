@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { infer, metadata, runSession } from '../../loader/client.js';
+import { infer, metadata, runSession } from '../../loader/tools/client.js';
 import type { HealthCheckResponse__Output } from '../../proto/gen/grpc/health/v1/HealthCheckResponse.js';
 import type { HealthClient } from '../../proto/gen/grpc/health/v1/Health.js';
 import { FIXTURES, expectFree, expectGrpcError, gate, healthClient, serve, textItem, useGates, type Served } from './grpc-helpers.js';

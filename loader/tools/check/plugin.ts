@@ -1,0 +1,70 @@
+/**
+ * Loads the plugin under check in-process, as `aiges serve` would but without servers: the same
+ * config loading (file, `AIGES_*` env), the loader's plugin registry (find → kind → init under the
+ * init timeout) and a data plane in front of it, so every sample takes the serving path.
+ */
+import { ConfigError, loadConfig, readTomlFile } from '../../config/load.js';
+import type { LoaderConfig } from '../../config/schema.js';
+import { Dataplane } from '../../dataplane/dataplane.js';
+import { createLogger } from '../../log.js';
+import { LoaderMetrics } from '../../metrics.js';
+import { PluginRegistry } from '../../plugin/registry.js';
+import type { PluginInstance } from '../../plugin/instance.js';
+import { locatePlugin, type PluginLocation } from '../../plugin/repository.js';
+import type { Wrapper } from '../../../plugins/types.js';
+import { CheckCodes, CheckError } from './errors.js';
+import type { CheckTarget } from './target.js';
+
+export interface CheckedPlugin {
+  dataplane: Dataplane;
+  wrapper: Wrapper;
+  /** The entry file and kind, for the report. */
+  entry: string;
+  kind: string;
+  close(): Promise<void>;
+}
+
+function configFor(target: CheckTarget, env: NodeJS.ProcessEnv): Readonly<LoaderConfig> {
+  const namesPath =
+    target.config !== undefined && (readTomlFile(target.config)['plugin'] as Record<string, unknown> | undefined)?.['path'] !== undefined;
+  const overrides = namesPath ? {} : { plugin: { path: target.pluginPath } };
+  // Samples run one at a time: capacity is no concern of a check, and logs would drown the report.
+  return loadConfig({ file: target.config, env, overrides: { ...overrides, log: { level: 'silent' } } });
+}
+
+export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = process.env): Promise<CheckedPlugin> {
+  let config: Readonly<LoaderConfig>;
+  try {
+    config = configFor(target, env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CheckError(CheckCodes.LOAD, err.message);
+    throw err;
+  }
+  const log = createLogger(config.log.level);
+  const registry = new PluginRegistry(log, () => undefined);
+  const { path, kind, concurrency, init_timeout_ms, fini_timeout_ms } = config.plugin;
+  let instance: PluginInstance;
+  let location: PluginLocation;
+  try {
+    location = locatePlugin(path ?? target.pluginPath, kind);
+    instance = await registry.load({
+      path: location.entry,
+      kind,
+      settings: config.plugin,
+      config: config.wrapper,
+      concurrency: concurrency === 0 ? config.limits.capacity : concurrency,
+      initTimeoutMs: init_timeout_ms,
+    });
+  } catch (err) {
+    const code = (err as { aigesCode?: number }).aigesCode;
+    throw new CheckError(CheckCodes.LOAD, `plugin failed to load${code === undefined ? '' : ` (${code})`}: ${(err as Error).message}`);
+  }
+  const dataplane = new Dataplane(registry, config.limits, new LoaderMetrics({ defaultMetrics: false }), log);
+  return {
+    dataplane,
+    wrapper: instance.wrapper,
+    entry: location.entry,
+    kind: location.kind,
+    close: () => registry.retireAll(1_000, fini_timeout_ms),
+  };
+}

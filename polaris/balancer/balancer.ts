@@ -1,0 +1,226 @@
+/**
+ * `aiges lb`: a stateless gRPC front for aiges.v1.Loader (Infer, Session, Metadata) and
+ * grpc.health.v1.Health. Run as many as you like: each one discovers the instances of its
+ * services through polaris (Discovery), subscribes to every instance's load stream, and picks by
+ * live load (balancer-picker.ts). Nothing is shared between balancers but what the instances
+ * report.
+ *
+ * Services: with `services` given, only those are fronted (others: 10200), and a request with an
+ * empty `service` goes to the only one when there is exactly one. Without, any service a request
+ * names is watched from its first request on (at most MAX_SERVICES of them).
+ */
+import http2, {
+  type ClientHttp2Stream,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import { AigesError, Codes } from '../../loader/errors.js';
+import type { Logger } from '../../loader/log.js';
+import { loadHealthProto } from '../../proto/load.js';
+import type { EndpointSnapshot } from './endpoint.js';
+import { forwardSession, forwardUnary, type Router } from './forward.js';
+import { balancerHealth, type HealthView, type ServingStatus } from './health.js';
+import { H2_MAX_SESSION_MEMORY, H2_SESSION_WINDOW, H2_SETTINGS, H2Link } from './link.js';
+import { ServicePool } from './pool.js';
+import { relay } from './relay.js';
+import { respondError, upstreamHeaders } from './h2-grpc.js';
+import type { Discovery } from '../store/types.js';
+
+/** Services watched at most when the balancer fronts whatever requests name. */
+export const MAX_SERVICES = 256;
+/** Default of `drainGraceMs`. */
+const DRAIN_GRACE_MS = 10_000;
+/** Default of `maxMessageBytes`: above any loader's own limit that makes sense (16 MiB default). */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+export interface BalancerOptions {
+  discovery: Discovery;
+  /** The services fronted; empty or absent: any service a request names. */
+  services?: readonly string[] | undefined;
+  log: Logger;
+  /** At stop, how long calls and sessions in flight may take before they are cut. */
+  drainGraceMs?: number | undefined;
+  /**
+   * Largest request message carried (10201 above). The loaders enforce their own, smaller limit;
+   * this one bounds what the balancer buffers to route a call.
+   */
+  maxMessageBytes?: number | undefined;
+  /**
+   * Carry small once calls to each instance on one Relay stream (loader.proto RelayFrame) rather
+   * than on a stream each (default true; false: `aiges lb --no-relay`).
+   */
+  relay?: boolean | undefined;
+}
+
+const LOADER = '/aiges.v1.Loader/';
+
+export class Balancer implements Router, HealthView {
+  readonly maxMessageBytes: number;
+  readonly #pools = new Map<string, ServicePool>();
+  readonly #opening = new Map<string, Promise<ServicePool>>();
+  readonly #services: readonly string[];
+  /** The front: aiges.v1.Loader calls forwarded as raw HTTP/2 streams (balancer-forward.ts). */
+  readonly #server: Http2Server;
+  readonly #sessions = new Set<Http2Session>();
+  /** Behind the front, on loopback: the balancer's own gRPC services (health), served by grpc-js. */
+  readonly #own: grpc.Server;
+  #ownLink: H2Link | undefined;
+  readonly #listeners = new Set<(stopped: boolean) => void>();
+  #stopped = false;
+  #stopping: Promise<void> | undefined;
+  #port = 0;
+
+  constructor(private readonly options: BalancerOptions) {
+    this.#services = options.services ?? [];
+    this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.#server = http2.createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
+    this.#server.on('session', (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.on('error', () => undefined); // each stream sees its own end
+      session.once('close', () => this.#sessions.delete(session));
+      session.setLocalWindowSize(H2_SESSION_WINDOW); // a server session is connected when it is handed over
+    });
+    this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#onStream(stream, headers));
+    this.#own = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    this.#own.addService(loadHealthProto().grpc.health.v1.Health.service, balancerHealth(this));
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Watches the configured services, then listens; resolves with the port (0 picks one). */
+  async start(host: string, port: number): Promise<number> {
+    await Promise.all(this.#services.map((s) => this.#open(s)));
+    this.#ownLink = new H2Link(`127.0.0.1:${await bindLoopback(this.#own)}`);
+    this.#port = await new Promise<number>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.address() as { port: number }).port);
+      });
+    });
+    this.options.log.info({ host, port: this.#port, services: this.#services }, 'balancer listening');
+    return this.#port;
+  }
+
+  pool(service: string): ServicePool | Promise<ServicePool> {
+    if (this.#stopped) throw new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping');
+    let name = service;
+    if (name === '') {
+      if (this.#services.length !== 1) {
+        throw new AigesError(Codes.SERVICE_NOT_FOUND, 'the request names no service; this balancer fronts several: set "service"');
+      }
+      name = this.#services[0] as string;
+    } else if (this.#services.length > 0 && !this.#services.includes(name)) {
+      throw new AigesError(Codes.SERVICE_NOT_FOUND, `this balancer does not front service "${name}"`);
+    }
+    return this.#pools.get(name) ?? this.#open(name);
+  }
+
+  async status(service: string): Promise<ServingStatus | undefined> {
+    if (service === '' || service === 'aiges.v1.Loader') return this.#stopped ? 'NOT_SERVING' : 'SERVING';
+    let pool: ServicePool;
+    try {
+      pool = await this.pool(service);
+    } catch (err) {
+      if ((err as AigesError).aigesCode === Codes.SERVICE_NOT_FOUND) return undefined;
+      return 'NOT_SERVING';
+    }
+    return pool.liveCount > 0 ? 'SERVING' : 'NOT_SERVING';
+  }
+
+  onChange(listener: (stopped: boolean) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Every instance of every watched service, as the balancer sees it now. */
+  snapshot(): Record<string, EndpointSnapshot[]> {
+    return Object.fromEntries([...this.#pools].map(([service, pool]) => [service, pool.snapshot()]));
+  }
+
+  /** Stops taking calls, lets those in flight finish (up to drainGraceMs), closes every channel. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    this.#emit();
+    // No new connections; GOAWAY on each open one: its calls in flight finish, new ones go elsewhere.
+    this.#server.close();
+    for (const session of this.#sessions) session.close();
+    const closed = Promise.all([...this.#sessions].map((s) => new Promise((resolve) => s.once('close', resolve))));
+    let force: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<boolean>((resolve) => {
+      force = setTimeout(() => resolve(true), this.options.drainGraceMs ?? DRAIN_GRACE_MS);
+    });
+    if (await Promise.race([closed.then(() => false), graceOver])) {
+      this.options.log.warn('calls still in flight after the grace period: cutting them');
+      for (const session of this.#sessions) session.destroy();
+    }
+    clearTimeout(force);
+    this.#ownLink?.close();
+    this.#own.forceShutdown();
+    await Promise.allSettled(this.#opening.values());
+    for (const pool of this.#pools.values()) pool.close();
+    this.#pools.clear();
+    this.options.log.info('balancer stopped');
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => undefined); // a reset by the client shows as 'close'
+    const path = headers[':path'] ?? '';
+    if (this.#stopped) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping'));
+    if (path === `${LOADER}Infer` || path === `${LOADER}Metadata`) return forwardUnary(stream, headers, this);
+    if (path === `${LOADER}Session`) return forwardSession(stream, headers, this);
+    // Anything else (health, unknown methods) is the balancer's own grpc-js server's to answer.
+    const link = this.#ownLink;
+    if (link === undefined) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is starting'));
+    let up: ClientHttp2Stream;
+    try {
+      up = link.request(upstreamHeaders(headers, link.address));
+    } catch (err) {
+      return respondError(stream, err);
+    }
+    up.on('error', () => undefined);
+    relay(stream, up, [], link.address, () => undefined);
+  }
+
+  #open(service: string): Promise<ServicePool> {
+    const opening = this.#opening.get(service);
+    if (opening !== undefined) return opening;
+    if (this.#opening.size >= MAX_SERVICES) {
+      return Promise.reject(new AigesError(Codes.SERVICE_NOT_FOUND, `this balancer already watches ${MAX_SERVICES} services`));
+    }
+    const promise = ServicePool.open(service, this.options.discovery, this.options.log, this.options.relay ?? true).then((pool) => {
+      if (this.#stopped) {
+        pool.close();
+        throw new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping');
+      }
+      this.#pools.set(service, pool);
+      pool.onChange(() => this.#emit());
+      return pool;
+    });
+    this.#opening.set(service, promise);
+    // A failed watch (etcd unreachable) is retried by the next request naming the service.
+    promise.catch(() => this.#opening.delete(service));
+    return promise;
+  }
+
+  #emit(): void {
+    for (const listener of this.#listeners) listener(this.#stopped);
+  }
+}
+
+/** Binds the balancer's own grpc-js server on a free loopback port (only the front reaches it). */
+function bindLoopback(server: grpc.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}

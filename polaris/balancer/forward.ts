@@ -1,0 +1,294 @@
+/**
+ * The balancer's forwarding of aiges.v1.Loader calls, as raw HTTP/2 streams: a call's request
+ * bytes go to the picked instance's connection (balancer-link.ts) as they came, and its response
+ * (headers, messages, trailers with `aiges-code`) back the same way. Only the first message's
+ * `service` field is read, to route. NOTE: a grpc-js server and client in between would decode
+ * and re-frame every message and run their per-call machinery twice; measured, that hop cost
+ * about as much CPU per call as the loader itself (BENCHMARKS.md, balancer section).
+ *
+ * Once calls (Infer, Metadata) are retried ONCE, on another instance, when the first answers
+ * RESOURCE_EXHAUSTED with aiges-code 10110 (capacity full; not 10201, a payload too large
+ * anywhere), UNAVAILABLE (draining), or its connection fails, and no response message came back;
+ * the client sees nothing of the first attempt. NOTE: a call that fails because its instance died
+ * after the request was sent may have run there; retrying it assumes once calls are idempotent,
+ * which holds in this system (a once call is one self-contained inference with no side effects
+ * the loader knows of).
+ *
+ * A session is one bidi stream relayed to one instance for its whole life, never retried: its
+ * frames go to the instance as they arrive.
+ */
+import type { ClientHttp2Stream, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { AigesError, Codes } from '../../loader/errors.js';
+import type { Endpoint } from './endpoint.js';
+import type { ServicePool } from './pool.js';
+import type { RelayStream } from './mux.js';
+import { relay, relayResponse } from './relay.js';
+import { serviceOf } from './route.js';
+import {
+  cancel,
+  deadlineOf,
+  downstreamHeaders,
+  FirstMessage,
+  respondError,
+  respondMessage,
+  respondStatus,
+  upstreamHeaders,
+} from './h2-grpc.js';
+
+/** Request metadata that names the polaris service to route to, over the message's `service`. */
+export const SERVICE_METADATA = 'aiges-service';
+/** The once method that may travel on an instance's Relay stream (Metadata goes as a stream of its own). */
+const INFER_PATH = '/aiges.v1.Loader/Infer';
+/**
+ * Requests up to this size go on the Relay stream; larger ones get a stream of their own, so that
+ * a big message never holds up the small calls sharing the Relay stream.
+ */
+export const RELAY_MAX_BYTES = 64 * 1024;
+/** How long a call may wait for a first instance of a service that is still connecting. */
+export const STARTUP_WAIT_MS = 2_000;
+/** How long a session stream may take to send its open message (the loader's default idle timeout). */
+export const SESSION_OPEN_TIMEOUT_MS = 10_000;
+
+export interface Router {
+  /** The pool serving `service`; throws (10200) when the balancer does not front it. */
+  pool(service: string): ServicePool | Promise<ServicePool>;
+  /** Largest request message a call may carry through the balancer. */
+  readonly maxMessageBytes: number;
+}
+
+type Picked = (err: unknown, pool?: ServicePool, endpoint?: Endpoint) => void;
+
+function noInstance(service: string): AigesError {
+  return new AigesError(Codes.INSTANCE_INACTIVE, `no live instance of service "${service}"`);
+}
+
+function brokenConnection(endpoint: Endpoint): AigesError {
+  return new AigesError(Codes.INSTANCE_INACTIVE, `instance ${endpoint.record.address} did not answer (connection failed or reset)`);
+}
+
+/** Routes `service` and picks an instance; synchronous when the pool is open and has one live. */
+function pickFor(router: Router, service: string, deadline: number, done: Picked): void {
+  const withPool = (pool: ServicePool) => {
+    const endpoint = pool.pick();
+    if (endpoint !== undefined) return done(null, pool, endpoint);
+    if (pool.connecting === 0) return done(noInstance(service));
+    // NOTE: instances just discovered (e.g. right after the balancer starts) are still opening
+    // their load stream; wait a moment for one rather than fail the call.
+    const wait = Math.min(STARTUP_WAIT_MS, deadline - Date.now());
+    void pool.whenLive(Math.max(0, wait)).then(() => {
+      const later = pool.pick();
+      if (later === undefined) done(noInstance(service));
+      else done(null, pool, later);
+    });
+  };
+  let routed: ServicePool | Promise<ServicePool>;
+  try {
+    routed = router.pool(service);
+  } catch (err) {
+    return done(err);
+  }
+  if ('pick' in routed) withPool(routed);
+  else routed.then(withPool, (err: unknown) => done(err));
+}
+
+/**
+ * The routing key: request metadata `aiges-service` when set (a polaris service name that is not
+ * the plugin's id: the request's own `service` may then stay empty), else the `service` field.
+ */
+function readService(message: Buffer, headers: IncomingHttpHeaders): string {
+  const named = headers[SERVICE_METADATA];
+  if (typeof named === 'string' && named !== '') return named;
+  try {
+    return serviceOf(message);
+  } catch (err) {
+    throw new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(err as Error).message}`);
+  }
+}
+
+/** A new stream to `endpoint`, or undefined when its connection refuses one at once. */
+function open(endpoint: Endpoint, headers: IncomingHttpHeaders): ClientHttp2Stream | undefined {
+  try {
+    const up = endpoint.link.request(upstreamHeaders(headers, endpoint.record.address));
+    up.on('error', () => undefined); // its end shows in 'close'
+    return up;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a once call that got no response message may go to another instance. */
+function mayRetry(headers: IncomingHttpHeaders | undefined): boolean {
+  const status = headers?.['grpc-status'];
+  if (status === undefined) return true; // no status at all: the connection failed or was reset
+  if (status === String(GrpcStatus.UNAVAILABLE)) return true;
+  return status === String(GrpcStatus.RESOURCE_EXHAUSTED) && headers?.['aiges-code'] === String(Codes.CAPACITY);
+}
+
+/** A unary method (Infer, Metadata) forwarded as bytes, with the one retry. */
+export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeaders, router: Router): void {
+  const body = new FirstMessage(headers['grpc-encoding'] as string | undefined, router.maxMessageBytes);
+  let message: Buffer | undefined;
+  let cancelled = false;
+  let upstream: ClientHttp2Stream | undefined;
+  let relayed: { mux: RelayStream; id: number; endpoint: Endpoint } | undefined;
+  down.once('close', () => {
+    cancelled = true;
+    if (upstream !== undefined) cancel(upstream);
+    if (relayed !== undefined) {
+      relayed.mux.cancel(relayed.id);
+      relayed.endpoint.settled();
+      relayed = undefined;
+    }
+  });
+  down.on('data', (chunk: Buffer) => {
+    if (down.headersSent) return;
+    try {
+      if (message !== undefined) throw new AigesError(Codes.INVALID_DATA, 'a unary call carries one message');
+      message = body.push(chunk);
+      if (body.trailingBytes > 0) throw new AigesError(Codes.INVALID_DATA, 'a unary call carries one message');
+    } catch (err) {
+      // The client stops sending once it has the status; what it sent until then is dropped.
+      respondError(down, err);
+    }
+  });
+  down.once('end', () => {
+    if (down.headersSent || cancelled) return;
+    if (message === undefined) return respondError(down, new AigesError(Codes.INVALID_DATA, 'the request carries no message'));
+    let service: string;
+    try {
+      service = readService(message, headers);
+    } catch (err) {
+      return respondError(down, err);
+    }
+    const request = body.chunks.length === 1 ? (body.chunks[0] as Buffer) : Buffer.concat(body.chunks);
+    const callMessage = message;
+    const relayable = headers[':path'] === INFER_PATH && callMessage.length <= RELAY_MAX_BYTES;
+
+    const attempt = (pool: ServicePool, endpoint: Endpoint, retried: boolean): void => {
+      const mux = relayable ? endpoint.link.relay() : undefined;
+      if (mux !== undefined) return viaRelay(mux, pool, endpoint, retried);
+      const up = open(endpoint, headers);
+      if (up === undefined) {
+        endpoint.settled();
+        return answer(pool, endpoint, retried, undefined, undefined);
+      }
+      upstream = up;
+      up.end(request);
+      relayResponse(down, up, {
+        address: endpoint.record.address,
+        // Nothing reaches the client before the first response byte: until then, a refusal may
+        // still be retried elsewhere.
+        holdHeaders: true,
+        unanswered: (response, trailers) => answer(pool, endpoint, retried, response, trailers),
+        done: () => endpoint.settled(),
+      });
+    };
+
+    /** The attempt as a frame on the instance's Relay stream (balancer-mux.ts). */
+    const viaRelay = (mux: RelayStream, pool: ServicePool, endpoint: Endpoint, retried: boolean): void => {
+      const deadline = deadlineOf(headers);
+      const timeoutMs = Number.isFinite(deadline) ? Math.max(1, Math.ceil(deadline - Date.now())) : 0;
+      endpoint.link.relayedCalls++;
+      const id = mux.call(callMessage, timeoutMs, {
+        answered: (reply) => {
+          relayed = undefined;
+          endpoint.settled();
+          if (cancelled) return;
+          if (reply.grpcStatus === GrpcStatus.OK) return respondMessage(down, reply.response);
+          const status = { 'grpc-status': String(reply.grpcStatus), 'aiges-code': String(reply.aigesCode) };
+          if (!retried && mayRetry(status)) {
+            const next = pool.pick(endpoint);
+            if (next !== undefined) return attempt(pool, next, true);
+          }
+          respondStatus(down, reply.grpcStatus, reply.grpcMessage, reply.aigesCode);
+        },
+        lost: (unsupported) => {
+          relayed = undefined;
+          // No Relay there: nothing ran; the same instance (still picked) as a stream of the call's own.
+          if (unsupported && !cancelled) return attempt(pool, endpoint, retried);
+          endpoint.settled();
+          if (cancelled) return;
+          answer(pool, endpoint, retried, undefined, undefined);
+        },
+      });
+      relayed = { mux, id, endpoint };
+    };
+
+    /** The attempt on `endpoint` ended with no response message: retry once, or pass its status on. */
+    const answer = (
+      pool: ServicePool,
+      endpoint: Endpoint,
+      retried: boolean,
+      response?: IncomingHttpHeaders,
+      trailers?: IncomingHttpHeaders,
+    ) => {
+      if (cancelled) return;
+      const status = response?.['grpc-status'] !== undefined ? response : trailers;
+      if (!retried && mayRetry(status)) {
+        const next = pool.pick(endpoint);
+        if (next !== undefined) return attempt(pool, next, true);
+      }
+      if (status === undefined) return respondError(down, brokenConnection(endpoint));
+      if (down.closed || down.destroyed || down.headersSent) return;
+      // Headers then trailers, or trailers-only: the client gets them as one trailers-only answer.
+      down.respond({ ...downstreamHeaders(response ?? {}, true), ...downstreamHeaders(trailers ?? {}, false) }, { endStream: true });
+    };
+
+    pickFor(router, service, deadlineOf(headers), (err, pool, endpoint) => {
+      if (cancelled) return endpoint?.settled();
+      if (err !== null || pool === undefined || endpoint === undefined) return respondError(down, err);
+      attempt(pool, endpoint, false);
+    });
+  });
+}
+
+/** The Session method: a bidi stream relayed, as bytes, to one instance for its whole life. */
+export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHeaders, router: Router): void {
+  const first = new FirstMessage(headers['grpc-encoding'] as string | undefined, router.maxMessageBytes);
+  let finished = false;
+  const fail = (err: unknown) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(openTimer);
+    down.off('data', onData);
+    respondError(down, err);
+    down.resume(); // drop what the client still sends until it has the status
+  };
+  const openTimer = setTimeout(
+    () => fail(new AigesError(Codes.SESSION_TIMEOUT, `no open message within ${SESSION_OPEN_TIMEOUT_MS} ms`)),
+    SESSION_OPEN_TIMEOUT_MS,
+  );
+  const endedEarly = () => fail(new AigesError(Codes.INVALID_OP, 'session stream ended before its open message'));
+  down.once('end', endedEarly);
+  down.once('close', () => {
+    finished = true;
+    clearTimeout(openTimer);
+  });
+  const onData = (chunk: Buffer) => {
+    let message: Buffer | undefined;
+    let service: string;
+    try {
+      message = first.push(chunk);
+      if (message === undefined) return;
+      service = readService(message, headers);
+    } catch (err) {
+      return fail(err);
+    }
+    clearTimeout(openTimer);
+    down.off('data', onData);
+    down.off('end', endedEarly);
+    down.pause();
+    pickFor(router, service, deadlineOf(headers), (err, _pool, endpoint) => {
+      if (finished) return endpoint?.settled();
+      if (err !== null || endpoint === undefined) return fail(err);
+      const up = open(endpoint, headers);
+      if (up === undefined) {
+        endpoint.settled();
+        return fail(brokenConnection(endpoint));
+      }
+      relay(down, up, first.chunks, endpoint.record.address, () => endpoint.settled());
+    });
+  };
+  down.on('data', onData);
+}

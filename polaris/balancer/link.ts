@@ -1,0 +1,95 @@
+/**
+ * The balancer's HTTP/2 connection to one instance, for forwarding calls as raw streams
+ * (balancer-forward.ts). Connected on first use, and again on the first use after it closed,
+ * failed or got a GOAWAY: a dead instance costs a failed connection attempt per call at most,
+ * and the load stream (balancer-endpoint.ts) ejects it within moments anyway.
+ */
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { RelayStream } from './mux.js';
+import { RELAY_PATH } from './relay-frame.js';
+
+/** HTTP/2 settings of both hops: windows that keep a 4 MiB message from stalling on acks. */
+export const H2_SETTINGS: http2.Settings = { initialWindowSize: 4 * 1024 * 1024 };
+/** Connection-level receive window (the per-stream one is in H2_SETTINGS). */
+export const H2_SESSION_WINDOW = 16 * 1024 * 1024;
+/**
+ * NOTE: node:http2 refuses new streams once a session buffers more than maxSessionMemory MB;
+ * a balancer relays many large messages on one connection, so the bound is the OS's, as in
+ * grpc-js's own server.
+ */
+export const H2_MAX_SESSION_MEMORY = Number.MAX_SAFE_INTEGER;
+
+export class H2Link {
+  #session: ClientHttp2Session | undefined;
+  #closed = false;
+  #relay: RelayStream | undefined;
+  /** The instance answered Relay with UNIMPLEMENTED: forward every call as a stream of its own. */
+  #relayUnsupported = false;
+  /** Calls sent on the Relay stream, and streams opened for calls of their own. */
+  relayedCalls = 0;
+  streamedCalls = 0;
+
+  constructor(
+    readonly address: string,
+    /** Whether once calls may go on a Relay stream (balancer option `relay`). */
+    private readonly useRelay = true,
+  ) {}
+
+  /**
+   * The Relay stream to the instance, opened on first use and again after it ended; undefined
+   * when calls must go as streams of their own (relay off, the instance has no Relay, or the link
+   * is closed).
+   */
+  relay(): RelayStream | undefined {
+    if (!this.useRelay || this.#relayUnsupported || this.#closed) return undefined;
+    const current = this.#relay;
+    if (current?.usable) return current;
+    let up: ClientHttp2Stream;
+    try {
+      up = this.#connected().request(
+        { ':method': 'POST', ':path': RELAY_PATH, 'content-type': 'application/grpc', te: 'trailers' },
+        { endStream: false },
+      );
+    } catch {
+      return undefined;
+    }
+    const relay = new RelayStream(up, (ended, unsupported) => {
+      if (unsupported) this.#relayUnsupported = true;
+      if (this.#relay === ended) this.#relay = undefined;
+    });
+    this.#relay = relay;
+    return relay;
+  }
+
+  /** A new stream to the instance; throws when the link is closed or the session refuses one. */
+  request(headers: OutgoingHttpHeaders): ClientHttp2Stream {
+    if (this.#closed) throw new Error(`link to ${this.address} is closed`);
+    const stream = this.#connected().request(headers, { endStream: false });
+    this.streamedCalls++;
+    return stream;
+  }
+
+  /** No new streams; those in flight finish. */
+  close(): void {
+    this.#closed = true;
+    this.#relay?.end(); // the instance answers the calls open on it, then the stream ends
+    this.#session?.close();
+    this.#session = undefined;
+  }
+
+  #connected(): ClientHttp2Session {
+    const current = this.#session;
+    if (current !== undefined && !current.closed && !current.destroyed) return current;
+    const session = http2.connect(`http://${this.address}`, { settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
+    const forget = () => {
+      if (this.#session === session) this.#session = undefined;
+    };
+    // Failures reach each stream on the session as its own error or reset.
+    session.on('error', forget);
+    session.on('goaway', forget);
+    session.on('close', forget);
+    session.once('connect', () => session.setLocalWindowSize(H2_SESSION_WINDOW));
+    this.#session = session;
+    return session;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Shared helpers of the balancer tests: an in-process Balancer on port 0 with a client of it,
+ * a bounded closed-loop load, and per-loader counts read from the loader's own metrics.
+ */
+import { createLoaderClient, infer, type LoaderClient } from '../../../loader/tools/client.js';
+import { createLogger } from '../../../loader/log.js';
+import type { Loader } from '../../../loader/loader.js';
+import { Balancer, type BalancerOptions } from '../../../polaris/balancer/balancer.js';
+import type { Discovery } from '../../../polaris/store/types.js';
+import { textItem } from '../../server/grpc-helpers.js';
+
+export interface RunningBalancer {
+  balancer: Balancer;
+  address: string;
+  client: LoaderClient;
+  close(): Promise<void>;
+}
+
+export async function startBalancer(discovery: Discovery, services: string[] = []): Promise<RunningBalancer> {
+  return startBalancerWith(discovery, services, {});
+}
+
+export async function startBalancerWith(
+  discovery: Discovery,
+  services: string[],
+  options: Partial<Omit<BalancerOptions, 'discovery' | 'services' | 'log'>>,
+): Promise<RunningBalancer> {
+  const balancer = new Balancer({ discovery, services, log: createLogger('silent'), drainGraceMs: 2_000, ...options });
+  const port = await balancer.start('127.0.0.1', 0);
+  const address = `127.0.0.1:${port}`;
+  const client = createLoaderClient(address);
+  return {
+    balancer,
+    address,
+    client,
+    async close() {
+      client.close();
+      await balancer.stop();
+    },
+  };
+}
+
+/** Calls finished by `loader` (once mode), optionally only those that ended with `code`. */
+export async function onceCalls(loader: Loader, code?: number): Promise<number> {
+  const { values } = await loader.metrics.requests.get();
+  return values
+    .filter((v) => v.labels['mode'] === 'once' && (code === undefined || String(v.labels['code']) === String(code)))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Sessions open on `loader` now, from its own `aiges_open_sessions` gauge. */
+export async function openSessions(loader: Loader): Promise<number> {
+  const { values } = await loader.metrics.sessions.get();
+  return values.reduce((sum, v) => sum + v.value, 0);
+}
+
+export interface LoadOutcome {
+  ok: number;
+  failed: unknown[];
+}
+
+/**
+ * `total` calls, `concurrency` at a time, each `call(i)`; `onProgress(done)` after each one.
+ * Collects failures instead of stopping.
+ */
+export async function boundedLoad(
+  total: number,
+  concurrency: number,
+  call: (i: number) => Promise<unknown>,
+  onProgress?: (done: number) => void,
+): Promise<LoadOutcome> {
+  let next = 0;
+  let done = 0;
+  const outcome: LoadOutcome = { ok: 0, failed: [] };
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      try {
+        await call(i);
+        outcome.ok++;
+      } catch (err) {
+        outcome.failed.push(err);
+      }
+      onProgress?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return outcome;
+}
+
+/** An echo-style once call of `service` through `client`, with `params`. */
+export function echoCall(client: LoaderClient, service: string, params: Record<string, string> = {}) {
+  return infer(client, { service, params, items: [textItem('x')] }, 10_000);
+}
