@@ -1,6 +1,6 @@
 /**
  * A running loader: logger, metrics, plugin registry, data plane, gRPC and HTTP servers, and the
- * lifecycle order (STYLE.md §9). Start: listen → init plugin → [polaris: apply the service's current
+ * lifecycle order. Start: listen → init plugin → [polaris: apply the service's current
  * config] → ready → [polaris: register, follow config]. Stop: not ready → [polaris: deregister] →
  * refuse new calls → drain (up to the grace period) → [polaris: finish a config apply] → fini →
  * close servers. Without a [polaris] section (and no injected Polaris) the loader is standalone.
@@ -9,11 +9,12 @@ import type { DestinationStream } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { LoaderConfig, PolarisSettings } from './config/schema.js';
-import { Dataplane } from './dataplane/dataplane.js';
+import type { Dataplane } from './dataplane/dataplane.js';
 import { HealthState } from './health.js';
 import { createLogger, type Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
-import { PluginRegistry, type LoadOptions } from './plugin/registry.js';
+import { createPlane, loadOptions } from './plane.js';
+import type { PluginRegistry } from './plugin/registry.js';
 import type { Polaris } from '../polaris/store/types.js';
 import { EtcdPolaris } from '../polaris/store/polaris-etcd.js';
 import { parseHotConfig } from './config/hot.js';
@@ -59,9 +60,10 @@ export class Loader {
     options: LoaderOptions = {},
   ) {
     this.log = createLogger(config.log.level, options.logDestination);
-    this.metrics = new LoaderMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-    this.registry = new PluginRegistry(this.log, (service, key, count) => this.metrics.meter.inc({ service, key }, count));
-    this.dataplane = new Dataplane(this.registry, config.limits, this.metrics, this.log);
+    const plane = createPlane(config, this.log, new LoaderMetrics({ defaultMetrics: options.defaultMetrics ?? true }));
+    this.metrics = plane.metrics;
+    this.registry = plane.registry;
+    this.dataplane = plane.dataplane;
     const settings = config.polaris;
     this.instanceId = settings?.instance_id ?? newInstanceId();
     const registers = settings !== undefined || options.polaris !== undefined;
@@ -72,7 +74,6 @@ export class Loader {
       metrics: this.metrics,
       log: this.log,
       maxMessageBytes: config.limits.max_message_bytes,
-      sessionIdleTimeoutMs: config.limits.session_idle_timeout_ms,
     };
     this.#grpc = createGrpcServer(deps);
     this.#http = createHttpServer(deps);
@@ -81,7 +82,7 @@ export class Loader {
       log: this.log,
       dataplane: this.dataplane,
       registry: this.registry,
-      loadOptions: (c) => this.#loadOptions(c),
+      loadOptions,
       service: () => this.registry.soleService() ?? '',
     });
     if (registers) {
@@ -117,7 +118,7 @@ export class Loader {
     this.#httpPort = typeof address === 'object' && address !== null ? address.port : http_port;
     this.log.info({ grpc_port: this.#grpcPort, http_port: this.#httpPort, host }, 'listening');
 
-    const instance = await this.registry.load(this.#loadOptions(this.config));
+    const instance = await this.registry.load(loadOptions(this.config));
     const polaris = this.#polaris;
     const settings: Pick<PolarisSettings, 'service' | 'service_version' | 'labels' | 'advertise_host'> = this.config.polaris ?? {
       service_version: '1',
@@ -140,19 +141,6 @@ export class Loader {
       startedAt: new Date(),
     });
     await polaris.link.register(record);
-  }
-
-  #loadOptions(config: Readonly<LoaderConfig>): LoadOptions {
-    const { path, kind, concurrency, init_timeout_ms } = config.plugin;
-    if (path === undefined) throw new Error('no plugin to serve: give a plugin path (aiges serve <plugin>)');
-    return {
-      path,
-      kind,
-      settings: config.plugin,
-      config: config.wrapper,
-      concurrency: concurrency === 0 ? config.limits.capacity : concurrency,
-      initTimeoutMs: init_timeout_ms,
-    };
   }
 
   /** Graceful stop; safe to call more than once (later calls wait for the first). */

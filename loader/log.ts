@@ -5,9 +5,8 @@
  * `sid` and `service` themselves.
  *
  * NOTE: not an AsyncLocalStorage scope. On Node 20 a scope makes every promise in the process pay
- * for async hooks (each promise's init hook copies the store), whether or not anything logs: about
- * 4 µs of loader CPU per 1 KiB HTTP call under load (`npm run bench -- --only http`), for lines
- * that bound loggers tag just as well.
+ * for async hooks (each promise's init hook copies the store), whether or not anything logs, for
+ * lines that bound loggers tag just as well (BENCHMARKS.md, loader core).
  */
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 

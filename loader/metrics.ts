@@ -14,6 +14,45 @@ interface ModeCounts {
   latency: HistogramSeries;
 }
 
+/**
+ * One service's call counts, kept as plain numbers by the data plane and copied into the Prometheus
+ * metrics when they are scraped.
+ *
+ * NOTE: prom-client hashes a label set on every inc, dec or observe, even through a bound child;
+ * a call touches these counts several times, so they stay plain fields and are looked up once per call.
+ */
+export class ServiceStats {
+  /** Once calls admitted and not yet answered. */
+  once = 0;
+  /** Sessions open. */
+  sessions = 0;
+  /** Session messages in (client → plugin) and out (results). */
+  framesIn = 0;
+  framesOut = 0;
+  readonly #modes: Partial<Record<CallMode, ModeCounts>> = {};
+
+  constructor(
+    readonly service: string,
+    private readonly duration: ScrapeHistogram,
+  ) {}
+
+  /** A call of `mode` ended with `code` (0: success) after `seconds`. */
+  ended(mode: CallMode, code: number, seconds: number): void {
+    let counts = this.#modes[mode];
+    if (counts === undefined) {
+      counts = { byCode: new Map(), latency: this.duration.series(this.service, mode) };
+      this.#modes[mode] = counts;
+    }
+    counts.byCode.set(code, (counts.byCode.get(code) ?? 0) + 1);
+    counts.latency.observe(seconds);
+  }
+
+  /** Calls ended in `mode`, by code. */
+  endedByCode(mode: CallMode): ReadonlyMap<number, number> {
+    return this.#modes[mode]?.byCode ?? new Map();
+  }
+}
+
 export class LoaderMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'service' | 'mode' | 'code'>;
@@ -23,62 +62,21 @@ export class LoaderMetrics {
   readonly capacity: Gauge;
   readonly sessionFrames: Counter<'service' | 'direction'>;
   readonly meter: Counter<'service' | 'key'>;
+  readonly #services = new Map<string, ServiceStats>();
 
-  /**
-   * NOTE: a call's metrics are plain counts kept per service, mode and code, and copied into
-   * `requests` at scrape time; its latency goes into a ScrapeHistogram series found once. prom-client
-   * hashes a label set on every inc or observe, even through a bound child (a few µs per call).
-   */
-  readonly #calls = new Map<string, Partial<Record<CallMode, ModeCounts>>>();
-  readonly #inflightCounters = new Map<string, { n: number; inc(): void; dec(): void }>();
-
-  /** A call of `mode` to `service` ended with `code` after `seconds`. */
-  callEnded(service: string, mode: CallMode, code: number, seconds: number): void {
-    let modes = this.#calls.get(service);
-    if (modes === undefined) {
-      modes = {};
-      this.#calls.set(service, modes);
+  /** The counts of `service` (made on first use). */
+  of(service: string): ServiceStats {
+    let stats = this.#services.get(service);
+    if (stats === undefined) {
+      stats = new ServiceStats(service, this.duration);
+      this.#services.set(service, stats);
     }
-    let counts = modes[mode];
-    if (counts === undefined) {
-      counts = { byCode: new Map(), latency: this.duration.series(service, mode) };
-      modes[mode] = counts;
-    }
-    counts.byCode.set(code, (counts.byCode.get(code) ?? 0) + 1);
-    counts.latency.observe(seconds);
-  }
-
-  /**
-   * The in-flight count of `service`'s once calls: a plain counter per call, copied into the
-   * gauge when it is read (a scrape), not a labelled gauge write twice per call.
-   */
-  inflightOf(service: string): { inc(): void; dec(): void } {
-    let counter = this.#inflightCounters.get(service);
-    if (counter === undefined) {
-      const c = { n: 0, inc: () => void c.n++, dec: () => void c.n-- };
-      counter = c;
-      this.#inflightCounters.set(service, c);
-    }
-    return counter;
-  }
-
-  readonly #frameCounters = new Map<string, (direction: 'in' | 'out') => void>();
-
-  /** Counts a session message of `service` in a direction (one bound child per direction). */
-  framesOf(service: string): (direction: 'in' | 'out') => void {
-    let count = this.#frameCounters.get(service);
-    if (count === undefined) {
-      const inbound = this.sessionFrames.labels(service, 'in');
-      const outbound = this.sessionFrames.labels(service, 'out');
-      count = (direction) => (direction === 'in' ? inbound : outbound).inc();
-      this.#frameCounters.set(service, count);
-    }
-    return count;
+    return stats;
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    const calls = this.#calls;
+    const services = this.#services;
     this.requests = new Counter({
       name: 'aiges_requests_total',
       help: 'Calls finished, by service, mode (once|session) and result code (0 = success).',
@@ -86,9 +84,9 @@ export class LoaderMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [service, modes] of calls) {
+        for (const [service, stats] of services) {
           for (const mode of ['once', 'session'] as const) {
-            for (const [code, n] of modes[mode]?.byCode ?? []) this.inc({ service, mode, code: String(code) }, n);
+            for (const [code, n] of stats.endedByCode(mode)) this.inc({ service, mode, code: String(code) }, n);
           }
         }
       },
@@ -100,14 +98,13 @@ export class LoaderMetrics {
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     );
-    const inflightCounters = this.#inflightCounters;
     this.inflight = new Gauge({
       name: 'aiges_inflight_requests',
       help: 'Once calls in progress.',
       labelNames: ['service'],
       registers,
       collect() {
-        for (const [service, counter] of inflightCounters) this.set({ service }, counter.n);
+        for (const [service, stats] of services) this.set({ service }, stats.once);
       },
     });
     this.sessions = new Gauge({
@@ -115,6 +112,9 @@ export class LoaderMetrics {
       help: 'Sessions open.',
       labelNames: ['service'],
       registers,
+      collect() {
+        for (const [service, stats] of services) this.set({ service }, stats.sessions);
+      },
     });
     this.capacity = new Gauge({
       name: 'aiges_capacity',
@@ -126,6 +126,13 @@ export class LoaderMetrics {
       help: 'Session messages, by direction (in|out).',
       labelNames: ['service', 'direction'],
       registers,
+      collect() {
+        this.reset();
+        for (const [service, stats] of services) {
+          if (stats.framesIn > 0) this.inc({ service, direction: 'in' }, stats.framesIn);
+          if (stats.framesOut > 0) this.inc({ service, direction: 'out' }, stats.framesOut);
+        }
+      },
     });
     this.meter = new Counter({
       name: 'aiges_plugin_meter_total',
@@ -139,8 +146,8 @@ export class LoaderMetrics {
 
 /**
  * Process metrics, computed when scraped. NOTE: not prom-client's collectDefaultMetrics: its GC
- * metric observes every garbage collection from JS, which cost the loader up to a third of its CPU
- * per call under load with 64 KiB payloads (measured with `npm run bench`, see BENCHMARKS.md).
+ * metric observes every garbage collection from JS, a large share of the loader's CPU under load
+ * with large payloads (BENCHMARKS.md has the measurement).
  */
 function registerProcessMetrics(registry: Registry): void {
   const registers = [registry];

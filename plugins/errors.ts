@@ -62,12 +62,15 @@ export class AigesError extends Error {
   readonly aigesCode: AigesCode;
   /** Extra detail safe to show to clients (e.g. the failing key). */
   readonly detail: Record<string, unknown> | undefined;
+  /** The id of the request that failed, set by the loader when it answers with this error. */
+  sid: string | undefined;
 
   constructor(code: AigesCode, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AigesError';
     this.aigesCode = code;
     this.detail = options?.detail;
+    this.sid = undefined;
   }
 }
 

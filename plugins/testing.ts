@@ -1,32 +1,45 @@
 /**
  * Test helpers for plugin authors (`import { createHarness } from 'aiges-ts/testing'`): runs a
  * wrapper through the loader's real data plane (validation, admission, deadlines, sessions)
- * in-process, without servers.
+ * in-process, without servers. The one part of the SDK that reaches into the loader.
  */
 import { pino } from 'pino';
-import { ConfigSchema } from '../loader/config/schema.js';
-import { Dataplane, type DataplaneLimits } from '../loader/dataplane/dataplane.js';
-import type { Session } from '../loader/dataplane/session.js';
-import { LoaderMetrics } from '../loader/metrics.js';
-import { PluginInstance } from '../loader/plugin/instance.js';
-import { PluginRegistry } from '../loader/plugin/registry.js';
+import { ConfigSchema, execConcurrency } from '../loader/config/schema.js';
+import type { DataplaneLimits, Dataplane } from '../loader/dataplane/dataplane.js';
+import { ResultBuffer } from '../loader/dataplane/results.js';
+import { createPlane } from '../loader/plane.js';
+import { isWrapper } from './define.js';
 import {
   DATA_TYPE_BY_NAME,
   DataStatus,
   type DataItem,
   type DataTypeName,
+  type SessionResult,
   type Wrapper,
   type WrapperConfig,
   type WrapperDefinition,
 } from './types.js';
-import { isWrapper } from './define.js';
 
 export interface HarnessOptions {
   /** The `[wrapper]` config passed to init. */
   config?: WrapperConfig;
   /** Overrides of `[limits]`. */
   limits?: Partial<DataplaneLimits>;
+  /** `[plugin] concurrency` (0 or absent: the capacity). */
   concurrency?: number;
+}
+
+/** A session opened through the harness. */
+export interface HarnessSession {
+  readonly sid: string;
+  /** Feeds one frame; rejects with the error that ended the session. */
+  write(items: DataItem[]): Promise<void>;
+  /** No more input. */
+  end(): Promise<void>;
+  /** The results as the plugin makes them, the last with status END; throws the error that ended the session. */
+  readonly results: AsyncIterable<SessionResult>;
+  /** Ends the session from outside, as a client going away does (10202). */
+  cancel(): void;
 }
 
 export interface Harness {
@@ -35,8 +48,8 @@ export interface Harness {
   /** A once call; params are strings as on the wire. */
   infer(items: DataItem[], params?: Record<string, string>, options?: { timeoutMs?: number }): Promise<DataItem[]>;
   /** Opens a session. */
-  session(params?: Record<string, string>): Promise<Session>;
-  /** Runs a whole session: writes each frame, ends input, returns every result batch. */
+  session(params?: Record<string, string>): Promise<HarnessSession>;
+  /** Runs a whole session: writes each frame, ends input, returns every non-empty result batch. */
   runSession(frames: DataItem[][], params?: Record<string, string>): Promise<DataItem[][]>;
   /** Calls fini. */
   close(): Promise<void>;
@@ -64,22 +77,27 @@ export function item(
  */
 export async function createHarness(wrapper: WrapperDefinition<unknown>, options: HarnessOptions = {}): Promise<Harness> {
   if (!isWrapper(wrapper)) throw new TypeError('createHarness expects a wrapper made by defineWrapper()');
-  const log = pino({ level: 'silent' });
-  const limits = { ...ConfigSchema.parse({}).limits, ...options.limits };
-  const metrics = new LoaderMetrics({ defaultMetrics: false });
-  const registry = new PluginRegistry(log, () => undefined);
-  const instance = await PluginInstance.create({
-    wrapper: wrapper as Wrapper,
+  const config = ConfigSchema.parse({ limits: options.limits ?? {}, plugin: { concurrency: options.concurrency ?? 0 } });
+  const { registry, dataplane } = createPlane(config, pino({ level: 'silent' }));
+  const instance = await registry.loadWrapper(wrapper as Wrapper, {
     config: options.config ?? {},
-    log,
-    concurrency: options.concurrency ?? limits.capacity,
-    initTimeoutMs: 60_000,
-    meter: () => undefined,
+    concurrency: execConcurrency(config),
+    initTimeoutMs: config.plugin.init_timeout_ms,
   });
-  registry.put(instance);
-  const dataplane = new Dataplane(registry, limits, metrics, log);
   const service = wrapper.id;
-  const session = (params: Record<string, string> = {}) => dataplane.openSession({ service, params, headers: {} });
+  const session = async (params: Record<string, string> = {}): Promise<HarnessSession> => {
+    const s = await dataplane.openSession({ service, params, headers: {} });
+    const results = new ResultBuffer();
+    results.onResume(() => s.resume());
+    s.start(results);
+    return {
+      sid: s.sid,
+      write: async (items) => s.write(items),
+      end: () => s.end(),
+      results,
+      cancel: () => s.cancel(),
+    };
+  };
   return {
     dataplane,
     service,
@@ -93,7 +111,7 @@ export async function createHarness(wrapper: WrapperDefinition<unknown>, options
       const s = await session(params);
       const collected: DataItem[][] = [];
       const reading = (async () => {
-        for await (const r of s.results()) if (r.items.length > 0) collected.push(r.items);
+        for await (const r of s.results) if (r.items.length > 0) collected.push(r.items);
       })();
       try {
         for (const frame of frames) await s.write(frame);
@@ -106,7 +124,7 @@ export async function createHarness(wrapper: WrapperDefinition<unknown>, options
       return collected;
     },
     close: async () => {
-      await instance.finalise(10_000);
+      await instance.finalise(config.plugin.fini_timeout_ms);
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The data model shared by every protocol and the plugin contract (DESIGN.md §3–4).
+ * The data model shared by every protocol and the plugin contract (docs/plugins.md).
  * Enum values are AIGes's, so items map one to one onto AIGes `DataList` nodes.
  */
 
@@ -159,7 +159,12 @@ export interface CallContext<S> extends BaseContext {
   readonly state: S;
   /** The request id (also param `sid`). */
   readonly sid: string;
-  /** Aborted at the deadline, on client cancel, or when the loader abandons the call. */
+  /**
+   * Aborted when the call is over for the client: at the deadline (10102), on the client's cancel
+   * (10202), at a drain (10101), or, for a session, when it ended. The reason is the AigesError
+   * the client got. Long work should stop when it fires: the loader cannot stop it, and an
+   * abandoned call keeps its exec slot until it returns (see `exec`).
+   */
   readonly signal: AbortSignal;
   /** Absolute deadline, epoch milliseconds. */
   readonly deadline: number;
@@ -175,9 +180,11 @@ export interface CallContext<S> extends BaseContext {
  * - `write` calls are made one at a time, in the client's order; the next waits for the previous
  *   one's promise. Items passed to `write` may be read until it returns; copy what you keep.
  * - `end` is called at most once, after the last `write`, when the client has sent all input.
- * - `results` is iterated exactly once, concurrently with `write`; each value is one batch sent
- *   to the client as it comes. Returning from the iterator ends the session; an item whose status
- *   is END also marks the last batch. Throwing fails the session (code 10908).
+ * - `results` is read exactly once, concurrently with `write`; each value is one batch sent
+ *   to the client as it comes, each checked against the output schema. Returning from the iterator
+ *   ends the session; an item whose status is END (or ONCE) also marks the last batch. Throwing
+ *   fails the session (code 10908). A ResultQueue is read without a promise per batch; a slow
+ *   client leaves batches in it, so a plugin that awaits `push` is held back instead of buffering.
  * - `destroy` is called exactly once whatever happens (normal end, error, cancel, timeout), after
  *   which no other method is called. Free the session's resources there.
  */
@@ -202,9 +209,14 @@ export interface WrapperDefinition<S = unknown> {
    */
   init?(config: WrapperConfig, ctx: InitContext): S | Promise<S>;
   /**
-   * Once mode: one request, one response. Called concurrently, up to `plugin.concurrency` calls
-   * at a time, only after `init` resolved and never after `fini` started. The request was
-   * validated against the schema.
+   * Once mode: one request, one response. Called concurrently, at most `plugin.concurrency` calls
+   * at a time (0: `limits.capacity`), only after `init` resolved. The request was validated against
+   * the schema; its items' bytes may be read until the call returns or settles.
+   *
+   * At the deadline or when the client cancels, the client is answered at once and `ctx.signal`
+   * fires, but a call cannot be interrupted: an abandoned exec keeps its place among the
+   * `concurrency` (later calls wait for it) until it returns or settles, and its late result is
+   * dropped. Honour `ctx.signal` so an abandoned call gives its place back early.
    */
   exec?(request: InferRequest, ctx: CallContext<S>): readonly OutputItem[] | Promise<readonly OutputItem[]>;
   /** Session mode: the factory of stateful streams. */
@@ -214,7 +226,8 @@ export interface WrapperDefinition<S = unknown> {
   };
   /**
    * Called once when the instance set is retired (shutdown or hot reload), after every call and
-   * session of the set has finished or been abandoned.
+   * session of the set has returned, settled or been destroyed — or, for calls that never return,
+   * after `limits.drain_grace_ms`: then an abandoned exec may still be running beside `fini`.
    */
   fini?(state: S): void | Promise<void>;
 }

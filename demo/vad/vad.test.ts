@@ -95,7 +95,7 @@ describe('vad session mode', () => {
     const first = new Promise<Info>((resolve) => (resolveFirst = resolve));
     const batches: DataItem[][] = [];
     const reading = (async () => {
-      for await (const r of session.results()) {
+      for await (const r of session.results) {
         const info = r.items.find((i) => i.key === 'info');
         if (info !== undefined && batches.length === 0) resolveFirst(JSON.parse(info.data.toString()) as Info);
         if (r.items.length > 0) batches.push(r.items);

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.js';
-import { Balancer, MAX_MESSAGE_BYTES } from '../../polaris/balancer/balancer.js';
+import { Balancer, MAX_MESSAGE_BYTES, SESSION_OPEN_TIMEOUT_MS } from '../../polaris/balancer/balancer.js';
 import type { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
 import { openPolaris } from './polaris-flags.js';
 import { intArg } from './serve.js';
@@ -22,6 +22,7 @@ interface LbFlags {
   maxMessageBytes: number;
   /** commander sets it false for --no-relay. */
   relay: boolean;
+  sessionOpenTimeoutMs: number;
 }
 
 /** "host:port", "[v6]:port" or ":port" (all interfaces). */
@@ -60,6 +61,12 @@ export function lbCommand(): Command {
       MAX_MESSAGE_BYTES,
     )
     .option(
+      '--session-open-timeout-ms <n>',
+      'how long a session stream may take to send its open message (it names the service the call is routed by)',
+      intArg,
+      SESSION_OPEN_TIMEOUT_MS,
+    )
+    .option(
       '--no-relay',
       'forward every once call as an HTTP/2 stream of its own (default: small ones share one Relay stream per instance)',
     )
@@ -89,6 +96,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
     drainGraceMs: flags.drainGraceMs,
     maxMessageBytes: flags.maxMessageBytes,
     relay: flags.relay,
+    sessionOpenTimeoutMs: flags.sessionOpenTimeoutMs,
   });
 
   let signals = 0;

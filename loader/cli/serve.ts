@@ -2,12 +2,10 @@
  * `aiges serve`: builds the config (file, env, flags), starts a loader, and stops it gracefully on
  * SIGTERM/SIGINT. Exits non-zero with the plugin's error when the plugin fails to load or init.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, parseScalar, readTomlFile } from '../config/load.js';
+import { ConfigError, loadConfig, parseScalar } from '../config/load.js';
+import { resolveTarget } from '../config/target.js';
 import { Loader } from '../loader.js';
-import { locatePlugin } from '../plugin/repository.js';
 
 interface ServeFlags {
   config?: string;
@@ -66,19 +64,14 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     const put = (section: string, key: string, value: unknown) => {
       if (value !== undefined) (overrides[section] ??= {})[key] = value;
     };
-    const file = flags.config ?? process.env['AIGES_CONFIG'] ?? pluginDefaultConfig(plugin);
-    if (file !== undefined && !existsSync(file)) throw new ConfigError(`config file ${file} does not exist`);
-    // A plugin folder whose aiges.toml names the plugin's path (e.g. a native library) is served
-    // as that file says; otherwise the named path is the plugin.
-    const folderConfigNamesPath =
-      plugin !== undefined && file !== undefined && isFolderConfig(plugin, file) && pluginPathIn(file) !== undefined;
-    if (plugin !== undefined && !folderConfigNamesPath) put('plugin', 'path', resolve(plugin));
+    const target = resolveTarget(plugin, flags.config ?? process.env['AIGES_CONFIG']);
+    put('plugin', 'path', target.pluginPath);
     put('server', 'host', flags.host);
     put('server', 'grpc_port', flags.grpcPort);
     put('server', 'http_port', flags.httpPort);
     put('limits', 'capacity', flags.capacity);
     put('log', 'level', flags.logLevel);
-    loader = new Loader(loadConfig({ file, env: process.env, overrides }));
+    loader = new Loader(loadConfig({ file: target.config, env: process.env, overrides }));
   } catch (err) {
     process.stderr.write(`aiges serve: ${(err as Error).message}\n`);
     process.exit(2);
@@ -112,23 +105,4 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     process.stderr.write(`aiges serve: ${message}\n`);
     process.exit(1);
   }
-}
-
-function pluginDefaultConfig(plugin: string | undefined): string | undefined {
-  if (plugin === undefined) return undefined;
-  const folderToml = join(plugin, 'aiges.toml');
-  if (existsSync(folderToml) && statSync(plugin).isDirectory()) return folderToml;
-  try {
-    return locatePlugin(plugin).defaultConfig;
-  } catch {
-    return undefined; // the loader reports a bad plugin path with the full message
-  }
-}
-
-function isFolderConfig(plugin: string, file: string): boolean {
-  return existsSync(plugin) && statSync(plugin).isDirectory() && resolve(file) === resolve(plugin, 'aiges.toml');
-}
-
-function pluginPathIn(file: string): unknown {
-  return (readTomlFile(file)['plugin'] as Record<string, unknown> | undefined)?.['path'];
 }

@@ -1,5 +1,5 @@
 /**
- * Applies a pushed config version to a running loader (DESIGN.md §5, config center):
+ * Applies a pushed config version to a running loader (the polaris config center: polaris/README.md):
  *  - [log]: the level, at once (pino children follow their parent's level);
  *  - [limits]: the data plane's limits and admission capacity, at once, for calls admitted from now
  *    on (a capacity drop never cancels an admitted call); a plugin set whose concurrency follows
@@ -12,7 +12,7 @@
  *    AIGes C ABI libraries) refuse a [wrapper] change the same way: it needs a restart.
  * Applies never overlap (the caller serialises them).
  */
-import type { LoaderConfig } from './schema.js';
+import { execConcurrency, type LoaderConfig } from './schema.js';
 import { applyHotConfig, hotChanges, type HOT_SECTIONS } from './hot.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Logger } from '../log.js';
@@ -78,9 +78,9 @@ export class HotConfig {
     }
     if (changed.has('limits')) {
       this.target.dataplane.setLimits(next.limits);
-      if (next.plugin.concurrency === 0) {
-        for (const set of this.target.registry.services()) set.execSlots.resize(next.limits.capacity);
-      }
+      // A concurrency that follows the capacity (`plugin.concurrency = 0`) follows it here too.
+      const slots = execConcurrency(next);
+      for (const set of this.target.registry.services()) set.execSlots.resize(slots);
     }
     if (changed.has('log')) this.target.log.level = next.log.level;
     this.#effective = next;

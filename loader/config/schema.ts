@@ -9,6 +9,7 @@
  * loader runs (see hot.ts); the sections are exported one by one for that.
  */
 import { z } from 'zod';
+import { BUILT_IN_KINDS } from '../plugin/kinds.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -141,6 +142,13 @@ export const PolarisSection = z
     path: ['username'],
   });
 
+/** Each built-in kind's own section, `[plugin.<kind>]`, as the kind declares it (plugin/kind-*.ts). */
+function kindSections(): Record<string, z.ZodType> {
+  const sections: Record<string, z.ZodType> = {};
+  for (const kind of BUILT_IN_KINDS) if (kind.section !== undefined) sections[kind.name] = kind.section;
+  return sections;
+}
+
 export const ConfigSchema = z
   .object({
     server: z
@@ -159,35 +167,18 @@ export const ConfigSchema = z
         /** Path of the plugin: a module file or a folder holding one. */
         path: z.string().min(1).optional(),
         /** Plugin kind (ts, native, addon); inferred from the path's extension when absent. */
-        kind: z.enum(['ts', 'native', 'addon']).optional(),
+        kind: z.enum(BUILT_IN_KINDS.map((k) => k.name) as [string, ...string[]]).optional(),
         /**
          * Request schema for kinds that cannot declare one (native). Without it a native plugin
          * accepts any keys, item types and params.
          */
         schema: SchemaConfig.optional(),
-        /** The `native` kind: an AIGes C-ABI shared library. */
-        native: z
-          .object({
-            /** The service id clients name (a C library has none of its own). */
-            service: z
-              .string()
-              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
-              .default('native'),
-            /** Which modes the library implements; decides the symbols it must export. */
-            mode: z.enum(['once', 'session']).default('once'),
-            /** Use wrapperExecAsync / callback sessions instead of wrapperExec / wrapperRead. */
-            async: z.boolean().default(false),
-            version: z.string().optional(),
-            /**
-             * µs an idle native worker polls for the next call before it sleeps, and the event loop
-             * waits for a short sync once call's result (0: never spin). Absent: the host's default
-             * (50, native/host.ts DEFAULT_SPIN_US).
-             */
-            spin_us: z.number().int().min(0).max(1000).optional(),
-          })
-          .strict()
-          .prefault({}),
-        /** Once calls run in the plugin at a time; 0 means as many as capacity allows. */
+        ...kindSections(),
+        /**
+         * Once calls (execs) the plugin runs at a time, for every kind: a native library gets one
+         * worker thread per call. 0: `limits.capacity` (every admitted call may run at once, as
+         * AIGes runs as many wrapper calls as it has licences).
+         */
         concurrency: z.number().int().min(0).default(0),
         /** How long init may take before startup fails. */
         init_timeout_ms: positiveMs.default(60_000),
@@ -207,6 +198,11 @@ export const ConfigSchema = z
 
 export type LoaderConfig = z.infer<typeof ConfigSchema>;
 export type PluginSection = LoaderConfig['plugin'];
+
+/** `plugin.concurrency` resolved: 0 means `limits.capacity`. */
+export function execConcurrency(config: Pick<LoaderConfig, 'plugin' | 'limits'>): number {
+  return config.plugin.concurrency === 0 ? config.limits.capacity : config.plugin.concurrency;
+}
 export type PolarisSettings = NonNullable<LoaderConfig['polaris']>;
 /** Input form: every key optional. */
 export type LoaderConfigInput = z.input<typeof ConfigSchema>;

@@ -6,20 +6,15 @@
  * cancels one already admitted.
  */
 import { AigesError, Codes } from '../errors.js';
+import { InUse } from '../lib/in-use.js';
 
 export type SlotKind = 'once' | 'session';
-
-export interface Slot {
-  readonly kind: SlotKind;
-  /** Frees the slot; later calls do nothing. */
-  release(): void;
-}
 
 export class Admission {
   #once = 0;
   #sessions = 0;
+  readonly #admitted = new InUse();
   #accepting = true;
-  readonly #idleWaiters: (() => void)[] = [];
   readonly #listeners = new Set<() => void>();
   #capacity: number;
 
@@ -31,7 +26,7 @@ export class Admission {
     return this.#capacity;
   }
 
-  /** Changes the capacity from the next acquire on; calls already admitted go on (the load may read > 1 meanwhile). */
+  /** Changes the capacity from the next `take` on; calls already admitted go on (the load may read > 1 meanwhile). */
   setCapacity(capacity: number): void {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     if (capacity === this.#capacity) return;
@@ -40,7 +35,7 @@ export class Admission {
   }
 
   get inUse(): number {
-    return this.#once + this.#sessions;
+    return this.#admitted.count;
   }
 
   get onceCalls(): number {
@@ -60,43 +55,19 @@ export class Admission {
     return this.inUse / this.capacity;
   }
 
-  /** Called on every acquire and release (load reports ride on this). */
+  /** Called on every take and give (load reports ride on this). */
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  acquire(kind: SlotKind): Slot {
-    this.#admit(kind);
-    let released = false;
-    return {
-      kind,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#free(kind);
-      },
-    };
-  }
-
-  /**
-   * `acquire('once')` without a Slot object, for the once-call hot path: the caller pairs it
-   * with exactly one `releaseOnce()`.
-   */
-  acquireOnce(): void {
-    this.#admit('once');
-  }
-
-  releaseOnce(): void {
-    this.#free('once');
-  }
-
-  /** Throws 10101 while draining (what acquire would throw, checked before anything else of a call). */
+  /** Throws 10101 while draining (what `take` would throw, checked before anything else of a call). */
   checkAccepting(): void {
     if (!this.#accepting) throw new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is not accepting calls (draining)');
   }
 
-  #admit(kind: SlotKind): void {
+  /** Admits one call or session, or throws 10101 (draining) / 10110 (full). Pair with one `give`. */
+  take(kind: SlotKind): void {
     this.checkAccepting();
     if (this.inUse >= this.capacity) {
       throw new AigesError(Codes.CAPACITY, `capacity of ${this.capacity} calls and sessions is full`, {
@@ -105,14 +76,15 @@ export class Admission {
     }
     if (kind === 'once') this.#once++;
     else this.#sessions++;
+    this.#admitted.enter();
     this.#changed();
   }
 
-  #free(kind: SlotKind): void {
+  give(kind: SlotKind): void {
     if (kind === 'once') this.#once--;
     else this.#sessions--;
+    this.#admitted.leave();
     this.#changed();
-    if (this.inUse === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   stopAccepting(): void {
@@ -121,18 +93,7 @@ export class Admission {
 
   /** Resolves true when nothing is admitted, false if `timeoutMs` passes first. */
   idle(timeoutMs: number): Promise<boolean> {
-    if (this.inUse === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        this.#idleWaiters.splice(this.#idleWaiters.indexOf(waiter), 1);
-        resolve(false);
-      }, timeoutMs);
-      this.#idleWaiters.push(waiter);
-    });
+    return this.#admitted.idle(timeoutMs);
   }
 
   #changed(): void {

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { CallContext, WrapperConfig } from '../../plugins/types.js';
 
-/** What a context reads its abort signal and deadline from: the call, or the session's scope. */
+/** What a context reads its abort signal and deadline from: the call. */
 export interface ContextScope {
   readonly signal: AbortSignal;
   readonly deadline: number;
@@ -43,7 +43,7 @@ export class PluginCallContext implements CallContext<unknown> {
     return (this.#log ??= this.#instanceLog.child({ sid: this.sid }));
   }
 
-  /** Aborted at the deadline, on client cancel, or when the loader abandons the call. */
+  /** Aborted at the deadline, on client cancel, at a drain, or when the call is over. */
   get signal(): AbortSignal {
     return this.#scope.signal;
   }

@@ -1,42 +1,48 @@
 /**
  * The data plane: the only place requests are handled. Protocol adapters convert wire types to
- * RawRequest and call `infer` (once mode) or `openSession` (session mode); every feature
- * (validation, admission, deadlines, metrics, logging scope) lives here, so every protocol has it.
+ * domain types and call one of:
+ * - `infer` (once mode), with an `encode` that turns the output into the adapter's answer;
+ * - `sessionStream` (a session driven by one stream of messages: gRPC);
+ * - `sessionStep` (a session carried across requests that share a sid: AIGes's HTTP JSON);
+ * - `openSession` (the session itself, for in-process callers: the test harness, `aiges check`).
+ * Every feature — validation, admission, deadlines, cancellation, metrics, logging, output release —
+ * lives here and in the call objects it makes (call.ts), so every protocol has it.
  */
 import { randomUUID } from 'node:crypto';
-import { AigesError, Codes, toAigesError, wrapPluginError } from '../errors.js';
+import { AigesError, Codes, toAigesError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics } from '../metrics.js';
-import type { PluginRegistry } from '../plugin/registry.js';
 import type { PluginInstance } from '../plugin/instance.js';
+import type { PluginRegistry } from '../plugin/registry.js';
 import type { JsonSchema } from '../plugin/schema.js';
-import type { DataItem, ItemSpec, Params, RawRequest, WrapperSession } from '../../plugins/types.js';
+import type { DataItem, ItemSpec, Params, RawRequest } from '../../plugins/types.js';
 import { Admission } from './admission.js';
-import { PluginCallContext } from './context.js';
-import { CallScope, type Cancellable } from './deadline.js';
+import type { Call, CallMode, CallOptions, CallTracker } from './call.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { POOLED_MIN_BYTES, releaseOutput } from '../../native/host.js';
-import { OnceCall } from './once-call.js';
+import { type Encode, OnceCall } from './once-call.js';
+import type { SessionSink } from './results.js';
 import { Session } from './session.js';
+import { type SessionStep, SessionSteps, type StepAnswer } from './session-steps.js';
+import { type SessionMessage, SessionStream } from './session-stream.js';
+
+export type { CallOptions, Cancellable } from './call.js';
 
 export interface DataplaneLimits {
   capacity: number;
   default_deadline_ms: number;
   session_deadline_ms: number;
+  /** Also bounds the wait for a session stream's open message. */
   session_idle_timeout_ms: number;
   max_message_bytes: number;
 }
 
-export interface CallOptions {
-  /** Absolute deadline (epoch ms) the client set; the configured default applies otherwise. */
-  deadline?: number | undefined;
-  /** Fires when the client goes away. */
-  signal?: AbortSignal | undefined;
+export interface InferOptions<T> extends CallOptions {
   /**
-   * The same as a subscription (cheaper than an AbortSignal per call): called once with the call
-   * (or the session being opened); call its `cancel()` when the client goes away.
+   * Turns the checked output into what the adapter sends, synchronously; afterwards nothing reads
+   * the output items again, so the plugin kind may take their memory back. Without it the call
+   * resolves with the items themselves (the caller keeps them).
    */
-  onCancel?: ((call: Cancellable) => void) | undefined;
+  encode?: Encode<T> | undefined;
 }
 
 /** The first message of a session: which service, with which params. */
@@ -54,25 +60,32 @@ export interface ServiceMetadata {
   capacity: number;
 }
 
+/** The service label of calls refused before their service was found. */
 const UNKNOWN_SERVICE_LABEL = '_unknown';
 
 export class Dataplane {
   readonly admission: Admission;
-  readonly #sessions = new Set<Session>();
-  /** The deadlines of once calls that wait on something (an exec slot, an async exec). */
+  readonly #tracker: CallTracker;
   readonly #deadlines = new DeadlineQueue();
-
+  readonly #steps: SessionSteps;
   #limits: Readonly<DataplaneLimits>;
 
   constructor(
     private readonly registry: PluginRegistry,
     limits: Readonly<DataplaneLimits>,
     private readonly metrics: LoaderMetrics,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     this.#limits = { ...limits };
     this.admission = new Admission(limits.capacity);
     metrics.capacity.set(limits.capacity);
+    this.#tracker = { admission: this.admission, deadlines: this.#deadlines, metrics, log, live: new Set<Call>() };
+    const plane = {
+      deadlines: this.#deadlines,
+      openSession: (open: SessionOpen, options: CallOptions) => this.openSession(open, options),
+      capacity: () => this.admission.capacity,
+    };
+    this.#steps = new SessionSteps(plane);
   }
 
   get limits(): Readonly<DataplaneLimits> {
@@ -91,13 +104,15 @@ export class Dataplane {
   }
 
   /**
-   * Once mode: validates, admits, runs the plugin under the deadline, returns its output. Errors
-   * reject the promise (never thrown synchronously), always as an AigesError.
+   * Once mode: validates, admits, runs the plugin under the deadline; resolves with the encoded
+   * output (or the items, without `encode`). Rejects (never throws) with an AigesError carrying
+   * the request's sid.
    */
-  infer(raw: RawRequest, options: CallOptions = {}): Promise<DataItem[]> {
+  infer<T = DataItem[]>(raw: RawRequest, options: InferOptions<T> = {}): Promise<T> {
     const started = performance.now();
     let label = UNKNOWN_SERVICE_LABEL;
-    let call: OnceCall;
+    let sid: string | undefined;
+    let call: OnceCall<T>;
     try {
       // NOTE: draining first: a loader on its way out answers 10101 (retry elsewhere) for every
       // call, even one that arrives after its plugins are unloaded (a balancer's Relay stream
@@ -109,127 +124,67 @@ export class Dataplane {
         throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no once mode; open a session`);
       }
       this.#checkSize(raw.items);
-      const sid = raw.params['sid'] || randomUUID();
+      sid = raw.params['sid'] || randomUUID();
       const params = instance.schema.params(raw.params, sid);
       instance.schema.inputItems(raw.items, true);
-
       const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
       const deadline = options.deadline ?? Date.now() + timeoutMs;
       const request = { service: label, params, headers: raw.headers, items: raw.items };
-      const inflight = this.metrics.inflightOf(label);
-      const service = label;
-      call = new OnceCall(instance, request, sid, deadline, timeoutMs, this.#deadlines, (error) => {
-        this.admission.releaseOnce();
-        instance.leave();
-        inflight.dec();
-        this.#onceEnded(service, sid, started, error);
-      });
-      this.admission.acquireOnce();
-      instance.enter();
-      inflight.inc();
+      call = new OnceCall(this.#tracker, instance, request, sid, deadline, timeoutMs, options.encode);
     } catch (err) {
-      const error = toAigesError(err);
-      this.#onceEnded(label, undefined, started, error);
-      return Promise.reject(error);
+      return Promise.reject(this.#refused(label, 'once', started, err, sid));
     }
     options.onCancel?.(call);
-    if (options.signal !== undefined) call.cancelOn(options.signal);
     return call.run();
   }
 
-  #onceEnded(service: string, sid: string | undefined, started: number, error: AigesError | undefined): void {
-    const code = error === undefined ? 0 : error.aigesCode;
-    if (code === Codes.INTERNAL || code === Codes.PLUGIN_EXEC || code === Codes.INVALID_OUTPUT) {
-      this.log.error({ err: error, service, sid }, (error as AigesError).message);
-    }
-    this.metrics.callEnded(service, 'once', code, (performance.now() - started) / 1000);
-  }
-
   /**
-   * An adapter is done with a once call's output (its bytes are serialized, nothing reads them
-   * again): large outputs of native plugins give their memory back now, so the next call reuses
-   * it (native/host.ts releaseOutput); every other item is left alone. The items read as empty
-   * afterwards. Optional: without it the memory returns when V8 collects the Buffers.
+   * Session mode: validates the open message, admits the session (it holds a slot until it ends)
+   * and creates the plugin's session. The caller starts its results (`start`) and drives it to its
+   * end, or cancels it.
    */
-  releaseOutputs(items: readonly DataItem[]): void {
-    for (const item of items) if (item.data.byteLength >= POOLED_MIN_BYTES) releaseOutput(item.data);
-  }
-
-  /**
-   * Session mode: validates the open message, admits the session (it holds a slot until it
-   * closes) and creates the plugin's session. The caller must drive it to completion or cancel it.
-   */
-  async openSession(open: SessionOpen, options: CallOptions = {}): Promise<Session> {
+  openSession(open: SessionOpen, options: CallOptions = {}): Promise<Session> {
     const started = performance.now();
     let label = UNKNOWN_SERVICE_LABEL;
-    const finish = (code: number) => {
-      this.metrics.callEnded(label, 'session', code, (performance.now() - started) / 1000);
-    };
-    let instance: PluginInstance;
-    let sid: string;
+    let sid: string | undefined;
+    let session: Session;
     let params: Params;
     try {
       this.admission.checkAccepting();
-      instance = this.#instance(open.service);
+      const instance = this.#instance(open.service);
       label = instance.service;
       if (instance.wrapper.session === undefined) {
         throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no session mode; use once calls`);
       }
       sid = open.params['sid'] || randomUUID();
       params = instance.schema.params(open.params, sid);
+      const limits = this.#limits;
+      const timeoutMs = options.deadline === undefined ? limits.session_deadline_ms : options.deadline - Date.now();
+      const deadline = options.deadline ?? Date.now() + timeoutMs;
+      session = new Session(this.#tracker, instance, sid, deadline, timeoutMs, {
+        idleTimeoutMs: limits.session_idle_timeout_ms,
+        maxMessageBytes: limits.max_message_bytes,
+      });
     } catch (err) {
-      const error = toAigesError(err);
-      finish(error.aigesCode);
-      throw error;
+      return Promise.reject(this.#refused(label, 'session', started, err, sid));
     }
-    const create = instance.wrapper.session.create;
-    const slot = this.#admit(finish);
-    const unuse = instance.use();
-    this.metrics.sessions.inc({ service: label });
-    const timeoutMs = options.deadline === undefined ? this.#limits.session_deadline_ms : options.deadline - Date.now();
-    const scope = new CallScope(
-      options.deadline ?? Date.now() + this.#limits.session_deadline_ms,
-      () => new AigesError(Codes.EXEC_TIMEOUT, `session deadline of ${Math.max(0, Math.round(timeoutMs))} ms exceeded`),
-      options,
-    );
-    const release = (error: AigesError | undefined) => {
-      scope.dispose();
-      slot.release();
-      unuse();
-      this.metrics.sessions.dec({ service: label });
-      finish(error?.aigesCode ?? 0);
-    };
-    let plugin: WrapperSession;
-    try {
-      const ctx = new PluginCallContext(instance, sid, scope);
-      const made = Promise.resolve().then(() => create(params, ctx));
-      // NOTE: a create that finishes after the deadline or a cancel made a session nobody will
-      // drive; destroy it all the same (destroy is promised once, whatever happens).
-      made.then((late) => (scope.aborted ? late?.destroy?.call(late) : undefined)).catch(() => undefined);
-      plugin = await scope.race(made);
-      if (typeof plugin?.write !== 'function' || typeof plugin?.results?.[Symbol.asyncIterator] !== 'function') {
-        throw new AigesError(Codes.PLUGIN_CREATE, 'session.create must return { write, results }');
-      }
-    } catch (err) {
-      const error =
-        scope.aborted && err === scope.reason ? toAigesError(err) : wrapPluginError(err, Codes.PLUGIN_CREATE, 'session create failed');
-      release(error);
-      throw error;
-    }
-    const session: Session = new Session(sid, instance, plugin, scope, {
-      idleTimeoutMs: this.#limits.session_idle_timeout_ms,
-      maxMessageBytes: this.#limits.max_message_bytes,
-      onFrame: this.metrics.framesOf(label),
-      onClose: (error) => {
-        this.#sessions.delete(session);
-        if (error !== undefined && error.aigesCode !== Codes.CANCELLED) {
-          this.log.warn({ sid, service: label, code: error.aigesCode }, `session ended: ${error.message}`);
-        }
-        release(error);
-      },
-    });
-    this.#sessions.add(session);
-    return session;
+    options.onCancel?.(session);
+    return session.open(params);
+  }
+
+  /**
+   * A session driven by one stream of messages (see session-stream.ts): the adapter pushes each
+   * client message, ends the input at the client's half-close and cancels when the client goes
+   * away; results and the end go to `sink`.
+   */
+  sessionStream(sink: SessionSink, options: CallOptions = {}): SessionStream {
+    const plane = { deadlines: this.#deadlines, openSession: (open: SessionOpen, o: CallOptions) => this.openSession(open, o) };
+    return new SessionStream(plane, sink, options, this.#limits.session_idle_timeout_ms);
+  }
+
+  /** One request of a session carried across requests (see session-steps.ts). */
+  sessionStep(step: SessionStep, options: CallOptions = {}): Promise<StepAnswer> {
+    return this.#steps.step(step, options);
   }
 
   metadata(service?: string): ServiceMetadata {
@@ -253,29 +208,32 @@ export class Dataplane {
     this.admission.stopAccepting();
   }
 
-  /** Waits up to `graceMs` for in-flight calls and sessions, then cancels the sessions left. */
+  /**
+   * Waits up to `graceMs` for admitted calls and sessions to end, then ends what is left with
+   * 10101. Resolves true when everything ended within the grace period.
+   */
   async drain(graceMs: number): Promise<boolean> {
     this.stopAccepting();
     const idle = await this.admission.idle(graceMs);
     if (!idle) {
-      for (const session of [...this.#sessions]) {
-        session.cancel(new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is shutting down'));
+      for (const call of [...this.#tracker.live]) {
+        call.abort(new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is shutting down'));
       }
     }
     return idle;
   }
 
+  /** Sessions open now. */
   get openSessions(): number {
-    return this.#sessions.size;
+    return this.admission.sessions;
   }
 
-  #admit(finish: (code: number) => void) {
-    try {
-      return this.admission.acquire('session');
-    } catch (err) {
-      finish(toAigesError(err).aigesCode);
-      throw err;
-    }
+  /** Counts and returns the error of a call refused before it was admitted. */
+  #refused(label: string, mode: CallMode, started: number, err: unknown, sid: string | undefined): AigesError {
+    const error = toAigesError(err);
+    if (sid !== undefined) error.sid ??= sid;
+    this.metrics.of(label).ended(mode, error.aigesCode, (performance.now() - started) / 1000);
+    return error;
   }
 
   #instance(service: string): PluginInstance {
@@ -293,3 +251,5 @@ export class Dataplane {
     }
   }
 }
+
+export type { SessionMessage, SessionStep, StepAnswer };

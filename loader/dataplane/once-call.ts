@@ -1,197 +1,182 @@
 /**
- * One admitted once call, from its exec slot to its answer.
+ * One admitted once call, from its exec slot to its answer (call.ts has the lifecycle).
  *
- * A call is its own abort scope: the deadline and the client's cancel end it (10102, 10202) even
- * while the plugin still runs; the plugin is then abandoned and whatever it returns later is
- * dropped. However the call ends, it gives back what it holds exactly once, before its promise
- * settles: its exec slot, then `onEnd` (the data plane frees the admission slot and records it).
+ * The exec slot is taken before the plugin's exec starts (at once, or in order when all are in
+ * use) and given back when the exec returns or settles. At the deadline or a cancel the client is
+ * answered (10102, 10202) at once; an exec still running is abandoned: its `ctx.signal` fires, its
+ * late result is dropped, and it keeps its exec slot and its instance set until it settles, so a
+ * plugin never runs more than `plugin.concurrency` execs at once.
  *
- * NOTE: the loader's hottest path, so it allocates little: one object per call, a context object,
- * its deadline queued (deadline-queue.ts: one timer for all calls) only from the moment the call waits on something (a sync exec cannot be
- * interrupted, so it needs none), one promise for an async exec and none of its own for a sync
- * one. It replaced a generic CallScope, a race promise, an AsyncLocalStorage scope and four async
- * frames per call: 68-72 → 50-54 µs of loader CPU per 1 KiB HTTP echo call under load
- * (BENCHMARKS.md, "What changed").
+ * A successful output is checked against the schema, then handed to the adapter's `encode` (which
+ * serializes it); after that the plugin kind may take the outputs' memory back
+ * (PluginInstance.releaseOutputs), since nothing reads them again.
+ *
+ * NOTE: the loader's hottest path, so it allocates little: one object per call and a context
+ * object; the deadline is queued (deadline-queue.ts: one timer for all calls) only from the moment
+ * the call waits on something (a sync exec cannot be interrupted, so it needs none); a promise of
+ * its own only when it waits (for a slot or an async exec).
  */
-import { AigesError, Codes, toAigesError, wrapPluginError } from '../errors.js';
+import { Codes, toAigesError, wrapPluginError, type AigesError } from '../errors.js';
 import type { PluginInstance } from '../plugin/instance.js';
+import type { SlotWaiter } from '../plugin/exec-slots.js';
 import { DataStatus, type DataItem, type InferRequest } from '../../plugins/types.js';
+import { Call, type CallTracker } from './call.js';
 import { PluginCallContext } from './context.js';
-import type { DeadlineQueue, Timed } from './deadline-queue.js';
-import { isThenable, type Cancellable } from './deadline.js';
 
-/** Told once, when the call ends: undefined on success, else why it failed. */
-export type OnceEnd = (error: AigesError | undefined) => void;
+/** Turns a successful output into what the adapter sends (e.g. serialized bytes). */
+export type Encode<T> = (items: DataItem[], sid: string) => T;
 
-export class OnceCall implements Cancellable, Timed {
-  readonly deadline: number;
-  heapIndex = -1;
-  readonly #deadlines: DeadlineQueue;
-  readonly #instance: PluginInstance;
+/** Whether a plugin's result is a promise (or any thenable) to await, rather than a value. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+type State = 'new' | 'queued' | 'running' | 'done';
+
+export class OnceCall<T> extends Call implements SlotWaiter {
   readonly #request: InferRequest;
-  readonly #sid: string;
-  /** The deadline's length, for its error message. */
-  readonly #timeoutMs: number;
-  readonly #onEnd: OnceEnd;
-  #controller: AbortController | undefined;
-  #reason: AigesError | undefined;
-  #ended = false;
-  #holdsExecSlot = false;
-  /** Set while an async exec is pending: settles the call's promise. */
-  #resolve: ((items: DataItem[]) => void) | undefined;
+  readonly #encode: Encode<T> | undefined;
+  #state: State = 'new';
+  #holdsSlot = false;
+  #value: T | undefined;
+  #error: AigesError | undefined;
+  /** Set while the call waits (for a slot or an async exec): settle the call's promise. */
+  #resolve: ((value: T) => void) | undefined;
   #reject: ((error: AigesError) => void) | undefined;
-  #clientSignal: AbortSignal | undefined;
 
   constructor(
+    tracker: CallTracker,
     instance: PluginInstance,
     request: InferRequest,
     sid: string,
     deadline: number,
-    /** The deadline's length as the client (or the default) set it, for the error message. */
     timeoutMs: number,
-    deadlines: DeadlineQueue,
-    onEnd: OnceEnd,
+    encode: Encode<T> | undefined,
   ) {
-    this.#instance = instance;
-    this.#deadlines = deadlines;
+    super(tracker, instance, sid, 'once', deadline, timeoutMs);
     this.#request = request;
-    this.#sid = sid;
-    this.deadline = deadline;
-    this.#timeoutMs = Math.max(0, Math.round(timeoutMs));
-    this.#onEnd = onEnd;
+    this.#encode = encode;
   }
 
-  /** Runs the call; the promise settles once, with the checked output or an AigesError. */
-  run(): Promise<DataItem[]> {
-    if (this.#reason !== undefined) return Promise.reject(this.#end(this.#reason));
-    if (this.#instance.execSlots.tryTake()) {
-      this.#holdsExecSlot = true;
-      return this.#exec();
+  /** Runs the call; the promise settles once, with the encoded output or an AigesError. */
+  run(): Promise<T> {
+    const reason = this.reason;
+    if (reason !== undefined) {
+      this.#state = 'done';
+      this.release();
+      return Promise.reject(this.answer(reason));
     }
-    this.#arm();
-    return this.#waitForSlot();
-  }
-
-  /** Aborted with the call's reason; made on first use (and from then on the deadline is timed). */
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
-      else this.#arm();
+    if (this.instance.execSlots.tryTake()) {
+      this.#holdsSlot = true;
+      if (this.#exec()) return this.#error === undefined ? Promise.resolve(this.#value as T) : Promise.reject(this.#error);
+    } else {
+      this.#state = 'queued';
+      this.armDeadline();
+      this.instance.execSlots.wait(this);
     }
-    return this.#controller.signal;
-  }
-
-  /** The client went away. */
-  cancel(): void {
-    this.abort(new AigesError(Codes.CANCELLED, 'the client cancelled the call'));
-  }
-
-  /** Cancels the call when `signal` aborts (the AbortSignal form of the client's cancel). */
-  cancelOn(signal: AbortSignal): void {
-    if (signal.aborted) return this.cancel();
-    this.#clientSignal = signal;
-    signal.addEventListener('abort', this, { once: true });
-  }
-
-  /** EventListener interface, for `cancelOn` (no closure per call). */
-  handleEvent(): void {
-    this.cancel();
-  }
-
-  /** Ends the call with `reason` unless it has ended; a plugin still running is abandoned. */
-  abort(reason: AigesError): void {
-    if (this.#ended || this.#reason !== undefined) return;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    // Waiting for an exec slot: the wait rejects through the signal and ends the call there.
-    const reject = this.#reject;
-    if (reject !== undefined) reject(this.#end(reason));
-  }
-
-  async #waitForSlot(): Promise<DataItem[]> {
-    try {
-      await this.#instance.execSlots.take(this.signal);
-    } catch (err) {
-      throw this.#end(this.#reason ?? toAigesError(err));
-    }
-    this.#holdsExecSlot = true;
-    if (this.#reason !== undefined) throw this.#end(this.#reason);
-    return this.#exec();
-  }
-
-  #exec(): Promise<DataItem[]> {
-    let output: unknown;
-    try {
-      output = this.#instance.wrapper.exec!(this.#request, new PluginCallContext(this.#instance, this.#sid, this));
-    } catch (err) {
-      return Promise.reject(this.#end(this.#pluginError(err)));
-    }
-    if (!isThenable(output)) {
-      try {
-        const items = this.#instance.schema.outputItems(output, DataStatus.ONCE);
-        this.#end(undefined);
-        return Promise.resolve(items);
-      } catch (err) {
-        return Promise.reject(this.#end(toAigesError(err)));
-      }
-    }
-    this.#arm();
-    const work = output instanceof Promise ? output : Promise.resolve(output);
-    return new Promise<DataItem[]>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      // NOTE: both handlers stay attached after an abort, so a late rejection is handled (dropped).
-      work.then(
-        (value: unknown) => this.#fulfilled(value),
-        (err: unknown) => this.#failed(err),
-      );
     });
   }
 
-  #fulfilled(value: unknown): void {
-    if (this.#ended) return;
-    const resolve = this.#resolve!;
-    let items: DataItem[];
-    try {
-      items = this.#instance.schema.outputItems(value, DataStatus.ONCE);
-    } catch (err) {
-      this.#reject!(this.#end(toAigesError(err)));
-      return;
-    }
-    this.#end(undefined);
-    resolve(items);
+  /** ExecSlots: this call holds a slot now. */
+  granted(): void {
+    this.#holdsSlot = true;
+    // NOTE: run on a microtask, not inside the `give` of the call that freed the slot: a chain of
+    // sync execs would otherwise nest one stack frame deeper per waiting call.
+    queueMicrotask(() => {
+      if (this.answered) return this.#pluginDone();
+      if (this.#exec()) this.#settle();
+    });
   }
 
-  #failed(err: unknown): void {
-    if (this.#ended) return;
-    this.#reject!(this.#end(this.#pluginError(err)));
+  protected aborted(reason: AigesError): void {
+    if (this.#state === 'queued') {
+      this.instance.execSlots.withdraw(this);
+      this.release();
+    } else if (this.#state !== 'running') {
+      return; // not run yet: run() answers with the reason
+    }
+    // Running: the exec is abandoned and keeps its slot until it settles (#pluginDone).
+    this.#fail(reason);
+    this.#settle();
+  }
+
+  /** Starts the exec; true when the call settled synchronously (#value or #error set). */
+  #exec(): boolean {
+    this.#state = 'running';
+    let output: unknown;
+    try {
+      output = this.instance.wrapper.exec!(this.#request, new PluginCallContext(this.instance, this.sid, this));
+    } catch (err) {
+      this.#pluginDone();
+      return this.#fail(this.#pluginError(err));
+    }
+    if (!isThenable(output)) {
+      this.#pluginDone();
+      return this.#succeed(output);
+    }
+    this.armDeadline();
+    // NOTE: both handlers stay attached after an abort, so a late rejection is handled (dropped).
+    output.then(
+      (value: unknown) => this.#settled(value, undefined, false),
+      (err: unknown) => this.#settled(undefined, err, true),
+    );
+    return false;
+  }
+
+  #settled(value: unknown, err: unknown, failed: boolean): void {
+    this.#pluginDone();
+    if (this.answered) return; // abandoned: the late result is dropped
+    if (failed) this.#fail(this.#pluginError(err));
+    else this.#succeed(value);
+    this.#settle();
+  }
+
+  /** Checks and encodes the output, releases it, answers; true (settled). */
+  #succeed(output: unknown): boolean {
+    let items: DataItem[];
+    let value: T;
+    try {
+      items = this.instance.schema.outputItems(output, DataStatus.ONCE);
+      value = this.#encode === undefined ? (items as T) : this.#encode(items, this.sid);
+    } catch (err) {
+      return this.#fail(toAigesError(err));
+    }
+    if (this.#encode !== undefined) this.instance.releaseOutputs(items);
+    this.#value = value;
+    this.#state = 'done';
+    this.answer(undefined);
+    return true;
+  }
+
+  #fail(error: AigesError): boolean {
+    this.#error = this.answer(error);
+    this.#state = 'done';
+    return true;
+  }
+
+  /** Settles the call's promise (made when it waited) with the outcome. */
+  #settle(): void {
+    const error = this.#error;
+    if (error === undefined) this.#resolve!(this.#value as T);
+    else this.#reject!(error);
+  }
+
+  /** The plugin's exec is over (returned, threw or settled): its slot and instance set are free. */
+  #pluginDone(): void {
+    if (this.#holdsSlot) {
+      this.#holdsSlot = false;
+      this.instance.execSlots.give();
+    }
+    this.release();
   }
 
   /** A plugin's failure at the boundary; the call's own abort reason passes through unchanged. */
   #pluginError(err: unknown): AigesError {
-    if (this.#reason !== undefined && err === this.#reason) return this.#reason;
+    const reason = this.reason;
+    if (reason !== undefined && err === reason) return reason;
     return wrapPluginError(err, Codes.PLUGIN_EXEC, 'plugin exec failed');
-  }
-
-  /** Starts timing the deadline (once). */
-  #arm(): void {
-    if (!this.#ended) this.#deadlines.add(this);
-  }
-
-  /** The deadline queue's call: the deadline passed. */
-  expire(): void {
-    this.abort(new AigesError(Codes.EXEC_TIMEOUT, `deadline of ${this.#timeoutMs} ms exceeded`));
-  }
-
-  /** Frees what the call holds, once; returns `error` for throwing. */
-  #end<E extends AigesError | undefined>(error: E): E {
-    if (this.#ended) return error;
-    this.#ended = true;
-    this.#deadlines.remove(this);
-    this.#clientSignal?.removeEventListener('abort', this);
-    if (this.#holdsExecSlot) this.#instance.execSlots.give();
-    this.#onEnd(error);
-    return error;
   }
 }

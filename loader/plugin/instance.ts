@@ -1,21 +1,29 @@
 /**
  * An initialised plugin instance set: the wrapper, what its init returned, its compiled schema,
- * and the count of calls and sessions using it (so a retired set is finalised only when idle).
+ * its exec slots, and the count of calls and sessions using it (a retired set is finalised only
+ * when idle). Created by the registry; the data plane serves calls through it.
  */
 import { AigesError, Codes, wrapPluginError } from '../errors.js';
+import { InUse } from '../lib/in-use.js';
+import { withTimeout } from '../lib/timeout.js';
 import type { Logger } from '../log.js';
-import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
-import { Semaphore } from '../dataplane/semaphore.js';
+import type { DataItem, Wrapper, WrapperConfig } from '../../plugins/types.js';
+import { ExecSlots } from './exec-slots.js';
 import { CompiledSchema } from './schema.js';
 
 export interface InstanceOptions {
   wrapper: Wrapper;
   config: WrapperConfig;
   log: Logger;
-  /** Once calls allowed inside the plugin at a time. */
+  /** Once calls (execs) inside the plugin at a time: `plugin.concurrency`, resolved. */
   concurrency: number;
   initTimeoutMs: number;
   meter: (service: string, key: string, count: number) => void;
+  /**
+   * The plugin kind's hook for outputs a transport has finished with (PluginKind.releaseOutput);
+   * absent when the kind has none.
+   */
+  releaseOutput?: ((data: Buffer) => void) | undefined;
 }
 
 export class PluginInstance {
@@ -23,11 +31,12 @@ export class PluginInstance {
   readonly schema: CompiledSchema;
   readonly config: WrapperConfig;
   readonly log: Logger;
-  readonly execSlots: Semaphore;
+  readonly execSlots: ExecSlots;
   readonly meter: (key: string, count?: number) => void;
+  readonly #releaseOutput: ((data: Buffer) => void) | undefined;
+  /** Calls and sessions that hold something of this set (their plugin work has not finished). */
+  readonly #users = new InUse();
   #state: unknown = undefined;
-  #users = 0;
-  #idleWaiters: (() => void)[] = [];
   #finalised = false;
 
   private constructor(options: InstanceOptions) {
@@ -39,8 +48,9 @@ export class PluginInstance {
     } catch (err) {
       throw new AigesError(Codes.PLUGIN_INIT, `plugin ${options.wrapper.id} has an invalid schema: ${(err as Error).message}`);
     }
-    this.execSlots = new Semaphore(options.concurrency);
+    this.execSlots = new ExecSlots(options.concurrency);
     this.meter = (key, count = 1) => options.meter(options.wrapper.id, key, count);
+    this.#releaseOutput = options.releaseOutput;
   }
 
   get service(): string {
@@ -57,67 +67,59 @@ export class PluginInstance {
     const init = instance.wrapper.init;
     if (init === undefined) return instance;
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new AigesError(Codes.PLUGIN_INIT, `plugin ${instance.service} init did not finish within ${options.initTimeoutMs} ms`);
-        controller.abort(err);
-        reject(err);
-      }, options.initTimeoutMs);
-    });
+    const ctx = {
+      service: instance.service,
+      log: instance.log,
+      config: instance.config,
+      meter: instance.meter,
+      signal: controller.signal,
+    };
     try {
-      const ctx = {
-        service: instance.service,
-        log: instance.log,
-        config: instance.config,
-        meter: instance.meter,
-        signal: controller.signal,
-      };
-      instance.#state = await Promise.race([Promise.resolve().then(() => init(instance.config, ctx)), timeout]);
+      instance.#state = await withTimeout(
+        Promise.resolve().then(() => init(instance.config, ctx)),
+        options.initTimeoutMs,
+        () => {
+          const err = new AigesError(
+            Codes.PLUGIN_INIT,
+            `plugin ${instance.service} init did not finish within ${options.initTimeoutMs} ms`,
+          );
+          controller.abort(err);
+          return err;
+        },
+      );
     } catch (err) {
       if (err instanceof AigesError && err.aigesCode === Codes.PLUGIN_INIT) throw err;
       throw wrapPluginError(err, Codes.PLUGIN_INIT, `plugin ${instance.service} init failed`);
-    } finally {
-      clearTimeout(timer);
     }
     return instance;
   }
 
-  /** Marks one call or session as using this set; the returned function ends that use (once). */
-  use(): () => void {
-    this.enter();
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.leave();
-    };
-  }
-
-  /** `use` without a releaser object, for the once-call hot path: pair each with one `leave`. */
+  /** One call or session starts using this set; pair with one `leave` when the plugin is done with it. */
   enter(): void {
-    this.#users++;
+    this.#users.enter();
   }
 
   leave(): void {
-    this.#users--;
-    if (this.#users === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    this.#users.leave();
   }
 
   get users(): number {
-    return this.#users;
+    return this.#users.count;
   }
 
-  /** Resolves when no call or session uses this set, or after `timeoutMs`. */
+  /** Resolves true when no call or session uses this set, false after `timeoutMs`. */
   idle(timeoutMs: number): Promise<boolean> {
-    if (this.#users === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.#idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    return this.#users.idle(timeoutMs);
+  }
+
+  /**
+   * A transport has serialized these outputs and nothing reads them again: the plugin kind may
+   * take their memory back now (a native library's large output blocks) instead of when V8
+   * collects the Buffers. The items read as empty afterwards. Does nothing for kinds without the hook.
+   */
+  releaseOutputs(items: readonly DataItem[]): void {
+    const release = this.#releaseOutput;
+    if (release !== undefined) for (const item of items) release(item.data);
   }
 
   /** Calls the wrapper's fini once, bounded by a timeout. Never throws; returns the error. */
@@ -126,21 +128,17 @@ export class PluginInstance {
     this.#finalised = true;
     const fini = this.wrapper.fini;
     if (fini === undefined) return undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
+      await withTimeout(
         Promise.resolve().then(() => fini(this.#state)),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`did not finish within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+        timeoutMs,
+        () => new Error(`did not finish within ${timeoutMs} ms`),
+      );
       return undefined;
     } catch (err) {
       const wrapped = wrapPluginError(err, Codes.PLUGIN_FINI, `plugin ${this.service} fini failed`);
       this.log.error({ err: wrapped }, wrapped.message);
       return wrapped;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 
 export const addonKind: PluginKind = {
   name: 'addon',
+  extensions: ['.node'],
   async load(location) {
     let exports: Record<string, unknown>;
     try {

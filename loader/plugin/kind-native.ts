@@ -8,13 +8,38 @@
  * wrappers read `encoding`, `sample_rate`, ... there); on output, desc `encoding` becomes the
  * item's encoding, desc `datatype` + `shape` ("3,224,224") its tensor view, the rest attributes.
  */
+import { z } from 'zod';
 import { AigesError, Codes } from '../errors.js';
 import { defineWrapper } from '../../plugins/define.js';
 import { ResultQueue } from '../../plugins/result-queue.js';
 import type { DataItem, DataStatus, DataType, OutputItem, Wrapper, WrapperSchema } from '../../plugins/types.js';
-import type { NativeLibrary } from '../../native/host.js';
+import { type NativeLibrary, openLibrary, releaseOutput } from '../../native/host.js';
 import type { PluginKind } from './kinds.js';
 import { ANY_KEY } from './schema.js';
+
+/** `[plugin.native]`: what a C library cannot say about itself. */
+export const NativeSection = z
+  .object({
+    /** The service id clients name (a C library has none of its own). */
+    service: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+      .default('native'),
+    /** Which modes the library implements; decides the symbols it must export. */
+    mode: z.enum(['once', 'session']).default('once'),
+    /** Use wrapperExecAsync / callback sessions instead of wrapperExec / wrapperRead. */
+    async: z.boolean().default(false),
+    version: z.string().optional(),
+    /**
+     * µs an idle native worker polls for the next call before it sleeps, and the event loop
+     * waits for a short sync once call's result (0: never spin). Absent: the host's default
+     * (native/host.ts DEFAULT_SPIN_US).
+     */
+    spin_us: z.number().int().min(0).max(1000).optional(),
+  })
+  .strict();
+
+export type NativeSection = z.infer<typeof NativeSection>;
 
 /**
  * Result batches a native session may have waiting for a slow client. A native engine cannot be
@@ -69,18 +94,43 @@ function fromNative(node: NativeItemLike): OutputItem {
   return out;
 }
 
+/** Settles like `work`, or rejects with the signal's reason when it aborts first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 function stringParams(params: Readonly<Record<string, unknown>>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
 }
 
 export const nativeKind: PluginKind = {
   name: 'native',
+  extensions: ['.so', '.dylib'],
+  section: NativeSection.prefault({}),
   // wrapperInit/wrapperFini are library-wide and dlopen shares one copy per process.
   sideBySide: false,
+  // Large outputs live in the host's pooled blocks: give them back once serialized (native/host.ts).
+  releaseOutput(data) {
+    releaseOutput(data);
+  },
   async load(location, settings) {
-    const { openLibrary } = await import('../../native/host.js');
-    const native = settings.native ?? { service: 'native', mode: 'once' as const, async: false };
-    const threads = Math.max(1, settings.concurrency || 4);
+    const native = NativeSection.parse(settings.section ?? {});
+    // One worker thread per exec slot: the library runs as many calls at once as the loader lets in.
+    const threads = Math.max(1, settings.concurrency);
     let meter: ((usrTag: string, key: string, count: number) => void) | undefined;
     let lib: NativeLibrary;
     try {
@@ -114,7 +164,11 @@ export const nativeKind: PluginKind = {
       return defineWrapper({
         ...definition,
         async exec(request, ctx) {
-          const out = await library.exec(ctx.sid, stringParams(request.params), request.items.map(toNative), ctx.deadline - Date.now());
+          const pending = library.exec(ctx.sid, stringParams(request.params), request.items.map(toNative), ctx.deadline - Date.now());
+          // An async exec whose callback never comes holds no worker thread: stop waiting for it
+          // when the call is over, so its exec slot goes back (a sync one holds its worker until
+          // wrapperExec returns, and its slot with it).
+          const out = await (native.async ? untilAborted(pending, ctx.signal) : pending);
           return out.map(fromNative);
         },
       }) as Wrapper;
@@ -131,7 +185,7 @@ export const nativeKind: PluginKind = {
               results.fail(new AigesError(Codes.PLUGIN_READ, `client is not reading: more than ${MAX_PENDING_RESULTS} results pending`));
             }
             // NOTE: pushed unawaited: the host delivers results as the engine makes them.
-            else void results.push(items.map(fromNative)).catch(() => undefined);
+            else results.push(items.map(fromNative));
           });
           let lastItem: DataItem | undefined;
           let ended = false;

@@ -3,7 +3,6 @@
  * `defineWrapper`. TypeScript loads through tsx, with no separate build step.
  */
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { AigesError, Codes } from '../errors.js';
 import { describeProblems, isWrapper } from '../../plugins/define.js';
 import type { Wrapper, WrapperDefinition } from '../../plugins/types.js';
@@ -11,12 +10,17 @@ import type { PluginKind } from './kinds.js';
 import type { PluginLocation } from './repository.js';
 
 async function importModule(entry: string): Promise<Record<string, unknown>> {
-  if (/\.m?ts$/.test(entry)) return (await tsImport(pathToFileURL(entry).href, import.meta.url)) as Record<string, unknown>;
+  if (/\.m?ts$/.test(entry)) {
+    // Loaded on first use: the config schema imports every kind, and most commands load no TS plugin.
+    const { tsImport } = await import('tsx/esm/api');
+    return (await tsImport(pathToFileURL(entry).href, import.meta.url)) as Record<string, unknown>;
+  }
   return (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
 }
 
 export const tsKind: PluginKind = {
   name: 'ts',
+  extensions: ['.ts', '.mts', '.js', '.mjs'],
   async load(location: PluginLocation): Promise<Wrapper> {
     let mod: Record<string, unknown>;
     try {

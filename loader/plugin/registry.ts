@@ -4,28 +4,25 @@
  */
 import { AigesError, Codes } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { WrapperConfig } from '../../plugins/types.js';
+import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
 import type { PluginSection } from '../config/schema.js';
 import { PluginInstance } from './instance.js';
-import { pluginKind, registerPluginKind, type PluginKind } from './kinds.js';
-import { tsKind } from './kind-ts.js';
-import { addonKind } from './kind-addon.js';
-import { nativeKind } from './kind-native.js';
+import { pluginKind, type PluginKind } from './kinds.js';
 import { locatePlugin, type PluginLocation } from './repository.js';
-
-registerPluginKind(tsKind);
-registerPluginKind(addonKind);
-registerPluginKind(nativeKind);
 
 export interface LoadOptions {
   path: string;
   kind?: string | undefined;
-  /** The rest of the [plugin] section, for kinds that read more of it. */
-  settings?: Partial<PluginSection>;
+  /** The [plugin] section: the kind reads its own `[plugin.<kind>]` and `schema` from it. */
+  plugin?: Partial<PluginSection> | undefined;
   config: WrapperConfig;
+  /** Once calls the plugin runs at a time (`plugin.concurrency`, resolved). */
   concurrency: number;
   initTimeoutMs: number;
 }
+
+/** How an instance set is made, whatever found its wrapper. */
+export type InitOptions = Pick<LoadOptions, 'config' | 'concurrency' | 'initTimeoutMs'>;
 
 export class PluginRegistry {
   readonly #live = new Map<string, PluginInstance>();
@@ -52,8 +49,27 @@ export class PluginRegistry {
   async init(options: LoadOptions): Promise<PluginInstance> {
     const location: PluginLocation = locatePlugin(options.path, options.kind);
     const kind = pluginKind(location.kind);
-    const wrapper = await kind.load(location, options.settings ?? {});
+    const plugin = options.plugin ?? {};
+    const wrapper = await kind.load(location, {
+      concurrency: options.concurrency,
+      section: (plugin as Record<string, unknown>)[kind.name],
+      schema: plugin.schema,
+    });
     this.log.info({ plugin: location.entry, kind: location.kind, service: wrapper.id }, 'plugin loaded, initialising');
+    return this.#create(wrapper, kind, options);
+  }
+
+  /**
+   * Initialises an instance set of a wrapper already in memory (the test harness, an in-process
+   * plugin) and makes it the live set of its service.
+   */
+  async loadWrapper(wrapper: Wrapper, options: InitOptions): Promise<PluginInstance> {
+    const instance = await this.#create(wrapper, undefined, options);
+    this.put(instance);
+    return instance;
+  }
+
+  async #create(wrapper: Wrapper, kind: PluginKind | undefined, options: InitOptions): Promise<PluginInstance> {
     const started = performance.now();
     const instance = await PluginInstance.create({
       wrapper,
@@ -62,9 +78,10 @@ export class PluginRegistry {
       concurrency: options.concurrency,
       initTimeoutMs: options.initTimeoutMs,
       meter: this.meter,
+      releaseOutput: kind?.releaseOutput?.bind(kind),
     });
     this.log.info({ service: wrapper.id, ms: Math.round(performance.now() - started) }, 'plugin initialised');
-    this.#kinds.set(instance, kind);
+    if (kind !== undefined) this.#kinds.set(instance, kind);
     return instance;
   }
 
@@ -73,7 +90,7 @@ export class PluginRegistry {
    * the same wrapper (its module is not loaded again), a fresh `init`. Not served until `put`.
    * Throws, with nothing changed, when init fails or the plugin's kind cannot run two sets at once.
    */
-  async reinit(service: string, options: Pick<LoadOptions, 'config' | 'concurrency' | 'initTimeoutMs'>): Promise<PluginInstance> {
+  async reinit(service: string, options: InitOptions): Promise<PluginInstance> {
     const live = this.get(service);
     const kind = this.#kinds.get(live);
     if (kind?.sideBySide === false) {
@@ -82,11 +99,7 @@ export class PluginRegistry {
         `a ${kind.name} plugin cannot run two instance sets at once (its init and fini are process-wide): restart the loader to change [wrapper]`,
       );
     }
-    const started = performance.now();
-    const instance = await PluginInstance.create({ wrapper: live.wrapper, log: this.log, meter: this.meter, ...options });
-    this.log.info({ service, ms: Math.round(performance.now() - started) }, 'plugin initialised with new config');
-    if (kind !== undefined) this.#kinds.set(instance, kind);
-    return instance;
+    return this.#create(live.wrapper, kind, options);
   }
 
   /**

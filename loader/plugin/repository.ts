@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { AigesError, Codes } from '../errors.js';
+import { kindOfExtension } from './kinds.js';
 
 export interface PluginLocation {
   /** Absolute path of the entry file. */
@@ -19,16 +20,6 @@ export interface PluginLocation {
   defaultConfig: string | undefined;
 }
 
-const KIND_BY_EXTENSION: Readonly<Record<string, string>> = {
-  '.ts': 'ts',
-  '.mts': 'ts',
-  '.js': 'ts',
-  '.mjs': 'ts',
-  '.so': 'native',
-  '.dylib': 'native',
-  '.node': 'addon',
-};
-
 const ENTRY_CANDIDATES = ['wrapper.ts', 'index.ts', 'wrapper.js', 'index.js', 'wrapper.mjs', 'index.mjs'];
 
 export function locatePlugin(path: string, kind?: string): PluginLocation {
@@ -36,7 +27,7 @@ export function locatePlugin(path: string, kind?: string): PluginLocation {
   if (!existsSync(abs)) throw pluginError(`plugin path ${abs} does not exist`);
   const dir = statSync(abs).isDirectory() ? abs : resolve(abs, '..');
   const entry = statSync(abs).isDirectory() ? folderEntry(abs) : abs;
-  const inferred = kind ?? KIND_BY_EXTENSION[extname(entry)];
+  const inferred = kind ?? kindOfExtension(extname(entry));
   if (inferred === undefined) {
     throw pluginError(`cannot tell the kind of plugin ${entry}: set plugin.kind (ts, native or addon)`);
   }

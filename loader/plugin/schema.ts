@@ -82,9 +82,9 @@ export class CompiledSchema {
    * new object (`raw` is not changed), with `sid` set as param `sid` when given.
    */
   params(raw: Readonly<Record<string, string>>, sid?: string): Params {
-    // NOTE: Object.assign, not object spread: spreading an object of another shape costs about
-    // 0.6 µs here, assign 0.04 µs (Node 20). The no-param case skips ajv (a few µs even for an
-    // empty schema).
+    // NOTE: Object.assign, not object spread: V8 copies a spread object of another shape key by
+    // key through a slow path, assign takes a fast one. The no-param case skips ajv, whose call
+    // costs something even for an empty schema (BENCHMARKS.md has the measurements).
     if (this.#noneRequired && onlySid(raw)) {
       const params: Record<string, unknown> = Object.assign({}, this.#defaults, raw);
       if (sid !== undefined) params['sid'] = sid;

@@ -1,6 +1,6 @@
 /**
  * A loader's link to polaris: the registration and the config it follows. The loader calls, in its
- * lifecycle order (DESIGN.md §5):
+ * lifecycle order (docs/architecture.md):
  *   start: listen → init → `prepare` (apply the service's current config version) → ready → `register`
  *   stop:  not ready → `deregister` → drain → `close` (an apply in progress, retired plugin sets) → fini
  * etcd being down never stops the loader: it serves standalone with a warning, and registers and

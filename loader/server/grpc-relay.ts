@@ -11,19 +11,10 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes, grpcStatusOf, toAigesError } from '../errors.js';
-import type { Dataplane } from '../dataplane/dataplane.js';
-import type { Cancellable } from '../dataplane/deadline.js';
+import type { Cancellable, Dataplane } from '../dataplane/dataplane.js';
 import type { InferRequest__Output } from '../../proto/gen/aiges/v1/InferRequest.js';
-import type { InferResponse } from '../../proto/gen/aiges/v1/InferResponse.js';
 import type { RelayFrame, RelayFrame__Output } from '../../proto/gen/aiges/v1/RelayFrame.js';
-import type { DataItem } from '../../plugins/types.js';
-import { itemFromWire, itemToWire } from './grpc-convert.js';
-
-/** Infer's message codec (the proto-loader method definition's). */
-export interface InferCodec {
-  requestDeserialize(bytes: Buffer): InferRequest__Output;
-  responseSerialize(value: InferResponse): Buffer;
-}
+import { type InferCodec, inferOnWire } from './grpc-infer.js';
 
 export type RelayCall = grpc.ServerDuplexStream<RelayFrame__Output, RelayFrame>;
 
@@ -75,43 +66,30 @@ export function serveRelay(call: RelayCall, { dataplane, codec, malformedFrame, 
     }
     if (open.has(id)) return fail(id, new AigesError(Codes.INVALID_OP, `relay call id ${id} is already open`));
     let request: InferRequest__Output;
-    let items: DataItem[];
     try {
       request = codec.requestDeserialize(frame.request);
-      items = request.items.map(itemFromWire);
     } catch (err) {
-      return fail(
-        id,
-        err instanceof AigesError ? err : new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(err as Error).message}`),
-      );
+      return fail(id, new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(err as Error).message}`));
     }
     const entry: Open = { target: undefined, cancelled: false };
     open.set(id, entry);
     const deadline = frame.timeoutMs > 0 ? Date.now() + frame.timeoutMs : undefined;
-    dataplane
-      .infer(
-        { service: request.service, params: request.params, headers: request.headers, items },
-        {
-          deadline,
-          onCancel: (target) => {
-            entry.target = target;
-            if (entry.cancelled) target.cancel();
-          },
-        },
-      )
-      .then(
-        (out) => {
-          open.delete(id);
-          reply({ id, response: codec.responseSerialize({ items: out.map(itemToWire) }) });
-          dataplane.releaseOutputs(out); // serialized into the response bytes above
-          finishIfDone();
-        },
-        (err: unknown) => {
-          open.delete(id);
-          fail(id, err);
-          finishIfDone();
-        },
-      );
+    const onCancel = (target: Cancellable) => {
+      entry.target = target;
+      if (entry.cancelled) target.cancel();
+    };
+    inferOnWire(dataplane, codec, request, { deadline, onCancel }).then(
+      (response) => {
+        open.delete(id);
+        reply({ id, response });
+        finishIfDone();
+      },
+      (err: unknown) => {
+        open.delete(id);
+        fail(id, err);
+        finishIfDone();
+      },
+    );
   });
   call.on('end', () => {
     inputEnded = true;

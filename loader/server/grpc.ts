@@ -1,34 +1,28 @@
 /**
- * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad, Relay) and grpc.health.v1.Health.
- * Converts wire messages to domain types and calls the data plane; nothing else.
+ * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad, Relay) and
+ * grpc.health.v1.Health. Converts wire messages to domain types and calls the data plane; nothing else.
  */
-import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { AigesError, Codes, toAigesError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { AigesError, Codes } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
-import type { Cancellable } from '../dataplane/deadline.js';
+import type { Cancellable } from '../dataplane/call.js';
 import type { HealthState } from '../health.js';
-import type { Session } from '../dataplane/session.js';
 import { loadHealthProto, loadLoaderProto } from '../../proto/load.js';
 import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
-import type { SessionRequest__Output } from '../../proto/gen/aiges/v1/SessionRequest.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
-import type { DataItem } from '../../plugins/types.js';
 import { grpcError } from './grpc-errors.js';
-import { itemFromWire, itemToWire, metadataToWire } from './grpc-convert.js';
+import { metadataToWire } from './grpc-convert.js';
+import { type InferCodec, inferOnWire } from './grpc-infer.js';
 import { watchLoad } from './grpc-load.js';
-import { serveRelay, type InferCodec } from './grpc-relay.js';
+import { serveRelay } from './grpc-relay.js';
+import { serveSession } from './grpc-session.js';
 
 type SurfaceCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
 export interface GrpcServerDeps {
   dataplane: Dataplane;
   health: HealthState;
-  log: Logger;
   maxMessageBytes: number;
-  /** How long a session stream may wait for its open message (the session idle timeout). */
-  sessionIdleTimeoutMs: number;
   /** The id this loader registers under in polaris, echoed in load reports (absent: standalone). */
   instanceId?: string | undefined;
 }
@@ -42,11 +36,16 @@ interface Malformed {
   [MALFORMED]: string;
 }
 
-function isMalformed(value: unknown): value is Malformed {
-  return typeof value === 'object' && value !== null && MALFORMED in value;
+/** The error for a message grpc-js could not decode, else undefined. */
+function malformedError(value: unknown): AigesError | undefined {
+  if (typeof value !== 'object' || value === null || !(MALFORMED in value)) return undefined;
+  return new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(value as Malformed)[MALFORMED]}`);
 }
 
-/** Wraps each method's request decoder so malformed protobuf reaches the handler as a value. */
+/**
+ * Wraps each method's codec: a request grpc-js cannot decode reaches the handler as a value
+ * (answered 10009), and a response already serialized (a Buffer: Infer's shared path) is sent as is.
+ */
 function tolerantService<T extends grpc.ServiceDefinition>(service: T): T {
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(service)) {
@@ -59,25 +58,16 @@ function tolerantService<T extends grpc.ServiceDefinition>(service: T): T {
           return { [MALFORMED]: (err as Error).message } satisfies Malformed;
         }
       },
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)),
     };
   }
   return out as unknown as T;
-}
-
-function malformed(value: Malformed): AigesError {
-  return new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${value[MALFORMED]}`);
 }
 
 function deadlineOf(call: SurfaceCall): number | undefined {
   const d = call.getDeadline();
   const ms = d instanceof Date ? d.getTime() : d;
   return Number.isFinite(ms) ? ms : undefined;
-}
-
-function cancelSignal(call: SurfaceCall): AbortSignal {
-  const controller = new AbortController();
-  call.once('cancelled', () => controller.abort());
-  return controller.signal;
 }
 
 const CANCEL_TARGET = Symbol('aiges.cancelTarget');
@@ -94,49 +84,34 @@ function cancelOnCancelled(call: CancellableCall, target: Cancellable): void {
   call.on('cancelled', onCancelled);
 }
 
-function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeoutMs: openTimeoutMs }: GrpcServerDeps): LoaderHandlers {
-  const inferCodec = loadLoaderProto().aiges.v1.Loader.service.Infer as unknown as InferCodec;
+function loaderHandlers({ dataplane, health, instanceId }: GrpcServerDeps): LoaderHandlers {
+  const codec = loadLoaderProto().aiges.v1.Loader.service.Infer as unknown as InferCodec;
   return {
     Infer(call, callback) {
-      const req = call.request as typeof call.request | Malformed;
-      if (isMalformed(req)) return callback(grpcError(malformed(req)));
-      let items: DataItem[];
-      try {
-        items = req.items.map(itemFromWire);
-      } catch (err) {
-        return callback(grpcError(err));
-      }
-      dataplane
-        .infer(
-          { service: req.service, params: req.params, headers: req.headers, items },
-          { deadline: deadlineOf(call), onCancel: (target) => cancelOnCancelled(call, target) },
-        )
-        .then(
-          (out) => {
-            callback(null, { items: out.map(itemToWire) });
-            // NOTE: grpc-js serializes the response inside callback (no server interceptors here),
-            // so the output's bytes are on their way and its memory can go back at once.
-            dataplane.releaseOutputs(out);
-          },
-          (err: unknown) => callback(grpcError(err)),
-        );
+      const bad = malformedError(call.request);
+      if (bad !== undefined) return callback(grpcError(bad));
+      inferOnWire(dataplane, codec, call.request, {
+        deadline: deadlineOf(call),
+        onCancel: (target) => cancelOnCancelled(call, target),
+      }).then(
+        // The response is serialized already (tolerantService sends a Buffer as is).
+        (bytes) => callback(null, bytes as never),
+        (err: unknown) => callback(grpcError(err)),
+      );
     },
 
     Metadata(call, callback) {
-      const req = call.request as typeof call.request | Malformed;
-      if (isMalformed(req)) return callback(grpcError(malformed(req)));
+      const bad = malformedError(call.request);
+      if (bad !== undefined) return callback(grpcError(bad));
       try {
-        callback(null, metadataToWire(dataplane.metadata(req.service)));
+        callback(null, metadataToWire(dataplane.metadata(call.request.service)));
       } catch (err) {
         callback(grpcError(err));
       }
     },
 
     Session(call) {
-      void runSession(call, dataplane, openTimeoutMs).catch((err: unknown) => {
-        log.error({ err }, 'session stream failed');
-        call.emit('error', grpcError(err));
-      });
+      serveSession(call, dataplane, deadlineOf(call), malformedError);
     },
 
     WatchLoad(call) {
@@ -146,65 +121,12 @@ function loaderHandlers({ dataplane, health, log, instanceId, sessionIdleTimeout
     Relay(call) {
       serveRelay(call, {
         dataplane,
-        codec: inferCodec,
-        malformedFrame: (frame) => (isMalformed(frame) ? malformed(frame) : undefined),
+        codec,
+        malformedFrame: malformedError,
         onHealth: (listener) => health.onChange(listener),
       });
     },
   };
-}
-
-type SessionCall = grpc.ServerDuplexStream<SessionRequest__Output, unknown>;
-
-async function runSession(call: SessionCall, dataplane: Dataplane, openTimeoutMs: number): Promise<void> {
-  const signal = cancelSignal(call);
-  // NOTE: destroyOnReturn false: the client's half-close ends our input only; the default
-  // iterator would destroy the whole duplex and lose the results still to be sent.
-  const messages = (call.iterator({ destroyOnReturn: false }) as AsyncIterable<SessionRequest__Output | Malformed>)[Symbol.asyncIterator]();
-  let session: Session | undefined;
-  const next = async () => {
-    const n = await messages.next();
-    if (n.done === true) return undefined;
-    if (isMalformed(n.value)) throw malformed(n.value);
-    return n.value;
-  };
-  try {
-    // Before the open message there is no session (and no slot): bound the wait like idleness.
-    let timer: NodeJS.Timeout | undefined;
-    const first = await Promise.race([
-      next(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new AigesError(Codes.SESSION_TIMEOUT, `no open message within ${openTimeoutMs} ms`)),
-          openTimeoutMs,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
-    if (first === undefined) throw new AigesError(Codes.INVALID_OP, 'session stream ended before its open message');
-    const opened = await dataplane.openSession(
-      { service: first.service, params: first.params, headers: first.headers },
-      { deadline: deadlineOf(call), signal },
-    );
-    session = opened;
-    const input = (async () => {
-      if (first.items.length > 0) await opened.write(first.items.map(itemFromWire));
-      for (let msg = await next(); msg !== undefined; msg = await next()) {
-        await opened.write(msg.items.map(itemFromWire));
-      }
-      await opened.end();
-    })();
-    input.catch((err: unknown) => opened.cancel(toAigesError(err)));
-    for await (const result of opened.results()) {
-      const ok = call.write({ items: result.items.map(itemToWire), status: result.status, sid: opened.sid });
-      if (!ok) await once(call, 'drain', { signal });
-    }
-    call.end();
-  } catch (err) {
-    const error = toAigesError(err);
-    session?.cancel(error);
-    // grpc-js sends a stream's error status when 'error' is emitted on it (destroy would not).
-    if (!signal.aborted) call.emit('error', grpcError(error));
-  }
 }
 
 function healthHandlers({ health, dataplane }: GrpcServerDeps): HealthHandlers {

@@ -184,14 +184,15 @@ function decodeBase64(value: unknown, path: string): Buffer {
 }
 
 /**
- * Items → a response payload keyed by output key. `seq` counts the items sent per key so far in
- * this call or session (updated in place); an entry's seq is its last item's 0-based number.
+ * Items → a response payload keyed by output key. An entry's `seq` is its last item's 0-based
+ * number among the items of its key: `totals` holds, per key, the items a session delivered so far
+ * (these included); without it (a once call) the count is this response's own.
  *
  * NOTE: the AIGes shape has one entry per key, so several items of one key in one response (a
  * session's stream chunks gathered between two client requests) are sent as one entry: data
  * concatenated in order, status/encoding of the last, attributes merged (later win).
  */
-export function toPayload(items: readonly DataItem[], seq?: Map<string, number>): Record<string, JsonPayloadItem> {
+export function toPayload(items: readonly DataItem[], totals?: ReadonlyMap<string, number>): Record<string, JsonPayloadItem> {
   const payload: Record<string, JsonPayloadItem> = {};
   if (hasRepeatedKey(items)) {
     const grouped = new Map<string, DataItem[]>();
@@ -200,10 +201,10 @@ export function toPayload(items: readonly DataItem[], seq?: Map<string, number>)
       if (group === undefined) grouped.set(item.key, [item]);
       else group.push(item);
     }
-    for (const [key, group] of grouped) payload[key] = payloadEntry(key, group, seq);
+    for (const [key, group] of grouped) payload[key] = payloadEntry(key, group, totals);
   } else {
     // The usual case (each key once: every once call): no grouping.
-    for (const item of items) payload[item.key] = payloadEntry(item.key, [item], seq);
+    for (const item of items) payload[item.key] = payloadEntry(item.key, [item], totals);
   }
   return payload;
 }
@@ -216,11 +217,9 @@ function hasRepeatedKey(items: readonly DataItem[]): boolean {
   return false;
 }
 
-function payloadEntry(key: string, group: readonly DataItem[], seq: Map<string, number> | undefined): JsonPayloadItem {
+function payloadEntry(key: string, group: readonly DataItem[], totals: ReadonlyMap<string, number> | undefined): JsonPayloadItem {
   const last = group[group.length - 1] as DataItem;
-  const n = (seq?.get(key) ?? 0) + group.length;
-  seq?.set(key, n);
-  const entry: JsonPayloadItem = { encoding: last.encoding, status: last.status, seq: n - 1 };
+  const entry: JsonPayloadItem = { encoding: last.encoding, status: last.status, seq: (totals?.get(key) ?? group.length) - 1 };
   for (const item of group) {
     const attributes = item.attributes;
     for (const name in attributes) if (!RESERVED_FIELDS.has(name)) entry[name] = attributes[name] as string;

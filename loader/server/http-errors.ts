@@ -22,9 +22,13 @@ export function rememberSid(raw: IncomingMessage, sid: string): void {
   if (sid !== '') (raw as SidCarrier)[SID] = sid;
 }
 
-/** The request id recorded for a request; a fresh one when none was (e.g. the body did not parse). */
-export function sidOf(request: FastifyRequest): string {
+/**
+ * The request id an error answer names: the call's (set on the error by the data plane), else the
+ * one recorded for the request, else a fresh one (e.g. the body did not parse).
+ */
+export function sidOf(request: FastifyRequest, error?: AigesError): string {
   const raw = request.raw as SidCarrier;
+  if (error?.sid !== undefined) return (raw[SID] = error.sid);
   return (raw[SID] ??= randomUUID());
 }
 
@@ -62,7 +66,7 @@ export function sendError(
   options: { log: Logger; bodyLimit: number },
 ): FastifyReply {
   const error = httpErrorOf(err, options.bodyLimit);
-  const sid = sidOf(request);
+  const sid = sidOf(request, error);
   if (error.aigesCode === Codes.INTERNAL) {
     options.log.error({ err, sid, method: request.method, url: request.url }, 'http request failed');
   }

@@ -53,12 +53,21 @@ export interface BalancerOptions {
    * than on a stream each (default true; false: `aiges lb --no-relay`).
    */
   relay?: boolean | undefined;
+  /**
+   * How long a Session stream may take to send its open message, which names the service the
+   * balancer routes by (10019 past it). Default SESSION_OPEN_TIMEOUT_MS.
+   */
+  sessionOpenTimeoutMs?: number | undefined;
 }
+
+/** Default of `sessionOpenTimeoutMs`. */
+export const SESSION_OPEN_TIMEOUT_MS = 10_000;
 
 const LOADER = '/aiges.v1.Loader/';
 
 export class Balancer implements Router, HealthView {
   readonly maxMessageBytes: number;
+  readonly sessionOpenTimeoutMs: number;
   readonly #pools = new Map<string, ServicePool>();
   readonly #opening = new Map<string, Promise<ServicePool>>();
   readonly #services: readonly string[];
@@ -76,6 +85,7 @@ export class Balancer implements Router, HealthView {
   constructor(private readonly options: BalancerOptions) {
     this.#services = options.services ?? [];
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.sessionOpenTimeoutMs = options.sessionOpenTimeoutMs ?? SESSION_OPEN_TIMEOUT_MS;
     this.#server = http2.createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
     this.#server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);

@@ -47,14 +47,14 @@ const INFER_PATH = '/aiges.v1.Loader/Infer';
 export const RELAY_MAX_BYTES = 64 * 1024;
 /** How long a call may wait for a first instance of a service that is still connecting. */
 export const STARTUP_WAIT_MS = 2_000;
-/** How long a session stream may take to send its open message (the loader's default idle timeout). */
-export const SESSION_OPEN_TIMEOUT_MS = 10_000;
 
 export interface Router {
   /** The pool serving `service`; throws (10200) when the balancer does not front it. */
   pool(service: string): ServicePool | Promise<ServicePool>;
   /** Largest request message a call may carry through the balancer. */
   readonly maxMessageBytes: number;
+  /** How long a session stream may take to send its open message (the balancer routes by it). */
+  readonly sessionOpenTimeoutMs: number;
 }
 
 type Picked = (err: unknown, pool?: ServicePool, endpoint?: Endpoint) => void;
@@ -256,8 +256,8 @@ export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHea
     down.resume(); // drop what the client still sends until it has the status
   };
   const openTimer = setTimeout(
-    () => fail(new AigesError(Codes.SESSION_TIMEOUT, `no open message within ${SESSION_OPEN_TIMEOUT_MS} ms`)),
-    SESSION_OPEN_TIMEOUT_MS,
+    () => fail(new AigesError(Codes.SESSION_TIMEOUT, `no open message within ${router.sessionOpenTimeoutMs} ms`)),
+    router.sessionOpenTimeoutMs,
   );
   const endedEarly = () => fail(new AigesError(Codes.INVALID_OP, 'session stream ended before its open message'));
   down.once('end', endedEarly);

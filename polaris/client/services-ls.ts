@@ -1,7 +1,7 @@
 /**
  * The rows of `aiges services ls`: live instances from discovery, each with its load when a load
- * source is wired. The load comes from each loader itself (high-frequency load stays off etcd,
- * DESIGN.md §5); the CLI passes a source once the loaders' load stream exists. Without one the
+ * source is wired. The load comes from each loader itself (high-frequency load stays off etcd:
+ * polaris/README.md); the CLI passes a source once the loaders' load stream exists. Without one the
  * load column is left out — never filled with made-up numbers.
  */
 import type { Discovery, InstanceRecord } from '../store/types.js';

@@ -1,5 +1,5 @@
 /**
- * Polaris: the etcd-based service registry, discovery and config center (DESIGN.md §5).
+ * Polaris: the etcd-based service registry, discovery and config center (polaris/README.md).
  * Small interfaces with an etcd and an in-memory implementation each (kratos registry style);
  * the loader and the balancer depend on these, never on etcd directly.
  *

@@ -116,7 +116,8 @@ export async function hostLevel(a: NativeArtifacts, payloadBytes: number, count:
 /** (c): the wrapper the loader itself would build from `[plugin] kind = "native"`, concurrency 1. */
 export async function dataplaneLevel(a: NativeArtifacts, payloadBytes: number, count: LoopCount): Promise<Float64Array> {
   const wrapper = await nativeKind.load(locatePlugin(a.echo, 'native'), {
-    native: { service: NATIVE_SERVICE, mode: 'once', async: false },
+    section: { service: NATIVE_SERVICE, mode: 'once', async: false },
+    schema: undefined,
     concurrency: 1,
   });
   const h = await createHarness(wrapper, { concurrency: 1 });

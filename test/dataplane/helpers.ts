@@ -3,12 +3,16 @@
  * metrics exposed (the SDK harness hides them), and a gate a test opens on an event.
  */
 import { pino, type Logger } from 'pino';
-import { ConfigSchema } from '../../loader/config/schema.js';
-import { Dataplane, type DataplaneLimits } from '../../loader/dataplane/dataplane.js';
-import { LoaderMetrics } from '../../loader/metrics.js';
-import { PluginInstance } from '../../loader/plugin/instance.js';
-import { PluginRegistry } from '../../loader/plugin/registry.js';
-import type { Wrapper, WrapperDefinition } from '../../plugins/types.js';
+import { ConfigSchema, execConcurrency } from '../../loader/config/schema.js';
+import type { Cancellable, CallOptions } from '../../loader/dataplane/call.js';
+import type { Dataplane, DataplaneLimits } from '../../loader/dataplane/dataplane.js';
+import { ResultBuffer } from '../../loader/dataplane/results.js';
+import type { Session } from '../../loader/dataplane/session.js';
+import type { LoaderMetrics } from '../../loader/metrics.js';
+import { createPlane } from '../../loader/plane.js';
+import type { PluginInstance } from '../../loader/plugin/instance.js';
+import type { PluginRegistry } from '../../loader/plugin/registry.js';
+import type { SessionResult, Wrapper, WrapperDefinition } from '../../plugins/types.js';
 
 export interface Plane {
   dataplane: Dataplane;
@@ -30,19 +34,13 @@ export async function makePlane(
   } = {},
 ): Promise<Plane> {
   const log = options.log ?? pino({ level: 'silent' });
-  const limits = { ...ConfigSchema.parse({}).limits, ...options.limits };
-  const metrics = new LoaderMetrics({ defaultMetrics: false });
-  const registry = new PluginRegistry(log, (service, key, count) => metrics.meter.inc({ service, key }, count));
-  const instance = await PluginInstance.create({
-    wrapper: wrapper as Wrapper,
+  const config = ConfigSchema.parse({ limits: options.limits ?? {}, plugin: { concurrency: options.concurrency ?? 0 } });
+  const { metrics, registry, dataplane } = createPlane(config, log);
+  const instance = await registry.loadWrapper(wrapper as Wrapper, {
     config: options.config ?? {},
-    log,
-    concurrency: options.concurrency ?? limits.capacity,
+    concurrency: execConcurrency(config),
     initTimeoutMs: 5_000,
-    meter: (service, key, count) => metrics.meter.inc({ service, key }, count),
   });
-  registry.put(instance);
-  const dataplane = new Dataplane(registry, limits, metrics, log);
   return {
     dataplane,
     metrics,
@@ -69,4 +67,47 @@ export function gate(): Gate {
   let open!: () => void;
   const promise = new Promise<void>((resolve) => (open = resolve));
   return { promise, open };
+}
+
+/** Starts a session's results into a buffer the test iterates (or takes from), as an adapter would. */
+export function readResults(session: Session): ResultBuffer {
+  const results = new ResultBuffer();
+  results.onResume(() => session.resume());
+  session.start(results);
+  return results;
+}
+
+/** Reads every result; resolves with them, or rejects with what ended the session. */
+export function collect(session: Session): Promise<SessionResult[]> {
+  let results: ResultBuffer;
+  try {
+    results = readResults(session);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const all: SessionResult[] = [];
+  const p = (async () => {
+    for await (const r of results) all.push(r);
+    return all;
+  })();
+  p.catch(() => undefined);
+  return p;
+}
+
+/** A client as the data plane sees it: pass `options` with a call, `cancel()` when it goes away. */
+export function client(): { options: CallOptions; cancel(): void } {
+  let target: Cancellable | undefined;
+  let cancelled = false;
+  return {
+    options: {
+      onCancel: (call) => {
+        target = call;
+        if (cancelled) call.cancel();
+      },
+    },
+    cancel: () => {
+      cancelled = true;
+      target?.cancel();
+    },
+  };
 }

@@ -5,8 +5,11 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
+import { ConfigSchema } from '../../loader/config/schema.js';
 import { Codes } from '../../loader/errors.js';
-import type { Cancellable } from '../../loader/dataplane/deadline.js';
+import { createPlane } from '../../loader/plane.js';
+import { PluginInstance } from '../../loader/plugin/instance.js';
+import type { Cancellable } from '../../loader/dataplane/call.js';
 import { defineWrapper } from '../../plugins/index.js';
 import { item } from '../../plugins/testing.js';
 import type { DataItem, RawRequest } from '../../plugins/types.js';
@@ -143,5 +146,78 @@ describe('once calls', () => {
     expect(instance.execSlots.available).toBe(1);
     target?.cancel(); // after the end: nothing happens
     expect(dataplane.admission.inUse).toBe(0);
+  });
+
+  it('encode runs while the output is held; then the plugin kind takes the outputs back; without encode nothing is released', async () => {
+    const released: string[] = [];
+    const wrapper = defineWrapper({ id: 'rel', schema: text, exec: (request) => request.items });
+    const config = ConfigSchema.parse({});
+    const { registry, dataplane } = createPlane(config, pino({ level: 'silent' }));
+    registry.put(
+      await PluginInstance.create({
+        wrapper,
+        config: {},
+        log: pino({ level: 'silent' }),
+        concurrency: 1,
+        initTimeoutMs: 1_000,
+        meter: () => undefined,
+        releaseOutput: (data) => released.push(data.toString()),
+      }),
+    );
+    const encoded = await dataplane.infer(req('rel', [item('text', 'a')]), {
+      encode: (items, sid) => {
+        expect(released).toEqual([]); // not yet: the adapter still serializes
+        return `${sid}:${items.map((i) => i.data.toString()).join()}`;
+      },
+    });
+    expect(encoded).toMatch(/^[0-9a-f-]{36}:a$/);
+    expect(released).toEqual(['a']);
+    await dataplane.infer(req('rel', [item('text', 'b')]));
+    expect(released).toEqual(['a']);
+  });
+
+  it("every error answer carries the request's sid: the client's, or the one made for it", async () => {
+    const wrapper = defineWrapper({
+      id: 'sids',
+      schema: text,
+      exec() {
+        throw new Error('nope');
+      },
+    });
+    const { dataplane } = await makePlane(wrapper);
+    await expect(dataplane.infer(req('sids', [item('text', 'x')], { sid: 'mine' }))).rejects.toMatchObject({
+      aigesCode: Codes.PLUGIN_EXEC,
+      sid: 'mine',
+    });
+    // Refused before the plugin ran (an unknown key): the sid made for it is on the error.
+    await expect(dataplane.infer(req('sids', [item('nope', 'x')]))).rejects.toMatchObject({
+      aigesCode: Codes.INVALID_PARAM,
+      sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+  });
+
+  it('a drain past its grace answers the calls left with 10101; the plugin keeps its exec slot until it returns', async () => {
+    const release = gate();
+    const started = gate();
+    const wrapper = defineWrapper({
+      id: 'stuck',
+      schema: text,
+      async exec(request) {
+        started.open();
+        await release.promise;
+        return request.items;
+      },
+    });
+    const { dataplane, instance } = await makePlane(wrapper, { concurrency: 1 });
+    const call = dataplane.infer(req('stuck', [item('text', 'x')]));
+    await started.promise;
+    await expect(dataplane.drain(20)).resolves.toBe(false);
+    await expect(call).rejects.toMatchObject({ aigesCode: Codes.INSTANCE_INACTIVE });
+    expect(dataplane.admission.inUse).toBe(0);
+    expect(instance.users).toBe(1);
+    expect(instance.execSlots.available).toBe(0);
+    release.open();
+    await vi.waitFor(() => expect(instance.users).toBe(0));
+    expect(instance.execSlots.available).toBe(1);
   });
 });

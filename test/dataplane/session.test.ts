@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AigesError, Codes } from '../../loader/errors.js';
+import { Codes } from '../../loader/errors.js';
 import type { Session } from '../../loader/dataplane/session.js';
 import { defineWrapper, ResultQueue } from '../../plugins/index.js';
 import { item } from '../../plugins/testing.js';
 import { DataStatus, type DataItem, type OutputItem, type SessionResult, type WrapperSession } from '../../plugins/types.js';
 import echo from '../../demo/echo/wrapper.js';
 import throws from '../fixtures/plugins/throws.js';
-import { gate, makePlane, type Plane } from './helpers.js';
+import { client, collect, gate, makePlane, type Plane } from './helpers.js';
 
 const text = { input: { text: { type: 'text' } }, output: { text: { type: 'text' } } } as const;
 
@@ -80,17 +80,6 @@ function probe(options: ProbeOptions = {}) {
 
 const open = (plane: Plane, params: Record<string, string> = {}, options = {}) =>
   plane.dataplane.openSession({ service: plane.instance.service, params, headers: {} }, options);
-
-/** Reads every result; resolves with them, or rejects with what ended the session. */
-function collect(session: Session): Promise<SessionResult[]> {
-  const all: SessionResult[] = [];
-  const p = (async () => {
-    for await (const r of session.results()) all.push(r);
-    return all;
-  })();
-  p.catch(() => undefined);
-  return p;
-}
 
 async function expectClean(plane: Plane): Promise<void> {
   await vi.waitFor(() => expect(plane.dataplane.admission.inUse).toBe(0));
@@ -313,14 +302,14 @@ describe('Session: timeouts and deadlines', () => {
     await expectClean(plane);
   });
 
-  it('a client abort signal cancels the session with 10202', async () => {
+  it("the client's cancel ends the session with 10202", async () => {
     const { log, wrapper } = probe();
     const plane = await makePlane(wrapper);
-    const controller = new AbortController();
-    const s = await open(plane, {}, { signal: controller.signal });
+    const c = client();
+    const s = await open(plane, {}, c.options);
     const results = collect(s);
     await s.write(frame('a'));
-    controller.abort();
+    c.cancel();
     await expect(results).rejects.toMatchObject({ aigesCode: Codes.CANCELLED });
     expect(log.destroyed).toBe(1);
     await expectClean(plane);
@@ -455,7 +444,7 @@ describe('Session: destroy and cleanup', () => {
       {},
       {},
       async (s, r) => {
-        s.cancel(new AigesError(Codes.CANCELLED, 'client went away'));
+        s.cancel();
         await expect(r).rejects.toMatchObject({ aigesCode: Codes.CANCELLED });
       },
     ],
@@ -485,9 +474,9 @@ describe('Session: destroy and cleanup', () => {
     await drive(s, results);
     await expectClean(plane);
     // Whatever else happens afterwards, destroy is not called again.
-    s.cancel(new AigesError(Codes.CANCELLED, 'again'));
+    s.cancel();
     await s.end().catch(() => undefined);
-    await s.write(frame('z')).catch(() => undefined);
+    await s.write(frame('z'))?.catch(() => undefined);
     await new Promise((resolve) => setImmediate(resolve));
     expect(log.destroyed).toBe(1);
     expect(log.signal?.aborted).toBe(true);
@@ -524,24 +513,28 @@ describe('Session: destroy and cleanup', () => {
     expect(plane.instance.users).toBe(0);
   });
 
-  it('breaking out of results() early cancels the session and frees the slot', async () => {
-    const { log, wrapper } = probe();
-    const plane = await makePlane(wrapper);
-    const s = await open(plane);
+  it('a sink that returns false pauses the results (the plugin is held back by its own queue) until resume()', async () => {
+    const plane = await makePlane(echo);
+    const s = await plane.dataplane.openSession({ service: 'echo', params: {}, headers: {} });
+    const got: string[] = [];
+    let room = 1;
+    s.start({
+      result: (r) => {
+        got.push(r.items.map((i) => i.data.toString()).join(''));
+        return --room > 0;
+      },
+      close: () => undefined,
+    });
     await s.write(frame('a'));
     await s.write(frame('b'));
-    const got: string[] = [];
-    for await (const r of s.results()) {
-      got.push(r.items[0]?.data.toString() ?? '');
-      break;
-    }
-    expect(got).toEqual(['a']);
-    expect(s.closed).toBe(true);
+    await s.write(frame('c'));
+    expect(got).toEqual(['a']); // paused after the first
+    room = 10;
+    s.resume();
+    expect(got).toEqual(['a', 'b', 'c']);
+    await s.end();
+    expect(got).toEqual(['a', 'b', 'c', '']);
     await expectClean(plane);
-    expect(log.destroyed).toBe(1);
-    expect(log.signal?.aborted).toBe(true);
-    await expect(s.write(frame('c'))).rejects.toMatchObject({ aigesCode: Codes.CANCELLED });
-    expect(await plane.requests({ service: 'probe', mode: 'session', code: Codes.CANCELLED })).toBe(1);
   });
 
   it('a create still running at the deadline → 10102; its late session is destroyed', async () => {

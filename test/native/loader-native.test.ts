@@ -108,7 +108,7 @@ describe('large native outputs through the adapters', () => {
 });
 
 describe('native limits', () => {
-  it('an async exec that never calls back: the deadline answers 10102 and frees the slot', async () => {
+  it('an async exec that never calls back: the deadline answers 10102 and frees the slot (no worker is held)', async () => {
     const { client, loader } = await start('once', true, { default_deadline_ms: 300 });
     await expectGrpcError(
       infer(client, { service: 'native-echo', params: { noreply: '1' }, items: [text('x')] }),
@@ -116,6 +116,7 @@ describe('native limits', () => {
       10102,
     );
     await expectFree(loader);
+    await vi.waitFor(() => expect(loader.registry.get('native-echo').execSlots.available).toBe(2));
     const ok = await infer(client, { service: 'native-echo', items: [text('still serving')] });
     expect(ok.items[0]?.data.toString()).toBe('still serving');
   });
@@ -152,20 +153,25 @@ describe('native session backpressure', () => {
     const { nativeKind, MAX_PENDING_RESULTS } = await import('../../loader/plugin/kind-native.js');
     const { locatePlugin } = await import('../../loader/plugin/repository.js');
     const { createHarness, item } = await import('../../plugins/testing.js');
+    const { RESULT_BUFFER_BATCHES } = await import('../../loader/dataplane/results.js');
     const wrapper = await nativeKind.load(locatePlugin(artifacts.echo, 'native'), {
-      native: { service: 'native-echo', mode: 'session', async: true },
+      section: { service: 'native-echo', mode: 'session', async: true },
+      schema: undefined,
       concurrency: 1,
     });
     const h = await createHarness(wrapper, { limits: { capacity: 2 } });
     try {
       const session = await h.session();
-      for (let i = 0; i <= 2 * MAX_PENDING_RESULTS; i++) await session.write([item('text', `f${i}`, { status: 1 })]);
+      // Far more than the harness's buffer and the kind's queue together hold, so the queue has
+      // overflowed before the reading starts even with results still on their way from the host.
+      for (let i = 0; i < 2 * MAX_PENDING_RESULTS + RESULT_BUFFER_BATCHES; i++) await session.write([item('text', `f${i}`, { status: 1 })]);
       let received = 0;
       const failure = await (async () => {
-        for await (const r of session.results()) received += r.items.length;
+        for await (const r of session.results) received += r.items.length;
       })().catch((e: unknown) => e);
       expect(failure).toMatchObject({ aigesCode: 10908 });
-      expect(received).toBeLessThanOrEqual(MAX_PENDING_RESULTS);
+      // Held at most in the kind's queue and the harness's buffer, both bounded.
+      expect(received).toBeLessThanOrEqual(MAX_PENDING_RESULTS + RESULT_BUFFER_BATCHES);
       await vi.waitFor(() => expect(h.dataplane.admission.inUse).toBe(0));
     } finally {
       await h.close();

@@ -121,7 +121,7 @@ describe('PluginRegistry.load', () => {
     expect(registry.get('echo')).toBe(loaded);
     expect(registry.soleService()).toBe('echo');
     expect(registry.services()).toEqual([loaded]);
-    expect(loaded.execSlots.permits).toBe(2);
+    expect(loaded.execSlots.slots).toBe(2);
     expect(() => registry.get('other')).toThrow(expect.objectContaining({ aigesCode: Codes.SERVICE_NOT_FOUND }));
   });
 
@@ -259,14 +259,13 @@ describe('PluginRegistry.retireAll and fini', () => {
     const registry = new PluginRegistry(log, () => undefined);
     const set = await instance(wrapper);
     registry.put(set);
-    const unuse = set.use();
+    set.enter();
     let retired = false;
     const retiring = registry.retireAll(10_000, 1_000).then(() => (retired = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toHaveLength(0);
     expect(retired).toBe(false);
-    unuse();
-    unuse(); // idempotent
+    set.leave();
     await retiring;
     expect(set.users).toBe(0);
     expect(calls).toHaveLength(1);
@@ -277,7 +276,7 @@ describe('PluginRegistry.retireAll and fini', () => {
     const registry = new PluginRegistry(log, () => undefined);
     const set = await instance(wrapper);
     registry.put(set);
-    set.use();
+    set.enter();
     await registry.retireAll(30, 1_000);
     expect(calls).toHaveLength(1);
   });

@@ -30,6 +30,7 @@ describe('PluginRegistry.reinit', () => {
   it('is refused for a kind whose plugins hold process-wide state (native C ABI)', async () => {
     registerPluginKind({
       name: 'process-wide-test',
+      extensions: [],
       sideBySide: false,
       load: (location, settings) => pluginKind('ts').load(location, settings),
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResultQueue } from '../../plugins/result-queue.js';
+import { RESULT_SOURCE, ResultQueue } from '../../plugins/result-queue.js';
 import type { OutputItem } from '../../plugins/types.js';
 
 const batch = (data: string): OutputItem[] => [{ key: 'text', data }];
@@ -30,11 +30,11 @@ async function drain(q: AsyncIterable<readonly OutputItem[]>): Promise<string[]>
 }
 
 describe('ResultQueue', () => {
-  it('push resolves at once below the high-water mark and waits at it (backpressure)', async () => {
+  it('push returns nothing to wait for below the high-water mark and a promise at it (backpressure)', async () => {
     const q = new ResultQueue(2);
-    await q.push(batch('a')); // size 1 < 2
-    const second = track(q.push(batch('b'))); // size 2: must wait
-    const third = track(q.push(batch('c'))); // size 3: must wait
+    expect(q.push(batch('a'))).toBeUndefined(); // size 1 < 2
+    const second = track(q.push(batch('b'))!); // size 2: must wait
+    const third = track(q.push(batch('c'))!); // size 3: must wait
     await flush();
     expect(q.size).toBe(3);
     expect(second.settled).toBe(false);
@@ -54,7 +54,7 @@ describe('ResultQueue', () => {
 
   it('a high-water mark below 1 behaves as 1', async () => {
     const q = new ResultQueue(0);
-    const first = track(q.push(batch('a')));
+    const first = track(q.push(batch('a'))!);
     await flush();
     expect(first.settled).toBe(false);
     const it = q[Symbol.asyncIterator]();
@@ -75,12 +75,12 @@ describe('ResultQueue', () => {
     await expect(read).resolves.toEqual(['1', '2', '3']);
   });
 
-  it('close ends the iteration after the queued results; push after close rejects', async () => {
+  it('close ends the iteration after the queued results; push after close throws', async () => {
     const q = new ResultQueue();
     await q.push(batch('a'));
     await q.push(batch('b'));
     q.close();
-    await expect(q.push(batch('c'))).rejects.toThrow(/push after close/);
+    expect(() => q.push(batch('c'))).toThrow(/push after close/);
     await expect(drain(q)).resolves.toEqual(['a', 'b']);
   });
 
@@ -119,7 +119,7 @@ describe('ResultQueue', () => {
     const first = q[Symbol.asyncIterator]();
     const pending = first.next();
     const second = q[Symbol.asyncIterator]();
-    await expect(second.next()).rejects.toThrow(/iterated twice/);
+    await expect(second.next()).rejects.toThrow(/read twice/);
     // The failed second iteration leaves the first working.
     await q.push(batch('x'));
     await expect(pending).resolves.toEqual({ done: false, value: batch('x') });
@@ -127,10 +127,10 @@ describe('ResultQueue', () => {
     await expect(first.next()).resolves.toMatchObject({ done: true });
   });
 
-  it('returning early from the iteration unblocks waiting writers; later pushes reject', async () => {
+  it('returning early from the iteration unblocks waiting writers; later pushes are dropped', async () => {
     const q = new ResultQueue(1);
-    const w1 = track(q.push(batch('a')));
-    const w2 = track(q.push(batch('b')));
+    const w1 = track(q.push(batch('a'))!);
+    const w2 = track(q.push(batch('b'))!);
     await flush();
     expect(w1.settled).toBe(false);
     for await (const b of q) {
@@ -140,6 +140,58 @@ describe('ResultQueue', () => {
     await flush();
     expect(w1.settled && w2.settled).toBe(true);
     expect(w1.error ?? w2.error).toBeUndefined();
-    await expect(q.push(batch('c'))).rejects.toThrow(/push after close/);
+    // The reader is gone (the session is over): not the plugin's fault, so no throw.
+    expect(q.push(batch('c'))).toBeUndefined();
+    expect(q.size).toBe(0);
+  });
+});
+
+describe('ResultQueue as the loader reads it (RESULT_SOURCE)', () => {
+  it('poll takes batches without a promise, undefined when empty, done after close; onReadable wakes once', () => {
+    const q = new ResultQueue();
+    const source = q[RESULT_SOURCE]();
+    expect(source.poll()).toBeUndefined();
+    let woken = 0;
+    source.onReadable(() => woken++);
+    q.push(batch('a'));
+    q.push(batch('b'));
+    expect(woken).toBe(1);
+    expect(source.poll()).toEqual({ done: false, value: batch('a') });
+    expect(source.poll()).toEqual({ done: false, value: batch('b') });
+    expect(source.poll()).toBeUndefined();
+    q.close();
+    expect(woken).toBe(1); // nobody asked again
+    expect(source.poll()).toMatchObject({ done: true });
+  });
+
+  it('poll throws the failure after the queued batches', () => {
+    const q = new ResultQueue();
+    const source = q[RESULT_SOURCE]();
+    q.push(batch('a'));
+    const boom = new Error('model died');
+    q.fail(boom);
+    expect(source.poll()).toEqual({ done: false, value: batch('a') });
+    expect(() => source.poll()).toThrow(boom);
+  });
+
+  it('poll below the high-water mark releases waiting writers; cancel releases them all and drops later pushes', async () => {
+    const q = new ResultQueue(2);
+    const source = q[RESULT_SOURCE]();
+    q.push(batch('a'));
+    const w = track(q.push(batch('b'))!);
+    source.poll();
+    await flush();
+    expect(w.settled).toBe(true);
+    const w2 = track(q.push(batch('c'))!);
+    source.cancel();
+    await flush();
+    expect(w2.settled).toBe(true);
+    expect(q.push(batch('d'))).toBeUndefined();
+  });
+
+  it('is read once: a second source or an iteration is refused', () => {
+    const q = new ResultQueue();
+    q[RESULT_SOURCE]();
+    expect(() => q[RESULT_SOURCE]()).toThrow(/read twice/);
   });
 });

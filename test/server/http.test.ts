@@ -179,6 +179,17 @@ describe('limits and plugin failures', () => {
     expect(JSON.stringify(res.body)).not.toMatch(/\s+at\s|\.ts:\d+/);
     expect(Object.keys(res.body)).toEqual(['header']);
   });
+
+  it('an error answer names the sid the plugin was given (made by the loader when the client sent none)', async () => {
+    const res = await call(
+      throws,
+      { parameter: { throws: { say_sid: true } }, payload: { text: { text: b64('x') } } },
+      { service: 'throws' },
+    );
+    const message = expectError(res, 500, 10909);
+    expect(res.body.header.sid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(message).toBe(`plugin exec failed: model exploded in ${res.body.header.sid}`);
+  });
 });
 
 describe('metadata and OpenAPI', () => {

@@ -3,12 +3,11 @@
  * config loading (file, `AIGES_*` env), the loader's plugin registry (find → kind → init under the
  * init timeout) and a data plane in front of it, so every sample takes the serving path.
  */
-import { ConfigError, loadConfig, readTomlFile } from '../../config/load.js';
+import { ConfigError, loadConfig } from '../../config/load.js';
 import type { LoaderConfig } from '../../config/schema.js';
-import { Dataplane } from '../../dataplane/dataplane.js';
+import type { Dataplane } from '../../dataplane/dataplane.js';
 import { createLogger } from '../../log.js';
-import { LoaderMetrics } from '../../metrics.js';
-import { PluginRegistry } from '../../plugin/registry.js';
+import { createPlane, loadOptions } from '../../plane.js';
 import type { PluginInstance } from '../../plugin/instance.js';
 import { locatePlugin, type PluginLocation } from '../../plugin/repository.js';
 import type { Wrapper } from '../../../plugins/types.js';
@@ -25,11 +24,9 @@ export interface CheckedPlugin {
 }
 
 function configFor(target: CheckTarget, env: NodeJS.ProcessEnv): Readonly<LoaderConfig> {
-  const namesPath =
-    target.config !== undefined && (readTomlFile(target.config)['plugin'] as Record<string, unknown> | undefined)?.['path'] !== undefined;
-  const overrides = namesPath ? {} : { plugin: { path: target.pluginPath } };
+  const plugin = target.pluginPath === undefined ? {} : { plugin: { path: target.pluginPath } };
   // Samples run one at a time: capacity is no concern of a check, and logs would drown the report.
-  return loadConfig({ file: target.config, env, overrides: { ...overrides, log: { level: 'silent' } } });
+  return loadConfig({ file: target.config, env, overrides: { ...plugin, log: { level: 'silent' } } });
 }
 
 export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = process.env): Promise<CheckedPlugin> {
@@ -40,31 +37,22 @@ export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = p
     if (err instanceof ConfigError) throw new CheckError(CheckCodes.LOAD, err.message);
     throw err;
   }
-  const log = createLogger(config.log.level);
-  const registry = new PluginRegistry(log, () => undefined);
-  const { path, kind, concurrency, init_timeout_ms, fini_timeout_ms } = config.plugin;
+  const { registry, dataplane } = createPlane(config, createLogger(config.log.level));
   let instance: PluginInstance;
   let location: PluginLocation;
   try {
-    location = locatePlugin(path ?? target.pluginPath, kind);
-    instance = await registry.load({
-      path: location.entry,
-      kind,
-      settings: config.plugin,
-      config: config.wrapper,
-      concurrency: concurrency === 0 ? config.limits.capacity : concurrency,
-      initTimeoutMs: init_timeout_ms,
-    });
+    const options = loadOptions(config);
+    location = locatePlugin(options.path, options.kind);
+    instance = await registry.load(options);
   } catch (err) {
     const code = (err as { aigesCode?: number }).aigesCode;
     throw new CheckError(CheckCodes.LOAD, `plugin failed to load${code === undefined ? '' : ` (${code})`}: ${(err as Error).message}`);
   }
-  const dataplane = new Dataplane(registry, config.limits, new LoaderMetrics({ defaultMetrics: false }), log);
   return {
     dataplane,
     wrapper: instance.wrapper,
     entry: location.entry,
     kind: location.kind,
-    close: () => registry.retireAll(1_000, fini_timeout_ms),
+    close: () => registry.retireAll(1_000, config.plugin.fini_timeout_ms),
   };
 }

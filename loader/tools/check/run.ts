@@ -6,7 +6,9 @@
 import type { DataItem, WrapperSchema } from '../../../plugins/types.js';
 import type { Dataplane } from '../../dataplane/dataplane.js';
 import type { Session } from '../../dataplane/session.js';
+import { ResultBuffer } from '../../dataplane/results.js';
 import { AigesError, Codes, toAigesError } from '../../errors.js';
+import { withTimeout } from '../../lib/timeout.js';
 import { onceItems, sessionFrames, type PreparedSample } from './requests.js';
 import { expectationProblem, onceStatusProblem, schemaProblem } from './verify.js';
 
@@ -47,37 +49,37 @@ async function session(dataplane: Dataplane, service: string, sample: PreparedSa
   } catch (err) {
     return { error: toAigesError(err) };
   }
+  const results = new ResultBuffer();
+  results.onResume(() => s.resume());
+  s.start(results);
   const batches: DataItem[][] = [];
   const reading = (async () => {
-    for await (const r of s.results()) if (r.items.length > 0) batches.push(r.items);
+    for await (const r of results) if (r.items.length > 0) batches.push(r.items);
   })();
   reading.catch(() => undefined); // awaited below; a failure while writing is reported by the write
-  let timer: NodeJS.Timeout | undefined;
   try {
     for (const frame of sessionFrames(sample, schema)) await s.write(frame);
     await s.end();
-    const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
-    if (await Promise.race([reading.then(() => false), late])) {
-      s.cancel(new AigesError(Codes.CANCELLED, 'aiges check: the session did not end'));
-      return {
-        problem: `no final status: the session's results did not end within ${ms} ms of the input's end (send an item with status END, or close the results)`,
-      };
-    }
-    return { batches };
   } catch (err) {
-    // NOTE: a plugin may end the session (an END result) while the last write is still returning;
-    // the write then rejects with "session closed" although the session succeeded.
-    if (
-      await reading.then(
-        () => true,
-        () => false,
-      )
-    )
-      return { batches };
-    return { error: toAigesError(err) };
-  } finally {
-    clearTimeout(timer);
+    // NOTE: a plugin may end the session (an END result) before its input is all written: a later
+    // write is refused although the session succeeded.
+    const ended = await reading.then(
+      () => true,
+      () => false,
+    );
+    return ended ? { batches } : { error: toAigesError(err) };
   }
+  const late = new AigesError(Codes.CANCELLED, 'aiges check: the session did not end');
+  try {
+    await withTimeout(reading, ms, () => late);
+  } catch (err) {
+    if (err !== late) return { error: toAigesError(err) };
+    s.abort(late);
+    return {
+      problem: `no final status: the session's results did not end within ${ms} ms of the input's end (send an item with status END, or close the results)`,
+    };
+  }
+  return { batches };
 }
 
 function judge(sample: PreparedSample, outcome: Outcome, schema: WrapperSchema): string | undefined {

@@ -1,33 +1,20 @@
 /**
- * What `aiges check <target>` checks: a plugin folder (its aiges.toml when it has one), an
- * aiges.toml (its `[plugin] path`), or a plugin file. Samples default to
- * `<project>/samples/requests.toml`, the project being the folder of the folder, file or toml.
+ * What `aiges check <target>` checks: a plugin folder, an aiges.toml or a plugin file, resolved as
+ * `aiges serve` resolves it (loader/config/target.ts). Samples default to
+ * `<project>/samples/requests.toml`.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type PluginTarget, resolveTarget as resolvePluginTarget } from '../../config/target.js';
 import { CheckCodes, CheckError } from './errors.js';
 
-export interface CheckTarget {
-  /** The config file to load, if any. */
-  config: string | undefined;
-  /** The plugin path when the config does not name one. */
-  pluginPath: string;
-  project: string;
+export interface CheckTarget extends PluginTarget {
   samples: string;
 }
 
 export function resolveTarget(target: string, samples?: string): CheckTarget {
   const abs = resolve(target);
   if (!existsSync(abs)) throw new CheckError(CheckCodes.TARGET, `${abs} does not exist: give a plugin folder, plugin file or aiges.toml`);
-  const isDir = statSync(abs).isDirectory();
-  const project = isDir ? abs : dirname(abs);
-  let config: string | undefined;
-  if (!isDir && abs.endsWith('.toml')) config = abs;
-  else if (existsSync(join(project, 'aiges.toml'))) config = join(project, 'aiges.toml');
-  return {
-    config,
-    pluginPath: isDir ? abs : abs.endsWith('.toml') ? project : abs,
-    project,
-    samples: samples !== undefined ? resolve(samples) : join(project, 'samples', 'requests.toml'),
-  };
+  const resolved = resolvePluginTarget(abs);
+  return { ...resolved, samples: samples !== undefined ? resolve(samples) : join(resolved.project, 'samples', 'requests.toml') };
 }

@@ -11,6 +11,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeF
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
+import { ConfigError } from '../../config/load.js';
+import { resolveTarget } from '../../config/target.js';
 import { locatePlugin } from '../../plugin/repository.js';
 import { businessDockerfile, DEFAULT_AIGES_TOML, DOCKERIGNORE, type Variant } from './dockerfile.js';
 import { ImageCodes, ImageError } from './errors.js';
@@ -29,14 +31,21 @@ export function planBusinessBuild(projectDir: string, version: string, variant: 
   if (!existsSync(project) || !statSync(project).isDirectory()) {
     throw new ImageError(ImageCodes.NO_PROJECT, `plugin project ${project} is not a folder`);
   }
-  const toml = join(project, 'aiges.toml');
-  if (existsSync(toml)) checkPluginPath(project, toml);
+  // The project is resolved as `aiges serve` resolves a folder: its own aiges.toml, else the folder is the plugin.
+  let toml: string | undefined;
+  try {
+    toml = resolveTarget(project).config;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ImageError(ImageCodes.BAD_CONFIG, err.message);
+    throw err;
+  }
+  if (toml !== undefined) checkPluginPath(project, toml);
 
   const own = join(project, 'Dockerfile');
   if (existsSync(own)) return { context: project, dockerfile: own, generated: [], cleanup: () => undefined };
 
   const generated = ['Dockerfile'];
-  if (!existsSync(toml)) {
+  if (toml === undefined) {
     try {
       locatePlugin(project);
     } catch (err) {

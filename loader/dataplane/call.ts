@@ -1,0 +1,201 @@
+/**
+ * The life of one call, once or session: what it takes from the loader and how it gives it back.
+ * Once calls (once-call.ts), sessions (session.ts) and every protocol's requests go through it.
+ *
+ * A call is admitted when it is made (an admission slot, or 10110 / 10101 with nothing taken) and
+ * marks its plugin instance set in use. It is its own abort scope: its deadline (on the data
+ * plane's shared deadline queue), the client's cancel (`cancel`, handed to the adapter through
+ * `CallOptions.onCancel`, the one way cancellation comes in) and the loader's drain (`abort`) end
+ * it with a code, whatever the plugin is doing.
+ *
+ * Two ends, each run exactly once:
+ * - `answer`: the client has its result or error. The admission slot goes back, the deadline
+ *   leaves the queue, and the call is counted (metrics) and, if it failed for a reason of the
+ *   plugin's or the loader's, logged with its sid.
+ * - `release`: the plugin holds nothing of the call any more (its exec returned, its session was
+ *   destroyed). Until then the call counts against the instance set, so a retired set is
+ *   finalised only after its plugin work is done (or the drain grace is over), and a once call's
+ *   exec slot is held (once-call.ts).
+ * An abandoned call is answered before it is released: a plugin that ignores `ctx.signal` keeps
+ * its resources until it returns, never a client.
+ */
+import { AigesError, Codes } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { LoaderMetrics, ServiceStats } from '../metrics.js';
+import type { PluginInstance } from '../plugin/instance.js';
+import type { Admission } from './admission.js';
+import type { ContextScope } from './context.js';
+import type { DeadlineQueue, Timed } from './deadline-queue.js';
+
+export type CallMode = 'once' | 'session';
+
+/** What an adapter cancels when its client goes away. */
+export interface Cancellable {
+  /** Ends the call with CANCELLED (10202) unless it already ended; later calls do nothing. */
+  cancel(): void;
+}
+
+/** What an adapter passes with every call or session. */
+export interface CallOptions {
+  /** Absolute deadline (epoch ms) the client set; the configured default applies otherwise. */
+  deadline?: number | undefined;
+  /**
+   * Called once with the call when it is admitted; the adapter calls its `cancel()` when the client
+   * goes away. A subscription rather than an AbortSignal: no signal object per call.
+   */
+  onCancel?: ((call: Cancellable) => void) | undefined;
+}
+
+/** The data plane's bookkeeping that its calls take from and give back to. */
+export interface CallTracker {
+  readonly admission: Admission;
+  readonly deadlines: DeadlineQueue;
+  readonly metrics: LoaderMetrics;
+  readonly log: Logger;
+  /** Calls admitted and not yet answered: what a drain ends when its grace is over. */
+  readonly live: Set<Call>;
+}
+
+/** Codes that say the plugin or the loader failed (logged), not the client or the clock. */
+const FAULTS = new Set<number>([
+  Codes.INTERNAL,
+  Codes.CRASH,
+  Codes.INVALID_OUTPUT,
+  Codes.PLUGIN_CREATE,
+  Codes.PLUGIN_DESTROY,
+  Codes.PLUGIN_WRITE,
+  Codes.PLUGIN_READ,
+  Codes.PLUGIN_EXEC,
+  Codes.PLUGIN_CALLBACK,
+]);
+
+export abstract class Call implements Cancellable, Timed, ContextScope {
+  /** The deadline queue's bookkeeping. */
+  heapIndex = -1;
+  readonly deadline: number;
+  readonly sid: string;
+  readonly instance: PluginInstance;
+  protected readonly tracker: CallTracker;
+  protected readonly stats: ServiceStats;
+  readonly #mode: CallMode;
+  /** The deadline's length as the client (or the default) set it, for the error message. */
+  readonly #timeoutMs: number;
+  readonly #started = performance.now();
+  #reason: AigesError | undefined;
+  /** Set when the call ended well: what `signal` reports to a plugin still holding it. */
+  #closedReason: AigesError | undefined;
+  #controller: AbortController | undefined;
+  #answered = false;
+  #released = false;
+
+  /** Admits the call or throws (10101 draining, 10110 full) with nothing taken. */
+  constructor(tracker: CallTracker, instance: PluginInstance, sid: string, mode: CallMode, deadline: number, timeoutMs: number) {
+    tracker.admission.take(mode);
+    this.tracker = tracker;
+    this.instance = instance;
+    this.sid = sid;
+    this.#mode = mode;
+    this.deadline = deadline;
+    this.#timeoutMs = Math.max(0, Math.round(timeoutMs));
+    const stats = tracker.metrics.of(instance.service);
+    this.stats = stats;
+    if (mode === 'once') stats.once++;
+    else stats.sessions++;
+    instance.enter();
+    tracker.live.add(this);
+  }
+
+  get service(): string {
+    return this.instance.service;
+  }
+
+  /**
+   * Aborted with the call's reason at the deadline, on the client's cancel, at a drain, or when the
+   * call is over; made on first use, and from then on the deadline is timed.
+   */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      const reason = this.#reason ?? this.#closedReason;
+      if (reason !== undefined) this.#controller.abort(reason);
+      else this.armDeadline();
+    }
+    return this.#controller.signal;
+  }
+
+  /** Why the call was aborted (undefined while it was not). */
+  get reason(): AigesError | undefined {
+    return this.#reason;
+  }
+
+  get answered(): boolean {
+    return this.#answered;
+  }
+
+  /** The client went away: 10202. */
+  cancel(): void {
+    this.abort(new AigesError(Codes.CANCELLED, 'the client cancelled the call'));
+  }
+
+  /** The deadline queue's call: the deadline passed. */
+  expire(): void {
+    const what = this.#mode === 'once' ? 'deadline' : 'session deadline';
+    this.abort(new AigesError(Codes.EXEC_TIMEOUT, `${what} of ${this.#timeoutMs} ms exceeded`));
+  }
+
+  /** Ends the call with `reason` unless it has ended; a plugin still working is abandoned. */
+  abort(reason: AigesError): void {
+    if (this.#answered || this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.aborted(reason);
+  }
+
+  /** What the call does when it is aborted (the reason is set, the signal fired). */
+  protected abstract aborted(reason: AigesError): void;
+
+  /** Starts timing the deadline (once; not after the answer). */
+  protected armDeadline(): void {
+    if (!this.#answered) this.tracker.deadlines.add(this);
+  }
+
+  /** The call ended well while a plugin may still hold its context: its signal reports `reason`. */
+  protected closeSignal(reason: AigesError): void {
+    if (this.#reason !== undefined || this.#closedReason !== undefined) return;
+    this.#closedReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /**
+   * The client has its answer (`error` undefined: success). Gives back the admission slot, takes
+   * the deadline off the queue, counts and logs the call; once. Returns `error`, with the call's
+   * sid on it, for throwing.
+   */
+  protected answer<E extends AigesError | undefined>(error: E): E {
+    if (error !== undefined) error.sid ??= this.sid;
+    if (this.#answered) return error;
+    this.#answered = true;
+    const { admission, deadlines, live, log } = this.tracker;
+    deadlines.remove(this);
+    live.delete(this);
+    const stats = this.stats;
+    if (this.#mode === 'once') stats.once--;
+    else stats.sessions--;
+    admission.give(this.#mode);
+    stats.ended(this.#mode, error === undefined ? 0 : error.aigesCode, (performance.now() - this.#started) / 1000);
+    if (error !== undefined) {
+      if (FAULTS.has(error.aigesCode)) log.error({ err: error, service: this.service, sid: this.sid, mode: this.#mode }, error.message);
+      else if (this.#mode === 'session' && error.aigesCode !== Codes.CANCELLED) {
+        log.warn({ sid: this.sid, service: this.service, code: error.aigesCode }, `session ended: ${error.message}`);
+      }
+    }
+    return error;
+  }
+
+  /** The plugin holds nothing of the call any more: the instance set is free of it; once. */
+  protected release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.instance.leave();
+  }
+}

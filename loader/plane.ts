@@ -1,0 +1,36 @@
+/**
+ * The serving core without servers: a plugin registry and the data plane in front of it, assembled
+ * one way for `aiges serve` (loader.ts), `aiges check` and the SDK's test harness.
+ */
+import { execConcurrency, type LoaderConfig } from './config/schema.js';
+import { Dataplane } from './dataplane/dataplane.js';
+import type { Logger } from './log.js';
+import { LoaderMetrics } from './metrics.js';
+import { type LoadOptions, PluginRegistry } from './plugin/registry.js';
+
+export interface Plane {
+  readonly log: Logger;
+  readonly metrics: LoaderMetrics;
+  readonly registry: PluginRegistry;
+  readonly dataplane: Dataplane;
+}
+
+export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics = new LoaderMetrics({ defaultMetrics: false })): Plane {
+  const registry = new PluginRegistry(log, (service, key, count) => metrics.meter.inc({ service, key }, count));
+  const dataplane = new Dataplane(registry, config.limits, metrics, log);
+  return { log, metrics, registry, dataplane };
+}
+
+/** How a config's plugin is loaded: its path and kind, its sections, its resolved concurrency. */
+export function loadOptions(config: Readonly<LoaderConfig>): LoadOptions {
+  const { path, kind, init_timeout_ms } = config.plugin;
+  if (path === undefined) throw new Error('no plugin to serve: give a plugin path (aiges serve <plugin>)');
+  return {
+    path,
+    kind,
+    plugin: config.plugin,
+    config: config.wrapper,
+    concurrency: execConcurrency(config),
+    initTimeoutMs: init_timeout_ms,
+  };
+}
