@@ -287,8 +287,10 @@ export function releaseOutput(data: Uint8Array): boolean {
 }
 
 /**
- * dlopens `path` (RTLD_NOW | RTLD_LOCAL) on a worker thread and checks the exports the mode needs.
- * Rejects with NativeError (reason 'load') naming the path and EVERY missing required symbol.
+ * dlopens `path` (RTLD_NOW | RTLD_LOCAL) on a worker thread, checks the ABI version it declares
+ * (`aigesAbiVersion`, optional) and the exports the mode needs. Rejects with NativeError (reason
+ * 'load', aigesCode 10901) naming the path and either the declared version and the versions this
+ * host supports (1 … AIGES_ABI_VERSION), or EVERY missing required symbol.
  */
 export async function openLibrary(path: string, options: OpenOptions): Promise<NativeLibrary> {
   const { onMeter, ...rest } = options;

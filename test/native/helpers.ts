@@ -19,6 +19,8 @@ export const artifacts = {
   host: join(release, 'aiges_host.node'),
   echo: join(release, 'libnative_echo.so'),
   missingExecFree: join(release, 'libmissing_exec_free.so'),
+  abiTooNew: join(release, 'libabi_too_new.so'),
+  abiNotPositive: join(release, 'libabi_not_positive.so'),
   probe: join(release, 'echo_probe.node'),
   addonChecksum: join(release, 'addon_checksum.node'),
 };

@@ -1,5 +1,5 @@
 /**
- * Native host, library lifecycle: loading (missing symbols, bad paths, ABI version), init/fini/close
+ * Native host, library lifecycle: loading (missing symbols, bad paths, ABI version check), init/fini/close
  * state rules, and misuse that must fail clearly rather than crash.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ describe('loading', () => {
 
   it('loads with only the symbols its mode needs and reads an int aigesAbiVersion', async () => {
     const lib = await openLibrary(artifacts.missingExecFree, { mode: 'once', async: true, threads: 1 });
-    expect(lib.abiVersion).toBe(7);
+    expect(lib.abiVersion).toBe(1);
     expect(lib.version).toBeUndefined();
     expect(lib.symbols).toEqual(['wrapperInit', 'wrapperExec', 'wrapperExecAsync']);
     await lib.init({});
@@ -38,6 +38,23 @@ describe('loading', () => {
     });
     await lib.fini();
     lib.close();
+  });
+
+  it('refuses a library declaring a newer ABI version, naming it and the versions supported', async () => {
+    const err = await openLibrary(artifacts.abiTooNew, { mode: 'once', async: false, threads: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NativeError);
+    expect(err).toMatchObject({ reason: 'load', aigesCode: 10901 });
+    expect((err as Error).message).toBe(
+      `native wrapper ${artifacts.abiTooNew} declares aigesAbiVersion 2, newer than this host supports; this host supports ABI version 1`,
+    );
+  });
+
+  it('refuses a library declaring an ABI version that is not a positive integer', async () => {
+    const err = await openLibrary(artifacts.abiNotPositive, { mode: 'once', async: false, threads: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'load', aigesCode: 10901 });
+    expect((err as Error).message).toBe(
+      `native wrapper ${artifacts.abiNotPositive} declares aigesAbiVersion 0, which is not a positive integer; this host supports ABI version 1`,
+    );
   });
 
   it('reports a dlopen failure', async () => {

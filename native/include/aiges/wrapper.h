@@ -7,8 +7,15 @@
  *   once mode, async:   wrapperInit, wrapperExecAsync
  *   session mode, sync: wrapperInit, wrapperCreate, wrapperWrite, wrapperRead, wrapperDestroy
  *   session mode, async (callback): wrapperInit, wrapperCreate, wrapperWrite, wrapperDestroy
- * Everything else is optional and used when present (wrapperFini, wrapperError, wrapperVersion,
- * wrapperSetCtrl, wrapperDebugInfo, wrapperLoadRes, wrapperUnloadRes).
+ * Optional, and called when present: wrapperFini, wrapperError, wrapperVersion, wrapperSetCtrl.
+ * Declared for source compatibility only, and never called by aiges-ts: wrapperLoadRes and
+ * wrapperUnloadRes (personalisation resources are not supported: psrIds is always NULL and psrCnt 0),
+ * and wrapperDebugInfo.
+ *
+ * ABI version: a wrapper may export, with C linkage, `int aigesAbiVersion(void)` or
+ * `const int aigesAbiVersion` set to AIGES_ABI_VERSION. The host reads it first, at load, and refuses
+ * a library that declares a version it does not support (newer than its own, or not a positive
+ * integer), naming both. A wrapper that exports neither is taken as version 1.
  *
  * Threads and memory, as the native host guarantees them:
  * - No function is ever called on the Node.js event-loop thread: calls run on the host's worker
@@ -43,9 +50,8 @@ extern "C" {
 #pragma GCC visibility push(default)
 #endif
 
-/* The ABI revision these headers describe. A wrapper may export, with C linkage, either
- * `int aigesAbiVersion(void)` or `const int aigesAbiVersion` set to it; the host reads it to
- * enable newer features. Not declared here, so that either form compiles. */
+/* The ABI revision these headers describe (see above). aigesAbiVersion is not declared here, so
+ * that either form compiles. */
 #define AIGES_ABI_VERSION 1
 
 /* Results of an async call or session. May be called from any thread, any number of times per
@@ -71,7 +77,8 @@ const char* WrapperAPI wrapperError(int errNum);
 /* The wrapper's version string (static storage). */
 const char* WrapperAPI wrapperVersion();
 
-/* Load / unload a personalisation resource. */
+/* Load / unload a personalisation resource. Declared for source compatibility only: aiges-ts never
+ * calls them (personalisation resources are not supported). */
 int WrapperAPI wrapperLoadRes(pDataList perData, unsigned int resId);
 int WrapperAPI wrapperUnloadRes(unsigned int resId);
 
@@ -104,7 +111,7 @@ int WrapperAPI wrapperExecFree(const char* usrTag, pDataList* respData);
 int WrapperAPI wrapperExecAsync(const char* usrTag, pParamList params, pDataList reqData,
                                 wrapperCallback callback, int timeout, unsigned int psrIds[], int psrCnt);
 
-/* Debug text for a session (static or per-handle storage). */
+/* Debug text for a session (static or per-handle storage). Never called by aiges-ts. */
 const char* WrapperAPI wrapperDebugInfo(const void* handle);
 
 /* Hands the wrapper a control callback (a wrapperMeterCustom or wrapperTraceLog). */

@@ -11,7 +11,7 @@ int WrapperAPI wrapperExec(const char*, pParamList, pDataList, pDataList* respDa
   return 0;
 }
 
-extern "C" WrapperAPI const int aigesAbiVersion = 7;
+extern "C" WrapperAPI const int aigesAbiVersion = 1;
 
 // Lets once-async mode load this library (to read aigesAbiVersion); every call fails.
 int WrapperAPI wrapperExecAsync(const char*, pParamList, pDataList, wrapperCallback, int, unsigned int[], int) {
