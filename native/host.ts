@@ -13,6 +13,9 @@
  * into one block per item; the returned Buffers own those blocks (no second copy). Large blocks are
  * recycled after their Buffer is collected (see outputPoolStats).
  *
+ * Wrapper failures: an error code returned by a wrapper function, or a C++ exception it throws, is
+ * answered at once with a NativeError of that function (aigesCode 109xx, see AIGES_CODE_BY_FN).
+ *
  * Latency: an idle worker polls briefly for the next call before it sleeps, and the JS thread waits
  * briefly for a short sync call's result (OpenOptions.spinUs): a call made right after the previous
  * one then needs no thread wake-up, which costs tens of µs on an idle machine.
@@ -133,6 +136,7 @@ export type NativeErrorReason = 'plugin' | 'callback' | 'invalid-output' | 'aban
 /** AIGes code per failing function (the same numbers as loader/errors.ts `Codes`). */
 const AIGES_CODE_BY_FN: Readonly<Record<string, number>> = {
   dlopen: 10901,
+  wrapperSetCtrl: 10901,
   wrapperInit: 10901,
   wrapperFini: 10902,
   wrapperCreate: 10905,
@@ -140,6 +144,7 @@ const AIGES_CODE_BY_FN: Readonly<Record<string, number>> = {
   wrapperWrite: 10907,
   wrapperRead: 10908,
   wrapperExec: 10909,
+  wrapperExecFree: 10909,
   wrapperExecAsync: 10909,
   wrapperCallback: 10910,
 };

@@ -1,6 +1,9 @@
 #include "callbacks.h"
 
+#include <cxxabi.h>
+
 #include <array>
+#include <cstdio>
 #include <unordered_map>
 #include <utility>
 
@@ -117,7 +120,9 @@ std::vector<std::shared_ptr<TagEntry>> UnregisterExecTags(const Core* core) {
   return TheRegistry().RemoveExecOf(core);
 }
 
-int HostCallback(const char* usrTag, pDataList respData, int ret) {
+namespace {
+
+int Callback(const char* usrTag, pDataList respData, int ret) {
   // Holding `entry` keeps the tag string alive for the rest of this call, whatever unregisters it.
   std::shared_ptr<TagEntry> entry = TheRegistry().Find(usrTag);
   if (!entry) return 0;  // unknown or already finished tag: late callback after final/destroy/fini
@@ -151,6 +156,20 @@ int HostCallback(const char* usrTag, pDataList respData, int ret) {
     entry->core->Settle(entry->id, std::nullopt, std::move(entry->acc));
   }
   return 0;
+}
+
+}  // namespace
+
+int HostCallback(const char* usrTag, pDataList respData, int ret) {
+  // Host code running on the wrapper's thread: nothing may unwind back into the wrapper's frames.
+  try {
+    return Callback(usrTag, respData, ret);
+  } catch (abi::__forced_unwind&) {
+    throw;  // the wrapper's thread is being cancelled: let it unwind
+  } catch (...) {
+    std::fprintf(stderr, "aiges native host: a result callback failed (out of memory?); result dropped\n");
+    return -1;
+  }
 }
 
 void* AcquireMeterSlot(const std::shared_ptr<Core>& core, int* slot) {

@@ -45,7 +45,8 @@ bool UnregisterTag(const std::shared_ptr<TagEntry>& entry);
 // Removes every Exec entry of `core`; the caller settles their ops as abandoned.
 std::vector<std::shared_ptr<TagEntry>> UnregisterExecTags(const Core* core);
 
-// The wrapperCallback given to wrapperExecAsync / wrapperCreate. Any thread; copies respData.
+// The wrapperCallback given to wrapperExecAsync / wrapperCreate. Any thread; copies respData. Never
+// throws.
 int HostCallback(const char* usrTag, pDataList respData, int ret);
 
 // Meter forwarding: wrapperMeterCustom has no user data either, so each library that wants meter

@@ -16,6 +16,10 @@ ErrorInfo InvalidOutput(const char* fn, const std::string& detail) {
   return ErrorInfo{fn, 0, "invalid-output", std::string(fn) + " returned invalid output: " + detail};
 }
 
+ErrorInfo ThrownError(const char* fn, const std::string& what) {
+  return ErrorInfo{fn, 0, "plugin", std::string(fn) + " threw " + what};
+}
+
 bool InlineResult::Offer(std::unique_ptr<Message>& msg) {
   msg_ = std::move(msg);
   int expected = kWaiting;
@@ -88,11 +92,18 @@ void Core::Init(uint64_t op, std::shared_ptr<ParamArena> config, void* meterFn) 
   pool_.Post([self = shared_from_this(), op, config, meterFn] {
     const Symbols& s = self->sym();
     int ret = 0;
-    {
+    const char* fn = "wrapperInit";
+    const auto thrown = CallWrapper([&] {
       CallScope scope(*self);
-      if (meterFn != nullptr && s.setCtrl != nullptr) s.setCtrl(CTMeterCustom, meterFn);
+      if (meterFn != nullptr && s.setCtrl != nullptr) {
+        fn = "wrapperSetCtrl";
+        s.setCtrl(CTMeterCustom, meterFn);
+        fn = "wrapperInit";
+      }
       ret = s.init(config->head());
-    }
+    });
+    // NOTE: an exception from wrapperSetCtrl fails init too (fn names it; the code is init's).
+    if (thrown) return self->Settle(op, ThrownError(fn, *thrown));
     self->Settle(op, ret != 0 ? std::optional<ErrorInfo>(PluginError(s, "wrapperInit", ret)) : std::nullopt);
   });
 }
@@ -101,9 +112,12 @@ void Core::Fini(uint64_t op) {
   pool_.Post([self = shared_from_this(), op] {
     const Symbols& s = self->sym();
     int ret = 0;
+    std::optional<std::string> thrown;
     if (s.fini != nullptr) {
-      CallScope scope(*self);
-      ret = s.fini();
+      thrown = CallWrapper([&] {
+        CallScope scope(*self);
+        ret = s.fini();
+      });
     }
     // After wrapperFini no callback may come: free the tags of async execs that never got one.
     for (const auto& e : UnregisterExecTags(self.get())) {
@@ -111,6 +125,7 @@ void Core::Fini(uint64_t op) {
                                     "wrapperExecAsync never called back for usrTag '" + e->tag +
                                         "' before wrapperFini"});
     }
+    if (thrown) return self->Settle(op, ThrownError("wrapperFini", *thrown));
     self->Settle(op, ret != 0 ? std::optional<ErrorInfo>(PluginError(s, "wrapperFini", ret)) : std::nullopt);
   });
 }
@@ -123,26 +138,32 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
       const auto start = std::chrono::steady_clock::now();
       const Symbols& s = self->sym();
       const char* tag = req->tag.c_str();
+      InlineResult* slot = inlineResult.get();
       pDataList out = nullptr;
       int ret = 0;
-      {
+      const auto thrown = CallWrapper([&] {
         CallScope scope(*self);
         ret = s.exec(tag, req->params.head(), req->data.head(), &out, nullptr, 0);
-      }
+      });
       std::vector<OwnedItem> items;
       std::string bad;
-      if (ret == 0) bad = CopyDataList(out, items);
+      if (!thrown && ret == 0) bad = CopyDataList(out, items);
+      std::optional<std::string> freeThrown;
       if (out != nullptr) {
-        // NOTE: the same, still-valid tag as wrapperExec got (AIGes passed a freed one here).
-        CallScope scope(*self);
-        s.execFree(tag, &out);
+        // NOTE: the same, still-valid tag as wrapperExec got (AIGes passed a freed one here). Also
+        // after an error or exception: what the wrapper handed out is its to free.
+        freeThrown = CallWrapper([&] {
+          CallScope scope(*self);
+          s.execFree(tag, &out);
+        });
       }
       self->lastSyncExecNs_.store(
           std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count(),
           std::memory_order_relaxed);
-      InlineResult* slot = inlineResult.get();
+      if (thrown) return self->Settle(op, ThrownError("wrapperExec", *thrown), {}, slot);
       if (ret != 0) return self->Settle(op, PluginError(s, "wrapperExec", ret), {}, slot);
       if (!bad.empty()) return self->Settle(op, InvalidOutput("wrapperExec", bad), {}, slot);
+      if (freeThrown) return self->Settle(op, ThrownError("wrapperExecFree", *freeThrown), {}, slot);
       self->Settle(op, std::nullopt, std::move(items), slot);
     });
     return "";
@@ -154,18 +175,22 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
   pool_.Post([self, op, req, entry, timeout] {
     const Symbols& s = self->sym();
     int ret = 0;
-    {
+    const auto thrown = CallWrapper([&] {
       CallScope scope(*self);
-      ret = s.execAsync(entry->tag.c_str(), req->params.head(), req->data.head(), &HostCallback, timeout,
-                        nullptr, 0);
-    }
+      ret = s.execAsync(entry->tag.c_str(), req->params.head(), req->data.head(), &HostCallback, timeout, nullptr,
+                        0);
+    });
     auto unpin = std::make_unique<Message>();
     unpin->kind = Message::Kind::Unpin;
     unpin->id = op;
     self->Post(std::move(unpin));
     // A callback may already have delivered (even the final result) during the call; only the one
     // that unregisters the tag settles the op.
-    if (ret != 0 && UnregisterTag(entry)) self->Settle(op, PluginError(s, "wrapperExecAsync", ret));
+    if (thrown) {
+      if (UnregisterTag(entry)) self->Settle(op, ThrownError("wrapperExecAsync", *thrown));
+    } else if (ret != 0 && UnregisterTag(entry)) {
+      self->Settle(op, PluginError(s, "wrapperExecAsync", ret));
+    }
   });
   // Past the deadline the loader has given up on the op: it no longer keeps the process alive, but
   // its tag stays registered (and valid) until a late callback or fini/close.

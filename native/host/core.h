@@ -36,6 +36,8 @@ struct ErrorInfo {
 
 ErrorInfo PluginError(const Symbols& sym, const char* fn, int code);
 ErrorInfo InvalidOutput(const char* fn, const std::string& detail);
+// `fn` threw instead of returning (`what`: DescribeThrown); answered like an error code of `fn`.
+ErrorInfo ThrownError(const char* fn, const std::string& what);
 
 // A native → JS notification. Plain data only, so it can be dropped on any thread.
 struct Message {

@@ -29,16 +29,17 @@ void Session::Create(uint64_t op, std::shared_ptr<Request> req) {
     const bool async = self->core_->options().async;
     int err = 0;
     const void* handle = nullptr;
-    {
+    const auto thrown = CallWrapper([&] {
       Core::CallScope scope(*self->core_);
-      handle = s.create(self->entry_->tag.c_str(), req->params.head(), async ? &HostCallback : nullptr, nullptr,
-                        0, &err);
-    }
-    if (handle == nullptr) {
+      handle = s.create(self->entry_->tag.c_str(), req->params.head(), async ? &HostCallback : nullptr, nullptr, 0,
+                        &err);
+    });
+    if (thrown || handle == nullptr) {
       self->destroyed_ = true;
       if (async) UnregisterTag(self->entry_);
-      ErrorInfo e = PluginError(s, "wrapperCreate", err);
-      if (err == 0) e.message = "wrapperCreate returned no handle (errNum 0)";
+      ErrorInfo e = thrown ? ThrownError("wrapperCreate", *thrown) : PluginError(s, "wrapperCreate", err);
+      if (!thrown && err == 0) e.message = "wrapperCreate returned no handle (errNum 0)";
+      // NOTE: a handle returned together with an exception is not trusted, and never destroyed.
       return self->core_->Settle(op, std::move(e));
     }
     self->handle_ = handle;
@@ -55,9 +56,11 @@ void Session::Write(uint64_t op, std::shared_ptr<Request> req) {
       return core.Settle(op, StateError("wrapperWrite", "session is destroyed"));
     }
     int ret = 0;
-    {
-      Core::CallScope scope(core);
-      ret = s.write(self->handle_, req->data.head());
+    if (auto thrown = CallWrapper([&] {
+          Core::CallScope scope(core);
+          ret = s.write(self->handle_, req->data.head());
+        })) {
+      return core.Settle(op, ThrownError("wrapperWrite", *thrown));
     }
     if (ret != 0) return core.Settle(op, PluginError(s, "wrapperWrite", ret));
     if (!core.options().async) {
@@ -79,17 +82,19 @@ void Session::Destroy(uint64_t op) {
     self->destroyed_ = true;
     ++self->pollGen_;
     int ret = 0;
+    std::optional<std::string> thrown;
     if (self->handle_ != nullptr) {
-      {
+      thrown = CallWrapper([&] {
         Core::CallScope scope(core);
         ret = core.sym().destroy(self->handle_);
-      }
+      });
       self->handle_ = nullptr;
       core.liveSessions.fetch_sub(1);
     }
     // The tag stayed valid through wrapperDestroy; from here callbacks for it are dropped, and the
     // string is freed when the last holder (this session, a running callback) lets go.
     if (core.options().async) UnregisterTag(self->entry_);
+    if (thrown) return core.Settle(op, ThrownError("wrapperDestroy", *thrown));
     core.Settle(op, ret != 0 ? std::optional<ErrorInfo>(PluginError(core.sym(), "wrapperDestroy", ret))
                              : std::nullopt);
   });
@@ -100,9 +105,11 @@ std::optional<ErrorInfo> Session::Drain(bool* got) {
   while (!ended_) {
     pDataList out = nullptr;
     int ret = 0;
-    {
-      Core::CallScope scope(*core_);
-      ret = s.read(handle_, &out);
+    if (auto thrown = CallWrapper([&] {
+          Core::CallScope scope(*core_);
+          ret = s.read(handle_, &out);
+        })) {
+      return ThrownError("wrapperRead", *thrown);
     }
     if (ret != 0) return PluginError(s, "wrapperRead", ret);
     if (out == nullptr) break;

@@ -21,6 +21,7 @@ export const artifacts = {
   missingExecFree: join(release, 'libmissing_exec_free.so'),
   abiTooNew: join(release, 'libabi_too_new.so'),
   abiNotPositive: join(release, 'libabi_not_positive.so'),
+  fidelity: join(release, 'libfidelity.so'),
   probe: join(release, 'echo_probe.node'),
   addonChecksum: join(release, 'addon_checksum.node'),
 };

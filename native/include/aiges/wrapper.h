@@ -29,7 +29,10 @@
  *   (wrapperRead; freed by the wrapper at the latest in wrapperDestroy).
  * - Return 0 for success; any other value is a wrapper error code whose text comes from
  *   wrapperError(code) when exported. The client sees it as aiges code 109xx of the failing
- *   function (10901 init, 10905 create, 10907 write, 10908 read, 10909 exec, 10910 callback).
+ *   function (10901 init, 10902 fini, 10905 create, 10906 destroy, 10907 write, 10908 read,
+ *   10909 exec, 10910 callback). A C++ exception escaping a function is caught at once and
+ *   answered the same way, with the exception's text; the wrapper's state is whatever the
+ *   exception left, so prefer returning a code.
  */
 #ifndef AIGES_WRAPPER_H
 #define AIGES_WRAPPER_H
