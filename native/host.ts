@@ -7,11 +7,12 @@
  * at once across once calls and session operations; further calls wait in FIFO order. Results reach
  * JS through a thread-safe function, so promises settle and `onResult` runs on the JS thread.
  *
- * Memory: input `data` Buffers are handed to the wrapper without copying and kept alive until the
- * wrapper no longer reads them (end of the call; for async exec, when wrapperExecAsync returns) —
- * do not modify them meanwhile. Output bytes are copied once, on a worker, out of wrapper memory
- * into one block per item; the returned Buffers own those blocks (no second copy). Large blocks are
- * recycled after their Buffer is collected (see outputPoolStats).
+ * Memory: input `data` Buffers are copied once, on the worker, right before the wrapper call, into
+ * host memory where each input is followed by one zero byte (AIGes wrappers build C strings from the
+ * bytes without their length); they stay referenced until the call returns — do not modify them
+ * meanwhile. Output bytes are copied once, on a worker, out of wrapper memory into one block per
+ * item; the returned Buffers own those blocks (no second copy). Large blocks are recycled after
+ * their Buffer is collected (see outputPoolStats).
  *
  * Wrapper failures: an error code returned by a wrapper function, or a C++ exception it throws, is
  * answered at once with a NativeError of that function (aigesCode 109xx, see AIGES_CODE_BY_FN).

@@ -10,12 +10,41 @@ namespace {
 constexpr size_t kMaxOutputNodes = 1u << 16;
 constexpr size_t kMaxDescNodes = 1u << 12;
 
-// Zero-length inputs still get a non-null pointer: some wrappers memcpy/strlen without checking len.
+// Zero-length inputs still get a non-null pointer to a zero byte: some wrappers memcpy/strlen
+// without checking len.
 const uint8_t kEmpty[1] = {0};
+
+// Digest steps (64-bit multiply-xorshift), 8 bytes at a time.
+constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+inline uint64_t Mix(uint64_t h, uint64_t v) {
+  h ^= v;
+  h *= kMul;
+  return h ^ (h >> 29);
+}
+uint64_t MixBytes(uint64_t h, const void* data, size_t len) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  h = Mix(h, len);
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = Mix(h, w);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, p + i, len - i);
+  return Mix(h, tail);
+}
+uint64_t MixString(uint64_t h, const char* s) {
+  return s != nullptr ? MixBytes(h, s, std::strlen(s)) : Mix(h, ~0ull);
+}
 
 }  // namespace
 
 ParamArena::ParamArena(StringPairs pairs) : pairs_(std::move(pairs)) {
+  if (pairs_.empty()) {
+    nodes_.push_back(ParamList{nullptr, nullptr, 0, nullptr});  // the placeholder
+    return;
+  }
   nodes_.resize(pairs_.size());
   for (size_t i = 0; i < pairs_.size(); ++i) {
     ParamList& n = nodes_[i];
@@ -27,6 +56,13 @@ ParamArena::ParamArena(StringPairs pairs) : pairs_(std::move(pairs)) {
 }
 
 DataArena::DataArena(std::vector<InputItem> items) : items_(std::move(items)) {
+  if (items_.empty()) {
+    // The placeholder. NOTE: AIGes leaves its desc NULL; a placeholder desc is no less compatible
+    // and keeps the rule simple: no list the host passes is NULL.
+    descs_.push_back(std::make_unique<ParamArena>());
+    nodes_.push_back(DataList{nullptr, nullptr, 0, DataText, DataBegin, descs_.back()->head(), nullptr});
+    return;
+  }
   nodes_.resize(items_.size());
   descs_.reserve(items_.size());
   for (size_t i = 0; i < items_.size(); ++i) {
@@ -51,6 +87,26 @@ bool DataArena::HasEnd() const {
   return false;
 }
 
+std::string DataArena::CopyInputs() {
+  size_t total = 0;
+  for (const InputItem& it : items_) {
+    if (it.len != 0) total += it.len + 1;
+  }
+  if (total == 0) return "";
+  copies_ = InputBlock::Allocate(total);
+  if (!copies_) return "out of memory copying " + std::to_string(total) + " input bytes";
+  uint8_t* p = copies_.get();
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const InputItem& it = items_[i];
+    if (it.len == 0) continue;
+    std::memcpy(p, it.data, it.len);
+    p[it.len] = 0;
+    nodes_[i].data = p;
+    p += it.len + 1;
+  }
+  return "";
+}
+
 std::string CopyDataList(const DataList* head, std::vector<OwnedItem>& out) {
   size_t count = 0;
   for (const DataList* n = head; n != nullptr; n = n->next) {
@@ -72,12 +128,29 @@ std::string CopyDataList(const DataList* head, std::vector<OwnedItem>& out) {
     size_t descCount = 0;
     for (const ParamList* d = n->desc; d != nullptr; d = d->next) {
       if (++descCount > kMaxDescNodes) return "output desc list is longer than 4096 nodes (cyclic?)";
+      // A node without a key carries nothing: typically the input's placeholder, echoed back.
+      if (d->key == nullptr) continue;
       // `value` is NUL-terminated by contract; many wrappers leave vlen at 0, so it is not trusted.
-      item.desc.emplace_back(d->key != nullptr ? d->key : "", d->value != nullptr ? d->value : "");
+      item.desc.emplace_back(d->key, d->value != nullptr ? d->value : "");
     }
     out.push_back(std::move(item));
   }
   return "";
+}
+
+uint64_t Fingerprint(const DataList* head) {
+  uint64_t h = kMul;
+  size_t count = 0;
+  for (const DataList* n = head; n != nullptr && count < kMaxOutputNodes; n = n->next, ++count) {
+    h = MixString(h, n->key);
+    h = Mix(h, (static_cast<uint64_t>(n->type) << 32) | static_cast<uint32_t>(n->status));
+    h = n->data != nullptr ? MixBytes(h, n->data, n->len) : Mix(h, n->len);
+    size_t descCount = 0;
+    for (const ParamList* d = n->desc; d != nullptr && descCount < kMaxDescNodes; d = d->next, ++descCount) {
+      h = MixString(MixString(h, d->key), d->value);
+    }
+  }
+  return h;
 }
 
 bool HasFinal(const DataList* head) {

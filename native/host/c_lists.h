@@ -1,7 +1,10 @@
 // C lists of the AIGes ABI, built from and copied into owning C++ values.
 //
 // Input side (JS → wrapper): ParamArena and DataArena own every string and node of a ParamList /
-// DataList chain; DataList.data points at caller-owned memory (a pinned JS Buffer) and is never copied.
+// DataList chain. As AIGes does, a list is never NULL: an empty one is one placeholder node (key NULL,
+// value/data NULL, len 0, DataText, DataBegin, next NULL), because existing wrappers dereference the
+// head unchecked. Input bytes are copied once, on the worker, into host memory followed by one zero
+// byte not counted in len (DataArena::CopyInputs): wrappers build C strings from char* without len.
 // Output side (wrapper → JS): CopyDataList copies a wrapper-owned chain into OwnedItems, one block per
 // node (output_blocks.h), so that the JS side can adopt each block as a Buffer without a second copy.
 #pragma once
@@ -22,16 +25,17 @@ namespace aiges {
 
 using StringPairs = std::vector<std::pair<std::string, std::string>>;
 
-// Owns a ParamList chain. head() and every pointer reachable from it stay valid, unchanged, for the
-// arena's lifetime; the wrapper receives them read-only for the duration of one call.
+// Owns a ParamList chain. head() (never null: the placeholder when empty) and every pointer reachable
+// from it stay valid, unchanged, for the arena's lifetime; the wrapper receives them read-only for the
+// duration of one call.
 class ParamArena {
  public:
-  ParamArena() = default;
+  ParamArena() : ParamArena(StringPairs{}) {}
   explicit ParamArena(StringPairs pairs);
   ParamArena(const ParamArena&) = delete;
   ParamArena& operator=(const ParamArena&) = delete;
 
-  pParamList head() { return nodes_.empty() ? nullptr : &nodes_.front(); }
+  pParamList head() { return &nodes_.front(); }
   const StringPairs& pairs() const { return pairs_; }
 
  private:
@@ -40,7 +44,8 @@ class ParamArena {
   std::vector<ParamList> nodes_;
 };
 
-// One input item: bytes are borrowed (the caller keeps them alive and unchanged until the call ends).
+// One input item: bytes are borrowed (the caller keeps them alive and unchanged until the call ends,
+// or at least until CopyInputs has run).
 struct InputItem {
   std::string key;
   const void* data = nullptr;
@@ -50,22 +55,31 @@ struct InputItem {
   StringPairs desc;
 };
 
-// Owns a DataList chain over borrowed bytes (zero copy).
+// Owns a DataList chain (never null: the placeholder when there are no items). Until CopyInputs runs,
+// nodes point at the borrowed bytes.
 class DataArena {
  public:
-  DataArena() = default;
+  DataArena() : DataArena(std::vector<InputItem>{}) {}
   explicit DataArena(std::vector<InputItem> items);
   DataArena(const DataArena&) = delete;
   DataArena& operator=(const DataArena&) = delete;
 
-  pDataList head() { return nodes_.empty() ? nullptr : &nodes_.front(); }
+  pDataList head() { return &nodes_.front(); }
+  const std::vector<InputItem>& items() const { return items_; }
   // True when some item has status DataEnd: a session's last frame.
   bool HasEnd() const;
+
+  // Copies every non-empty input into one host block, each followed by a zero byte that `len` does
+  // not count, and points the nodes there (empty inputs point at a static zero byte). Call on the
+  // worker, right before the wrapper call: the copy then costs the event loop nothing, and the
+  // block lives as long as the arena. Returns "" or, when the memory cannot be had, an error text.
+  std::string CopyInputs();
 
  private:
   std::vector<InputItem> items_;
   std::vector<std::unique_ptr<ParamArena>> descs_;
   std::vector<DataList> nodes_;
+  InputBlock copies_;
 };
 
 // One output node, copied out of wrapper memory. `data` is a block of at least `len` bytes (empty when
@@ -86,5 +100,9 @@ std::string CopyDataList(const DataList* head, std::vector<OwnedItem>& out);
 
 // True when a node of the chain has status DataEnd or DataOnce (the last result of a tag or session).
 bool HasFinal(const DataList* head);
+
+// A 64-bit digest of a chain's content (keys, types, statuses, bytes, desc): two reads returning the
+// same result give the same value. Not for security; collisions are negligible for this use.
+uint64_t Fingerprint(const DataList* head);
 
 }  // namespace aiges

@@ -139,6 +139,8 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
       const Symbols& s = self->sym();
       const char* tag = req->tag.c_str();
       InlineResult* slot = inlineResult.get();
+      const std::string copyError = req->data.CopyInputs();
+      if (!copyError.empty()) return self->Settle(op, ErrorInfo{"wrapperExec", 0, "plugin", copyError}, {}, slot);
       pDataList out = nullptr;
       int ret = 0;
       const auto thrown = CallWrapper([&] {
@@ -175,18 +177,24 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
   pool_.Post([self, op, req, entry, timeout] {
     const Symbols& s = self->sym();
     int ret = 0;
-    const auto thrown = CallWrapper([&] {
-      CallScope scope(*self);
-      ret = s.execAsync(entry->tag.c_str(), req->params.head(), req->data.head(), &HostCallback, timeout, nullptr,
-                        0);
-    });
+    const std::string copyError = req->data.CopyInputs();
+    std::optional<std::string> thrown;
+    if (copyError.empty()) {
+      thrown = CallWrapper([&] {
+        CallScope scope(*self);
+        ret = s.execAsync(entry->tag.c_str(), req->params.head(), req->data.head(), &HostCallback, timeout,
+                          nullptr, 0);
+      });
+    }
     auto unpin = std::make_unique<Message>();
     unpin->kind = Message::Kind::Unpin;
     unpin->id = op;
     self->Post(std::move(unpin));
     // A callback may already have delivered (even the final result) during the call; only the one
     // that unregisters the tag settles the op.
-    if (thrown) {
+    if (!copyError.empty()) {
+      if (UnregisterTag(entry)) self->Settle(op, ErrorInfo{"wrapperExecAsync", 0, "plugin", copyError});
+    } else if (thrown) {
       if (UnregisterTag(entry)) self->Settle(op, ThrownError("wrapperExecAsync", *thrown));
     } else if (ret != 0 && UnregisterTag(entry)) {
       self->Settle(op, PluginError(s, "wrapperExecAsync", ret));

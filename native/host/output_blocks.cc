@@ -27,6 +27,8 @@ uint8_t* MapBlock(size_t capacity) {
 }
 
 struct Pool {
+  explicit Pool(size_t maxIdle) : maxIdleBytes(maxIdle) {}
+  const size_t maxIdleBytes;
   std::mutex mu;
   std::unordered_map<size_t, std::vector<uint8_t*>> idle;  // size class → idle blocks
   std::unordered_set<const void*> adopted;                   // blocks a JS Buffer owns
@@ -34,11 +36,55 @@ struct Pool {
   size_t idleBlocks = 0;
   size_t liveBlocks = 0;
   uint64_t reused = 0;
+
+  // A block of `capacity` (a size class): an idle one when there is, else fresh memory (null when
+  // none can be had).
+  uint8_t* Take(size_t capacity) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = idle.find(capacity);
+      if (it != idle.end() && !it->second.empty()) {
+        uint8_t* p = it->second.back();
+        it->second.pop_back();
+        idleBytes -= capacity;
+        --idleBlocks;
+        ++liveBlocks;
+        ++reused;
+        return p;
+      }
+    }
+    uint8_t* p = MapBlock(capacity);
+    if (p == nullptr) return nullptr;
+    std::lock_guard<std::mutex> lock(mu);
+    ++liveBlocks;
+    return p;
+  }
+
+  // Keeps the block for reuse, or unmaps it when maxIdleBytes are idle already.
+  void Give(uint8_t* data, size_t capacity) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      --liveBlocks;
+      adopted.erase(data);
+      if (idleBytes + capacity <= maxIdleBytes) {
+        idle[capacity].push_back(data);
+        idleBytes += capacity;
+        ++idleBlocks;
+        return;
+      }
+    }
+    munmap(data, capacity);
+  }
 };
 
 // Never destroyed: Buffer finalizers may run during process teardown, after static destructors.
 Pool& ThePool() {
-  static Pool* pool = new Pool();
+  static Pool* pool = new Pool(kMaxIdleBytes);
+  return *pool;
+}
+
+Pool& TheInputPool() {
+  static Pool* pool = new Pool(kMaxIdleInputBytes);
   return *pool;
 }
 
@@ -57,43 +103,40 @@ OutputBlock& OutputBlock::operator=(OutputBlock&& o) noexcept {
 OutputBlock OutputBlock::Allocate(size_t len) {
   if (len < kPooledMinBytes) return OutputBlock(static_cast<uint8_t*>(std::malloc(len)), 0);
   const size_t capacity = SizeClass(len);
-  Pool& pool = ThePool();
-  {
-    std::lock_guard<std::mutex> lock(pool.mu);
-    auto it = pool.idle.find(capacity);
-    if (it != pool.idle.end() && !it->second.empty()) {
-      uint8_t* p = it->second.back();
-      it->second.pop_back();
-      pool.idleBytes -= capacity;
-      --pool.idleBlocks;
-      ++pool.liveBlocks;
-      ++pool.reused;
-      return OutputBlock(p, capacity);
-    }
-  }
-  uint8_t* p = MapBlock(capacity);
-  if (p == nullptr) return OutputBlock();
-  std::lock_guard<std::mutex> lock(ThePool().mu);
-  ++pool.liveBlocks;
-  return OutputBlock(p, capacity);
+  uint8_t* p = ThePool().Take(capacity);
+  return p != nullptr ? OutputBlock(p, capacity) : OutputBlock();
 }
 
 void OutputBlock::Free(uint8_t* data, size_t capacity) {
   if (data == nullptr) return;
   if (capacity == 0) return std::free(data);
-  Pool& pool = ThePool();
-  {
-    std::lock_guard<std::mutex> lock(pool.mu);
-    --pool.liveBlocks;
-    pool.adopted.erase(data);
-    if (pool.idleBytes + capacity <= kMaxIdleBytes) {
-      pool.idle[capacity].push_back(data);
-      pool.idleBytes += capacity;
-      ++pool.idleBlocks;
-      return;
-    }
+  ThePool().Give(data, capacity);
+}
+
+InputBlock InputBlock::Allocate(size_t len) {
+  if (len < kPooledMinBytes) return InputBlock(static_cast<uint8_t*>(std::malloc(len)), 0);
+  const size_t capacity = SizeClass(len);
+  uint8_t* p = TheInputPool().Take(capacity);
+  return p != nullptr ? InputBlock(p, capacity) : InputBlock();
+}
+
+InputBlock::~InputBlock() {
+  if (data_ == nullptr) return;
+  if (capacity_ == 0) {
+    std::free(data_);
+  } else {
+    TheInputPool().Give(data_, capacity_);
   }
-  munmap(data, capacity);
+}
+
+InputBlock& InputBlock::operator=(InputBlock&& o) noexcept {
+  if (this != &o) {
+    InputBlock gone(std::move(*this));
+    data_ = o.data_;
+    capacity_ = o.capacity_;
+    o.data_ = nullptr;
+  }
+  return *this;
 }
 
 void MarkAdopted(uint8_t* data) {

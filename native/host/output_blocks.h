@@ -1,5 +1,6 @@
 // Memory for output bytes: the one block each output item is copied into, which its JS Buffer then
-// owns (external buffer) until V8 collects it.
+// owns (external buffer) until V8 collects it. And memory for input copies (InputBlock), recycled
+// the same way in a pool of its own.
 //
 // Small blocks (< kPooledMinBytes) are plain malloc. Large ones come from a process-wide recycler:
 // a block freed by its Buffer's finalizer is kept (up to kMaxIdleBytes in all) and handed to the next
@@ -64,7 +65,33 @@ void MarkAdopted(uint8_t* data);
 // Whether `data` is the start of a pooled block that a JS Buffer owns.
 bool IsAdopted(const void* data);
 
-// For tests and benchmarks: pooled blocks in use (held by Buffers or in flight) and idle.
+// The block a call's input bytes are copied into (c_lists.h DataArena::CopyInputs), freed when the
+// call is over. Large ones (≥ kPooledMinBytes) come from a pool of their own, kept apart from the
+// output pool (whose stats count outputs only), with at most kMaxIdleInputBytes idle: a stream of
+// large inputs then copies into memory that is already mapped instead of page-faulting a fresh block
+// in on every call. Allocate and free on any thread.
+constexpr size_t kMaxIdleInputBytes = size_t{64} << 20;
+class InputBlock {
+ public:
+  InputBlock() = default;
+  // `len` > 0. An empty block (operator bool false) when the memory cannot be had.
+  static InputBlock Allocate(size_t len);
+  ~InputBlock();
+  InputBlock(InputBlock&& o) noexcept : data_(o.data_), capacity_(o.capacity_) { o.data_ = nullptr; }
+  InputBlock& operator=(InputBlock&& o) noexcept;
+  InputBlock(const InputBlock&) = delete;
+  InputBlock& operator=(const InputBlock&) = delete;
+
+  uint8_t* get() const { return data_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  InputBlock(uint8_t* data, size_t capacity) : data_(data), capacity_(capacity) {}
+  uint8_t* data_ = nullptr;
+  size_t capacity_ = 0;  // 0: malloc'd
+};
+
+// For tests and benchmarks: pooled output blocks in use (held by Buffers or in flight) and idle.
 struct OutputPoolStats {
   size_t liveBlocks = 0;
   size_t idleBlocks = 0;

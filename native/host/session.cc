@@ -55,6 +55,8 @@ void Session::Write(uint64_t op, std::shared_ptr<Request> req) {
     if (self->destroyed_ || self->handle_ == nullptr) {
       return core.Settle(op, StateError("wrapperWrite", "session is destroyed"));
     }
+    std::string copyError = req->data.CopyInputs();
+    if (!copyError.empty()) return core.Settle(op, ErrorInfo{"wrapperWrite", 0, "plugin", copyError});
     int ret = 0;
     if (auto thrown = CallWrapper([&] {
           Core::CallScope scope(core);

@@ -1,7 +1,8 @@
 /**
  * Native host, what an existing AIGes wrapper relies on at the C edge, against the fidelity test
- * wrapper (test/native/wrappers/fidelity.cpp): exceptions from any entry point answered at once
- * with the function's code.
+ * wrapper (test/native/wrappers/fidelity.cpp): lists never NULL (placeholder nodes), each input
+ * followed by a zero byte, exceptions from any entry point answered at once with the function's
+ * code.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openLibrary, type NativeItem, type NativeLibrary, type OpenOptions } from '../../native/host.js';
@@ -31,6 +32,72 @@ interface Seen {
   data: SeenNode[] | null;
 }
 const seen = (out: NativeItem[]): Seen => JSON.parse(out[0]!.data.toString()) as Seen;
+
+/** The placeholder node AIGes passes for an empty list: key NULL, value NULL. */
+const PLACEHOLDER_PAIRS: Pairs = [[null, null]];
+/** The placeholder DataList node for a request without items. */
+const PLACEHOLDER_NODE: SeenNode = { key: null, dataNull: true, len: 0, type: 0, status: 0, desc: PLACEHOLDER_PAIRS };
+
+describe('lists are never NULL', () => {
+  it.each([false, true])('once (async=%s): a request without items reaches the wrapper as one placeholder node', async (async) => {
+    const lib = await fidelity({ async });
+    const report = seen(await lib.exec('empty', {}, [], 5000));
+    expect(report.data).toEqual([PLACEHOLDER_NODE]);
+    expect(report.params).toEqual([['sid', 'empty']]);
+    // wrapperInit got an empty config: the placeholder too.
+    expect(report.init).toEqual(PLACEHOLDER_PAIRS);
+  });
+
+  it('an item without attributes has a placeholder desc', async () => {
+    const lib = await fidelity({}, { model: 'x' });
+    const report = seen(
+      await lib.exec('d', {}, [item('a', 'hi', Status.ONCE, 1), item('b', 'yo', Status.ONCE, 0, { rate: '16000' })], 5000),
+    );
+    expect(report.init).toEqual([['model', 'x']]);
+    expect(report.data!.map((n) => [n.key, n.type, n.desc])).toEqual([
+      ['a', 1, PLACEHOLDER_PAIRS],
+      ['b', 0, [['rate', '16000']]],
+    ]);
+  });
+
+  it('session: a write without items reaches wrapperWrite as the placeholder', async () => {
+    const lib = await fidelity({ mode: 'session' });
+    const c = collector();
+    const session = await lib.createSession('s-empty', {}, c.onResult);
+    await session.write([]);
+    await session.write([item('a', 'x', Status.END)]);
+    await c.ended;
+    const reports = c.results.map((r) => JSON.parse(r[0]!.data.toString()) as Seen);
+    expect(reports[0]!.data).toEqual([PLACEHOLDER_NODE]);
+    expect(reports[1]!.data!.map((n) => n.key)).toEqual(['a']);
+    await session.destroy();
+  });
+});
+
+describe('input bytes', () => {
+  it.each([false, true])('async=%s: each input is followed by one zero byte not counted in len', async (async) => {
+    const lib = await fidelity({ async });
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5, 'z');
+    // A view into a larger buffer whose next byte is not zero: what a decoded request looks like.
+    const request = Buffer.from('hello|world');
+    const view = request.subarray(0, 5);
+    const report = seen(
+      await lib.exec(
+        'z',
+        {},
+        [item('text', view), item('empty', Buffer.alloc(0)), item('big', big), item('bin', Buffer.from([1, 0, 2]))],
+        5000,
+      ),
+    );
+    expect(report.data!.map((n) => [n.key, n.len, n.dataNull, n.zeroAfter, n.cstrLen])).toEqual([
+      ['text', 5, false, true, 5],
+      ['empty', 0, false, true, 0],
+      ['big', big.length, false, true, big.length],
+      ['bin', 3, false, true, 1],
+    ]);
+    expect(request.toString()).toBe('hello|world'); // the caller's bytes are never written
+  });
+});
 
 describe('exceptions from wrapper code', () => {
   it.each([

@@ -23,7 +23,11 @@
  * - Every pointer the host passes in (params, request data, usrTag, config) is valid only for the
  *   duration of that call, except usrTag given to wrapperCreate or wrapperExecAsync, which stays
  *   valid until wrapperDestroy returns (sessions) or until the last callback for it (async once).
- * - Request data (DataList.data) points straight at the client's bytes (no copy): read-only.
+ * - Lists are never NULL, as in AIGes: config, params, request data and each node's desc hold at
+ *   least one node; an empty list is one placeholder node (key NULL, value/data NULL, len 0, type
+ *   DataText, status DataBegin, next NULL; a placeholder data node's desc is itself a placeholder).
+ * - Request data (DataList.data) is the host's copy of the client's bytes, followed by one zero byte
+ *   that `len` does not count (a C string when the input is text): read-only.
  * - Memory a wrapper returns stays the wrapper's: the host copies it once and then calls
  *   wrapperExecFree (once mode) or never touches it again after the next call on that handle
  *   (wrapperRead; freed by the wrapper at the latest in wrapperDestroy).
