@@ -167,7 +167,7 @@ void Strand::Post(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(task));
-    if (!active_) {
+    if (!active_ && !suspended_) {
       active_ = true;
       schedule = true;
     }
@@ -179,6 +179,26 @@ void Strand::PostAfter(std::chrono::milliseconds delay, Task task) {
   pool_.PostAfter(delay, [self = shared_from_this(), task = std::move(task)]() mutable {
     self->Post(std::move(task));
   });
+}
+
+void Strand::Suspend(Task next) {
+  std::lock_guard<std::mutex> lock(mu_);
+  suspended_ = true;
+  if (next) queue_.push_front(std::move(next));
+}
+
+void Strand::Resume() {
+  bool schedule = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!suspended_) return;
+    suspended_ = false;
+    if (!active_ && !queue_.empty()) {
+      active_ = true;
+      schedule = true;
+    }
+  }
+  if (schedule) pool_.Post([self = shared_from_this()] { self->RunOne(); });
 }
 
 void Strand::RunOne() {
@@ -193,7 +213,7 @@ void Strand::RunOne() {
   bool more = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    more = !queue_.empty();
+    more = !queue_.empty() && !suspended_;
     if (!more) active_ = false;
   }
   // NOTE: one task per pool turn, then re-queue behind other work: a busy session cannot starve

@@ -3,7 +3,9 @@
 // WorkerPool runs tasks on a fixed number of threads, so at most `threads` tasks run at once; extra
 // tasks wait in FIFO order. PostAfter queues a task once a delay has passed without holding a thread
 // meanwhile (used for session read back-off and deadline bookkeeping). Strand runs the tasks posted
-// to it one at a time, in order, on the pool: the per-session serialisation of wrapper calls.
+// to it one at a time, in order, on the pool: the per-session serialisation of wrapper calls. A strand
+// can be suspended by its running task (a session waiting for its client to take results) without
+// holding a thread.
 //
 // Spinning: a worker that runs out of tasks first polls the queue for up to `spin` (one worker at a
 // time), and only then sleeps on the condition variable. A call that arrives meanwhile (the next one
@@ -64,13 +66,20 @@ class Strand : public std::enable_shared_from_this<Strand> {
   // Enqueues `task` on the strand after `delay`; other tasks may run meanwhile.
   void PostAfter(std::chrono::milliseconds delay, Task task);
 
+  // Called by the strand's running task: once it returns, no task runs until Resume(); `next` then
+  // runs first, before the tasks posted meanwhile. Resume() may come from any thread, even before
+  // the suspending task has returned.
+  void Suspend(Task next);
+  void Resume();
+
  private:
   void RunOne();
 
   WorkerPool& pool_;
   std::mutex mu_;
   std::deque<Task> queue_;
-  bool active_ = false;  // a RunOne is queued or running
+  bool active_ = false;     // a RunOne is queued or running
+  bool suspended_ = false;  // no task runs until Resume()
 };
 
 }  // namespace aiges
