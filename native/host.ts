@@ -53,6 +53,26 @@ export interface OpenOptions {
    */
   spinUs?: number;
   /**
+   * Sessions, AIGes's `[aiges] realTimeRlt` (default true). Sync mode: true reads once after each
+   * intermediate write, as AIGes does; false reads only after the last write (AIGes's non-real-time
+   * services: the results come together at the end). No effect on async sessions.
+   */
+  realTimeRlt?: boolean;
+  /**
+   * Sessions: how long the host waits for the final result (status END/ONCE) after the last input
+   * or the last new result (1–3,600,000 ms, default {@link DEFAULT_FINAL_READ_WAIT_MS}, AIGes's
+   * 100 reads × 50 ms). Past it the session ends with a NativeError: fn 'wrapperRead' (10908) in
+   * sync mode, 'wrapperCallback' (10910) in async mode. Time the client holds results back
+   * (onResult returning false) does not count.
+   */
+  finalReadWaitMs?: number;
+  /**
+   * Sync sessions: the longest pause between two reads while waiting for the final result (1–1000
+   * ms, default {@link DEFAULT_READ_INTERVAL_MS}). Reads back off from an immediate re-read through
+   * 1, 2, 4 … ms up to this; AIGes reads every 50 ms.
+   */
+  readIntervalMs?: number;
+  /**
    * Receives the wrapper's wrapperMeterCustom events (when it exports wrapperSetCtrl), on the JS
    * thread. Exceptions it throws are reported as uncaught exceptions.
    */
@@ -61,6 +81,12 @@ export interface OpenOptions {
 
 /** The host's default `spinUs` (as the addon applies it when the option is absent). */
 export const DEFAULT_SPIN_US = 50;
+/** The host's default `finalReadWaitMs`. */
+export const DEFAULT_FINAL_READ_WAIT_MS = 5000;
+/** The host's default `readIntervalMs`. */
+export const DEFAULT_READ_INTERVAL_MS = 20;
+/** Results of one session on their way to onResult, at most, before the host holds the wrapper back. */
+export const MAX_QUEUED_RESULTS = 8;
 
 export interface NativeStats {
   /** Wrapper calls executing now (never more than `threads`). */
@@ -75,8 +101,13 @@ export interface NativeStats {
   inlineResults: number;
 }
 
-/** Receives a session's results: (items, null) per result, (null, null) after the last, (null, err) on failure. */
-export type SessionListener = (items: NativeItem[] | null, err: NativeError | null) => void;
+/**
+ * Receives a session's results: (items, null) per result, (null, null) after the last, (null, err) on
+ * failure. Returning `false` from a (items, null) call asks the host to hold the session back until
+ * {@link NativeSession.resume}; any other return value (undefined included) lets it go on.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: listeners that return nothing (void) must still fit
+export type SessionListener = (items: NativeItem[] | null, err: NativeError | null) => boolean | void;
 
 export interface NativeLibrary {
   readonly path: string;
@@ -109,10 +140,22 @@ export interface NativeLibrary {
   exec(usrTag: string, params: Record<string, string>, items: NativeItem[], timeoutMs: number): Promise<NativeItem[]>;
   /**
    * Session mode: wrapperCreate on a worker. Calls on one session never overlap and run in order.
-   * `onResult` runs on the JS thread; results come in the wrapper's order. Sync mode: after every
-   * write the host reads until wrapperRead returns NULL; after a frame with status END (2) it keeps
-   * reading with back-off until a result with END/ONCE, then calls onResult(null, null).
-   * Async mode: each callback is one result; a DataEnd/DataOnce node ends the results the same way.
+   * `onResult` runs on the JS thread; results come in the wrapper's order, and a result with status
+   * END/ONCE (3) is the last: onResult(null, null) follows it, and nothing after it is delivered.
+   *
+   * Reading is AIGes's. A write is the last input when every key written so far has status END (2)
+   * or ONCE (3). Sync mode: after an intermediate write one wrapperRead (none when `realTimeRlt` is
+   * false); after the last write, reads with back-off until the final result — a read repeating the
+   * previous one's content is not a new result. Async mode: each callback is one result. Either
+   * way, when the final result has not come `finalReadWaitMs` after the last input or new result,
+   * onResult(null, err) ends the session (sync: fn 'wrapperRead' 10908; async: 'wrapperCallback' 10910).
+   *
+   * Flow control: at most {@link MAX_QUEUED_RESULTS} results are on their way to onResult; and when
+   * onResult returns false, the host holds the session back until `resume()`: it makes no further
+   * wrapperWrite or wrapperRead (a write() meanwhile stays pending, so the writer is held back
+   * too), and a callback of the wrapper blocks its thread. Results already on their way are still
+   * delivered (each may return false again). destroy() ends the hold. Nothing waiting for a slow
+   * client grows without bound, provided onResult returns false while the consumer is behind.
    * `params` should hold `sid` (= usrTag); it is added when missing.
    */
   createSession(usrTag: string, params: Record<string, string>, onResult: SessionListener): Promise<NativeSession>;
@@ -126,9 +169,17 @@ export interface NativeLibrary {
 }
 
 export interface NativeSession {
-  /** wrapperWrite (then reads, in sync mode). Resolves once the frame was written and results so far delivered. */
+  /**
+   * wrapperWrite (then reads, in sync mode). Resolves once the frame was written and the results so
+   * far posted to onResult; waits first while the session is held back (see createSession).
+   */
   write(items: NativeItem[]): Promise<void>;
-  /** wrapperDestroy, exactly once, after every earlier write; later results are dropped. */
+  /** After onResult returned false: the client takes results again. Harmless at any other time. */
+  resume(): void;
+  /**
+   * wrapperDestroy, exactly once, after every earlier write. Ends any hold at once: writes still
+   * pending are made, but nothing more is read, and results the wrapper calls back are dropped.
+   */
   destroy(): Promise<void>;
 }
 
@@ -213,6 +264,7 @@ interface NativeHandle {
   exec(usrTag: string, params: Record<string, string>, items: NativeItem[], timeoutMs: number): Promise<NativeItem[]>;
   createSession(usrTag: string, params: Record<string, string>, onResult: SessionListener): Promise<number>;
   write(session: number, items: NativeItem[]): Promise<void>;
+  resume(session: number): void;
   destroy(session: number): Promise<void>;
   stats(): NativeStats;
   close(): void;
@@ -249,15 +301,19 @@ function withSid(params: Record<string, string>, usrTag: string): Record<string,
   return params['sid'] === undefined ? { ...params, sid: usrTag } : params;
 }
 
-/** Rethrows a listener's exception outside the native callback frame (as an uncaught exception). */
-function guarded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+/**
+ * Rethrows a listener's exception outside the native callback frame (as an uncaught exception);
+ * passes its return value on (undefined after a throw).
+ */
+function guarded<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R | undefined {
   return (...args: A) => {
     try {
-      fn(...args);
+      return fn(...args);
     } catch (err) {
       queueMicrotask(() => {
         throw err;
       });
+      return undefined;
     }
   };
 }
@@ -320,6 +376,7 @@ export async function openLibrary(path: string, options: OpenOptions): Promise<N
       const id = await handle.createSession(usrTag, withSid(params, usrTag), guarded(onResult));
       return {
         write: (items) => handle.write(id, items),
+        resume: () => handle.resume(id),
         destroy: () => handle.destroy(id),
       };
     },

@@ -1,7 +1,8 @@
 // aiges_host.node: loads AIGes C-ABI wrapper libraries and runs their calls off the JS thread.
 //
 // Exports:
-//   openLibrary(path, { mode, async, threads, onMeter? }) → Promise<NativeLibrary>
+//   openLibrary(path, { mode, async, threads, spinUs?, realTimeRlt?, finalReadWaitMs?,
+//               readIntervalMs?, onMeter? }) → Promise<NativeLibrary>
 //   configure({ NativeError })  the error class used for every rejection (set once by native/host.ts)
 //   releaseOutput(view)         frees a large host output's block now (detaches it); false if not one
 //   outputPoolStats()           the large-output pool: { liveBlocks, idleBlocks, idleBytes, reused,
@@ -28,6 +29,7 @@ class LibraryWrap : public Napi::ObjectWrap<LibraryWrap> {
                            InstanceMethod<&LibraryWrap::CreateSession>("createSession"),
                            InstanceMethod<&LibraryWrap::Write>("write"),
                            InstanceMethod<&LibraryWrap::Destroy>("destroy"),
+                           InstanceMethod<&LibraryWrap::Resume>("resume"),
                            InstanceMethod<&LibraryWrap::Stats>("stats"),
                            InstanceMethod<&LibraryWrap::Close>("close"),
                        });
@@ -51,6 +53,7 @@ class LibraryWrap : public Napi::ObjectWrap<LibraryWrap> {
   Napi::Value CreateSession(const Napi::CallbackInfo& info) { return bridge_->CreateSession(info); }
   Napi::Value Write(const Napi::CallbackInfo& info) { return bridge_->Write(info); }
   Napi::Value Destroy(const Napi::CallbackInfo& info) { return bridge_->Destroy(info); }
+  void Resume(const Napi::CallbackInfo& info) { bridge_->Resume(info); }
   Napi::Value Stats(const Napi::CallbackInfo& info) { return bridge_->GetStats(info); }
   void Close(const Napi::CallbackInfo& info) { bridge_->Close(info); }
 

@@ -26,6 +26,9 @@ std::string ReadString(Napi::Env env, Napi::Value v, const char* what) {
 // Spinning longer than this would stall the event loop noticeably for nothing: by then a thread
 // wake-up (tens of µs) is cheap in comparison.
 constexpr int kMaxSpinUs = 1000;
+// Bounds that keep a misread setting from turning a session into a hang: an hour, a second.
+constexpr int kMaxFinalReadWaitMs = 3'600'000;
+constexpr int kMaxReadIntervalMs = 1000;
 
 }  // namespace
 
@@ -53,6 +56,21 @@ Napi::Value JsBridge::Open(const Napi::CallbackInfo& info) {
   Napi::Value spinUs = o.Get("spinUs");
   if (!spinUs.IsUndefined()) {
     opts.spin = std::chrono::microseconds(ReadInt(env, spinUs, "options.spinUs", 0, kMaxSpinUs));
+  }
+  Napi::Value realTimeRlt = o.Get("realTimeRlt");
+  if (!realTimeRlt.IsUndefined()) {
+    if (!realTimeRlt.IsBoolean()) throw Napi::TypeError::New(env, "options.realTimeRlt must be a boolean");
+    opts.realTimeRlt = realTimeRlt.As<Napi::Boolean>().Value();
+  }
+  Napi::Value finalReadWaitMs = o.Get("finalReadWaitMs");
+  if (!finalReadWaitMs.IsUndefined()) {
+    opts.finalReadWait =
+        std::chrono::milliseconds(ReadInt(env, finalReadWaitMs, "options.finalReadWaitMs", 1, kMaxFinalReadWaitMs));
+  }
+  Napi::Value readIntervalMs = o.Get("readIntervalMs");
+  if (!readIntervalMs.IsUndefined()) {
+    opts.readInterval =
+        std::chrono::milliseconds(ReadInt(env, readIntervalMs, "options.readIntervalMs", 1, kMaxReadIntervalMs));
   }
   Napi::Value onMeter = o.Get("onMeter");
   if (!onMeter.IsUndefined() && !onMeter.IsFunction()) {
@@ -180,6 +198,7 @@ Napi::Value JsBridge::CreateSession(const Napi::CallbackInfo& info) {
   if (!info[2].IsFunction()) throw Napi::TypeError::New(env_, "onResult must be a function");
   const uint64_t sid = nextId_++;
   auto entry = std::make_shared<TagEntry>(TagEntry::Kind::Session, tag, core_, sid);
+  entry->flow = std::make_shared<ResultFlow>(core_->options().maxQueuedResults);
   if (core_->options().async && !RegisterTag(entry)) {
     return Rejected("wrapperCreate", "usrTag '" + tag + "' is already used by a live session");
   }
@@ -212,11 +231,19 @@ Napi::Value JsBridge::Destroy(const Napi::CallbackInfo& info) {
     return Rejected("wrapperDestroy", "session is already destroyed");
   }
   it->second.destroying = true;
+  // Nothing waits for the client any more: writes and reads go on, callbacks stop blocking.
+  it->second.native->flow().Close();
   Napi::Promise::Deferred d(env_);
   const uint64_t op = NewOp(OpKind::Destroy, {}, d);
   ops_.at(op).sessionId = sid;
   it->second.native->Destroy(op);
   return d.Promise();
+}
+
+void JsBridge::Resume(const Napi::CallbackInfo& info) {
+  const uint64_t sid = static_cast<uint64_t>(ReadInt(env_, info[0], "session", 0, INT_MAX));
+  auto it = sessions_.find(sid);
+  if (it != sessions_.end()) it->second.native->flow().Resume();
 }
 
 Napi::Value JsBridge::GetStats(const Napi::CallbackInfo&) {
@@ -263,8 +290,13 @@ void JsBridge::Teardown(bool unload) {
   core_->CloseTsfn();
 }
 
+void JsBridge::CloseFlows() {
+  for (auto& kv : sessions_) kv.second.native->flow().Close();
+}
+
 void JsBridge::OnObjectCollected() {
   if (state_ == State::Closed) return;
+  CloseFlows();
   // Collected while work is outstanding only happens at env teardown: do not wait for wrapper calls.
   const bool idle = BusyOps() == 0 && sessions_.empty();
   state_ = State::Closed;
@@ -281,6 +313,7 @@ void JsBridge::OnTsfnFinalized() {
   tsfnAlive_ = false;
   if (wasAlive && state_ != State::Closed) {
     // Env teardown (worker thread exit / process exit) with the library still open.
+    CloseFlows();
     state_ = State::Closed;
     core_->Shutdown(/*unload=*/false, /*join=*/false);
   }

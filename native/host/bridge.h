@@ -43,6 +43,7 @@ class JsBridge : public std::enable_shared_from_this<JsBridge> {
   Napi::Value CreateSession(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info);
+  void Resume(const Napi::CallbackInfo& info);
   Napi::Value GetStats(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
@@ -81,6 +82,8 @@ class JsBridge : public std::enable_shared_from_this<JsBridge> {
   size_t BusyOps() const;
   void MaybeStartFini();
   void Teardown(bool unload);
+  // Ends every wait of the open sessions on their clients (teardown: nobody will take results).
+  void CloseFlows();
 
   void HoldSelf();
   void ReleaseSelf();

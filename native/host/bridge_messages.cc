@@ -105,18 +105,25 @@ void JsBridge::OnOpened(uint64_t op, Napi::Promise::Deferred deferred) {
 void JsBridge::DeliverSessionResult(Message& msg) {
   auto it = sessions_.find(msg.id);
   if (it == sessions_.end()) return;  // destroyed meanwhile: results are dropped
+  // The session may be destroyed by the calls below: hold its native half (and flow) meanwhile.
+  std::shared_ptr<Session> native = it->second.native;
   // NOTE: the facade wraps onResult so that it never throws into this frame.
   Napi::Function onResult = it->second.onResult.Value();
+  bool pause = false;
   if (msg.error) {
     onResult.Call({env_.Null(), ToJsError(env_, *msg.error)});
-    return;
+  } else {
+    if (!msg.items.empty()) {
+      Napi::Value r = onResult.Call({ToJsItems(env_, msg.items), env_.Null()});
+      pause = r.IsBoolean() && !r.As<Napi::Boolean>().Value();
+    }
+    if (msg.end) {
+      // The session may have been destroyed by the call above (sessions_ is looked up again).
+      auto again = sessions_.find(msg.id);
+      if (again != sessions_.end()) again->second.onResult.Value().Call({env_.Null(), env_.Null()});
+    }
   }
-  if (!msg.items.empty()) onResult.Call({ToJsItems(env_, msg.items), env_.Null()});
-  if (msg.end) {
-    // The session may have been destroyed by the call above (sessions_ is looked up again).
-    auto again = sessions_.find(msg.id);
-    if (again != sessions_.end()) again->second.onResult.Value().Call({env_.Null(), env_.Null()});
-  }
+  native->flow().Delivered(pause);
 }
 
 }  // namespace aiges

@@ -80,13 +80,6 @@ DataArena::DataArena(std::vector<InputItem> items) : items_(std::move(items)) {
   }
 }
 
-bool DataArena::HasEnd() const {
-  for (const InputItem& it : items_) {
-    if (it.status == DataEnd) return true;
-  }
-  return false;
-}
-
 std::string DataArena::CopyInputs() {
   size_t total = 0;
   for (const InputItem& it : items_) {

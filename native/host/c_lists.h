@@ -66,8 +66,6 @@ class DataArena {
 
   pDataList head() { return &nodes_.front(); }
   const std::vector<InputItem>& items() const { return items_; }
-  // True when some item has status DataEnd: a session's last frame.
-  bool HasEnd() const;
 
   // Copies every non-empty input into one host block, each followed by a zero byte that `len` does
   // not count, and points the nodes there (empty inputs point at a static zero byte). Call on the

@@ -69,6 +69,7 @@ Registry& TheRegistry() {
   return *registry;
 }
 
+// Posts one session result; the caller holds a slot of the session's flow for it.
 void DeliverSession(TagEntry& e, std::vector<OwnedItem> items, std::optional<ErrorInfo> error, bool final) {
   auto msg = std::make_unique<Message>();
   msg->kind = Message::Kind::SessionResult;
@@ -76,7 +77,61 @@ void DeliverSession(TagEntry& e, std::vector<OwnedItem> items, std::optional<Err
   msg->items = std::move(items);
   msg->error = std::move(error);
   msg->end = final && !msg->error;
-  e.core->Post(std::move(msg));
+  if (!e.core->Post(std::move(msg))) e.flow->Unposted();
+}
+
+int SessionCallback(const std::shared_ptr<TagEntry>& entry, std::vector<OwnedItem> items,
+                    std::optional<ErrorInfo> error, bool final) {
+  ResultFlow& flow = *entry->flow;
+  flow.Touch();
+  if (items.empty() && !error && !final) return 0;
+  {
+    std::lock_guard<std::mutex> lock(entry->mu);
+    if (entry->done) return 0;
+  }
+  // NOTE: waits outside the tag's lock, so that the final-result timer and destroy never wait on
+  // the client; the state is checked again below.
+  if (!flow.Acquire()) return 0;  // the session is being destroyed: dropped
+  flow.Touch();
+  std::lock_guard<std::mutex> lock(entry->mu);
+  if (entry->done) {
+    flow.Unposted();
+    return 0;
+  }
+  if (final) entry->done = true;
+  DeliverSession(*entry, std::move(items), std::move(error), final);
+  return 0;
+}
+
+int Callback(const char* usrTag, pDataList respData, int ret) {
+  // Holding `entry` keeps the tag string alive for the rest of this call, whatever unregisters it.
+  std::shared_ptr<TagEntry> entry = TheRegistry().Find(usrTag);
+  if (!entry) return 0;  // unknown or already finished tag: late callback after final/destroy/fini
+  std::vector<OwnedItem> items;
+  const std::string bad = ret == 0 ? CopyDataList(respData, items) : "";
+  std::optional<ErrorInfo> error;
+  if (ret != 0) {
+    error = PluginError(entry->core->sym(), "wrapperCallback", ret);
+    error->reason = "callback";
+  } else if (!bad.empty()) {
+    error = InvalidOutput("wrapperCallback", bad);
+  }
+  const bool final = error.has_value() || HasFinal(respData);
+  if (entry->kind == TagEntry::Kind::Session) return SessionCallback(entry, std::move(items), std::move(error), final);
+
+  std::lock_guard<std::mutex> lock(entry->mu);
+  if (entry->done) return 0;
+  for (OwnedItem& it : items) entry->acc.push_back(std::move(it));
+  if (!final) return 0;
+  entry->done = true;
+  // Only the remover settles: fini/close may have abandoned the tag concurrently.
+  if (!UnregisterTag(entry)) return 0;
+  if (error) {
+    entry->core->Settle(entry->id, std::move(error));
+  } else {
+    entry->core->Settle(entry->id, std::nullopt, std::move(entry->acc));
+  }
+  return 0;
 }
 
 // ---- meter trampolines
@@ -119,46 +174,6 @@ bool UnregisterTag(const std::shared_ptr<TagEntry>& entry) { return TheRegistry(
 std::vector<std::shared_ptr<TagEntry>> UnregisterExecTags(const Core* core) {
   return TheRegistry().RemoveExecOf(core);
 }
-
-namespace {
-
-int Callback(const char* usrTag, pDataList respData, int ret) {
-  // Holding `entry` keeps the tag string alive for the rest of this call, whatever unregisters it.
-  std::shared_ptr<TagEntry> entry = TheRegistry().Find(usrTag);
-  if (!entry) return 0;  // unknown or already finished tag: late callback after final/destroy/fini
-  std::vector<OwnedItem> items;
-  const std::string bad = ret == 0 ? CopyDataList(respData, items) : "";
-  std::optional<ErrorInfo> error;
-  if (ret != 0) {
-    error = PluginError(entry->core->sym(), "wrapperCallback", ret);
-    error->reason = "callback";
-  } else if (!bad.empty()) {
-    error = InvalidOutput("wrapperCallback", bad);
-  }
-  const bool final = error.has_value() || HasFinal(respData);
-
-  std::lock_guard<std::mutex> lock(entry->mu);
-  if (entry->done) return 0;
-  if (entry->kind == TagEntry::Kind::Session) {
-    if (final) entry->done = true;
-    if (!items.empty() || error) DeliverSession(*entry, std::move(items), std::move(error), final);
-    else if (final) DeliverSession(*entry, {}, std::nullopt, true);
-    return 0;
-  }
-  for (OwnedItem& it : items) entry->acc.push_back(std::move(it));
-  if (!final) return 0;
-  entry->done = true;
-  // Only the remover settles: fini/close may have abandoned the tag concurrently.
-  if (!UnregisterTag(entry)) return 0;
-  if (error) {
-    entry->core->Settle(entry->id, std::move(error));
-  } else {
-    entry->core->Settle(entry->id, std::nullopt, std::move(entry->acc));
-  }
-  return 0;
-}
-
-}  // namespace
 
 int HostCallback(const char* usrTag, pDataList respData, int ret) {
   // Host code running on the wrapper's thread: nothing may unwind back into the wrapper's frames.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "c_lists.h"
+#include "result_flow.h"
 
 namespace aiges {
 
@@ -35,6 +36,7 @@ struct TagEntry {
   std::mutex mu;                // serialises callbacks of this tag (keeps their order)
   std::vector<OwnedItem> acc;   // Exec: results gathered until the final one
   bool done = false;            // final result or error delivered; later callbacks are dropped
+  std::shared_ptr<ResultFlow> flow;  // Session: the bound on results waiting for the client
 };
 
 // False when a live entry already uses the same tag (tags route callbacks, so they must be unique
@@ -46,7 +48,8 @@ bool UnregisterTag(const std::shared_ptr<TagEntry>& entry);
 std::vector<std::shared_ptr<TagEntry>> UnregisterExecTags(const Core* core);
 
 // The wrapperCallback given to wrapperExecAsync / wrapperCreate. Any thread; copies respData. Never
-// throws.
+// throws. For a session whose client holds results back it blocks until the client takes them (or
+// the session is destroyed): the wrapper's producing thread is paused rather than results piling up.
 int HostCallback(const char* usrTag, pDataList respData, int ret);
 
 // Meter forwarding: wrapperMeterCustom has no user data either, so each library that wants meter

@@ -69,6 +69,14 @@ struct HostOptions {
   // How long an idle worker polls for the next call before it sleeps, and how long the JS thread
   // may wait for a short sync once call's result before it returns to the event loop (0: never).
   std::chrono::microseconds spin{50};
+  // Sessions (session.h): AIGes's [aiges] realTimeRlt (sync: one read after each intermediate
+  // write); the wait for a final result after the last input or result (AIGes: 100 reads 50 ms
+  // apart); the longest pause between two reads while waiting for it.
+  bool realTimeRlt = true;
+  std::chrono::milliseconds finalReadWait{5000};
+  std::chrono::milliseconds readInterval{20};
+  // Results of one session posted to the JS thread and not yet handed to onResult, at most.
+  unsigned maxQueuedResults = 8;
 };
 
 // A sync once call's result, handed straight to a JS thread that waits a short while for it (see

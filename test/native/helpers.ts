@@ -1,6 +1,6 @@
 /**
  * Shared setup for the native host tests: the built artifacts, a build-if-missing step, the probe
- * addon (native-echo's counters, Buffer addresses) and item builders.
+ * addon (test wrappers' counters, Buffer addresses) and item builders.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
@@ -73,6 +73,8 @@ interface Probe {
   /** wrapperRead calls since the last reset. */
   reads(path: string): number;
   bufferAddress(buf: Uint8Array): string;
+  /** Runs `int symbol(void)` of a loaded library (test wrappers' counters). */
+  call(path: string, symbol: string): number;
 }
 
 /** The test-only probe addon (test/native/probe/probe.cc). Call after ensureNativeBuild(). */

@@ -73,6 +73,16 @@ describe('loading', () => {
         /options\.spinUs must be/,
       );
     }
+    const session = { mode: 'session', async: false, threads: 1 } as const;
+    await expect(openLibrary(artifacts.echo, { ...session, realTimeRlt: 1 as unknown as boolean })).rejects.toThrow(
+      /options\.realTimeRlt must be a boolean/,
+    );
+    for (const finalReadWaitMs of [0, 3_600_001]) {
+      await expect(openLibrary(artifacts.echo, { ...session, finalReadWaitMs })).rejects.toThrow(/options\.finalReadWaitMs must be/);
+    }
+    for (const readIntervalMs of [0, 1001]) {
+      await expect(openLibrary(artifacts.echo, { ...session, readIntervalMs })).rejects.toThrow(/options\.readIntervalMs must be/);
+    }
   });
 });
 

@@ -37,6 +37,19 @@
  *   10909 exec, 10910 callback). A C++ exception escaping a function is caught at once and
  *   answered the same way, with the exception's text; the wrapper's state is whatever the
  *   exception left, so prefer returning a code.
+ *
+ * Sessions, read the way AIGes's loader reads them ([aiges] realTimeRlt, default true):
+ * - The input just written is the last when every key written so far has status DataEnd/DataOnce.
+ * - Sync: after an intermediate write the host calls wrapperRead once (realTimeRlt; not at all
+ *   otherwise). After the last write it reads until a result with DataEnd/DataOnce, with back-off
+ *   while reads return NULL or the same result as the previous read; when none comes within the
+ *   wait limit (default 5 s after the last input or new result), the session ends with 10908.
+ * - Async: results come through the callback; those after the final one are dropped; the same wait
+ *   limit ends a session whose final result never comes, with 10910.
+ * - A client that does not take results holds the session back: the host writes and reads no
+ *   more, and a callback for that session blocks the calling thread, until the client catches up
+ *   or the session is destroyed (the hold ends before wrapperDestroy is called). A callback made
+ *   from inside wrapperWrite blocks a host worker that way: prefer the wrapper's own threads.
  */
 #ifndef AIGES_WRAPPER_H
 #define AIGES_WRAPPER_H
@@ -99,7 +112,8 @@ const void* WrapperAPI wrapperCreate(const char* usrTag, pParamList params, wrap
 int WrapperAPI wrapperWrite(const void* handle, pDataList reqData);
 
 /* Sync sessions: fetches the results ready so far into *respData (NULL when none yet). The host
- * calls it after every write and, after the last write, until a result with DataEnd/DataOnce. */
+ * calls it once after an intermediate write (realTimeRlt) and, after the last write, until a result
+ * with DataEnd/DataOnce or the wait limit (see above). */
 int WrapperAPI wrapperRead(const void* handle, pDataList* respData);
 
 /* Closes a session; called exactly once per handle, after its last write/read. */

@@ -1,5 +1,5 @@
-// Test-only addon: reads native-echo's counters from the copy the host already loaded, and reports
-// the address of a Buffer's bytes (to check that the host passes input without copying).
+// Test-only addon: reads native-echo's (and other test wrappers') counters from the copy the host
+// already loaded, and reports the address of a Buffer's bytes.
 #include <dlfcn.h>
 #include <napi.h>
 
@@ -47,6 +47,17 @@ Napi::Value Reads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), reads);
 }
 
+// call(path, symbol): runs `int symbol(void)` of an already loaded library (a test wrapper's counter).
+Napi::Value Call(const Napi::CallbackInfo& info) {
+  void* h = OpenLoaded(info.Env(), info[0]);
+  const std::string name = info[1].As<Napi::String>().Utf8Value();
+  auto fn = reinterpret_cast<int (*)()>(dlsym(h, name.c_str()));
+  const int value = fn != nullptr ? fn() : 0;
+  dlclose(h);
+  if (fn == nullptr) throw Napi::Error::New(info.Env(), name + " not exported");
+  return Napi::Number::New(info.Env(), value);
+}
+
 Napi::Value IsLoaded(const Napi::CallbackInfo& info) {
   const std::string p = info[0].As<Napi::String>().Utf8Value();
   void* h = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
@@ -67,6 +78,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isLoaded", Napi::Function::New(env, IsLoaded));
   exports.Set("reads", Napi::Function::New(env, Reads));
   exports.Set("bufferAddress", Napi::Function::New(env, BufferAddress));
+  exports.Set("call", Napi::Function::New(env, Call));
   return exports;
 }
 
