@@ -2,7 +2,7 @@
  * Native host, what an existing AIGes wrapper relies on at the C edge, against the fidelity test
  * wrapper (test/native/wrappers/fidelity.cpp): lists never NULL (placeholder nodes), each input
  * followed by a zero byte, exceptions from any entry point answered at once with the function's
- * code.
+ * code, and wrapper sources in upstream's header spellings (test/native/wrappers/usrtag_*.cpp).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openLibrary, type NativeItem, type NativeLibrary, type OpenOptions } from '../../native/host.js';
@@ -171,5 +171,17 @@ describe('exceptions from wrapper code', () => {
       message: 'wrapperRead threw std::runtime_error: wrapperRead exploded',
     });
     await session.destroy();
+  });
+});
+
+describe('upstream header spellings', () => {
+  it.each([
+    ['widget/wrapper.h, const void* usrTag', artifacts.usrtagWidgetVoid],
+    ['aiges/wrapper.h with AIGES_USRTAG_VOID', artifacts.usrtagMacroVoid],
+    ['widget/wrapper.h with AIGES_USRTAG_CHAR', artifacts.usrtagWidgetChar],
+  ])('a wrapper written against %s builds and answers through the callback', async (_, path) => {
+    const lib = await openLib(path, { mode: 'once', async: true, threads: 1 });
+    const out = await lib.exec('spelling', {}, [item('a', 'echo me')], 5000);
+    expect(out.map((o) => [o.key, o.data.toString(), o.status])).toEqual([['a', 'echo me', Status.ONCE]]);
   });
 });

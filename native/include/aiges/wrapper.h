@@ -1,8 +1,8 @@
 /*
  * aiges/wrapper.h — the functions a wrapper library exports, and the callbacks it may call.
  *
- * Compatible with iFLYTEK AIGes wrapper sources. Unlike AIGes, aiges-ts requires only the symbols
- * the configured mode uses:
+ * Compatible with iFLYTEK AIGes wrapper sources (also reachable as "widget/wrapper.h", upstream's
+ * spelling). Unlike AIGes, aiges-ts requires only the symbols the configured mode uses:
  *   once mode, sync:    wrapperInit, wrapperExec, wrapperExecFree
  *   once mode, async:   wrapperInit, wrapperExecAsync
  *   session mode, sync: wrapperInit, wrapperCreate, wrapperWrite, wrapperRead, wrapperDestroy
@@ -76,8 +76,15 @@ extern "C" {
 
 /* Results of an async call or session. May be called from any thread, any number of times per
  * usrTag; the host copies `respData` before returning. `ret` != 0 reports an error for that tag.
- * A node with status DataEnd or DataOnce marks the tag's last result. Returns 0. */
+ * A node with status DataEnd or DataOnce marks the tag's last result. Returns 0.
+ * usrTag is `const char*`, as iflytek/awesome-wrapper declares it; upstream xfyun/aiges declares
+ * `const void*` (the same ABI). Define AIGES_USRTAG_VOID before including this header for that
+ * spelling; "widget/wrapper.h" defines it unless AIGES_USRTAG_CHAR is defined. */
+#ifdef AIGES_USRTAG_VOID
+typedef int (*wrapperCallback)(const void* usrTag, pDataList respData, int ret);
+#else
 typedef int (*wrapperCallback)(const char* usrTag, pDataList respData, int ret);
+#endif
 
 /* Custom metering (exported as a Prometheus counter) and trace logging; handed over by
  * wrapperSetCtrl. Safe to call from any thread. */
