@@ -29,6 +29,7 @@ export function loadOptions(config: Readonly<LoaderConfig>): LoadOptions {
     path,
     kind,
     plugin: config.plugin,
+    aiges: config.aiges,
     config: config.wrapper,
     concurrency: execConcurrency(config),
     initTimeoutMs: init_timeout_ms,

@@ -74,6 +74,22 @@ export const LimitsSection = z
   })
   .strict();
 
+/**
+ * AIGes's own `[aiges]` keys that mean the same here (AIGes users carry them over from aiges.toml).
+ * Only those this loader honours are accepted.
+ */
+export const AigesSection = z
+  .object({
+    /**
+     * Sessions of AIGes C wrappers (sync): true reads the wrapper's results after every input
+     * frame, as they come; false reads them only after the last frame (non-real-time services).
+     */
+    realTimeRlt: z.boolean().default(true),
+  })
+  .strict();
+
+export type AigesSection = z.infer<typeof AigesSection>;
+
 export const LogSection = z
   .object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -191,6 +207,7 @@ export const ConfigSchema = z
     wrapper: WrapperSection.default({}),
     limits: LimitsSection.prefault({}),
     log: LogSection.prefault({}),
+    aiges: AigesSection.prefault({}),
     /** Absent: the loader runs standalone. */
     polaris: PolarisSection.optional(),
   })

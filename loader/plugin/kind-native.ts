@@ -13,7 +13,7 @@ import { AigesError, Codes } from '../errors.js';
 import { defineWrapper } from '../../plugins/define.js';
 import { ResultQueue } from '../../plugins/result-queue.js';
 import type { DataItem, DataStatus, DataType, OutputItem, Wrapper, WrapperSchema } from '../../plugins/types.js';
-import { type NativeLibrary, openLibrary, releaseOutput } from '../../native/host.js';
+import { type NativeLibrary, type NativeSession, openLibrary, releaseOutput } from '../../native/host.js';
 import type { PluginKind } from './kinds.js';
 import { ANY_KEY } from './schema.js';
 
@@ -36,16 +36,18 @@ export const NativeSection = z
      * (native/host.ts DEFAULT_SPIN_US).
      */
     spin_us: z.number().int().min(0).max(1000).optional(),
+    /**
+     * Sessions: how long to wait for the final result (END/ONCE) after the last input or the last
+     * new result before the session ends with 10908 (sync) / 10910 (async). Absent: the host's
+     * default, AIGes's 100 reads × 50 ms.
+     */
+    final_read_wait_ms: z.number().int().min(1).max(3_600_000).optional(),
+    /** Sync sessions: the longest pause between two reads while waiting for the final result. */
+    read_interval_ms: z.number().int().min(1).max(1000).optional(),
   })
   .strict();
 
 export type NativeSection = z.infer<typeof NativeSection>;
-
-/**
- * Result batches a native session may have waiting for a slow client. A native engine cannot be
- * paused, so past this the session fails (10908) rather than buffer without bound.
- */
-export const MAX_PENDING_RESULTS = 1024;
 
 /** Accepts anything: what a C library without a declared schema gets. */
 const OPEN_SCHEMA: WrapperSchema = {
@@ -138,7 +140,10 @@ export const nativeKind: PluginKind = {
         mode: native.mode,
         async: native.async,
         threads,
+        realTimeRlt: settings.aiges.realTimeRlt,
         ...(native.spin_us !== undefined ? { spinUs: native.spin_us } : {}),
+        ...(native.final_read_wait_ms !== undefined ? { finalReadWaitMs: native.final_read_wait_ms } : {}),
+        ...(native.read_interval_ms !== undefined ? { readIntervalMs: native.read_interval_ms } : {}),
         onMeter: (usrTag, key, count) => meter?.(usrTag, key, count),
       });
     } catch (err) {
@@ -178,15 +183,27 @@ export const nativeKind: PluginKind = {
       session: {
         async create(params, ctx) {
           const results = new ResultQueue();
+          // A slow client fills the queue: the host then holds the wrapper (no further read or
+          // write) until the queue has room again. Results may come before createSession returns.
+          let host: NativeSession | undefined;
+          let resumeOwed = false;
+          const resume = () => {
+            if (host !== undefined) host.resume();
+            else resumeOwed = true;
+          };
           const session = await library.createSession(ctx.sid, stringParams(params), (items, err) => {
             if (err !== null) results.fail(err);
             else if (items === null) results.close();
-            else if (results.size >= MAX_PENDING_RESULTS) {
-              results.fail(new AigesError(Codes.PLUGIN_READ, `client is not reading: more than ${MAX_PENDING_RESULTS} results pending`));
+            else {
+              const room = results.push(items.map(fromNative));
+              if (room === undefined) return true;
+              void room.then(resume);
+              return false;
             }
-            // NOTE: pushed unawaited: the host delivers results as the engine makes them.
-            else results.push(items.map(fromNative));
+            return undefined;
           });
+          host = session;
+          if (resumeOwed) session.resume();
           let lastItem: DataItem | undefined;
           let ended = false;
           return {

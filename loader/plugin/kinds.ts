@@ -10,6 +10,7 @@ import type { Wrapper } from '../../plugins/types.js';
 import { addonKind } from './kind-addon.js';
 import { nativeKind } from './kind-native.js';
 import { tsKind } from './kind-ts.js';
+import type { AigesSection } from '../config/schema.js';
 import type { PluginLocation } from './repository.js';
 
 /** What a kind gets to load a plugin with. */
@@ -20,6 +21,8 @@ export interface KindSettings {
   section: unknown;
   /** `[plugin] schema`, for kinds that cannot declare a schema themselves. */
   schema: unknown;
+  /** AIGes's own `[aiges]` keys, for kinds that run AIGes wrappers. */
+  aiges: AigesSection;
 }
 
 export interface PluginKind {

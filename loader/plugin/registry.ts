@@ -5,7 +5,7 @@
 import { AigesError, Codes } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
-import type { PluginSection } from '../config/schema.js';
+import { AigesSection, type PluginSection } from '../config/schema.js';
 import { PluginInstance } from './instance.js';
 import { pluginKind, type PluginKind } from './kinds.js';
 import { locatePlugin, type PluginLocation } from './repository.js';
@@ -15,6 +15,8 @@ export interface LoadOptions {
   kind?: string | undefined;
   /** The [plugin] section: the kind reads its own `[plugin.<kind>]` and `schema` from it. */
   plugin?: Partial<PluginSection> | undefined;
+  /** AIGes's `[aiges]` keys (defaults when absent). */
+  aiges?: AigesSection | undefined;
   config: WrapperConfig;
   /** Once calls the plugin runs at a time (`plugin.concurrency`, resolved). */
   concurrency: number;
@@ -54,6 +56,7 @@ export class PluginRegistry {
       concurrency: options.concurrency,
       section: (plugin as Record<string, unknown>)[kind.name],
       schema: plugin.schema,
+      aiges: options.aiges ?? AigesSection.parse({}),
     });
     this.log.info({ plugin: location.entry, kind: location.kind, service: wrapper.id }, 'plugin loaded, initialising');
     return this.#create(wrapper, kind, options);

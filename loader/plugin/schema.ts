@@ -101,17 +101,20 @@ export class CompiledSchema {
    * twice; with `complete`, every required key present (once mode).
    */
   inputItems(items: readonly DataItem[], complete: boolean): void {
-    const seen = new Set<string>();
+    // A session frame may repeat a key and need not be complete: nothing to remember then.
+    const seen = complete ? new Set<string>() : undefined;
     for (const item of items) {
       const declared = this.#input.get(item.key);
       const decl = declared ?? this.#input.get(ANY_KEY);
       if (decl === undefined) {
         throw new AigesError(Codes.INVALID_PARAM, `unknown input key "${item.key}"`, { detail: { key: item.key } });
       }
-      if (seen.has(item.key) && complete) {
-        throw new AigesError(Codes.INVALID_PARAM, `input key "${item.key}" given twice`, { detail: { key: item.key } });
+      if (seen !== undefined) {
+        if (seen.has(item.key)) {
+          throw new AigesError(Codes.INVALID_PARAM, `input key "${item.key}" given twice`, { detail: { key: item.key } });
+        }
+        seen.add(item.key);
       }
-      seen.add(item.key);
       if (declared !== undefined && item.type !== decl.type) {
         throw new AigesError(
           Codes.INVALID_PARAM,
@@ -128,7 +131,7 @@ export class CompiledSchema {
         );
       }
     }
-    if (complete) {
+    if (seen !== undefined) {
       const missing = this.#requiredInputs.filter((k) => !seen.has(k));
       if (missing.length > 0) {
         throw new AigesError(Codes.INVALID_PARAM, `missing input key(s): ${missing.join(', ')}`, { detail: { missing } });

@@ -119,6 +119,7 @@ export async function dataplaneLevel(a: NativeArtifacts, payloadBytes: number, c
     section: { service: NATIVE_SERVICE, mode: 'once', async: false },
     schema: undefined,
     concurrency: 1,
+    aiges: { realTimeRlt: true },
   });
   const h = await createHarness(wrapper, { concurrency: 1 });
   try {

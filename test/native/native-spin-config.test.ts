@@ -33,6 +33,7 @@ describe('[plugin.native] spin_us', () => {
       section: { service: 'native-echo', mode: 'once', async: false, spin_us: 0 },
       schema: undefined,
       concurrency: 1,
+      aiges: { realTimeRlt: true },
     });
     // The wrapper's state is the NativeLibrary itself (kind-native.ts init).
     const lib = (await wrapper.init!({}, { meter: () => undefined } as never)) as NativeLibrary;
