@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { runCheck } from '../tools/check/check.js';
-import { CheckError } from '../tools/check/errors.js';
+import { isToolError } from '../tools/errors.js';
 import { formatReport } from '../tools/check/report.js';
 
 interface CheckFlags {
@@ -26,11 +26,11 @@ export function checkCommand(): Command {
         process.stdout.write(flags.json === true ? `${JSON.stringify(report)}\n` : formatReport(report));
         process.exitCode = report.ok ? 0 : 1;
       } catch (err) {
-        if (!(err instanceof CheckError)) throw err;
+        if (!isToolError(err)) throw err;
         if (flags.json === true)
           process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message } })}\n`);
         process.stderr.write(`aiges check [${err.code}]: ${err.message}\n`);
-        process.exitCode = 2;
+        process.exitCode = err.exitCode;
       }
     });
 }

@@ -12,7 +12,8 @@ import { buildCommand, parseBuildArg, DEFAULT_BUILDAH, type BuildahSettings } fr
 import { detectBuilder, type BuilderChoice } from '../tools/image/builder.js';
 import { planBusinessBuild } from '../tools/image/business.js';
 import { baseImageName, VARIANTS, type Variant } from '../tools/image/dockerfile.js';
-import { ImageCodes, ImageError } from '../tools/image/errors.js';
+import { isToolError, USAGE_EXIT_CODE } from '../tools/errors.js';
+import { ImageCodes, imageError } from '../tools/image/errors.js';
 import { commandLine, runBuild } from '../tools/image/run.js';
 import { packageVersion, stageBaseContext } from '../tools/image/stage.js';
 
@@ -43,7 +44,7 @@ function builderOptions(cmd: Command): Command {
 function resolveBuilder(flags: BuilderFlags) {
   const storage = flags.storageRoot !== undefined || flags.runRoot !== undefined;
   if (storage && flags.builder === 'docker') {
-    throw new ImageError(ImageCodes.BAD_ARGUMENT, '--storage-root/--run-root are buildah options; they do not apply to --builder docker');
+    throw imageError(ImageCodes.BAD_ARGUMENT, '--storage-root/--run-root are buildah options; they do not apply to --builder docker');
   }
   const builder = detectBuilder(storage && flags.builder === 'auto' ? 'buildah' : flags.builder);
   const buildah: BuildahSettings = {
@@ -59,10 +60,9 @@ async function reportErrors(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (err) {
-    const e = err as { code?: string; message: string };
-    const code = e instanceof ImageError ? `[${e.code}] ` : '';
-    process.stderr.write(`aiges image: ${code}${e.message}\n`);
-    process.exitCode = e instanceof ImageError && e.code === ImageCodes.BUILD_FAILED ? 1 : 2;
+    const known = isToolError(err);
+    process.stderr.write(`aiges image: ${known ? `[${err.code}] ` : ''}${(err as Error).message}\n`);
+    process.exitCode = known ? err.exitCode : USAGE_EXIT_CODE;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { relative } from 'node:path';
 import { Command } from 'commander';
-import { ScaffoldError } from '../tools/scaffold/errors.js';
+import { isToolError, USAGE_EXIT_CODE } from '../tools/errors.js';
 import { LANGS } from '../tools/scaffold/names.js';
 import { scaffold } from '../tools/scaffold/scaffold.js';
 
@@ -28,9 +28,9 @@ export function newCommand(): Command {
         for (const file of result.files) process.stdout.write(`  ${file}\n`);
         process.stdout.write(`next: cd ${shown} && ${NEXT_STEPS[result.lang]}\n`);
       } catch (err) {
-        const code = err instanceof ScaffoldError ? ` [${err.code}]` : '';
-        process.stderr.write(`aiges new${code}: ${(err as Error).message}\n`);
-        process.exitCode = 2;
+        const known = isToolError(err);
+        process.stderr.write(`aiges new${known ? ` [${err.code}]` : ''}: ${(err as Error).message}\n`);
+        process.exitCode = known ? err.exitCode : USAGE_EXIT_CODE;
       }
     });
 }

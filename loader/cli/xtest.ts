@@ -8,7 +8,8 @@
  */
 import { Command, type CommanderError, Option } from 'commander';
 import { chartFormatOf, writeChart } from '../tools/xtest/chart.js';
-import { invalidOption, isXtestError } from '../tools/xtest/errors.js';
+import { isToolError } from '../tools/errors.js';
+import { invalidOption } from '../tools/xtest/errors.js';
 import { parseInputFlags, parseParams } from '../tools/xtest/input-flags.js';
 import { parseDuration, type XtestOptionsInput } from '../tools/xtest/options.js';
 import { showProgress } from '../tools/xtest/progress.js';
@@ -134,9 +135,9 @@ export function xtestCommand(): Command {
       try {
         process.exitCode = await run(service, flags);
       } catch (err) {
-        if (!isXtestError(err)) throw err;
+        if (!isToolError(err)) throw err;
         process.stderr.write(`aiges xtest: ${err.code}: ${err.message}\n`);
-        process.exitCode = 2;
+        process.exitCode = err.exitCode;
       }
     });
 }

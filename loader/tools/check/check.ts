@@ -1,7 +1,7 @@
 /**
  * `aiges check`, end to end: resolve the target, read and prepare the samples (before loading the
  * plugin, so a broken samples file costs no model load), load the plugin, run every sample, fini.
- * Throws CheckError when it cannot run at all; otherwise returns the report, passing or not.
+ * Throws a ToolError (CheckCodes) when it cannot run at all; otherwise returns the report, passing or not.
  */
 import { relative } from 'node:path';
 import { loadSamples } from './samples.js';

@@ -1,6 +1,6 @@
 /**
- * Errors that stop `aiges check` before any sample runs, each with a stable code the CLI prints
- * (exit 2). A sample that fails is not an error: it is a FAIL line in the report (exit 1).
+ * The codes of the errors that stop `aiges check` before any sample runs (ToolError, exit 2). A
+ * sample that fails is not an error: it is a FAIL line in the report (exit 1).
  */
 export const CheckCodes = {
   /** The argument names no plugin folder, plugin file or aiges.toml. */
@@ -13,12 +13,6 @@ export const CheckCodes = {
 
 export type CheckCode = (typeof CheckCodes)[keyof typeof CheckCodes];
 
-export class CheckError extends Error {
-  constructor(
-    readonly code: CheckCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CheckError';
-  }
-}
+// NOTE: the one ToolError under the name plugin.ts imports; that file is being rewritten on
+// another branch. Once it imports ToolError itself, this alias goes.
+export { ToolError as CheckError } from '../errors.js';

@@ -21,7 +21,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { CheckCodes, CheckError } from './errors.js';
+import { ToolError } from '../errors.js';
+import { CheckCodes } from './errors.js';
 
 const fileRef = z.object({ file: z.string().min(1) }).strict();
 const expected = z.union([z.string(), fileRef]);
@@ -81,7 +82,7 @@ export interface SamplesFile {
 }
 
 function fail(file: string, message: string): never {
-  throw new CheckError(CheckCodes.SAMPLES, `${file}: ${message}`);
+  throw new ToolError(CheckCodes.SAMPLES, `${file}: ${message}`);
 }
 
 export function loadSamples(file: string): SamplesFile {

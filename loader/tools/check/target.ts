@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type PluginTarget, resolveTarget as resolvePluginTarget } from '../../config/target.js';
-import { CheckCodes, CheckError } from './errors.js';
+import { ToolError } from '../errors.js';
+import { CheckCodes } from './errors.js';
 
 export interface CheckTarget extends PluginTarget {
   samples: string;
@@ -14,7 +15,7 @@ export interface CheckTarget extends PluginTarget {
 
 export function resolveTarget(target: string, samples?: string): CheckTarget {
   const abs = resolve(target);
-  if (!existsSync(abs)) throw new CheckError(CheckCodes.TARGET, `${abs} does not exist: give a plugin folder, plugin file or aiges.toml`);
+  if (!existsSync(abs)) throw new ToolError(CheckCodes.TARGET, `${abs} does not exist: give a plugin folder, plugin file or aiges.toml`);
   const resolved = resolvePluginTarget(abs);
   return { ...resolved, samples: samples !== undefined ? resolve(samples) : join(resolved.project, 'samples', 'requests.toml') };
 }

@@ -3,7 +3,7 @@
  * how it runs is run.ts.
  */
 import type { BuilderName } from './builder.js';
-import { ImageCodes, ImageError } from './errors.js';
+import { ImageCodes, imageError } from './errors.js';
 
 export interface BuildSpec {
   /** The build context folder. */
@@ -47,7 +47,7 @@ export function buildahGlobalArgs(s: BuildahSettings): string[] {
 /** "KEY=value" → [KEY, value]; a bad shape is IMAGE_BAD_ARGUMENT. */
 export function parseBuildArg(spec: string): [string, string] {
   const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(spec);
-  if (m === null) throw new ImageError(ImageCodes.BAD_ARGUMENT, `--build-arg expects NAME=value, got "${spec}"`);
+  if (m === null) throw imageError(ImageCodes.BAD_ARGUMENT, `--build-arg expects NAME=value, got "${spec}"`);
   return [m[1] as string, m[2] as string];
 }
 

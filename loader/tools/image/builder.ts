@@ -6,7 +6,7 @@
  * so callers and tests can point detection at a particular set of tools.
  */
 import { spawnSync } from 'node:child_process';
-import { ImageCodes, ImageError } from './errors.js';
+import { ImageCodes, imageError } from './errors.js';
 
 export type BuilderName = 'docker' | 'buildah';
 export type BuilderChoice = BuilderName | 'auto';
@@ -44,7 +44,7 @@ export function detectBuilder(choice: BuilderChoice, env: NodeJS.ProcessEnv = pr
   if (choice === 'docker') {
     const docker = probeDocker(env);
     if (docker.ok) return 'docker';
-    throw new ImageError(
+    throw imageError(
       ImageCodes.NO_BUILDER,
       `--builder docker: no docker daemon answers (${docker.detail}); start dockerd, or use --builder buildah`,
     );
@@ -53,13 +53,13 @@ export function detectBuilder(choice: BuilderChoice, env: NodeJS.ProcessEnv = pr
   if (choice === 'buildah') {
     const b = buildah();
     if (b.ok) return 'buildah';
-    throw new ImageError(ImageCodes.NO_BUILDER, `--builder buildah: ${b.detail}; install it: ${INSTALL_BUILDAH}`);
+    throw imageError(ImageCodes.NO_BUILDER, `--builder buildah: ${b.detail}; install it: ${INSTALL_BUILDAH}`);
   }
   const docker = probeDocker(env);
   if (docker.ok) return 'docker';
   const b = buildah();
   if (b.ok) return 'buildah';
-  throw new ImageError(
+  throw imageError(
     ImageCodes.NO_BUILDER,
     `no image builder: docker has no daemon (${docker.detail}) and buildah cannot run (${b.detail}); ` +
       `install buildah (${INSTALL_BUILDAH}) or start a docker daemon`,

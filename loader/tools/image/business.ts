@@ -15,7 +15,7 @@ import { ConfigError } from '../../config/load.js';
 import { resolveTarget } from '../../config/target.js';
 import { locatePlugin } from '../../plugin/repository.js';
 import { businessDockerfile, DEFAULT_AIGES_TOML, DOCKERIGNORE, type Variant } from './dockerfile.js';
-import { ImageCodes, ImageError } from './errors.js';
+import { ImageCodes, imageError } from './errors.js';
 
 export interface BusinessPlan {
   context: string;
@@ -29,14 +29,14 @@ export interface BusinessPlan {
 export function planBusinessBuild(projectDir: string, version: string, variant: Variant = 'cpu'): BusinessPlan {
   const project = resolve(projectDir);
   if (!existsSync(project) || !statSync(project).isDirectory()) {
-    throw new ImageError(ImageCodes.NO_PROJECT, `plugin project ${project} is not a folder`);
+    throw imageError(ImageCodes.NO_PROJECT, `plugin project ${project} is not a folder`);
   }
   // The project is resolved as `aiges serve` resolves a folder: its own aiges.toml, else the folder is the plugin.
   let toml: string | undefined;
   try {
     toml = resolveTarget(project).config;
   } catch (err) {
-    if (err instanceof ConfigError) throw new ImageError(ImageCodes.BAD_CONFIG, err.message);
+    if (err instanceof ConfigError) throw imageError(ImageCodes.BAD_CONFIG, err.message);
     throw err;
   }
   if (toml !== undefined) checkPluginPath(project, toml);
@@ -49,7 +49,7 @@ export function planBusinessBuild(projectDir: string, version: string, variant: 
     try {
       locatePlugin(project);
     } catch (err) {
-      throw new ImageError(
+      throw imageError(
         ImageCodes.NO_PLUGIN,
         `${project} has no aiges.toml, and the folder is no plugin by itself (${(err as Error).message}); add an aiges.toml with [plugin] path`,
       );
@@ -83,20 +83,20 @@ function checkPluginPath(project: string, toml: string): void {
   try {
     tree = parseToml(readFileSync(toml, 'utf8'));
   } catch (err) {
-    throw new ImageError(ImageCodes.BAD_CONFIG, `${toml} is not valid TOML: ${(err as Error).message}`);
+    throw imageError(ImageCodes.BAD_CONFIG, `${toml} is not valid TOML: ${(err as Error).message}`);
   }
   const path = (tree['plugin'] as Record<string, unknown> | undefined)?.['path'];
   if (typeof path !== 'string' || isAbsolute(path)) return; // absolute: a path inside the image
   const target = resolve(project, path);
   const rel = relative(project, target);
   if (rel === '..' || rel.startsWith('../') || isAbsolute(rel)) {
-    throw new ImageError(
+    throw imageError(
       ImageCodes.PATH_OUTSIDE,
       `${toml}: [plugin] path "${path}" lies outside the project, so the image would not hold it; copy it into the project and name it relative to aiges.toml`,
     );
   }
   if (!existsSync(target)) {
-    throw new ImageError(
+    throw imageError(
       ImageCodes.PATH_MISSING,
       `${toml}: [plugin] path "${path}" does not exist; build the plugin on the host first (e.g. npm run build or cmake --build build)`,
     );

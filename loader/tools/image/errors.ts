@@ -1,9 +1,11 @@
 /**
- * Errors of `aiges image`: each has a stable code (printed as `[CODE]`, documented in
- * docs/images.md) so that scripts and tests recognise the failure without parsing prose.
- * These are build-time errors of the CLI, not request errors, so they are not in the loader's
- * numeric catalog (loader/errors.ts).
+ * The codes of `aiges image`'s errors (ToolError; printed as `[CODE]`, documented in
+ * docs/images.md) so that scripts and tests recognise the failure without parsing prose. These
+ * are build-time errors of the CLI, not request errors, so they are not in the loader's numeric
+ * catalog (loader/errors.ts).
  */
+import { ToolError } from '../errors.js';
+
 export const ImageCodes = {
   /** Neither a docker daemon nor buildah is available (or the one asked for is not). */
   NO_BUILDER: 'IMAGE_NO_BUILDER',
@@ -29,12 +31,10 @@ export const ImageCodes = {
 
 export type ImageCode = (typeof ImageCodes)[keyof typeof ImageCodes];
 
-export class ImageError extends Error {
-  constructor(
-    readonly code: ImageCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ImageError';
-  }
+/**
+ * An `aiges image` error. The build itself failing exits 1; every other code means the build
+ * could not be started as asked and exits 2.
+ */
+export function imageError(code: ImageCode, message: string): ToolError<ImageCode> {
+  return new ToolError(code, message, { exitCode: code === ImageCodes.BUILD_FAILED ? 1 : 2 });
 }

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Command } from './argv.js';
-import { ImageCodes, ImageError } from './errors.js';
+import { ImageCodes, imageError } from './errors.js';
 
 /** The command as one shell-pasteable line. */
 export function commandLine(c: Command): string {
@@ -15,10 +15,10 @@ export function commandLine(c: Command): string {
 export function runBuild(c: Command, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(c.cmd, c.args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.once('error', (err) => reject(new ImageError(ImageCodes.BUILD_FAILED, `cannot run ${c.cmd}: ${err.message}`)));
+    child.once('error', (err) => reject(imageError(ImageCodes.BUILD_FAILED, `cannot run ${c.cmd}: ${err.message}`)));
     child.once('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new ImageError(ImageCodes.BUILD_FAILED, `${c.cmd} failed (${signal ?? `exit ${code}`}): ${commandLine(c)}`));
+      else reject(imageError(ImageCodes.BUILD_FAILED, `${c.cmd} failed (${signal ?? `exit ${code}`}): ${commandLine(c)}`));
     });
   });
 }

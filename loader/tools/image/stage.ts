@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ImageCodes, ImageError } from './errors.js';
+import { ImageCodes, imageError } from './errors.js';
 
 export const OPT = '/opt/aiges';
 export const CLI_ENTRY = `${OPT}/dist/loader/cli/main.js`;
@@ -25,7 +25,7 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
   for (let dir = from; ; dir = dirname(dir)) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'aiges-ts') return dir;
-    if (dirname(dir) === dir) throw new ImageError(ImageCodes.NOT_BUILT, `no aiges-ts package.json above ${from}`);
+    if (dirname(dir) === dir) throw imageError(ImageCodes.NOT_BUILT, `no aiges-ts package.json above ${from}`);
   }
 }
 
@@ -40,9 +40,9 @@ export async function stageBaseContext(out: string, root = packageRoot()): Promi
     ['native/build/Release/aiges_host.node', 'npm run build:native (or npm run build)'],
   ] as const) {
     if (!existsSync(join(root, path)))
-      throw new ImageError(ImageCodes.NOT_BUILT, `${join(root, path)} is missing: build the loader first: ${hint}`);
+      throw imageError(ImageCodes.NOT_BUILT, `${join(root, path)} is missing: build the loader first: ${hint}`);
   }
-  if (existsSync(out) && readdirSync(out).length > 0) throw new ImageError(ImageCodes.BAD_ARGUMENT, `stage folder ${out} is not empty`);
+  if (existsSync(out) && readdirSync(out).length > 0) throw imageError(ImageCodes.BAD_ARGUMENT, `stage folder ${out} is not empty`);
   const opt = join(out, 'rootfs', OPT);
   dir(out);
   dir(opt);
@@ -100,12 +100,12 @@ function installProductionDeps(opt: string): Promise<void> {
     const child = spawn('npm', args, { cwd: opt, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', (err) => reject(new ImageError(ImageCodes.STAGE_FAILED, `cannot run npm: ${err.message}`)));
+    child.once('error', (err) => reject(imageError(ImageCodes.STAGE_FAILED, `cannot run npm: ${err.message}`)));
     child.once('exit', (code) =>
       code === 0
         ? resolve()
         : reject(
-            new ImageError(ImageCodes.STAGE_FAILED, `npm ${args.join(' ')} failed in ${opt} (exit ${code}): ${stderr.trim().slice(-2000)}`),
+            imageError(ImageCodes.STAGE_FAILED, `npm ${args.join(' ')} failed in ${opt} (exit ${code}): ${stderr.trim().slice(-2000)}`),
           ),
     );
   });

@@ -1,6 +1,6 @@
 /**
- * Errors of `aiges new`, each with a stable code the CLI prints and tests match on. They are
- * authoring-time errors (no request is involved), so they live outside the serving catalog.
+ * The codes of `aiges new`'s errors (ToolError, exit 2), which the CLI prints and tests match on.
+ * They are authoring-time errors (no request is involved), so they live outside the serving catalog.
  */
 export const ScaffoldCodes = {
   /** The project name is not a valid service id / package name. */
@@ -14,13 +14,3 @@ export const ScaffoldCodes = {
 } as const;
 
 export type ScaffoldCode = (typeof ScaffoldCodes)[keyof typeof ScaffoldCodes];
-
-export class ScaffoldError extends Error {
-  constructor(
-    readonly code: ScaffoldCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ScaffoldError';
-  }
-}

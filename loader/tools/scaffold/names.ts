@@ -2,7 +2,8 @@
  * Project names: one name is the folder, the npm package, the service id clients call and (with
  * dashes as underscores) the C library name, so it must be valid as all four.
  */
-import { ScaffoldCodes, ScaffoldError } from './errors.js';
+import { ToolError } from '../errors.js';
+import { ScaffoldCodes } from './errors.js';
 
 /** Lowercase letters, digits and single dashes; starts with a letter; at most 64 characters. */
 const NAME = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,63}$/;
@@ -12,7 +13,7 @@ export type Lang = (typeof LANGS)[number];
 
 export function checkName(name: string): string {
   if (!NAME.test(name)) {
-    throw new ScaffoldError(
+    throw new ToolError(
       ScaffoldCodes.BAD_NAME,
       `invalid project name "${name}": use lowercase letters, digits and single dashes, starting with a letter (at most 64 characters), e.g. "word-count"`,
     );
@@ -22,7 +23,7 @@ export function checkName(name: string): string {
 
 export function checkLang(lang: string): Lang {
   if (!(LANGS as readonly string[]).includes(lang)) {
-    throw new ScaffoldError(ScaffoldCodes.BAD_LANG, `unknown --lang "${lang}": use one of ${LANGS.join(', ')}`);
+    throw new ToolError(ScaffoldCodes.BAD_LANG, `unknown --lang "${lang}": use one of ${LANGS.join(', ')}`);
   }
   return lang as Lang;
 }

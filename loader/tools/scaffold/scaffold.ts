@@ -8,7 +8,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ScaffoldCodes, ScaffoldError } from './errors.js';
+import { ToolError } from '../errors.js';
+import { ScaffoldCodes } from './errors.js';
 import { installRoot } from './install-root.js';
 import { checkLang, checkName, cIdentifier, type Lang } from './names.js';
 import { renderTemplates } from './templates.js';
@@ -46,7 +47,7 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   const lang = checkLang(options.lang ?? 'ts');
   const dir = resolve(options.parent ?? '.', name);
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
-    throw new ScaffoldError(ScaffoldCodes.DIR_NOT_EMPTY, `${dir} already exists and is not an empty folder: choose another name or --dir`);
+    throw new ToolError(ScaffoldCodes.DIR_NOT_EMPTY, `${dir} already exists and is not an empty folder: choose another name or --dir`);
   }
   // Rendered before anything is written, so a template error leaves no half project behind.
   const files = renderTemplates(lang, templateVars(name, lang));

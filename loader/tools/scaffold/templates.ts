@@ -6,7 +6,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ScaffoldCodes, ScaffoldError } from './errors.js';
+import { ToolError } from '../errors.js';
+import { ScaffoldCodes } from './errors.js';
 import { installRoot } from './install-root.js';
 import type { Lang } from './names.js';
 
@@ -36,7 +37,7 @@ function listFiles(dir: string): string[] {
 export function render(text: string, vars: Readonly<Record<string, string>>, where: string): string {
   return text.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_, key: string) => {
     const value = vars[key];
-    if (value === undefined) throw new ScaffoldError(ScaffoldCodes.TEMPLATE, `template ${where} uses unknown placeholder {{${key}}}`);
+    if (value === undefined) throw new ToolError(ScaffoldCodes.TEMPLATE, `template ${where} uses unknown placeholder {{${key}}}`);
     return value;
   });
 }

@@ -6,7 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { XtestCodes, XtestError } from './errors.js';
+import { ToolError } from '../errors.js';
+import { XtestCodes } from './errors.js';
 import type { XtestReport } from './report.js';
 import { formatReport } from './report-text.js';
 
@@ -23,7 +24,7 @@ export function chartFormatOf(path: string): ChartFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.svg') return 'svg';
   if (ext === '.html' || ext === '.htm') return 'html';
-  throw new XtestError(XtestCodes.CHART_UNWRITABLE, `--chart needs a .svg or .html file name, got "${path}"`);
+  throw new ToolError(XtestCodes.CHART_UNWRITABLE, `--chart needs a .svg or .html file name, got "${path}"`);
 }
 
 export function escapeXml(text: string): string {
@@ -144,6 +145,6 @@ export function writeChart(file: string, r: XtestReport): void {
   try {
     writeFileSync(file, text);
   } catch (err) {
-    throw new XtestError(XtestCodes.CHART_UNWRITABLE, `cannot write chart ${file}: ${(err as Error).message}`, { cause: err });
+    throw new ToolError(XtestCodes.CHART_UNWRITABLE, `cannot write chart ${file}: ${(err as Error).message}`, { cause: err });
   }
 }

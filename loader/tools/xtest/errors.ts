@@ -1,8 +1,10 @@
 /**
- * Errors of the load tester itself (bad options, unreadable inputs, a target process that cannot
- * be sampled), as opposed to the errors of the calls it makes, which it counts by `aiges-code`.
- * Each has a stable string code, documented in docs/xtest.md; the CLI prints it and exits 2.
+ * The codes of the load tester's own errors (ToolError: bad options, unreadable inputs, a target
+ * process that cannot be sampled), as opposed to the errors of the calls it makes, which it counts
+ * by `aiges-code`. Each is stable and documented in docs/xtest.md; the CLI prints it and exits 2.
  */
+import { ToolError } from '../errors.js';
+
 export const XtestCodes = {
   /** A flag or option has a bad value, or two options conflict. */
   INVALID_OPTION: 'XTEST_INVALID_OPTION',
@@ -16,22 +18,4 @@ export const XtestCodes = {
 
 export type XtestCode = (typeof XtestCodes)[keyof typeof XtestCodes];
 
-export class XtestError extends Error {
-  override readonly name = 'XtestError';
-
-  constructor(
-    readonly code: XtestCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** True for an XtestError, recognised by its code (not by class). */
-export function isXtestError(err: unknown): err is XtestError {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (Object.values(XtestCodes) as string[]).includes(code);
-}
-
-export const invalidOption = (message: string) => new XtestError(XtestCodes.INVALID_OPTION, message);
+export const invalidOption = (message: string) => new ToolError(XtestCodes.INVALID_OPTION, message);

@@ -9,7 +9,8 @@ export { parseInputFlags, parseParams, type InputFlags } from './input-flags.js'
 export { SCHEMA_VERSION, type XtestReport } from './report.js';
 export { formatReport } from './report-text.js';
 export { renderHtml, renderSvg, writeChart, chartFormatOf } from './chart.js';
-export { XtestCodes, XtestError, isXtestError, type XtestCode } from './errors.js';
+export { XtestCodes, type XtestCode } from './errors.js';
+export { ToolError, isToolError } from '../errors.js';
 export type { LatencySummary } from './latency.js';
 export type { ErrorCount } from './stats.js';
 export type { ProcReport, ProcSample } from './proc-sampler.js';

@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataStatus, type DataItem, type DataType } from '../../../plugins/types.js';
-import { XtestCodes, XtestError } from './errors.js';
+import { isToolError, ToolError } from '../errors.js';
+import { XtestCodes } from './errors.js';
 
 export interface InputSpec {
   key: string;
@@ -27,8 +28,8 @@ export interface InputSet {
   readonly variants: Record<string, number>;
 }
 
-function unreadable(message: string, cause?: unknown): XtestError {
-  return new XtestError(XtestCodes.INPUT_UNREADABLE, message, { cause });
+function unreadable(message: string, cause?: unknown): ToolError {
+  return new ToolError(XtestCodes.INPUT_UNREADABLE, message, { cause });
 }
 
 /** The payloads of one source: one for text and files, one per file of a directory. */
@@ -44,7 +45,7 @@ function payloadsOf(spec: InputSpec): Buffer[] {
     if (files.length === 0) throw unreadable(`input "${spec.key}": directory ${path} holds no file`);
     return files.map((name) => readFileSync(join(path, name)));
   } catch (err) {
-    if (err instanceof XtestError) throw err;
+    if (isToolError(err)) throw err;
     throw unreadable(`input "${spec.key}": cannot read ${path}: ${(err as Error).message}`, err);
   }
 }

@@ -5,7 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { XtestCodes, XtestError } from './errors.js';
+import { isToolError, ToolError } from '../errors.js';
+import { XtestCodes } from './errors.js';
 
 export interface ProcSample {
   /** From the run's start. */
@@ -35,7 +36,7 @@ let clockTicksPerSecond: number | undefined;
 /** The unit of utime/stime in /proc/<pid>/stat (`getconf CLK_TCK`, 100 on common kernels). */
 function clockTicks(): number {
   clockTicksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-  if (!(clockTicksPerSecond > 0)) throw new XtestError(XtestCodes.PID_UNREADABLE, 'getconf CLK_TCK gave no tick rate');
+  if (!(clockTicksPerSecond > 0)) throw new ToolError(XtestCodes.PID_UNREADABLE, 'getconf CLK_TCK gave no tick rate');
   return clockTicksPerSecond;
 }
 
@@ -64,8 +65,8 @@ export class ProcSampler {
       clockTicks();
       this.#readings.push(read(pid, performance.now() - since));
     } catch (err) {
-      if (err instanceof XtestError) throw err;
-      throw new XtestError(XtestCodes.PID_UNREADABLE, `cannot sample process ${pid}: ${(err as Error).message}`, { cause: err });
+      if (isToolError(err)) throw err;
+      throw new ToolError(XtestCodes.PID_UNREADABLE, `cannot sample process ${pid}: ${(err as Error).message}`, { cause: err });
     }
     this.#timer = setInterval(() => this.#sample(), intervalMs);
     this.#timer.unref();

@@ -48,7 +48,7 @@ function framesFor(inputs: InputSet, i: number, frameBytes: number | undefined):
 
 /**
  * Starts a run. Bad options, unreadable inputs and an unreadable `pid` throw here, before any
- * call is made (XtestError with its code); a failing target only yields failed calls.
+ * call is made (a ToolError with its XTEST_* code); a failing target only yields failed calls.
  */
 export function startXtest(input: XtestOptionsInput): XtestRun {
   const o = resolveOptions(input);

@@ -1,6 +1,6 @@
 /**
  * The samples file format: every malformed file is refused before the plugin loads, with a
- * message naming the file and the offending key (CheckError E_CHECK_SAMPLES).
+ * message naming the file and the offending key (ToolError E_CHECK_SAMPLES).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
