@@ -1,18 +1,25 @@
 /**
  * `aiges call`: one once call or one whole session against a loader, with inputs from text or
  * files; prints each response as a JSON line (text items inline, other data as byte counts, or
- * written to --out).
+ * written to --out). The input flags and their rules are those of `aiges xtest`
+ * (loader/tools/input-flags.ts), but one file per key: a directory is refused.
+ *
+ * Exit codes: 0 the call succeeded; 1 it failed (stderr: `aiges call: error <aiges-code> (<gRPC
+ * status>): <message>`); 2 it could not be made as asked, nothing was called (stderr:
+ * `aiges call: <CODE>: <message>`, CallCodes).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { aigesCodeOf, createLoaderClient, infer, runSession } from '../tools/client.js';
-import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
 import type { DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
-import { DATA_TYPE_BY_NAME, DataStatus, DataType, type DataTypeName } from '../../plugins/types.js';
+import { DataType } from '../../plugins/types.js';
+import { isToolError } from '../tools/errors.js';
 import { sliceFrames } from '../tools/frames.js';
+import { parseInputFlags, parseParams } from '../tools/input-flags.js';
+import { loadInputs, type InputRules } from '../tools/inputs.js';
 import { intArg } from './serve.js';
 
 interface CallFlags {
@@ -30,46 +37,21 @@ interface CallFlags {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function pair(value: string, what: string): [string, string] {
-  const cut = value.indexOf('=');
-  if (cut <= 0) throw new InvalidArgumentError(`${what} expects key=value, got "${value}"`);
-  return [value.slice(0, cut), value.slice(cut + 1)];
-}
+/** The codes of `aiges call`'s own errors (ToolError, exit 2); a call that fails exits 1. */
+export const CallCodes = {
+  /** An input flag or --param is malformed, or an input key is given twice. */
+  INVALID_FLAG: 'CALL_INVALID_FLAG',
+  /** An input file is missing or unreadable, or is a directory. */
+  INPUT_UNREADABLE: 'CALL_INPUT_UNREADABLE',
+} as const;
 
-function typeOf(name: string): DataType {
-  const type = DATA_TYPE_BY_NAME[name as DataTypeName];
-  if (type === undefined) throw new InvalidArgumentError(`unknown item type "${name}" (text|audio|image|video|other)`);
-  return type;
-}
+/** call's input rules: one payload per key, so a directory is refused. */
+const CALL_INPUTS: InputRules = { directories: false, invalid: CallCodes.INVALID_FLAG, unreadable: CallCodes.INPUT_UNREADABLE };
 
-/** Builds the request's items from --text, --file, --encoding and --attr. */
-export function buildItems(flags: Pick<CallFlags, 'text' | 'file' | 'encoding' | 'attr'>): DataItem[] {
-  const items = new Map<string, DataItem>();
-  for (const spec of flags.text) {
-    const [key, value] = pair(spec, '--text');
-    items.set(key, { key, type: DataType.TEXT, status: DataStatus.ONCE, encoding: 'utf8', data: Buffer.from(value) });
-  }
-  for (const spec of flags.file) {
-    const [key, rest] = pair(spec, '--file');
-    const m = /^(.*?)(?::(text|audio|image|video|other))?$/.exec(rest) as RegExpExecArray;
-    const path = m[1] as string;
-    items.set(key, { key, type: typeOf(m[2] ?? 'other'), status: DataStatus.ONCE, encoding: '', data: readFileSync(path) });
-  }
-  for (const spec of flags.encoding) {
-    const [key, encoding] = pair(spec, '--encoding');
-    const item = items.get(key);
-    if (item === undefined) throw new InvalidArgumentError(`--encoding names key "${key}", which has no --text or --file`);
-    item.encoding = encoding;
-  }
-  for (const spec of flags.attr) {
-    const [name, value] = pair(spec, '--attr');
-    const dot = name.indexOf('.');
-    const item = items.get(name.slice(0, dot));
-    if (dot <= 0 || item === undefined)
-      throw new InvalidArgumentError(`--attr expects <key>.<attribute>=value for a given key, got "${spec}"`);
-    item.attributes = { ...item.attributes, [name.slice(dot + 1)]: value };
-  }
-  return [...items.values()];
+function frameBytesArg(value: string): number {
+  const n = intArg(value);
+  if (n === 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
 }
 
 function describeItems(items: DataItem__Output[], out: string | undefined, counter: { n: number }) {
@@ -101,10 +83,15 @@ export function callCommand(): Command {
     .addOption(new Option('-m, --mode <mode>', 'once or session').choices(['once', 'session']).default('once'))
     .option('-p, --param <k=v>', 'request param (repeatable)', collect, [])
     .option('-t, --text <key=value>', 'text input item (repeatable)', collect, [])
-    .option('-f, --file <key=path[:type]>', 'input item from a file; type text|audio|image|video|other (repeatable)', collect, [])
+    .option(
+      '-f, --file <key=path[:type]>',
+      'input item from a file (not a directory); type text|audio|image|video|other (repeatable)',
+      collect,
+      [],
+    )
     .option('-e, --encoding <key=encoding>', 'encoding of an input item (repeatable)', collect, [])
     .option('-a, --attr <key.name=value>', 'attribute of an input item, e.g. audio.sample_rate=16000 (repeatable)', collect, [])
-    .option('--frame-bytes <n>', 'session mode: bytes per frame (default: one frame)', intArg)
+    .option('--frame-bytes <n>', 'session mode: bytes per frame (default: one frame)', frameBytesArg)
     .option('--interval-ms <n>', 'session mode: pause between frames', intArg)
     .option('--timeout-ms <n>', 'call deadline', intArg)
     .option('-o, --out <dir>', 'write each output item to a file in this folder')
@@ -116,15 +103,14 @@ export function callCommand(): Command {
     .action(async (address: string, service: string, flags: CallFlags) => {
       const client = createLoaderClient(address);
       try {
-        const params = Object.fromEntries(flags.param.map((p) => pair(p, '--param')));
-        const items = buildItems(flags);
+        const params = parseParams(flags.param, CALL_INPUTS);
+        const items = loadInputs(parseInputFlags(flags, CALL_INPUTS), CALL_INPUTS).itemsFor(0);
         const counter = { n: 0 };
         if (flags.mode === 'once') {
           const res = await infer(client, { service, params, items }, flags.timeoutMs);
           process.stdout.write(`${JSON.stringify({ items: describeItems(res.items, flags.out, counter) })}\n`);
         } else {
-          const frames =
-            flags.frameBytes === undefined ? [items.map((i) => ({ ...i, status: DataStatus.END }))] : sliceFrames(items, flags.frameBytes);
+          const frames = sliceFrames(items, flags.frameBytes);
           const interval = flags.intervalMs;
           await runSession(client, { service, params }, frames, {
             ...(flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs }),
@@ -136,6 +122,11 @@ export function callCommand(): Command {
           });
         }
       } catch (err) {
+        if (isToolError(err)) {
+          process.stderr.write(`aiges call: ${err.code}: ${err.message}\n`);
+          process.exitCode = err.exitCode;
+          return;
+        }
         const e = err as { code?: number; details?: string; message: string };
         const code = aigesCodeOf(err);
         const grpcName = e.code === undefined ? '' : ` (${GrpcStatus[e.code] ?? e.code})`;

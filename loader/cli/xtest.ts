@@ -10,8 +10,8 @@ import { Command, type CommanderError, Option } from 'commander';
 import { chartFormatOf, writeChart } from '../tools/xtest/chart.js';
 import { isToolError } from '../tools/errors.js';
 import { invalidOption } from '../tools/xtest/errors.js';
-import { parseInputFlags, parseParams } from '../tools/xtest/input-flags.js';
-import { parseDuration, type XtestOptionsInput } from '../tools/xtest/options.js';
+import { parseInputFlags, parseParams } from '../tools/input-flags.js';
+import { parseDuration, XTEST_INPUTS, type XtestOptionsInput } from '../tools/xtest/options.js';
 import { showProgress } from '../tools/xtest/progress.js';
 import { formatReport } from '../tools/xtest/report-text.js';
 import { startXtest } from '../tools/xtest/runner.js';
@@ -61,8 +61,8 @@ export function optionsFromFlags(service: string, f: XtestFlags): XtestOptionsIn
     requests: int(f.requests, '--requests'),
     durationMs: f.duration === undefined ? undefined : parseDuration(f.duration, '--duration'),
     rampUpMs: f.rampUp === undefined ? 0 : parseDuration(f.rampUp, '--ramp-up'),
-    inputs: parseInputFlags(f),
-    params: parseParams(f.param),
+    inputs: parseInputFlags(f, XTEST_INPUTS),
+    params: parseParams(f.param, XTEST_INPUTS),
     frameBytes: int(f.frameBytes, '--frame-bytes'),
     frameIntervalMs: int(f.intervalMs, '--interval-ms') ?? 0,
     timeoutMs: int(f.timeoutMs, '--timeout-ms'),

@@ -1,9 +1,10 @@
 /**
  * Turns declared samples into requests: every file read up front (a missing file is a samples
  * error before the plugin loads), then items typed by the plugin's schema, and for sessions the
- * input sliced into frames with AIGes statuses (BEGIN, CONTINUE..., END).
+ * input sliced into frames with AIGes statuses (BEGIN, CONTINUE..., END; loader/tools/frames.ts).
  */
 import { DATA_TYPE_BY_NAME, DataStatus, type DataItem, type WrapperSchema } from '../../../plugins/types.js';
+import { sliceFrames } from '../frames.js';
 import type { InputSpec, SampleSpec, SamplesFile } from './samples.js';
 
 export interface PreparedInput {
@@ -45,37 +46,25 @@ export function prepareSamples(file: SamplesFile): PreparedSample[] {
   });
 }
 
-function item(input: PreparedInput, schema: WrapperSchema, data: Buffer, status: DataStatus): DataItem {
+/** A whole input as a once item, typed by the sample, else by the schema, else by its source. */
+function item(input: PreparedInput, schema: WrapperSchema): DataItem {
   const declared = schema.input[input.key]?.type;
   const type = input.spec.type ?? declared ?? (input.spec.text !== undefined ? 'text' : 'other');
   return {
     key: input.key,
     type: DATA_TYPE_BY_NAME[type],
-    status,
+    status: DataStatus.ONCE,
     encoding: input.spec.encoding ?? '',
     attributes: input.spec.attributes ?? {},
-    data,
+    data: input.data,
   };
 }
 
 export function onceItems(sample: PreparedSample, schema: WrapperSchema): DataItem[] {
-  return sample.inputs.map((input) => item(input, schema, input.data, DataStatus.ONCE));
+  return sample.inputs.map((input) => item(input, schema));
 }
 
-/**
- * Session frames: frame i holds slice i of every input still having bytes; without frame_bytes,
- * one frame with everything. The first frame is BEGIN, the last END, the rest CONTINUE.
- */
+/** Session frames: the inputs sliced by `frame_bytes` (one frame without it), as `aiges call` slices them. */
 export function sessionFrames(sample: PreparedSample, schema: WrapperSchema): DataItem[][] {
-  const size = sample.spec.frame_bytes ?? Number.MAX_SAFE_INTEGER;
-  const count = Math.max(1, ...sample.inputs.map((i) => Math.ceil(i.data.length / size)));
-  const frames: DataItem[][] = [];
-  for (let f = 0; f < count; f++) {
-    const status = f === count - 1 ? DataStatus.END : f === 0 ? DataStatus.BEGIN : DataStatus.CONTINUE;
-    const frame = sample.inputs
-      .filter((input) => f === 0 || f * size < input.data.length)
-      .map((input) => item(input, schema, input.data.subarray(f * size, (f + 1) * size), status));
-    frames.push(frame);
-  }
-  return frames;
+  return sliceFrames(onceItems(sample, schema), sample.spec.frame_bytes);
 }

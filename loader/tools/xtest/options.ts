@@ -2,8 +2,15 @@
  * What a load test does: the options `runXtest` takes, their defaults, and their checks. The CLI
  * (loader/cli/xtest.ts) turns flags into these; a program may build them directly.
  */
-import { invalidOption } from './errors.js';
-import type { InputSpec } from './inputs.js';
+import type { InputRules, InputSpec } from '../inputs.js';
+import { invalidOption, XtestCodes } from './errors.js';
+
+/** xtest's input rules: a directory is cycled through; errors with the XTEST_* codes. */
+export const XTEST_INPUTS: InputRules = {
+  directories: true,
+  invalid: XtestCodes.INVALID_OPTION,
+  unreadable: XtestCodes.INPUT_UNREADABLE,
+};
 
 export type XtestTarget = { protocol: 'grpc'; address: string } | { protocol: 'http'; url: string };
 

@@ -7,9 +7,8 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sliceFrames } from '../frames.js';
-import { DataStatus } from '../../../plugins/types.js';
-import { loadInputs, type InputSet, type XItem } from './inputs.js';
-import { resolveOptions, type XtestOptions, type XtestOptionsInput } from './options.js';
+import { loadInputs } from '../inputs.js';
+import { resolveOptions, XTEST_INPUTS, type XtestOptions, type XtestOptionsInput } from './options.js';
 import { ProcSampler, type ProcReport } from './proc-sampler.js';
 import { buildReport, type XtestReport } from './report.js';
 import { Recorder } from './stats.js';
@@ -39,20 +38,13 @@ function makeTarget(o: XtestOptions): Target {
   return o.target.protocol === 'grpc' ? grpcTarget(o.target.address, o) : httpTarget(o.target.url, o);
 }
 
-/** Session mode: call i's frames, each input sliced in step (one frame without frameBytes). */
-function framesFor(inputs: InputSet, i: number, frameBytes: number | undefined): XItem[][] {
-  const items = inputs.itemsFor(i);
-  if (frameBytes === undefined) return [items.map((item) => ({ ...item, status: DataStatus.END }))];
-  return sliceFrames(items, frameBytes);
-}
-
 /**
  * Starts a run. Bad options, unreadable inputs and an unreadable `pid` throw here, before any
  * call is made (a ToolError with its XTEST_* code); a failing target only yields failed calls.
  */
 export function startXtest(input: XtestOptionsInput): XtestRun {
   const o = resolveOptions(input);
-  const inputs = loadInputs(o.inputs);
+  const inputs = loadInputs(o.inputs, XTEST_INPUTS);
   const t0 = performance.now();
   const startedAt = new Date();
   const sampler = o.pid === undefined ? undefined : new ProcSampler(o.pid, t0, o.sampleMs);
@@ -78,7 +70,9 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
     for (let i = claim(); i !== undefined; i = claim()) {
       const start = performance.now();
       const outcome =
-        o.mode === 'once' ? await target.once(inputs.itemsFor(i)) : await target.session(framesFor(inputs, i, o.frameBytes), pause);
+        o.mode === 'once'
+          ? await target.once(inputs.itemsFor(i))
+          : await target.session(sliceFrames(inputs.itemsFor(i), o.frameBytes), pause);
       const end = performance.now();
       recorder.record(end - t0, end - start, outcome);
     }

@@ -9,7 +9,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { aigesCodeOf, createLoaderClient, infer, runSession } from '../client.js';
 import { Codes } from '../../errors.js';
 import { DataStatus } from '../../../plugins/types.js';
-import type { XItem } from './inputs.js';
+import type { InputItem } from '../inputs.js';
 import { transportFailure, type CallOutcome, type Target, type TargetOptions } from './target.js';
 
 function failure(err: unknown): CallOutcome {
@@ -37,7 +37,7 @@ export function grpcTarget(address: string, options: TargetOptions): Target {
       }
     },
 
-    async session(frames: XItem[][], pause) {
+    async session(frames: InputItem[][], pause) {
       const t0 = performance.now();
       let sent = 0;
       let lastSentAt = t0;

@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import { DATA_FIELDS } from '../../server/http-convert.js';
 import { TIMEOUT_HEADER } from '../../server/http-private.js';
 import { DataStatus } from '../../../plugins/types.js';
-import type { XItem } from './inputs.js';
+import type { InputItem } from '../inputs.js';
 import { transportFailure, type CallOutcome, type Target, type TargetOptions } from './target.js';
 
 interface ReplyBody {
@@ -21,7 +21,7 @@ interface ReplyBody {
 /** The answer to one request: the parsed body, or the outcome of a failure. */
 type Exchange = { ok: true; body: ReplyBody } | { ok: false; outcome: CallOutcome };
 
-function payloadOf(items: readonly XItem[]): Record<string, Record<string, string | number>> {
+function payloadOf(items: readonly InputItem[]): Record<string, Record<string, string | number>> {
   const payload: Record<string, Record<string, string | number>> = {};
   for (const item of items) {
     payload[item.key] = {
@@ -49,7 +49,7 @@ export function httpTarget(url: string, options: TargetOptions): Target {
   const pool = new Pool(origin, { connections: options.concurrency, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
   const timeoutHeader = timeoutMs === undefined ? {} : { [TIMEOUT_HEADER]: String(timeoutMs) };
 
-  const post = async (header: Record<string, unknown>, items: readonly XItem[], timed: boolean): Promise<Exchange> => {
+  const post = async (header: Record<string, unknown>, items: readonly InputItem[], timed: boolean): Promise<Exchange> => {
     const body = JSON.stringify({ header, parameter: { [service]: params }, payload: payloadOf(items) });
     try {
       const res = await pool.request({
@@ -83,7 +83,7 @@ export function httpTarget(url: string, options: TargetOptions): Target {
     async session(frames, pause) {
       const t0 = performance.now();
       // A one-frame session still needs an opening and an ending request.
-      const steps = frames.length === 1 ? [frames[0] as XItem[], []] : frames;
+      const steps = frames.length === 1 ? [frames[0] as InputItem[], []] : frames;
       let sid: string | undefined;
       let firstAt: number | undefined;
       let lastSentAt = t0;
@@ -91,7 +91,7 @@ export function httpTarget(url: string, options: TargetOptions): Target {
         if (k > 0 && k < frames.length) await pause();
         const status = k === 0 ? DataStatus.BEGIN : k === steps.length - 1 ? DataStatus.END : DataStatus.CONTINUE;
         if (k === frames.length - 1) lastSentAt = performance.now();
-        const r = await post({ status, ...(sid === undefined ? {} : { sid }) }, steps[k] as XItem[], k === 0);
+        const r = await post({ status, ...(sid === undefined ? {} : { sid }) }, steps[k] as InputItem[], k === 0);
         if (!r.ok) return r.outcome;
         const now = performance.now();
         if (typeof r.body.header?.sid === 'string') sid ??= r.body.header.sid;

@@ -2,7 +2,7 @@
  * What the runner drives: one protocol (gRPC or HTTP) against one service. A target makes one
  * call and reports how it went; the runner owns timing of whole calls, counting and pacing.
  */
-import type { XItem } from './inputs.js';
+import type { InputItem } from '../inputs.js';
 import type { XtestOptions } from './options.js';
 
 export interface CallOutcome {
@@ -23,12 +23,12 @@ export interface CallOutcome {
 
 export interface Target {
   /** One once call with these items. Never rejects: failures are outcomes. */
-  once(items: XItem[]): Promise<CallOutcome>;
+  once(items: InputItem[]): Promise<CallOutcome>;
   /**
    * One whole session: open, send each frame (awaiting `pause()` between two frames), end, and
    * read every result. Never rejects: failures are outcomes.
    */
-  session(frames: XItem[][], pause: () => Promise<void>): Promise<CallOutcome>;
+  session(frames: InputItem[][], pause: () => Promise<void>): Promise<CallOutcome>;
   close(): Promise<void>;
 }
 

@@ -199,6 +199,11 @@ describe('aiges xtest (CLI)', () => {
     ['a bad number', ['echo', '--grpc', '127.0.0.1:1', '-c', 'many'], 'XTEST_INVALID_OPTION: --concurrency expects a whole number'],
     ['a bad duration', ['echo', '--grpc', '127.0.0.1:1', '-d', '10'], 'XTEST_INVALID_OPTION: --duration expects a duration'],
     [
+      'an input key given twice',
+      ['echo', '--grpc', '127.0.0.1:1', '-t', 'text=a', '-f', 'text=/etc/hostname'],
+      'XTEST_INVALID_OPTION: input key "text" is given twice (by --text or --file); give each key once',
+    ],
+    [
       'a missing input',
       ['echo', '--grpc', '127.0.0.1:1', '-f', 'data=/nonexistent/x.bin'],
       'XTEST_INPUT_UNREADABLE: input "data": cannot read /nonexistent/x.bin',
