@@ -1,10 +1,12 @@
 /**
  * A closed-loop load driver: `concurrency` workers each issue one call after another. After a
- * warm-up, it counts the calls that finish inside a fixed window, records their latencies in an
- * HDR histogram and reads the server process's CPU time at both ends of the window.
+ * warm-up, it counts the calls that finish inside a fixed window, records their latencies in xtest's
+ * HDR histogram and reads the server process's CPU time at both ends of the window
+ * (loader/tools/proc.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { latencyHistogram, treeCpuMicros } from './stats.js';
+import { treeCpuMicros } from '../../loader/tools/proc.js';
+import { LatencyHistogram } from '../../loader/tools/xtest/latency.js';
 
 /** What a load generator drives: one protocol against one running server. */
 export interface Target {
@@ -39,7 +41,7 @@ export interface LoadResult {
 }
 
 export async function runLoad(target: Target, options: LoadOptions): Promise<LoadResult> {
-  const histogram = latencyHistogram();
+  const latency = new LatencyHistogram();
   let measuring = false;
   let stopped = false;
   let calls = 0;
@@ -57,7 +59,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
       }
       if (measuring) {
         calls++;
-        histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+        latency.record(performance.now() - t0);
       }
     }
   };
@@ -78,17 +80,19 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
   if (failure !== undefined) throw failure;
 
   const seconds = (t1 - t0) / 1000;
+  const { p50, p99, max } = latency.summary();
   const result: LoadResult = {
     calls,
     seconds,
     callsPerSec: calls / seconds,
-    p50Ms: histogram.getValueAtPercentile(50) / 1000,
-    p99Ms: histogram.getValueAtPercentile(99) / 1000,
-    maxMs: histogram.maxValue / 1000,
+    // No call finished inside the window: no latency (n/a in the tables).
+    p50Ms: p50 ?? Number.NaN,
+    p99Ms: p99 ?? Number.NaN,
+    maxMs: max ?? Number.NaN,
     cpuMicrosPerCall: calls > 0 ? (cpu1 - cpu0) / calls : NaN,
     serverCpuPercent: ((cpu1 - cpu0) / 1e6 / seconds) * 100,
     clientCpuPercent: ((client.user + client.system) / 1e6 / seconds) * 100,
   };
-  histogram.destroy();
+  latency.destroy();
   return result;
 }

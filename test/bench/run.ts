@@ -26,9 +26,9 @@ import { baselinesOf, runProtocol } from './server-section.js';
 import { checkBuilt, killAll } from './servers.js';
 import { runSessions, sessionReport, sessionSummary } from './session-section.js';
 import { concurrencyFor, settingsFromArgs, type Section, type Settings } from './settings.js';
-import { checkCpuSampling } from './stats.js';
 import { summaryTable, type SummaryRow } from './summary.js';
 import { ETCD_INSTALL } from '../polaris/etcd.js';
+import { processCpuMicros } from '../../loader/tools/proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const progress = (line: string) => console.error(line);
@@ -84,7 +84,8 @@ async function servers(protocol: 'grpc' | 'http', s: Settings): ReturnType<Secti
 async function main(): Promise<number> {
   const settings = settingsFromArgs();
   checkBuilt(ROOT);
-  checkCpuSampling();
+  // Fails early, with the reason, where CPU time cannot be read (not Linux, no getconf).
+  processCpuMicros(process.pid);
   const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
   const started = new Date();
   const loadBefore = loadAverage();

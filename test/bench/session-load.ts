@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { wireSession, type WireSession } from './session-wire.js';
-import { latencyHistogram } from './stats.js';
+import { LatencyHistogram } from '../../loader/tools/xtest/latency.js';
 
 /** How many sessions, at what rate, for how long. */
 export interface SessionPlan {
@@ -85,8 +85,8 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
     () => new grpc.Client(`127.0.0.1:${o.port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
   );
   const wire = wireSession(Buffer.alloc(o.frameBytes, 'aiges-session '));
-  const latency = latencyHistogram();
-  const lag = latencyHistogram();
+  const latency = new LatencyHistogram();
+  const lag = new LatencyHistogram();
   const period = 1000 / o.framesPerSec;
   let failure: Error | undefined;
   let stopping = false;
@@ -99,7 +99,7 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
     if (inWindow(performance.now())) answeredInWindow++;
     if (!inWindow(sentAt)) return;
     frames++;
-    latency.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+    latency.record(performance.now() - sentAt);
   };
   const onError = (err: Error) => {
     failure ??= err;
@@ -121,7 +121,7 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
         streams.push(stream);
       }
       const now = performance.now();
-      if (inWindow(now)) lag.recordValue(Math.max(1, Math.round((now - due) * 1000)));
+      if (inWindow(now)) lag.record(now - due);
       stream.send();
       due += period;
       timers[i] = setTimeout(tick, Math.max(0, due - performance.now()));
@@ -154,15 +154,17 @@ export async function runSessionLoad(o: SessionLoadOptions): Promise<SessionLoad
   if (err !== undefined) throw new Error(`session load failed: ${err.message}`);
 
   const seconds = (windowEnd - windowStart) / 1000;
+  const frameLatency = latency.summary();
   const result: SessionLoadResult = {
     sessions: o.sessions,
     frames,
     framesPerSec: frames / seconds,
     answeredPerSec: answeredInWindow / seconds,
-    p50Ms: latency.getValueAtPercentile(50) / 1000,
-    p99Ms: latency.getValueAtPercentile(99) / 1000,
-    maxMs: latency.maxValue / 1000,
-    sendLagP99Ms: lag.getValueAtPercentile(99) / 1000,
+    // No frame answered inside the window: no latency (n/a in the tables).
+    p50Ms: frameLatency.p50 ?? Number.NaN,
+    p99Ms: frameLatency.p99 ?? Number.NaN,
+    maxMs: frameLatency.max ?? Number.NaN,
+    sendLagP99Ms: lag.summary().p99 ?? Number.NaN,
     clientCpuPercent: ((client.user + client.system) / 1e6 / seconds) * 100,
   };
   latency.destroy();

@@ -3,12 +3,12 @@
  * 1,000 at 10 frames/s, 3,200 B frames: 100 ms of 16 kHz 16-bit mono audio each) against the
  * loader serving demo/echo in session mode, and against the bare grpc-js Session echo
  * (bare-grpc.ts). Reports frame latency (session-load.ts) and the server process's resident
- * memory from /proc/<pid>/status: idle (before the first session), steady (median VmRSS sampled
- * during the window) and peak (VmHWM once every session has ended).
+ * memory from /proc (loader/tools/proc.ts): idle (before the first session), steady (median VmRSS
+ * sampled during the window) and peak (VmHWM once every session has ended).
  */
 import { runSessionLoad, type SessionLoadResult, type SessionPlan } from './session-load.js';
 import { startServer } from './servers.js';
-import { processMemoryKiB, treeCpuMicros } from './stats.js';
+import { processMemory, ProcSampler, treeCpuMicros } from '../../loader/tools/proc.js';
 import { formatValue, markdownTable, ratio, type SummaryRow } from './summary.js';
 
 export type SessionSettings = SessionPlan;
@@ -44,10 +44,9 @@ async function measure(root: string, server: Server, s: SessionSettings): Promis
   const capacity = String(Math.ceil(s.sessions * 1.1));
   const proc = await startServer(root, server, 'grpc', { loaderArgs: ['--capacity', capacity] });
   try {
-    const idleRssKiB = processMemoryKiB(proc.pid).rssKiB;
-    const samples: number[] = [];
-    let sampling = false;
-    const sampler = setInterval(() => sampling && samples.push(processMemoryKiB(proc.pid).rssKiB), SAMPLE_EVERY_MS);
+    const idleRssKiB = processMemory(proc.pid).rssBytes / 1024;
+    let sampler: ProcSampler | undefined;
+    let samples: number[] = [];
     let cpu0 = 0;
     let cpuMicros = 0;
     let load: SessionLoadResult;
@@ -56,20 +55,24 @@ async function measure(root: string, server: Server, s: SessionSettings): Promis
         port: proc.port,
         ...s,
         onWindow: (phase) => {
-          sampling = phase === 'start';
-          if (phase === 'start') cpu0 = treeCpuMicros(proc.pid);
-          else cpuMicros = treeCpuMicros(proc.pid) - cpu0;
+          if (phase === 'start') {
+            sampler = new ProcSampler(proc.pid, SAMPLE_EVERY_MS);
+            cpu0 = treeCpuMicros(proc.pid);
+          } else {
+            cpuMicros = treeCpuMicros(proc.pid) - cpu0;
+            samples = sampler?.stop().readings.map((r) => r.rssBytes / 1024) ?? [];
+          }
         },
       });
     } finally {
-      clearInterval(sampler);
+      sampler?.stop();
     }
     return {
       server,
       ...load,
       idleRssKiB,
       steadyRssKiB: median(samples),
-      peakRssKiB: processMemoryKiB(proc.pid).peakKiB,
+      peakRssKiB: processMemory(proc.pid).peakRssBytes / 1024,
       serverCpuPercent: (cpuMicros / 1e6 / (s.durationMs / 1000)) * 100,
       cpuMicrosPerAnswer: cpuMicros / (load.answeredPerSec * (s.durationMs / 1000)),
     };

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sliceFrames } from '../frames.js';
 import { loadInputs } from '../inputs.js';
 import { resolveOptions, XTEST_INPUTS, type XtestOptions, type XtestOptionsInput } from './options.js';
-import { ProcSampler, type ProcReport } from './proc-sampler.js';
+import { sampleProcess, type ProcReport } from './proc-sampler.js';
 import { buildReport, type XtestReport } from './report.js';
 import { Recorder } from './stats.js';
 import type { Target } from './target.js';
@@ -47,7 +47,7 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
   const inputs = loadInputs(o.inputs, XTEST_INPUTS);
   const t0 = performance.now();
   const startedAt = new Date();
-  const sampler = o.pid === undefined ? undefined : new ProcSampler(o.pid, t0, o.sampleMs);
+  const sampler = o.pid === undefined ? undefined : sampleProcess(o.pid, t0, o.sampleMs);
   const target = makeTarget(o);
   const recorder = new Recorder();
   const halt = new AbortController();
