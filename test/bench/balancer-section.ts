@@ -10,7 +10,7 @@
  *    line to the first call answered through the balancer (same clock, same machine).
  *
  * Every process is real: etcd (test/polaris/etcd.ts), `aiges serve` and `aiges lb` from dist/.
- * The load generator is the server sections' (load.ts: closed loop, HDR histogram).
+ * The load generator is the server sections' (load.ts: aiges xtest's closed loop and HDR histogram).
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';

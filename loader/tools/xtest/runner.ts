@@ -1,14 +1,12 @@
 /**
- * The scheduler: `concurrency` workers, each making one call after another (a closed loop, as
- * AIGes's xtest does), started evenly over the ramp-up, until the request count is used up or
- * the duration has passed. Call numbers are handed out in order, so input i mod n of a directory
- * goes with call i whatever worker makes it.
+ * A run: inputs read, the target process sampled, the closed loop (loop.ts) making each call
+ * through the protocol's target and the recorder counting it, then the report.
  */
-import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sliceFrames } from '../frames.js';
 import { loadInputs } from '../inputs.js';
 import { resolveOptions, XTEST_INPUTS, type XtestOptions, type XtestOptionsInput } from './options.js';
+import { startLoop } from './loop.js';
 import { sampleProcess, type ProcReport } from './proc-sampler.js';
 import { buildReport, type XtestReport } from './report.js';
 import { Recorder } from './stats.js';
@@ -45,44 +43,31 @@ function makeTarget(o: XtestOptions): Target {
 export function startXtest(input: XtestOptionsInput): XtestRun {
   const o = resolveOptions(input);
   const inputs = loadInputs(o.inputs, XTEST_INPUTS);
-  const t0 = performance.now();
   const startedAt = new Date();
+  const t0 = performance.now();
   const sampler = o.pid === undefined ? undefined : sampleProcess(o.pid, t0, o.sampleMs);
   const target = makeTarget(o);
   const recorder = new Recorder();
-  const halt = new AbortController();
-  // Each worker waits out its ramp-up delay on this signal.
-  setMaxListeners(o.concurrency + 1, halt.signal);
-  const onAbort = () => halt.abort();
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  let issued = 0;
-
-  const claim = (): number | undefined => {
-    if (halt.signal.aborted) return undefined;
-    if (o.requests !== undefined) return issued < o.requests ? issued++ : undefined;
-    return performance.now() - t0 < (o.durationMs as number) ? issued++ : undefined;
-  };
   const pause = () => sleep(o.frameIntervalMs);
 
-  const worker = async (w: number) => {
-    const delay = (o.rampUpMs * w) / o.concurrency;
-    if (delay > 0) await sleep(delay, undefined, { signal: halt.signal }).catch(() => undefined);
-    for (let i = claim(); i !== undefined; i = claim()) {
-      const start = performance.now();
-      const outcome =
-        o.mode === 'once'
-          ? await target.once(inputs.itemsFor(i))
-          : await target.session(sliceFrames(inputs.itemsFor(i), o.frameBytes), pause);
-      const end = performance.now();
-      recorder.record(end - t0, end - start, outcome);
-    }
-  };
+  const { concurrency, rampUpMs, requests, durationMs } = o;
+  const loop = startLoop({ concurrency, rampUpMs, requests, durationMs, startedAt: t0 }, async (i) => {
+    const start = performance.now();
+    const outcome =
+      o.mode === 'once'
+        ? await target.once(inputs.itemsFor(i))
+        : await target.session(sliceFrames(inputs.itemsFor(i), o.frameBytes), pause);
+    const end = performance.now();
+    recorder.record(end - t0, end - start, outcome);
+  });
+  const onAbort = () => loop.stop();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
 
   const done = (async () => {
     let elapsedMs = 0;
     let sampled: ProcReport | null = null;
     try {
-      await Promise.all(Array.from({ length: o.concurrency }, (_, w) => worker(w)));
+      await loop.done;
     } finally {
       // The run ends with its last call: sampling stops there, before the clients close.
       elapsedMs = performance.now() - t0;
@@ -90,7 +75,7 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
       o.signal?.removeEventListener('abort', onAbort);
       await target.close();
     }
-    const stoppedEarly = halt.signal.aborted && (o.requests === undefined ? elapsedMs < (o.durationMs as number) : issued < o.requests);
+    const stoppedEarly = loop.stopped && (o.requests === undefined ? elapsedMs < (o.durationMs as number) : loop.issued < o.requests);
     return buildReport({
       options: o,
       inputs: inputs.variants,
@@ -111,7 +96,7 @@ export function startXtest(input: XtestOptionsInput): XtestRun {
       const fraction = o.requests !== undefined ? total / o.requests : Math.min(1, elapsedMs / (o.durationMs as number));
       return { done: total, failed, elapsedMs, fraction };
     },
-    stop: () => halt.abort(),
+    stop: () => loop.stop(),
   };
 }
 
