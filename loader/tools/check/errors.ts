@@ -12,7 +12,3 @@ export const CheckCodes = {
 } as const;
 
 export type CheckCode = (typeof CheckCodes)[keyof typeof CheckCodes];
-
-// NOTE: the one ToolError under the name plugin.ts imports; that file is being rewritten on
-// another branch. Once it imports ToolError itself, this alias goes.
-export { ToolError as CheckError } from '../errors.js';

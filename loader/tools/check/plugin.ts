@@ -11,7 +11,8 @@ import { createPlane, loadOptions } from '../../plane.js';
 import type { PluginInstance } from '../../plugin/instance.js';
 import { locatePlugin, type PluginLocation } from '../../plugin/repository.js';
 import type { Wrapper } from '../../../plugins/types.js';
-import { CheckCodes, CheckError } from './errors.js';
+import { ToolError } from '../errors.js';
+import { CheckCodes } from './errors.js';
 import type { CheckTarget } from './target.js';
 
 export interface CheckedPlugin {
@@ -34,7 +35,7 @@ export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = p
   try {
     config = configFor(target, env);
   } catch (err) {
-    if (err instanceof ConfigError) throw new CheckError(CheckCodes.LOAD, err.message);
+    if (err instanceof ConfigError) throw new ToolError(CheckCodes.LOAD, err.message);
     throw err;
   }
   const { registry, dataplane } = createPlane(config, createLogger(config.log.level));
@@ -46,7 +47,7 @@ export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = p
     instance = await registry.load(options);
   } catch (err) {
     const code = (err as { aigesCode?: number }).aigesCode;
-    throw new CheckError(CheckCodes.LOAD, `plugin failed to load${code === undefined ? '' : ` (${code})`}: ${(err as Error).message}`);
+    throw new ToolError(CheckCodes.LOAD, `plugin failed to load${code === undefined ? '' : ` (${code})`}: ${(err as Error).message}`);
   }
   return {
     dataplane,
