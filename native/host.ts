@@ -338,8 +338,8 @@ export const POOLED_MIN_BYTES = 1024 * 1024;
  * (never freed memory: detaching is safe in V8, a late reader sees length 0).
  *
  * NOTE: without it a stream of large outputs makes V8 run a full GC every few calls (each Buffer is
- * new external memory to it, about 64 MB between GCs): measured with a 16 MiB echo, 3-4 GB/s
- * without, 12-13 GB/s with (BENCHMARKS.md, native section).
+ * new external memory to it until it is collected); BENCHMARKS.md (native section) has the
+ * throughput with and without.
  *
  * Returns true when it released; false, leaving `data` alone, for anything else (a Buffer the host
  * did not make, a small output, one released already) and when no library was ever opened.
