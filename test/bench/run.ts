@@ -62,7 +62,7 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     return { summary: balancerSummary(r, s.balancer), json: r };
   },
   async sessions(s) {
-    const cases = await runSessions(ROOT, s.sessions, progress);
+    const cases = await runSessions(ROOT, s.sessions, progress, s.profileDir);
     console.log(`\n${sessionReport(cases, s.sessions)}`);
     return { summary: sessionSummary(cases, s.sessions), json: cases };
   },

@@ -39,10 +39,10 @@ function median(xs: readonly number[]): number {
   return s.length === 0 ? NaN : (s[s.length >> 1] as number);
 }
 
-async function measure(root: string, server: Server, s: SessionSettings): Promise<SessionCase> {
+async function measure(root: string, server: Server, s: SessionSettings, profileDir: string | undefined): Promise<SessionCase> {
   // The loader admits once calls plus sessions up to its capacity: room for every session.
   const capacity = String(Math.ceil(s.sessions * 1.1));
-  const proc = await startServer(root, server, 'grpc', { loaderArgs: ['--capacity', capacity] });
+  const proc = await startServer(root, server, 'grpc', { loaderArgs: ['--capacity', capacity], profileDir });
   try {
     const idleRssKiB = processMemory(proc.pid).rssBytes / 1024;
     let sampler: ProcSampler | undefined;
@@ -82,10 +82,15 @@ async function measure(root: string, server: Server, s: SessionSettings): Promis
 }
 
 /** Ours, then the bare server; `progress` gets a line as each finishes. */
-export async function runSessions(root: string, s: SessionSettings, progress: (line: string) => void): Promise<SessionCase[]> {
+export async function runSessions(
+  root: string,
+  s: SessionSettings,
+  progress: (line: string) => void,
+  profileDir?: string,
+): Promise<SessionCase[]> {
   const cases: SessionCase[] = [];
   for (const server of ['ours', 'bare'] as const) {
-    const c = await measure(root, server, s);
+    const c = await measure(root, server, s, profileDir);
     cases.push(c);
     progress(
       `  sessions ${server}: ${c.framesPerSec.toFixed(0)} frames/s sent, ${c.answeredPerSec.toFixed(0)} answered, p99 ${c.p99Ms.toFixed(2)} ms, ` +
