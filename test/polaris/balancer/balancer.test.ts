@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLoaderClient, infer, metadata, type InferResponse__Output } from '../../../loader/tools/client.js';
 import type { Loader } from '../../../loader/loader.js';
 import { SILENCE_MS } from '../../../polaris/balancer/endpoint.js';
+import { HEARTBEAT_MS } from '../../../loader/server/grpc-load.js';
+import { createLogger } from '../../../loader/log.js';
 import { loadLoaderProto } from '../../../proto/load.js';
 import type { HealthCheckResponse__Output } from '../../../proto/gen/grpc/health/v1/HealthCheckResponse.js';
 import { bindGrpc } from '../../../loader/server/grpc.js';
@@ -105,7 +107,12 @@ describe('forwarding', () => {
     const discovery = new FakeDiscovery();
     discovery.add(record('slow', a.grpcPort, 64));
     const lb = await balancer(discovery, ['slow']);
-    const infers = vi.spyOn(a.dataplane, 'infer');
+    const run = a.dataplane.infer.bind(a.dataplane);
+    const arrived: number[] = [];
+    const infers = vi.spyOn(a.dataplane, 'infer').mockImplementation((...args) => {
+      arrived.push(Date.now());
+      return run(...args);
+    });
     cleanups.push(() => {
       vi.restoreAllMocks();
     });
@@ -113,10 +120,12 @@ describe('forwarding', () => {
     await expect(infer(lb.client, { service: 'slow', params: { ms: '5000' }, items: [textItem('x')] }, 300)).rejects.toMatchObject({
       code: grpc.status.DEADLINE_EXCEEDED,
     });
-    // The loader ran the call under the client's deadline, not under its own 30 s default.
-    const deadline = infers.mock.calls[0]?.[1]?.deadline ?? 0;
-    expect(deadline - sent).toBeGreaterThan(200);
-    expect(deadline - sent).toBeLessThan(400);
+    // The loader ran the call under the client's deadline, not under its own 30 s default. Each hop
+    // passes on the time left, rounded up: the deadline is never before the client's, and at most
+    // the client's 300 ms (+1 ms of rounding per hop, two hops) after the call reached the loader.
+    const deadline = infers.mock.calls[0]?.[1]?.deadline ?? Number.NaN;
+    expect(deadline).toBeGreaterThanOrEqual(sent + 300);
+    expect(deadline).toBeLessThanOrEqual(arrived[0]! + 300 + 2);
     await vi.waitFor(() => expect(a.dataplane.admission.inUse).toBe(0));
 
     const call = lb.client.Infer({ service: 'slow', params: { ms: '5000' }, items: [textItem('x')] }, () => undefined);
@@ -355,35 +364,83 @@ describe('ejection', () => {
     expect(await onceCalls(a, 0)).toBeGreaterThan(0);
   });
 
-  it('ejects an instance whose load stream goes silent, and lets it back when it reports again', async () => {
-    // A fake loader: its load stream sends one report and then, while `silent`, nothing more.
-    let silent = false;
-    const streams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+  it('keeps an instance that heartbeats, ejects it once its load stream goes silent, and lets it back when it reports again', async () => {
+    // A fake loader: each load stream gets a report at once and one every HEARTBEAT_MS, as a
+    // loader's does, while `talking`; nothing at all while not.
+    let talking = true;
     const report = { inflight: 0, sessions: 0, capacity: 4, ready: true, instanceId: '' };
+    const streams: grpc.ServerWritableStream<unknown, unknown>[] = [];
+    const open = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+    // What happened, in order: the fake's streams opening and being cancelled, the balancer's verdicts.
+    const events: string[] = [];
+    const waiters: (() => void)[] = [];
+    const note = (event: string) => {
+      events.push(event);
+      for (const w of waiters.splice(0)) w();
+    };
+    /** Resolves once an event from index `from` on is `event`. */
+    const seen = (event: string, from = 0) =>
+      new Promise<void>((resolve) => {
+        const check = () => (events.indexOf(event, from) >= 0 ? resolve() : waiters.push(check));
+        check();
+      });
     const server = new grpc.Server();
     server.addService(loadLoaderProto().aiges.v1.Loader.service, {
       WatchLoad(call: grpc.ServerWritableStream<unknown, unknown>) {
-        streams.add(call);
-        call.on('cancelled', () => streams.delete(call));
-        if (!silent) call.write(report);
+        const n = streams.push(call);
+        open.add(call);
+        note(`stream ${n} opened`);
+        call.on('cancelled', () => {
+          open.delete(call);
+          note(`stream ${n} cancelled`);
+        });
+        if (talking) call.write(report);
       },
     });
+    let beats = 0;
+    const heartbeat = setInterval(() => {
+      if (!talking) return;
+      for (const call of open) call.write(report);
+      note(`heartbeat ${++beats}`);
+    }, HEARTBEAT_MS);
+    cleanups.push(() => clearInterval(heartbeat));
     const port = await bindGrpc(server, '127.0.0.1', 0);
     cleanups.push(() => void server.forceShutdown());
     const discovery = new FakeDiscovery();
     discovery.add(record('fake', port, 4));
-    const lb = await balancer(discovery, ['fake']);
-    await live(lb, 'fake', 1);
+    const log = createLogger('info', {
+      write(line: string) {
+        const { msg, reason } = JSON.parse(line) as { msg: string; reason?: string };
+        if (msg === 'instance admitted' || msg === 'instance ejected') note(`${msg}: ${reason}`);
+      },
+    });
+    const lb = await startBalancerWith(discovery, ['fake'], { log });
+    cleanups.push(() => lb.close());
+    await seen('instance admitted: ready');
 
-    silent = true;
-    const t0 = performance.now();
-    await live(lb, 'fake', 0);
-    expect(performance.now() - t0).toBeGreaterThan(SILENCE_MS - 1_500);
+    // Heartbeats alone keep it in for longer than a silence window: the heartbeat
+    // SILENCE_MS / HEARTBEAT_MS + 2 beats after its admission comes SILENCE_MS + HEARTBEAT_MS after it or later.
+    await seen(`heartbeat ${beats + Math.ceil(SILENCE_MS / HEARTBEAT_MS) + 2}`);
+    expect(events.filter((e) => e.startsWith('instance '))).toEqual(['instance admitted: ready']);
+
+    // Silent: ejected for the silence, the silent stream given up (cancelled by the balancer) and re-opened.
+    talking = false;
+    await seen('stream 2 opened');
+    expect(events.filter((e) => !e.startsWith('heartbeat'))).toEqual([
+      'stream 1 opened',
+      'instance admitted: ready',
+      `instance ejected: no load report for ${SILENCE_MS} ms`,
+      'stream 1 cancelled',
+      'stream 2 opened',
+    ]);
+    expect(lb.balancer.snapshot()['fake']?.[0]?.live).toBe(false);
     await expectGrpcError(echoCall(lb.client, 'fake'), grpc.status.UNAVAILABLE, 10101);
 
     // It speaks again on the stream the balancer re-opened: back in.
-    silent = false;
-    for (const call of streams) call.write(report);
-    await live(lb, 'fake', 1);
+    talking = true;
+    const back = events.length;
+    for (const call of open) call.write(report);
+    await seen('instance admitted: ready', back);
+    expect(lb.balancer.snapshot()['fake']?.[0]?.live).toBe(true);
   });
 });

@@ -23,7 +23,7 @@ export async function startBalancer(discovery: Discovery, services: string[] = [
 export async function startBalancerWith(
   discovery: Discovery,
   services: string[],
-  options: Partial<Omit<BalancerOptions, 'discovery' | 'services' | 'log'>>,
+  options: Partial<Omit<BalancerOptions, 'discovery' | 'services'>>,
 ): Promise<RunningBalancer> {
   const balancer = new Balancer({ discovery, services, log: createLogger('silent'), drainGraceMs: 2_000, ...options });
   const port = await balancer.start('127.0.0.1', 0);
