@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Codes } from '../../loader/errors.js';
 import { PluginInstance, type InstanceOptions } from '../../loader/plugin/instance.js';
 import { pluginKind } from '../../loader/plugin/kinds.js';
@@ -30,6 +30,11 @@ function folder(name: string, files: Record<string, string>): string {
   mkdirSync(dir, { recursive: true });
   for (const [file, body] of Object.entries(files)) writeFileSync(join(dir, file), body);
   return dir;
+}
+
+/** A few turns of the real event loop: pending promise chains settle; a fake clock does not move. */
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function instance(wrapper: WrapperDefinition<unknown>, options: Partial<InstanceOptions> = {}) {
@@ -169,14 +174,27 @@ describe('PluginRegistry.load', () => {
     expect(registry.soleService()).toBeUndefined();
   });
 
-  it('hangs-init with initTimeoutMs 200 → 10901 "did not finish within 200 ms"', async () => {
+  it('hangs-init with initTimeoutMs 200 → 10901 "did not finish within 200 ms", at 200 ms and not before', async () => {
     const registry = new PluginRegistry(log, () => undefined);
-    const started = Date.now();
-    await expect(registry.load({ path: fixture('hangs-init'), config: {}, concurrency: 1, initTimeoutMs: 200 })).rejects.toMatchObject({
-      aigesCode: Codes.PLUGIN_INIT,
-      message: 'plugin hangs-init init did not finish within 200 ms',
-    });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let outcome: unknown;
+      void registry.load({ path: fixture('hangs-init'), config: {}, concurrency: 1, initTimeoutMs: 200 }).then(
+        () => (outcome = 'loaded'),
+        (err: unknown) => (outcome = err),
+      );
+      // The plugin is imported (real I/O), then its init starts under the timeout. (Not vi.waitFor:
+      // under fake timers it advances the clock as it polls.)
+      while (vi.getTimerCount() === 0) await turns(1);
+      expect(vi.getTimerCount()).toBe(1);
+      await vi.advanceTimersByTimeAsync(199);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await turns();
+      expect(outcome).toMatchObject({ aigesCode: Codes.PLUGIN_INIT, message: 'plugin hangs-init init did not finish within 200 ms' });
+    } finally {
+      vi.useRealTimers();
+    }
     expect(registry.services()).toEqual([]);
   });
 });
@@ -286,10 +304,20 @@ describe('PluginRegistry.retireAll and fini', () => {
     const registry = new PluginRegistry(log, () => undefined);
     const set = await instance(wrapper);
     registry.put(set);
-    const started = Date.now();
-    await registry.retireAll(1_000, 100);
-    expect(Date.now() - started).toBeLessThan(2_000);
-    expect(calls).toHaveLength(1);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      // Idle at once (no calls), so fini starts at once; retireAll gives up on it at the fini timeout.
+      let retired = false;
+      void registry.retireAll(1_000, 100).then(() => (retired = true));
+      await vi.advanceTimersByTimeAsync(99);
+      expect(calls).toHaveLength(1);
+      expect(retired).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await turns();
+      expect(retired).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
 
     const again = await instance(wrapper);
     await expect(again.finalise(50)).resolves.toMatchObject({
