@@ -108,20 +108,23 @@ describe('session mode, sync only', () => {
   it('keeps reading with back-off after END until the final result arrives', async () => {
     const lib = await echo(false);
     const c = collector();
-    const session = await lib.createSession('lag', { end_lag_ms: '100' }, c.onResult);
+    const session = await lib.createSession('lag', { end_lag_ms: '300' }, c.onResult);
     await session.write(frame(0, Status.BEGIN));
     probe().reset(artifacts.echo);
-    const wroteEnd = performance.now();
     await session.write(frame(1, Status.END));
+    // The END write is done and its final result is not there yet (the echo makes it 300 ms later):
+    // it can only come from reads the host goes on making by itself.
     expect(c.results.flat().map((r) => r.data.toString())).toEqual(['frame-0']);
     await c.ended;
-    expect(performance.now() - wroteEnd).toBeGreaterThanOrEqual(95);
     expect(c.results.flat().map((r) => r.data.toString())).toEqual(['frame-0', 'frame-1']);
-    // Back-off 0, 1, 2, 4, 8, 16, 20, 20 … ms over 100 ms is about 10 reads: neither a busy loop
-    // (thousands) nor a fixed 50 ms poll (2–3, and up to 50 ms late).
+    // NOTE: the host's read cadence is a timing property, checked by counting reads over the lag
+    // (the C++ host has no clock to inject). Back-off 0, 1, 2, 4, 8, 16, then every 20 ms: about 20
+    // reads over 300 ms. A busy loop makes thousands, a fixed 50 ms poll at most 7. A loaded
+    // machine only stretches the sleeps, so fewer reads: the 10th is due at 91 ms, leaving 200 ms
+    // of slack.
     const reads = probe().reads(artifacts.echo);
-    expect(reads).toBeGreaterThanOrEqual(5);
-    expect(reads).toBeLessThan(30);
+    expect(reads).toBeGreaterThanOrEqual(10);
+    expect(reads).toBeLessThan(60);
     await session.destroy();
   });
 });
