@@ -67,13 +67,12 @@ describe('aiges config on etcd', () => {
     await vi.waitFor(async () => expect(await Promise.all(loaders.map((l) => ask(l, 'x')))).toEqual(['v1:x', 'v1:x', 'v1:x']));
     expect(loaders.map((l) => l.dataplane.admission.capacity)).toEqual([9, 9, 9]);
 
-    let status: { current: number; instances: StatusRow[] } | undefined;
-    await vi.waitFor(async () => {
-      status = (await aiges('config', 'status', 'three', '--json')).json();
-      expect(status?.instances.filter((r) => r.status?.ok === true && r.status.version === 1)).toHaveLength(3);
-    });
-    expect(status?.current).toBe(1);
-    expect(status?.instances.map((r) => r.instance).sort()).toEqual(loaders.map((l) => l.instanceId).sort());
+    // Wait on the store itself (a CLI run per poll would cost a Node start each), then ask the CLI once.
+    await vi.waitFor(async () => expect((await admin.config.status('three')).filter((s) => s.version === 1 && s.ok)).toHaveLength(3));
+    const status = (await aiges('config', 'status', 'three', '--json')).json() as { current: number; instances: StatusRow[] };
+    expect(status.instances.filter((r) => r.status?.ok === true && r.status.version === 1)).toHaveLength(3);
+    expect(status.current).toBe(1);
+    expect(status.instances.map((r) => r.instance).sort()).toEqual(loaders.map((l) => l.instanceId).sort());
 
     const text = await aiges('config', 'status', 'three');
     expect(text.stdout).toContain('three: current config version 1');
@@ -99,11 +98,9 @@ describe('aiges config on etcd', () => {
     await vi.waitFor(async () => expect(await ask(loader, 'x')).toBe('good:x'));
     const bad = await aiges('config', 'push', 'badwrap', tomlFile('[wrapper]\nfail = true\n'));
     expect(bad.code).toBe(0);
-    let rows: StatusRow[] = [];
-    await vi.waitFor(async () => {
-      rows = (await aiges('config', 'status', 'badwrap', '--json')).json().instances;
-      expect(rows[0]?.status).toMatchObject({ version: 2, ok: false });
-    });
+    await vi.waitFor(async () => expect((await admin.config.status('badwrap'))[0]).toMatchObject({ version: 2, ok: false }));
+    const rows = (await aiges('config', 'status', 'badwrap', '--json')).json().instances as StatusRow[];
+    expect(rows[0]?.status).toMatchObject({ version: 2, ok: false });
     expect(rows[0]?.status?.error).toMatch(/\[wrapper\] init failed; the previous plugin set keeps serving: .*configured to fail/);
     expect((await aiges('config', 'status', 'badwrap')).stdout).toMatch(/2\s+2\s+error: \[wrapper\] init failed/);
     expect(await ask(loader, 'still')).toBe('good:still');
