@@ -5,7 +5,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'demo/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'test/bench/**'],
     pool: 'forks',
-    setupFiles: ['test/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -62,6 +62,8 @@ async function serveAndCall(image: string, service: string, output: [string, str
     AIGES_SERVER_HTTP_PORT: String(await freePort()),
   };
   const running = store.start(ctr, config, env);
+  // A loader starting in the container (a Node start, the plugin loaded through tsx, under buildah
+  // run): seconds on a loaded machine, so a bound of its own rather than waitFor's 1 s.
   await vi.waitFor(() => expect(running.log('ready'), running.stderr).toBeDefined(), { timeout: 60_000 });
 
   const client = createLoaderClient(`127.0.0.1:${env.AIGES_SERVER_GRPC_PORT}`);
