@@ -21,10 +21,11 @@ describe('stageBaseContext', () => {
     expect(packageRoot()).toBe(ROOT.replace(/\/$/, ''));
   });
 
-  it('lays out /opt/aiges: the built loader, the native host, proto sources, the Dockerfiles', () => {
+  it('lays out /opt/aiges: the built loader, its LICENSE, the native host, proto sources, the Dockerfiles', () => {
     expect(readdirSync(ctx).sort()).toEqual(['Dockerfile.cpu', 'Dockerfile.cuda', 'home', 'rootfs']);
     for (const path of [
       'package.json',
+      'LICENSE',
       'dist/loader/cli/main.js',
       'dist/loader/tools/image/healthcheck.js',
       'native/build/Release/aiges_host.node',
