@@ -64,6 +64,11 @@ export class Loader {
     this.metrics = plane.metrics;
     this.registry = plane.registry;
     this.dataplane = plane.dataplane;
+    // A plugin set that cannot serve (every exec slot stuck, its process down) makes the loader not ready.
+    this.registry.onReadiness((service, ready, reasons) => {
+      if (ready) this.health.unblock(`plugin:${service}`);
+      else this.health.block(`plugin:${service}`, reasons.join('; '));
+    });
     const settings = config.polaris;
     this.instanceId = settings?.instance_id ?? newInstanceId();
     const registers = settings !== undefined || options.polaris !== undefined;

@@ -26,6 +26,8 @@ export class ServiceStats {
   once = 0;
   /** Sessions open. */
   sessions = 0;
+  /** Once calls abandoned past the hang grace whose exec still runs. */
+  stuck = 0;
   /** Session messages in (client → plugin) and out (results). */
   framesIn = 0;
   framesOut = 0;
@@ -61,6 +63,7 @@ export class LoaderMetrics {
   readonly sessions: Gauge<'service'>;
   readonly capacity: Gauge;
   readonly sessionFrames: Counter<'service' | 'direction'>;
+  readonly stuck: Gauge<'service'>;
   readonly meter: Counter<'service' | 'key'>;
   readonly #services = new Map<string, ServiceStats>();
 
@@ -132,6 +135,15 @@ export class LoaderMetrics {
           if (stats.framesIn > 0) this.inc({ service, direction: 'in' }, stats.framesIn);
           if (stats.framesOut > 0) this.inc({ service, direction: 'out' }, stats.framesOut);
         }
+      },
+    });
+    this.stuck = new Gauge({
+      name: 'aiges_plugin_stuck_calls',
+      help: 'Once calls abandoned at their deadline more than limits.hang_grace_ms ago whose exec still runs (holding an exec slot).',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        for (const [service, stats] of services) this.set({ service }, stats.stuck);
       },
     });
     this.meter = new Counter({

@@ -80,7 +80,7 @@ export class HotConfig {
       this.target.dataplane.setLimits(next.limits);
       // A concurrency that follows the capacity (`plugin.concurrency = 0`) follows it here too.
       const slots = execConcurrency(next);
-      for (const set of this.target.registry.services()) set.execSlots.resize(slots);
+      for (const set of this.target.registry.services()) set.resizeExecSlots(slots);
     }
     if (changed.has('log')) this.target.log.level = next.log.level;
     this.#effective = next;

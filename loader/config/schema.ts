@@ -71,6 +71,11 @@ export const LimitsSection = z
       .default(16 * 1024 * 1024),
     /** At shutdown (and when a hot config change retires a plugin set), how long calls may take to finish. */
     drain_grace_ms: z.number().int().min(0).default(15_000),
+    /**
+     * A once call abandoned at its deadline (or cancel) whose exec still runs this long after is
+     * stuck; when every exec slot of a plugin is held by a stuck call, the loader reports not ready.
+     */
+    hang_grace_ms: positiveMs.default(10_000),
   })
   .strict();
 

@@ -54,6 +54,8 @@ export interface CallTracker {
   readonly log: Logger;
   /** Calls admitted and not yet answered: what a drain ends when its grace is over. */
   readonly live: Set<Call>;
+  /** `limits.hang_grace_ms`: how long an abandoned exec may run on before it counts as stuck. */
+  hangGraceMs: number;
 }
 
 /** Codes that say the plugin or the loader failed (logged), not the client or the clock. */

@@ -34,6 +34,7 @@ export interface DataplaneLimits {
   /** Also bounds the wait for a session stream's open message. */
   session_idle_timeout_ms: number;
   max_message_bytes: number;
+  hang_grace_ms: number;
 }
 
 export interface InferOptions<T> extends CallOptions {
@@ -79,7 +80,14 @@ export class Dataplane {
     this.#limits = { ...limits };
     this.admission = new Admission(limits.capacity);
     metrics.capacity.set(limits.capacity);
-    this.#tracker = { admission: this.admission, deadlines: this.#deadlines, metrics, log, live: new Set<Call>() };
+    this.#tracker = {
+      admission: this.admission,
+      deadlines: this.#deadlines,
+      metrics,
+      log,
+      live: new Set<Call>(),
+      hangGraceMs: limits.hang_grace_ms,
+    };
     const plane = {
       deadlines: this.#deadlines,
       openSession: (open: SessionOpen, options: CallOptions) => this.openSession(open, options),
@@ -99,6 +107,7 @@ export class Dataplane {
    */
   setLimits(limits: Readonly<DataplaneLimits>): void {
     this.#limits = { ...limits, max_message_bytes: this.#limits.max_message_bytes };
+    this.#tracker.hangGraceMs = limits.hang_grace_ms;
     this.admission.setCapacity(limits.capacity);
     this.metrics.capacity.set(limits.capacity);
   }

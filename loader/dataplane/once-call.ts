@@ -38,6 +38,9 @@ export class OnceCall<T> extends Call implements SlotWaiter {
   readonly #encode: Encode<T> | undefined;
   #state: State = 'new';
   #holdsSlot = false;
+  /** Set while an abandoned exec runs on: when it fires, the call counts as stuck. */
+  #hangTimer: NodeJS.Timeout | undefined;
+  #stuck = false;
   #value: T | undefined;
   #error: AigesError | undefined;
   /** Set while the call waits (for a slot or an async exec): settle the call's promise. */
@@ -97,10 +100,22 @@ export class OnceCall<T> extends Call implements SlotWaiter {
       this.release();
     } else if (this.#state !== 'running') {
       return; // not run yet: run() answers with the reason
+    } else {
+      // Running: the exec is abandoned and keeps its slot until it settles (#pluginDone); past
+      // the hang grace it counts as stuck.
+      const graceMs = this.tracker.hangGraceMs;
+      this.#hangTimer = setTimeout(() => this.#hung(graceMs), graceMs);
+      this.#hangTimer.unref();
     }
-    // Running: the exec is abandoned and keeps its slot until it settles (#pluginDone).
     this.#fail(reason);
     this.#settle();
+  }
+
+  #hung(graceMs: number): void {
+    this.#hangTimer = undefined;
+    this.#stuck = true;
+    this.stats.stuck++;
+    this.instance.stuckChanged(1, graceMs);
   }
 
   /** Starts the exec; true when the call settled synchronously (#value or #error set). */
@@ -169,6 +184,12 @@ export class OnceCall<T> extends Call implements SlotWaiter {
     if (this.#holdsSlot) {
       this.#holdsSlot = false;
       this.instance.execSlots.give();
+    }
+    if (this.#hangTimer !== undefined) clearTimeout(this.#hangTimer);
+    if (this.#stuck) {
+      this.#stuck = false;
+      this.stats.stuck--;
+      this.instance.stuckChanged(-1, this.tracker.hangGraceMs);
     }
     this.release();
   }

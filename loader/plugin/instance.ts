@@ -36,6 +36,12 @@ export class PluginInstance {
   readonly #releaseOutput: ((data: Buffer) => void) | undefined;
   /** Calls and sessions that hold something of this set (their plugin work has not finished). */
   readonly #users = new InUse();
+  /** Why the set cannot serve now, by cause (empty: it can). */
+  readonly #blocks = new Map<string, string>();
+  readonly #readiness = new Set<(ready: boolean, reasons: string[]) => void>();
+  /** Execs abandoned longer than the hang grace ago that still hold their exec slot. */
+  #stuck = 0;
+  #hangGraceMs = 0;
   #state: unknown = undefined;
   #finalised = false;
 
@@ -92,6 +98,71 @@ export class PluginInstance {
       throw wrapPluginError(err, Codes.PLUGIN_INIT, `plugin ${instance.service} init failed`);
     }
     return instance;
+  }
+
+  /** Whether the set can serve now (nothing blocks it). */
+  get ready(): boolean {
+    return this.#blocks.size === 0;
+  }
+
+  /** Why the set cannot serve now (empty when it can). */
+  get reasons(): string[] {
+    return [...this.#blocks.values()];
+  }
+
+  /** Marks the set unable to serve for `reason`; `key` names the cause, so `unblock(key)` lifts it. */
+  block(key: string, reason: string): void {
+    if (this.#blocks.get(key) === reason) return;
+    const was = this.ready;
+    this.#blocks.set(key, reason);
+    if (was) this.log.warn({ reason }, 'plugin set cannot serve: not ready');
+    this.#readinessChanged();
+  }
+
+  unblock(key: string): void {
+    if (!this.#blocks.delete(key)) return;
+    if (this.ready) this.log.info('plugin set can serve again: ready');
+    this.#readinessChanged();
+  }
+
+  /** Tells `listener` each time the set's readiness or its reasons change; returns the unsubscribe. */
+  watchReadiness(listener: (ready: boolean, reasons: string[]) => void): () => void {
+    this.#readiness.add(listener);
+    return () => this.#readiness.delete(listener);
+  }
+
+  /** Execs abandoned more than the hang grace ago and still running. */
+  get stuck(): number {
+    return this.#stuck;
+  }
+
+  /**
+   * An abandoned exec is still running past the hang grace (or, with `-1`, finally returned). When
+   * every exec slot is held by such a call, the set cannot serve: it blocks with the reason.
+   */
+  stuckChanged(delta: 1 | -1, graceMs: number): void {
+    this.#stuck += delta;
+    this.#hangGraceMs = graceMs;
+    this.#checkStuck();
+  }
+
+  /** Sets the exec slot count (hot config); the stuck check follows the new count. */
+  resizeExecSlots(slots: number): void {
+    this.execSlots.resize(slots);
+    this.#checkStuck();
+  }
+
+  #checkStuck(): void {
+    const slots = this.execSlots.slots;
+    if (this.#stuck > 0 && this.#stuck >= slots) {
+      this.block('stuck', `all ${slots} exec slots of ${this.service} are held by calls abandoned more than ${this.#hangGraceMs} ms ago`);
+    } else this.unblock('stuck');
+  }
+
+  #readinessChanged(): void {
+    const ready = this.ready;
+    const reasons = this.reasons;
+    for (const listener of this.#readiness) listener(ready, reasons);
   }
 
   /** One call or session starts using this set; pair with one `leave` when the plugin is done with it. */

@@ -26,8 +26,12 @@ export interface LoadOptions {
 /** How an instance set is made, whatever found its wrapper. */
 export type InitOptions = Pick<LoadOptions, 'config' | 'concurrency' | 'initTimeoutMs'>;
 
+/** Told when the live set of a service can serve or not (and why). */
+export type ReadinessListener = (service: string, ready: boolean, reasons: string[]) => void;
+
 export class PluginRegistry {
   readonly #live = new Map<string, PluginInstance>();
+  readonly #readiness = new Set<ReadinessListener>();
   /** The kind each set was loaded with (hot reload asks it whether sets may live side by side). */
   readonly #kinds = new WeakMap<PluginInstance, PluginKind>();
 
@@ -85,7 +89,21 @@ export class PluginRegistry {
     });
     this.log.info({ service: wrapper.id, ms: Math.round(performance.now() - started) }, 'plugin initialised');
     if (kind !== undefined) this.#kinds.set(instance, kind);
+    // Only the live set of a service speaks for its readiness.
+    instance.watchReadiness((ready, reasons) => {
+      if (this.#live.get(instance.service) === instance) this.#tellReadiness(instance.service, ready, reasons);
+    });
     return instance;
+  }
+
+  /** Tells `listener` when the live set of a service can serve or not; returns the unsubscribe. */
+  onReadiness(listener: ReadinessListener): () => void {
+    this.#readiness.add(listener);
+    return () => this.#readiness.delete(listener);
+  }
+
+  #tellReadiness(service: string, ready: boolean, reasons: string[]): void {
+    for (const listener of this.#readiness) listener(service, ready, reasons);
   }
 
   /**
@@ -113,6 +131,7 @@ export class PluginRegistry {
   put(instance: PluginInstance): PluginInstance | undefined {
     const old = this.#live.get(instance.service);
     this.#live.set(instance.service, instance);
+    if (old?.ready !== instance.ready || !instance.ready) this.#tellReadiness(instance.service, instance.ready, instance.reasons);
     return old;
   }
 

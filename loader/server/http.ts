@@ -62,7 +62,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   });
 
   app.get('/v2/health/live', async (_req, reply) => reply.code(health.live ? 200 : 503).send({ live: health.live }));
-  app.get('/v2/health/ready', async (_req, reply) => reply.code(health.ready ? 200 : 503).send({ ready: health.ready }));
+  app.get('/v2/health/ready', async (_req, reply) => {
+    if (health.ready) return reply.code(200).send({ ready: true });
+    const reasons = health.state === 'serving' ? health.reasons : [health.state, ...health.reasons];
+    return reply.code(503).send({ ready: false, reasons });
+  });
 
   app.get('/metrics', async (_req, reply) => {
     const text = await metrics.registry.metrics();

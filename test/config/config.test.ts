@@ -45,8 +45,10 @@ describe('loadConfig', () => {
       session_idle_timeout_ms: 10_000,
       max_message_bytes: 16 * 1024 * 1024,
       drain_grace_ms: 15_000,
+      hang_grace_ms: 10_000,
     });
     expect(config.log).toEqual({ level: 'info' });
+    expect(config.aiges).toEqual({ realTimeRlt: true });
   });
 
   it('reads every section of a TOML file, keeping [wrapper] values with their TOML types', () => {
