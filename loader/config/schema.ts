@@ -9,6 +9,7 @@
  * loader runs (see hot.ts); the sections are exported one by one for that.
  */
 import { z } from 'zod';
+import { BUILT_IN_ISOLATIONS } from '../plugin/isolation.js';
 import { BUILT_IN_KINDS } from '../plugin/kinds.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -187,6 +188,11 @@ export const ConfigSchema = z
       .object({
         /** Path of the plugin: a module file or a folder holding one. */
         path: z.string().min(1).optional(),
+        /**
+         * Where the plugin runs: `none`, in the loader process. (Other isolations register in
+         * plugin/isolation.ts.)
+         */
+        isolation: z.enum(BUILT_IN_ISOLATIONS.map((i) => i.name) as [string, ...string[]]).default('none'),
         /** Plugin kind (ts, native, addon); inferred from the path's extension when absent. */
         kind: z.enum(BUILT_IN_KINDS.map((k) => k.name) as [string, ...string[]]).optional(),
         /**

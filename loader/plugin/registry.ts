@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
 import { AigesSection, type PluginSection } from '../config/schema.js';
 import { PluginInstance } from './instance.js';
-import { pluginKind, type PluginKind } from './kinds.js';
+import { type IsolatedPlugin, isolationOf } from './isolation.js';
+import { pluginKind } from './kinds.js';
 import { locatePlugin, type PluginLocation } from './repository.js';
 
 export interface LoadOptions {
@@ -32,8 +33,8 @@ export type ReadinessListener = (service: string, ready: boolean, reasons: strin
 export class PluginRegistry {
   readonly #live = new Map<string, PluginInstance>();
   readonly #readiness = new Set<ReadinessListener>();
-  /** The kind each set was loaded with (hot reload asks it whether sets may live side by side). */
-  readonly #kinds = new WeakMap<PluginInstance, PluginKind>();
+  /** How each set's plugin was loaded (hot reload asks it whether sets may live side by side). */
+  readonly #loaded = new WeakMap<PluginInstance, { plugin: IsolatedPlugin; kind: string }>();
 
   constructor(
     private readonly log: Logger,
@@ -56,14 +57,20 @@ export class PluginRegistry {
     const location: PluginLocation = locatePlugin(options.path, options.kind);
     const kind = pluginKind(location.kind);
     const plugin = options.plugin ?? {};
-    const wrapper = await kind.load(location, {
+    const isolation = isolationOf(plugin.isolation ?? 'none');
+    const settings = {
       concurrency: options.concurrency,
       section: (plugin as Record<string, unknown>)[kind.name],
       schema: plugin.schema,
       aiges: options.aiges ?? AigesSection.parse({}),
-    });
-    this.log.info({ plugin: location.entry, kind: location.kind, service: wrapper.id }, 'plugin loaded, initialising');
-    return this.#create(wrapper, kind, options);
+    };
+    const loaded = await isolation.load({ location, kind, settings, log: this.log });
+    const { wrapper } = loaded;
+    this.log.info(
+      { plugin: location.entry, kind: location.kind, isolation: isolation.name, service: wrapper.id },
+      'plugin loaded, initialising',
+    );
+    return this.#create(wrapper, { plugin: loaded, kind: kind.name }, options);
   }
 
   /**
@@ -76,7 +83,11 @@ export class PluginRegistry {
     return instance;
   }
 
-  async #create(wrapper: Wrapper, kind: PluginKind | undefined, options: InitOptions): Promise<PluginInstance> {
+  async #create(
+    wrapper: Wrapper,
+    loaded: { plugin: IsolatedPlugin; kind: string } | undefined,
+    options: InitOptions,
+  ): Promise<PluginInstance> {
     const started = performance.now();
     const instance = await PluginInstance.create({
       wrapper,
@@ -85,10 +96,13 @@ export class PluginRegistry {
       concurrency: options.concurrency,
       initTimeoutMs: options.initTimeoutMs,
       meter: this.meter,
-      releaseOutput: kind?.releaseOutput?.bind(kind),
+      releaseOutput: loaded?.plugin.releaseOutput,
     });
     this.log.info({ service: wrapper.id, ms: Math.round(performance.now() - started) }, 'plugin initialised');
-    if (kind !== undefined) this.#kinds.set(instance, kind);
+    if (loaded !== undefined) {
+      this.#loaded.set(instance, loaded);
+      loaded.plugin.attach?.(instance);
+    }
     // Only the live set of a service speaks for its readiness.
     instance.watchReadiness((ready, reasons) => {
       if (this.#live.get(instance.service) === instance) this.#tellReadiness(instance.service, ready, reasons);
@@ -113,14 +127,14 @@ export class PluginRegistry {
    */
   async reinit(service: string, options: InitOptions): Promise<PluginInstance> {
     const live = this.get(service);
-    const kind = this.#kinds.get(live);
-    if (kind?.sideBySide === false) {
+    const loaded = this.#loaded.get(live);
+    if (loaded?.plugin.sideBySide === false) {
       throw new AigesError(
         Codes.PLUGIN_INIT,
-        `a ${kind.name} plugin cannot run two instance sets at once (its init and fini are process-wide): restart the loader to change [wrapper]`,
+        `a ${loaded.kind} plugin cannot run two instance sets at once (its init and fini are process-wide): restart the loader to change [wrapper]`,
       );
     }
-    return this.#create(live.wrapper, kind, options);
+    return this.#create(live.wrapper, loaded, options);
   }
 
   /**
