@@ -14,13 +14,16 @@ interface CodeSpec {
   http: number;
   /** Whether a balancer may retry the call on another instance. */
   retryable: boolean;
+  /** Whether it says the plugin or the loader failed (worth an error log), not the client or the clock. */
+  fault: boolean;
 }
 
-const spec = (name: keyof typeof Codes, grpc: GrpcStatus, http: number, retryable = false): CodeSpec => ({
+const spec = (name: keyof typeof Codes, grpc: GrpcStatus, http: number, kind: 'retryable' | 'fault' | '' = ''): CodeSpec => ({
   name,
   grpc,
   http,
-  retryable,
+  retryable: kind === 'retryable',
+  fault: kind === 'fault',
 });
 
 const CATALOG: ReadonlyMap<number, CodeSpec> = new Map<number, CodeSpec>([
@@ -28,25 +31,25 @@ const CATALOG: ReadonlyMap<number, CodeSpec> = new Map<number, CodeSpec>([
   [Codes.INVALID_SESSION_MODE, spec('INVALID_SESSION_MODE', GrpcStatus.UNIMPLEMENTED, 501)],
   [Codes.INVALID_DATA, spec('INVALID_DATA', GrpcStatus.INVALID_ARGUMENT, 400)],
   [Codes.SESSION_TIMEOUT, spec('SESSION_TIMEOUT', GrpcStatus.DEADLINE_EXCEEDED, 408)],
-  [Codes.INSTANCE_INACTIVE, spec('INSTANCE_INACTIVE', GrpcStatus.UNAVAILABLE, 503, true)],
+  [Codes.INSTANCE_INACTIVE, spec('INSTANCE_INACTIVE', GrpcStatus.UNAVAILABLE, 503, 'retryable')],
   [Codes.EXEC_TIMEOUT, spec('EXEC_TIMEOUT', GrpcStatus.DEADLINE_EXCEEDED, 504)],
   [Codes.INVALID_PARAM, spec('INVALID_PARAM', GrpcStatus.INVALID_ARGUMENT, 400)],
   [Codes.INVALID_PARAM_VALUE, spec('INVALID_PARAM_VALUE', GrpcStatus.INVALID_ARGUMENT, 400)],
-  [Codes.CRASH, spec('CRASH', GrpcStatus.INTERNAL, 500)],
-  [Codes.CAPACITY, spec('CAPACITY', GrpcStatus.RESOURCE_EXHAUSTED, 429, true)],
-  [Codes.PLUGIN_INIT, spec('PLUGIN_INIT', GrpcStatus.INTERNAL, 500)],
-  [Codes.PLUGIN_FINI, spec('PLUGIN_FINI', GrpcStatus.INTERNAL, 500)],
-  [Codes.PLUGIN_CREATE, spec('PLUGIN_CREATE', GrpcStatus.INTERNAL, 500)],
-  [Codes.PLUGIN_DESTROY, spec('PLUGIN_DESTROY', GrpcStatus.INTERNAL, 500)],
-  [Codes.PLUGIN_WRITE, spec('PLUGIN_WRITE', GrpcStatus.INTERNAL, 500)],
-  [Codes.PLUGIN_READ, spec('PLUGIN_READ', GrpcStatus.INTERNAL, 500)],
-  [Codes.PLUGIN_EXEC, spec('PLUGIN_EXEC', GrpcStatus.INTERNAL, 500)],
-  [Codes.PLUGIN_CALLBACK, spec('PLUGIN_CALLBACK', GrpcStatus.INTERNAL, 500)],
+  [Codes.CRASH, spec('CRASH', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.CAPACITY, spec('CAPACITY', GrpcStatus.RESOURCE_EXHAUSTED, 429, 'retryable')],
+  [Codes.PLUGIN_INIT, spec('PLUGIN_INIT', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.PLUGIN_FINI, spec('PLUGIN_FINI', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.PLUGIN_CREATE, spec('PLUGIN_CREATE', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.PLUGIN_DESTROY, spec('PLUGIN_DESTROY', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.PLUGIN_WRITE, spec('PLUGIN_WRITE', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.PLUGIN_READ, spec('PLUGIN_READ', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.PLUGIN_EXEC, spec('PLUGIN_EXEC', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.PLUGIN_CALLBACK, spec('PLUGIN_CALLBACK', GrpcStatus.INTERNAL, 500, 'fault')],
   [Codes.SERVICE_NOT_FOUND, spec('SERVICE_NOT_FOUND', GrpcStatus.NOT_FOUND, 404)],
   [Codes.PAYLOAD_TOO_LARGE, spec('PAYLOAD_TOO_LARGE', GrpcStatus.RESOURCE_EXHAUSTED, 413)],
   [Codes.CANCELLED, spec('CANCELLED', GrpcStatus.CANCELLED, 499)],
-  [Codes.INVALID_OUTPUT, spec('INVALID_OUTPUT', GrpcStatus.INTERNAL, 500)],
-  [Codes.INTERNAL, spec('INTERNAL', GrpcStatus.INTERNAL, 500)],
+  [Codes.INVALID_OUTPUT, spec('INVALID_OUTPUT', GrpcStatus.INTERNAL, 500, 'fault')],
+  [Codes.INTERNAL, spec('INTERNAL', GrpcStatus.INTERNAL, 500, 'fault')],
   [Codes.NOT_FOUND, spec('NOT_FOUND', GrpcStatus.NOT_FOUND, 404)],
 ]);
 
@@ -72,6 +75,11 @@ export function httpStatusOf(code: number): number {
 /** Whether a balancer may retry a call that failed with this code on another instance. */
 export function isRetryable(code: number): boolean {
   return specOf(code).retryable;
+}
+
+/** Whether the code says the plugin or the loader failed, not the client or the clock (such calls are logged). */
+export function isFault(code: number): boolean {
+  return specOf(code).fault;
 }
 
 /**

@@ -19,7 +19,7 @@
  * An abandoned call is answered before it is released: a plugin that ignores `ctx.signal` keeps
  * its resources until it returns, never a client.
  */
-import { AigesError, Codes } from '../errors.js';
+import { AigesError, Codes, isFault } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics, ServiceStats } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
@@ -57,19 +57,6 @@ export interface CallTracker {
   /** `limits.hang_grace_ms`: how long an abandoned exec may run on before it counts as stuck. */
   hangGraceMs: number;
 }
-
-/** Codes that say the plugin or the loader failed (logged), not the client or the clock. */
-const FAULTS = new Set<number>([
-  Codes.INTERNAL,
-  Codes.CRASH,
-  Codes.INVALID_OUTPUT,
-  Codes.PLUGIN_CREATE,
-  Codes.PLUGIN_DESTROY,
-  Codes.PLUGIN_WRITE,
-  Codes.PLUGIN_READ,
-  Codes.PLUGIN_EXEC,
-  Codes.PLUGIN_CALLBACK,
-]);
 
 export abstract class Call implements Cancellable, Timed, ContextScope {
   /** The deadline queue's bookkeeping. */
@@ -186,7 +173,7 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     admission.give(this.#mode);
     stats.ended(this.#mode, error === undefined ? 0 : error.aigesCode, (performance.now() - this.#started) / 1000);
     if (error !== undefined) {
-      if (FAULTS.has(error.aigesCode)) log.error({ err: error, service: this.service, sid: this.sid, mode: this.#mode }, error.message);
+      if (isFault(error.aigesCode)) log.error({ err: error, service: this.service, sid: this.sid, mode: this.#mode }, error.message);
       else if (this.#mode === 'session' && error.aigesCode !== Codes.CANCELLED) {
         log.warn({ sid: this.sid, service: this.service, code: error.aigesCode }, `session ended: ${error.message}`);
       }
