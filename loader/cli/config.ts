@@ -1,16 +1,25 @@
 /**
  * `aiges config push|get|history|rollback|status`: the polaris config center from the command line.
  * A pushed file may hold only [wrapper], [limits] and [log] and must pass the loader's config schema;
- * it is refused before anything is stored otherwise.
+ * it is refused before anything is stored otherwise. A push is a rollout (polaris/store/rollout.ts):
+ * `push` waits for its outcome by default, prints what each instance did, and exits 1 when the
+ * version failed (it then never becomes current).
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { ConfigVersion } from '../../polaris/store/types.js';
+import { ROLLOUT_TIMEOUT_MS } from '../../polaris/store/rollout.js';
+import type { ConfigVersion, Polaris } from '../../polaris/store/types.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
 function versionArg(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a version number (1, 2, ...)');
+  return n;
+}
+
+function msArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive number of milliseconds');
   return n;
 }
 
@@ -24,20 +33,87 @@ function readPushed(file: string): string {
 
 const target = (v: ConfigVersion) => (v.instance === undefined ? 'all instances' : `instance ${v.instance}`);
 
+/** How often a waiting push looks at the rollout. */
+const POLL_MS = 200;
+
+interface PushFlags extends PolarisFlags {
+  instance?: string;
+  note?: string;
+  wait: boolean;
+  timeoutMs: number;
+}
+
 function push(): Command {
-  return polarisVerb('push', 'Validate a config file ([wrapper], [limits], [log]) and store it as the next version.')
+  return polarisVerb(
+    'push',
+    'Validate a config file ([wrapper], [limits], [log]) and roll it out: tried on the instances, current only if every one applied it.',
+  )
     .argument('<service>', 'service name')
     .argument('<file>', 'TOML file')
-    .option('--instance <id>', 'point only this instance at the new version (gray release)')
+    .option('--instance <id>', 'try the new version on this instance only (gray release)')
     .option('--note <text>', 'free text kept with the version (who, why)')
-    .action(async (service: string, file: string, flags: PolarisFlags & { instance?: string; note?: string }) => {
+    .option('--timeout-ms <n>', 'how long the instances have to apply it before it fails', msArg, ROLLOUT_TIMEOUT_MS)
+    .option('--no-wait', 'start the rollout and return (the instances decide it; see `aiges config status`)')
+    .action(async (service: string, file: string, flags: PushFlags) => {
       await withPolaris('config push', flags, async (polaris) => {
-        const options = { ...(flags.instance === undefined ? {} : { instance: flags.instance }), note: flags.note ?? '' };
-        const version = await polaris.config.push(service, readPushed(file), options);
-        if (flags.json) printJson(version);
-        else process.stdout.write(`pushed ${service} config version ${version.version} (${target(version)})\n`);
+        const options = {
+          ...(flags.instance === undefined ? {} : { instance: flags.instance }),
+          note: flags.note ?? '',
+          timeoutMs: flags.timeoutMs,
+        };
+        const started = await polaris.config.push(service, readPushed(file), options);
+        if (!flags.wait) {
+          if (flags.json) return printJson(started);
+          return void process.stdout.write(`${service}: rollout of config version ${started.version} started (${target(started)})\n`);
+        }
+        const version = await awaitRollout(polaris, service, started);
+        const tried = await triedOn(polaris, service, version);
+        if (flags.json) printJson({ ...version, instances: tried });
+        else {
+          const outcome =
+            version.state === 'good'
+              ? `now current (${target(version)})`
+              : version.state === 'failed'
+                ? `FAILED, not made current: ${version.failure ?? ''}`
+                : 'still on trial';
+          process.stdout.write(`${service}: config version ${version.version} ${outcome}\n`);
+          if (tried.length > 0) {
+            printTable(
+              ['INSTANCE', 'RESULT', 'RUNNING'],
+              tried.map((t) => [t.instance, t.result, t.running === null ? 'startup config' : String(t.running)]),
+            );
+          }
+        }
+        if (version.state !== 'good') process.exitCode = 1;
       });
     });
+}
+
+/** Settles the rollout until it is decided (its deadline bounds the wait); returns the version as decided. */
+async function awaitRollout(polaris: Polaris, service: string, started: ConfigVersion): Promise<ConfigVersion> {
+  const deadline = Date.parse(started.deadline ?? new Date().toISOString());
+  for (;;) {
+    const live = (await polaris.discovery.list(service)).map((r) => r.id);
+    await polaris.config.settle(service, live);
+    const version = (await polaris.config.get(service, { version: started.version })) ?? started;
+    if (version.state !== 'trial' || Date.now() > deadline + 2 * POLL_MS) return version;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** What each instance the version was tried on reported, and what it runs now. */
+async function triedOn(polaris: Polaris, service: string, version: ConfigVersion) {
+  const statuses = await polaris.config.status(service);
+  return (version.results ?? []).map((r) => {
+    const now = statuses.find((s) => s.instance === r.instance);
+    return {
+      instance: r.instance,
+      ok: r.ok ?? null,
+      result: r.ok === undefined ? 'no report' : r.ok ? 'applied' : `failed: ${r.error ?? ''}`,
+      running: now === undefined ? null : (now.running ?? null),
+      ...(r.error === undefined ? {} : { error: r.error }),
+    };
+  });
 }
 
 function get(): Command {
@@ -67,16 +143,23 @@ function get(): Command {
 }
 
 function history(): Command {
-  return polarisVerb('history', 'List every stored config version of a service; * marks the current one.')
+  return polarisVerb('history', 'List every stored config version of a service and its state; * marks the current one.')
     .argument('<service>', 'service name')
     .action(async (service: string, flags: PolarisFlags) => {
       await withPolaris('config history', flags, async (polaris) => {
-        const [versions, current] = await Promise.all([polaris.config.history(service), polaris.config.get(service)]);
+        const [versions, current] = await Promise.all([polaris.config.history(service), polaris.config.current(service)]);
         if (flags.json) return printJson({ service, current: current?.version ?? null, versions });
         if (versions.length === 0) return void process.stdout.write(`${service} has no config versions\n`);
         printTable(
-          ['', 'VERSION', 'CREATED', 'TARGET', 'NOTE'],
-          versions.map((v) => [v.version === current?.version ? '*' : '', String(v.version), v.createdAt, target(v), v.note]),
+          ['', 'VERSION', 'STATE', 'CREATED', 'TARGET', 'NOTE'],
+          versions.map((v) => [
+            v.version === current?.version ? '*' : '',
+            String(v.version),
+            v.state === 'failed' ? `failed: ${v.failure ?? ''}` : (v.state ?? 'good'),
+            v.createdAt,
+            target(v),
+            v.note,
+          ]),
         );
       });
     });
@@ -96,12 +179,12 @@ function rollback(): Command {
 }
 
 function status(): Command {
-  return polarisVerb('status', 'Which live instance applied which config version, or the error it hit.')
+  return polarisVerb('status', 'What each live instance runs, what it was pointed at, and what its last try of a version did.')
     .argument('<service>', 'service name')
     .action(async (service: string, flags: PolarisFlags) => {
       await withPolaris('config status', flags, async (polaris) => {
         const [current, statuses, instances] = await Promise.all([
-          polaris.config.get(service),
+          polaris.config.current(service),
           polaris.config.status(service),
           polaris.discovery.list(service),
         ]);
@@ -110,19 +193,28 @@ function status(): Command {
           ids.map(async (id) => {
             const reported = statuses.find((s) => s.instance === id);
             const wanted = await polaris.config.get(service, { instance: id });
-            return { instance: id, target: wanted?.version ?? null, ...(reported === undefined ? {} : { status: reported }) };
+            return {
+              instance: id,
+              running: reported === undefined ? null : (reported.running ?? null),
+              target: wanted?.version ?? null,
+              ...(reported === undefined ? {} : { status: reported }),
+            };
           }),
         );
         if (flags.json) return printJson({ service, current: current?.version ?? null, instances: rows });
         process.stdout.write(`${service}: current config version ${current?.version ?? 'none'}\n`);
         if (rows.length === 0) return void process.stdout.write('no live instances\n');
         printTable(
-          ['INSTANCE', 'TARGET', 'APPLIED', 'RESULT', 'AT'],
+          ['INSTANCE', 'RUNNING', 'TARGET', 'LAST TRY', 'AT'],
           rows.map((r) => [
             r.instance,
+            r.status === undefined ? '-' : r.running === null ? 'startup config' : String(r.running),
             r.target === null ? '-' : String(r.target),
-            r.status === undefined ? '-' : String(r.status.version),
-            r.status === undefined ? 'no report yet' : r.status.ok ? 'ok' : `error: ${r.status.error ?? ''}`,
+            r.status === undefined
+              ? 'no report yet'
+              : r.status.ok
+                ? `${r.status.version} applied`
+                : `${r.status.version} failed, still on ${r.running ?? 'the startup config'}: ${r.status.error ?? ''}`,
             r.status?.appliedAt ?? '-',
           ]),
         );
@@ -141,7 +233,7 @@ export function configCommand(): Command {
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  aiges config push echo tuned.toml --note "capacity 128"\n' +
+        '  aiges config push echo tuned.toml --note "capacity 128"     # waits; exit 1 if an instance failed\n' +
         '  aiges config push echo canary.toml --instance host-1234-ab12cd   # gray release to one instance\n' +
         '  aiges config status echo\n' +
         '  aiges config rollback echo 3\n',

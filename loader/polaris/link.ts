@@ -7,9 +7,14 @@
  * picks up its config when etcd answers (the registry and the config watch retry by themselves).
  *
  * Config versions are applied one at a time; while one applies, only the newest of those arriving
- * is kept. Each version's outcome is reported (`reportStatus`): the version and ok, or the error.
+ * is kept. Each version's outcome is reported (`reportStatus`): the version and ok, or the error,
+ * and the version in effect after it. A version on trial (a rollout) is then settled
+ * (`ConfigCenter.settle`): the instance whose report completes the picture decides it, so a push is
+ * decided even when the pushing CLI went away; a timer at the trial's deadline decides it when some
+ * instance never reports.
  */
 import type { ApplyStatus, ConfigVersion, InstanceRecord, Polaris, Registration, Watcher } from '../../polaris/store/types.js';
+import { withTimeout } from '../lib/timeout.js';
 import type { Logger } from '../log.js';
 import type { HotConfig } from '../config/hot-apply.js';
 
@@ -17,16 +22,10 @@ import type { HotConfig } from '../config/hot-apply.js';
 const PREPARE_TIMEOUT_MS = 2_000;
 /** How long `deregister` waits for etcd. */
 const DEREGISTER_TIMEOUT_MS = 2_000;
+/** After a trial's deadline, how long to wait before settling it (reports written at the deadline count). */
+const SETTLE_AFTER_DEADLINE_MS = 100;
 
 const NONE = Symbol('none');
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 export class PolarisLink {
   #registration: Registration | undefined;
@@ -36,6 +35,10 @@ export class PolarisLink {
   /** The version last tried (undefined: none, i.e. the startup config); null before any. */
   #tried: number | undefined | null = null;
   #status: ApplyStatus | undefined;
+  /** The version in effect (undefined: the startup config). */
+  #running: number | undefined;
+  #service: string | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
   #warnedStandalone = false;
   #stopped = false;
 
@@ -49,9 +52,14 @@ export class PolarisLink {
 
   /** Applies the service's current config version before the loader turns ready, if etcd answers soon. */
   async prepare(service: string, instance: string): Promise<void> {
+    this.#service = service;
     let config: ConfigVersion | undefined;
     try {
-      config = await withTimeout(this.polaris.config.get(service, { instance }), PREPARE_TIMEOUT_MS, 'polaris');
+      config = await withTimeout(
+        this.polaris.config.get(service, { instance }),
+        PREPARE_TIMEOUT_MS,
+        () => new Error(`polaris: no answer within ${PREPARE_TIMEOUT_MS} ms`),
+      );
     } catch (err) {
       this.#warnedStandalone = true;
       this.log.warn(
@@ -60,7 +68,20 @@ export class PolarisLink {
       );
       return;
     }
-    if (config !== undefined) await this.#apply(config);
+    if (config === undefined) return;
+    await this.#apply(config);
+    const failed = this.#status;
+    if (failed?.ok !== false || config.state !== 'trial') return;
+    // A version on trial that does not apply here: start on the service's current good version
+    // instead (the trial's failure is still what this instance reports).
+    const current = await withTimeout(
+      this.polaris.config.current(service),
+      PREPARE_TIMEOUT_MS,
+      () => new Error('polaris: no answer'),
+    ).catch(() => undefined);
+    if (current === undefined || current.version === config.version) return;
+    await this.#apply(current);
+    if (this.#status?.ok) this.#status = { ...failed, running: current.version };
   }
 
   /** Registers and follows the service's config; resolves even when etcd is down (registration pending). */
@@ -72,6 +93,7 @@ export class PolarisLink {
       return;
     }
     this.#registration = registration;
+    this.#service = record.service;
     const context = { service: record.service, instance: record.id, address: record.address, polaris: this.where };
     if (registration.state === 'registered') this.log.info(context, 'registered in polaris');
     else if (!this.#warnedStandalone) {
@@ -83,19 +105,28 @@ export class PolarisLink {
         void this.#report(); // re-sent: a status written under a lost lease is gone
       } else if (state === 'pending') this.log.warn({ ...context, err: error }, 'polaris registration lost; registering again');
     });
-    if (this.#status !== undefined) await this.#report();
+    if (this.#status !== undefined) {
+      // A version applied before registering (at startup) is reported now, and its trial settled.
+      await this.#report();
+      void this.#settle();
+    }
     this.#watcher = await this.polaris.config.watch(record.service, record.id, (config) => this.#offer(config));
   }
 
   /** First step of a stop: the record goes (balancers stop sending), config is no longer followed. */
   async deregister(): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#deadlineTimer);
     this.#watcher?.close();
     this.hot.close();
     const registration = this.#registration;
     if (registration === undefined) return;
     try {
-      await withTimeout(registration.deregister(), DEREGISTER_TIMEOUT_MS, 'polaris deregister');
+      await withTimeout(
+        registration.deregister(),
+        DEREGISTER_TIMEOUT_MS,
+        () => new Error(`polaris deregister: no answer within ${DEREGISTER_TIMEOUT_MS} ms`),
+      );
       this.log.info({ instance: registration.record.id }, 'deregistered from polaris');
     } catch (err) {
       this.log.warn({ err }, 'could not deregister from polaris; the record expires with its lease');
@@ -124,9 +155,13 @@ export class PolarisLink {
   async #apply(config: ConfigVersion | undefined): Promise<void> {
     if (config?.version === this.#tried) return;
     this.#tried = config?.version;
+    // Pointed back at what already runs (a trial that failed here): nothing to apply, and the
+    // failed try stays what this instance reports.
+    if (config !== undefined && config.version === this.#running && this.#status !== undefined) return;
     const started = performance.now();
     const result = await this.hot.apply(config?.toml);
     const ms = Math.round(performance.now() - started);
+    if (result.ok) this.#running = config?.version;
     if (config === undefined) {
       if (result.ok && result.changed.length > 0)
         this.log.info({ changed: result.changed }, 'config version withdrawn: back to the startup config');
@@ -145,9 +180,32 @@ export class PolarisLink {
       version: config.version,
       ok: result.ok,
       ...(result.ok ? {} : { error: result.error }),
+      ...(this.#running === undefined ? {} : { running: this.#running }),
       appliedAt: new Date().toISOString(),
     };
     await this.#report();
+    if (config.state === 'trial') this.#settleAt(config.deadline);
+  }
+
+  /** Settles the service's trials now, and again at a trial's deadline (for instances that never report). */
+  #settleAt(deadline: string | undefined): void {
+    void this.#settle();
+    if (deadline === undefined) return;
+    clearTimeout(this.#deadlineTimer);
+    const ms = Math.max(0, Date.parse(deadline) - Date.now()) + SETTLE_AFTER_DEADLINE_MS;
+    this.#deadlineTimer = setTimeout(() => void this.#settle(), ms);
+    this.#deadlineTimer.unref();
+  }
+
+  async #settle(): Promise<void> {
+    const service = this.#service;
+    if (service === undefined || this.#stopped || this.#registration?.state !== 'registered') return;
+    try {
+      const live = (await this.polaris.discovery.list(service)).map((r) => r.id);
+      await this.polaris.config.settle(service, live);
+    } catch (err) {
+      this.log.debug({ err }, 'could not settle the config rollout (the pusher or another instance will)');
+    }
   }
 
   async #report(): Promise<void> {

@@ -3,17 +3,26 @@
  * transaction that fails if another push took it first (then it tries the next number). Status keys
  * go under the reporting instance's lease (LeasePool), so they vanish with the instance.
  *
- * A watch follows two keys — `current` and the instance's override — and on every change (and on
- * every reconnect) reads which version the instance should run; it calls back only when that
+ * A push stores the version as a trial and points the instances at it (the `trial` key, or the
+ * instance's override) in one transaction; `settle` decides each trial (rollout.ts) and applies the
+ * verdict in a transaction that holds only while the trial is still the one it judged, so two
+ * parties settling at once decide it once.
+ *
+ * A watch follows three keys — `current`, `trial` and the instance's override — and on every change
+ * (and on every reconnect) reads which version the instance should run; it calls back only when that
  * version differs from the last one it handed over.
  */
 import type { Etcd3 } from 'etcd3';
 import type { ApplyStatus, ConfigCenter, ConfigValidator, ConfigVersion, Watcher } from './types.js';
 import { checkName, configKeys } from './keys.js';
+import { decided, judge, ROLLOUT_TIMEOUT_MS, runnable } from './rollout.js';
 import type { LeasePool } from './lease-etcd.js';
 import { EtcdWatch } from './watch-etcd.js';
 
 const PUSH_ATTEMPTS = 10;
+
+/** One operation of a transaction. */
+type Op = ReturnType<Etcd3['put']> | ReturnType<Etcd3['delete']>;
 
 function versionNumber(text: string | null): number | undefined {
   if (text === null) return undefined;
@@ -31,35 +40,99 @@ export class EtcdConfigCenter implements ConfigCenter {
     private readonly validate: ConfigValidator = () => undefined,
   ) {}
 
-  async push(service: string, toml: string, options: { instance?: string; note?: string } = {}): Promise<ConfigVersion> {
+  async push(
+    service: string,
+    toml: string,
+    options: { instance?: string; note?: string; timeoutMs?: number } = {},
+  ): Promise<ConfigVersion> {
     checkName('service', service);
+    if (options.instance !== undefined) checkName('instance id', options.instance);
     this.validate(toml);
-    const { instance, note = '' } = options;
+    const { instance, note = '', timeoutMs = ROLLOUT_TIMEOUT_MS } = options;
     for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
       const n = (await this.#lastVersion(service)) + 1;
-      const version: ConfigVersion = { service, version: n, toml, createdAt: new Date().toISOString(), note };
+      const now = Date.now();
+      const version: ConfigVersion = {
+        service,
+        version: n,
+        toml,
+        createdAt: new Date(now).toISOString(),
+        note,
+        state: 'trial',
+        deadline: new Date(now + timeoutMs).toISOString(),
+      };
       if (instance !== undefined) version.instance = instance;
-      const point =
-        instance === undefined
-          ? [
-              this.client.put(configKeys.current(service)).value(String(n)),
-              this.client.delete().prefix(configKeys.overridesPrefix(service)),
-            ]
-          : [this.client.put(configKeys.override(service, instance)).value(String(n))];
+      const ops: Op[] = [this.client.put(configKeys.version(service, n)).value(JSON.stringify(version))];
+      if (instance === undefined) {
+        // A trial still running is superseded: it fails, and this one is tried instead.
+        const previous = await this.#trialVersion(service);
+        if (previous !== undefined && previous.state === 'trial') {
+          const superseded = decided(previous, { decided: true, ok: false, reason: `superseded by version ${n}` });
+          ops.push(this.client.put(configKeys.version(service, previous.version)).value(JSON.stringify(superseded)));
+        }
+        ops.push(
+          this.client.put(configKeys.trial(service)).value(String(n)),
+          this.client.delete().prefix(configKeys.overridesPrefix(service)),
+        );
+      } else {
+        ops.push(this.client.put(configKeys.override(service, instance)).value(String(n)));
+      }
       const res = await this.client
         .if(configKeys.version(service, n), 'Create', '==', 0)
-        .then(this.client.put(configKeys.version(service, n)).value(JSON.stringify(version)), ...point)
+        .then(...ops)
         .commit();
       if (res.succeeded) return version;
     }
     throw new Error(`could not store a new config version of ${service}: ${PUSH_ATTEMPTS} concurrent pushes got there first`);
   }
 
+  async settle(service: string, live: readonly string[]): Promise<void> {
+    const now = Date.now();
+    const statuses = await this.status(service);
+    const trialText = await this.client.get(configKeys.trial(service)).string();
+    const trial = await this.#version(service, versionNumber(trialText));
+    if (trial?.state === 'trial' && trialText !== null) {
+      const verdict = judge(trial, live, statuses, now);
+      if (verdict.decided) {
+        const ops: Op[] = [
+          this.client.put(configKeys.version(service, trial.version)).value(JSON.stringify(decided(trial, verdict, live, statuses))),
+          this.client.delete().key(configKeys.trial(service)),
+        ];
+        if (verdict.ok) ops.push(this.client.put(configKeys.current(service)).value(String(trial.version)));
+        await this.client
+          .if(configKeys.trial(service), 'Value', '==', trialText)
+          .then(...ops)
+          .commit();
+      }
+    }
+    const overrides = await this.client.getAll().prefix(configKeys.overridesPrefix(service)).strings();
+    for (const [key, text] of Object.entries(overrides)) {
+      const id = key.slice(configKeys.overridesPrefix(service).length);
+      const gray = await this.#version(service, versionNumber(text));
+      if (gray?.state !== 'trial') continue;
+      const triedOn = live.includes(id) ? [id] : [];
+      const verdict = judge(gray, triedOn, statuses, now);
+      if (!verdict.decided) continue;
+      const ops: Op[] = [
+        this.client.put(configKeys.version(service, gray.version)).value(JSON.stringify(decided(gray, verdict, triedOn, statuses))),
+      ];
+      // A failed gray version is taken away: the instance goes back to what the others run.
+      if (!verdict.ok) ops.push(this.client.delete().key(configKeys.override(service, id)));
+      await this.client
+        .if(configKeys.override(service, id), 'Value', '==', text)
+        .then(...ops)
+        .commit();
+    }
+  }
+
   async get(service: string, options: { version?: number; instance?: string } = {}): Promise<ConfigVersion | undefined> {
-    const n = options.version ?? (await this.#target(service, options.instance));
-    if (n === undefined) return undefined;
-    const text = await this.client.get(configKeys.version(service, n)).string();
-    return text === null ? undefined : (JSON.parse(text) as ConfigVersion);
+    if (options.version !== undefined) return this.#version(service, options.version);
+    return this.#target(service, options.instance);
+  }
+
+  async current(service: string): Promise<ConfigVersion | undefined> {
+    const current = await this.#version(service, versionNumber(await this.client.get(configKeys.current(service)).string()));
+    return runnable(current) ? current : undefined;
   }
 
   async history(service: string): Promise<ConfigVersion[]> {
@@ -70,14 +143,27 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   async rollback(service: string, version: number): Promise<void> {
-    const res = await this.client
+    const target = await this.#version(service, version);
+    if (target === undefined) throw new Error(`service ${service} has no config version ${version}`);
+    if (target.state === 'failed')
+      throw new Error(`config version ${version} of ${service} failed (${target.failure ?? ''}): it is never run again`);
+    const ops: Op[] = [
+      this.client.put(configKeys.current(service)).value(String(version)),
+      this.client.delete().prefix(configKeys.overridesPrefix(service)),
+      this.client.delete().key(configKeys.trial(service)),
+    ];
+    const trial = await this.#trialVersion(service);
+    if (trial !== undefined && trial.state === 'trial' && trial.version !== version) {
+      const stopped = decided(trial, { decided: true, ok: false, reason: `rolled back to version ${version}` });
+      ops.push(this.client.put(configKeys.version(service, trial.version)).value(JSON.stringify(stopped)));
+    }
+    // Rolling back to a gray version still on trial makes it good: every instance is pointed at it.
+    if (target.state === 'trial')
+      ops.push(this.client.put(configKeys.version(service, version)).value(JSON.stringify(decided(target, { decided: true, ok: true }))));
+    await this.client
       .if(configKeys.version(service, version), 'Create', '>', 0)
-      .then(
-        this.client.put(configKeys.current(service)).value(String(version)),
-        this.client.delete().prefix(configKeys.overridesPrefix(service)),
-      )
+      .then(...ops)
       .commit();
-    if (!res.succeeded) throw new Error(`service ${service} has no config version ${version}`);
   }
 
   async reportStatus(service: string, status: ApplyStatus): Promise<void> {
@@ -124,10 +210,15 @@ export class EtcdConfigCenter implements ConfigCenter {
         running = undefined;
       })();
     };
-    const watch = new EtcdWatch(this.client, [{ key: configKeys.current(service) }, { key: configKeys.override(service, instance) }], {
-      onConnect: refresh,
-      onEvent: refresh,
-    });
+    const keys = [configKeys.current(service), configKeys.trial(service), configKeys.override(service, instance)];
+    const watch = new EtcdWatch(
+      this.client,
+      keys.map((key) => ({ key })),
+      {
+        onConnect: refresh,
+        onEvent: refresh,
+      },
+    );
     const watcher: Watcher = {
       close: () => {
         closed = true;
@@ -143,13 +234,26 @@ export class EtcdConfigCenter implements ConfigCenter {
     for (const watcher of [...this.#watches]) watcher.close();
   }
 
-  /** The version `instance` should run (its override, else current), or every instance without one. */
-  async #target(service: string, instance: string | undefined): Promise<number | undefined> {
+  /** The version `instance` should run (its override, else the trial, else current; never a failed one). */
+  async #target(service: string, instance: string | undefined): Promise<ConfigVersion | undefined> {
     if (instance !== undefined) {
-      const override = versionNumber(await this.client.get(configKeys.override(service, instance)).string());
-      if (override !== undefined) return override;
+      const override = await this.#version(service, versionNumber(await this.client.get(configKeys.override(service, instance)).string()));
+      if (runnable(override)) return override;
     }
-    return versionNumber(await this.client.get(configKeys.current(service)).string());
+    const trial = await this.#trialVersion(service);
+    if (runnable(trial)) return trial;
+    const current = await this.#version(service, versionNumber(await this.client.get(configKeys.current(service)).string()));
+    return runnable(current) ? current : undefined;
+  }
+
+  async #trialVersion(service: string): Promise<ConfigVersion | undefined> {
+    return this.#version(service, versionNumber(await this.client.get(configKeys.trial(service)).string()));
+  }
+
+  async #version(service: string, n: number | undefined): Promise<ConfigVersion | undefined> {
+    if (n === undefined) return undefined;
+    const text = await this.client.get(configKeys.version(service, n)).string();
+    return text === null ? undefined : (JSON.parse(text) as ConfigVersion);
   }
 
   async #lastVersion(service: string): Promise<number> {

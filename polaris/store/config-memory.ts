@@ -1,10 +1,12 @@
 /**
  * Config center in memory (unit tests): the etcd config center's contract over the memory store —
- * same validation, numbering, gray overrides, rollback, status under the instance's registration.
+ * same validation, numbering, rollouts (rollout.ts), gray overrides, rollback, status under the
+ * instance's registration.
  */
 import type { ApplyStatus, ConfigCenter, ConfigValidator, ConfigVersion, Watcher } from './types.js';
 import { checkName } from './keys.js';
-import type { MemoryStore } from './store-memory.js';
+import { decided, judge, ROLLOUT_TIMEOUT_MS, runnable } from './rollout.js';
+import type { MemoryStore, ServiceConfig } from './store-memory.js';
 
 export class MemoryConfigCenter implements ConfigCenter {
   readonly #watchers = new Set<Watcher>();
@@ -14,23 +16,34 @@ export class MemoryConfigCenter implements ConfigCenter {
     private readonly validate: ConfigValidator = () => undefined,
   ) {}
 
-  async push(service: string, toml: string, options: { instance?: string; note?: string } = {}): Promise<ConfigVersion> {
+  async push(
+    service: string,
+    toml: string,
+    options: { instance?: string; note?: string; timeoutMs?: number } = {},
+  ): Promise<ConfigVersion> {
     checkName('service', service);
     if (options.instance !== undefined) checkName('instance id', options.instance);
     this.validate(toml);
     this.store.check();
     const config = this.store.config(service);
+    const now = Date.now();
     const version: ConfigVersion = {
       service,
       version: config.versions.length + 1,
       toml,
-      createdAt: new Date().toISOString(),
+      createdAt: new Date(now).toISOString(),
       note: options.note ?? '',
+      state: 'trial',
+      deadline: new Date(now + (options.timeoutMs ?? ROLLOUT_TIMEOUT_MS)).toISOString(),
     };
     if (options.instance !== undefined) version.instance = options.instance;
     config.versions.push(version);
     if (options.instance === undefined) {
-      config.current = version.version;
+      const previous = config.trial === undefined ? undefined : config.versions[config.trial - 1];
+      if (previous?.state === 'trial') {
+        this.#replace(config, decided(previous, { decided: true, ok: false, reason: `superseded by version ${version.version}` }));
+      }
+      config.trial = version.version;
       config.overrides.clear();
     } else {
       config.overrides.set(options.instance, version.version);
@@ -39,9 +52,43 @@ export class MemoryConfigCenter implements ConfigCenter {
     return version;
   }
 
+  async settle(service: string, live: readonly string[]): Promise<void> {
+    this.store.check();
+    const config = this.store.config(service);
+    const now = Date.now();
+    const statuses = [...config.status.values()];
+    const trial = config.trial === undefined ? undefined : config.versions[config.trial - 1];
+    if (trial?.state === 'trial') {
+      const verdict = judge(trial, live, statuses, now);
+      if (verdict.decided) {
+        this.#replace(config, decided(trial, verdict, live, statuses));
+        config.trial = undefined;
+        if (verdict.ok) config.current = trial.version;
+        this.store.emit('config', service);
+      }
+    }
+    for (const [id, n] of [...config.overrides]) {
+      const gray = config.versions[n - 1];
+      if (gray?.state !== 'trial') continue;
+      const triedOn = live.includes(id) ? [id] : [];
+      const verdict = judge(gray, triedOn, statuses, now);
+      if (!verdict.decided) continue;
+      this.#replace(config, decided(gray, verdict, triedOn, statuses));
+      if (!verdict.ok) config.overrides.delete(id);
+      this.store.emit('config', service);
+    }
+  }
+
   async get(service: string, options: { version?: number; instance?: string } = {}): Promise<ConfigVersion | undefined> {
     this.store.check();
     return this.#get(service, options);
+  }
+
+  async current(service: string): Promise<ConfigVersion | undefined> {
+    this.store.check();
+    const config = this.store.config(service);
+    const current = config.current === undefined ? undefined : config.versions[config.current - 1];
+    return runnable(current) ? current : undefined;
   }
 
   async history(service: string): Promise<ConfigVersion[]> {
@@ -52,8 +99,17 @@ export class MemoryConfigCenter implements ConfigCenter {
   async rollback(service: string, version: number): Promise<void> {
     this.store.check();
     const config = this.store.config(service);
-    if (config.versions[version - 1] === undefined) throw new Error(`service ${service} has no config version ${version}`);
+    const target = config.versions[version - 1];
+    if (target === undefined) throw new Error(`service ${service} has no config version ${version}`);
+    if (target.state === 'failed')
+      throw new Error(`config version ${version} of ${service} failed (${target.failure ?? ''}): it is never run again`);
+    const trial = config.trial === undefined ? undefined : config.versions[config.trial - 1];
+    if (trial?.state === 'trial' && trial.version !== version) {
+      this.#replace(config, decided(trial, { decided: true, ok: false, reason: `rolled back to version ${version}` }));
+    }
+    if (target.state === 'trial') this.#replace(config, decided(target, { decided: true, ok: true }));
     config.current = version;
+    config.trial = undefined;
     config.overrides.clear();
     this.store.emit('config', service);
   }
@@ -101,7 +157,18 @@ export class MemoryConfigCenter implements ConfigCenter {
 
   #get(service: string, options: { version?: number; instance?: string }): ConfigVersion | undefined {
     const config = this.store.config(service);
-    const n = options.version ?? (options.instance === undefined ? undefined : config.overrides.get(options.instance)) ?? config.current;
-    return n === undefined ? undefined : config.versions[n - 1];
+    const at = (n: number | undefined) => (n === undefined ? undefined : config.versions[n - 1]);
+    if (options.version !== undefined) return at(options.version);
+    const override = options.instance === undefined ? undefined : at(config.overrides.get(options.instance));
+    if (runnable(override)) return override;
+    const trial = at(config.trial);
+    if (runnable(trial)) return trial;
+    const current = at(config.current);
+    return runnable(current) ? current : undefined;
+  }
+
+  /** Stores a version's new state (its text never changes). */
+  #replace(config: ServiceConfig, version: ConfigVersion): void {
+    config.versions[version.version - 1] = version;
   }
 }

@@ -22,6 +22,7 @@ export const configKeys = {
   versionsPrefix: (service: string) => `${ROOT}config/${checkName('service', service)}/versions/`,
   version: (service: string, n: number) => `${configKeys.versionsPrefix(service)}${n}`,
   current: (service: string) => `${ROOT}config/${checkName('service', service)}/current`,
+  trial: (service: string) => `${ROOT}config/${checkName('service', service)}/trial`,
   overridesPrefix: (service: string) => `${ROOT}config/${checkName('service', service)}/instances/`,
   override: (service: string, instance: string) => `${configKeys.overridesPrefix(service)}${checkName('instance id', instance)}`,
   statusPrefix: (service: string) => `${ROOT}config/${checkName('service', service)}/status/`,

@@ -10,6 +10,8 @@ import type { ApplyStatus, ConfigVersion, InstanceRecord } from './types.js';
 export interface ServiceConfig {
   versions: ConfigVersion[];
   current: number | undefined;
+  /** The version on trial on every instance (a rollout), if any. */
+  trial: number | undefined;
   /** Gray overrides: instance id → version. */
   overrides: Map<string, number>;
   /** Status by instance id (held under the instance's "lease": gone when it deregisters or expires). */
@@ -63,7 +65,7 @@ export class MemoryStore extends EventEmitter {
   config(service: string): ServiceConfig {
     let config = this.#configs.get(service);
     if (config === undefined) {
-      config = { versions: [], current: undefined, overrides: new Map(), status: new Map() };
+      config = { versions: [], current: undefined, trial: undefined, overrides: new Map(), status: new Map() };
       this.#configs.set(service, config);
     }
     return config;

@@ -6,13 +6,19 @@
  * etcd layout (all under the `polaris/` prefix; built in keys.ts):
  *   polaris/services/<service>/<version>/<instance-id>   InstanceRecord JSON, under the instance's lease
  *   polaris/config/<service>/versions/<n>                ConfigVersion JSON (n = 1, 2, ...; decimal, not padded)
- *   polaris/config/<service>/current                     the version number every instance applies
+ *   polaris/config/<service>/current                     the good version every instance runs
+ *   polaris/config/<service>/trial                       the version being tried on every instance (a rollout)
  *   polaris/config/<service>/instances/<instance-id>     a version number for one instance (gray release)
  *   polaris/config/<service>/status/<instance-id>        ApplyStatus JSON, under the instance's lease
  *
- * A version is written once and never changed. A push for every instance sets `current` and clears
- * the gray overrides in the same transaction; a gray push sets one override; a rollback sets
- * `current` and clears the overrides. An instance runs its override if it has one, else `current`.
+ * A push is a rollout (rollout.ts): the version is stored as a `trial` and tried, on every instance
+ * (the `trial` key, gray overrides cleared) or on one (its override); the instances report whether
+ * they applied it; `settle` then makes it `good` — and, for every instance, `current` — or marks it
+ * `failed` and takes the trial away, so the instances go back to `current`. A failed version is never
+ * what an instance (a new or restarted one included) is pointed at. A rollback sets `current` to an
+ * earlier version and clears the overrides and any trial. An instance runs its override if it has
+ * one, else the trial while there is one, else `current`. A version's text never changes; only its
+ * state does.
  *
  * Membership and config live in etcd; high-frequency load does not (see LoadReport: loaders stream
  * it to balancers over gRPC).
@@ -100,14 +106,37 @@ export interface ConfigVersion {
   note: string;
   /** Set when the version was pushed for one instance only (gray release). */
   instance?: string;
+  /**
+   * `trial` while it is being tried, `good` once every instance it was tried on applied it,
+   * `failed` when one could not (never run again). Absent: stored before rollouts, taken as good.
+   */
+  state?: VersionState;
+  /** Why it failed: which instance, with what error (or who did not report in time). */
+  failure?: string;
+  /** A trial's deadline (ISO 8601): instances that have not reported by then fail it. */
+  deadline?: string;
+  /** Once decided: what each instance it was tried on reported (absent: no report). */
+  results?: TrialResult[];
 }
+
+export interface TrialResult {
+  instance: string;
+  /** Undefined: the instance did not report. */
+  ok: boolean | undefined;
+  error?: string;
+}
+
+export type VersionState = 'trial' | 'good' | 'failed';
 
 /** What one instance reports after trying to apply a version. */
 export interface ApplyStatus {
   instance: string;
+  /** The version it tried. */
   version: number;
   ok: boolean;
   error?: string;
+  /** The version in effect after the try (the tried one when ok); absent: its startup config. */
+  running?: number;
   appliedAt: string;
 }
 
@@ -121,14 +150,31 @@ export type ConfigValidator = (toml: string) => void;
 export interface ConfigCenter {
   /**
    * Validates the text with the store's `ConfigValidator` (the loader's: only [wrapper], [limits],
-   * [log], passing its schema; it throws naming the key) and stores a new version. Without `instance` every
-   * instance is pointed at it (gray overrides cleared); with `instance`, only that one.
+   * [log], passing its schema; it throws naming the key) and starts its rollout: the version is
+   * stored as a trial, on every instance (gray overrides cleared; a trial still running is marked
+   * failed, superseded) or, with `instance`, on that one. It becomes good (and, for every instance,
+   * current) only when `settle` finds every instance it was tried on applied it. `timeoutMs`: how
+   * long the instances have to report (default ROLLOUT_TIMEOUT_MS).
    */
-  push(service: string, toml: string, options?: { instance?: string; note?: string }): Promise<ConfigVersion>;
-  /** The version an instance (or, without one, every instance) should run; undefined when none. */
+  push(service: string, toml: string, options?: { instance?: string; note?: string; timeoutMs?: number }): Promise<ConfigVersion>;
+  /**
+   * Decides every trial of the service that can be decided, from the reports of the `live`
+   * instances (ids): makes it good or failed (rollout.ts `judge`). Any party may call it — the
+   * instances after each report, the pushing CLI while it waits; a trial is decided once.
+   */
+  settle(service: string, live: readonly string[]): Promise<void>;
+  /**
+   * The version an instance (or, without one, every instance) should run — its override, else the
+   * trial, else current; never a failed version — or a given version; undefined when none.
+   */
   get(service: string, options?: { version?: number; instance?: string }): Promise<ConfigVersion | undefined>;
+  /** The service's current version: the last good one every instance was pointed at; undefined when none. */
+  current(service: string): Promise<ConfigVersion | undefined>;
   history(service: string): Promise<ConfigVersion[]>;
-  /** Points every instance back at an earlier version (and clears gray overrides); throws when there is no such version. */
+  /**
+   * Points every instance at an earlier version that is not failed (clears gray overrides and any
+   * trial, marking it failed); throws when there is no such version.
+   */
   rollback(service: string, version: number): Promise<void>;
   /**
    * Records what `status.instance` applied, under that instance's lease (so it vanishes with the

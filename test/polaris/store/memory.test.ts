@@ -78,30 +78,88 @@ describe('memory config center', () => {
     expect((await config.push('svc', 'anything at all')).version).toBe(1);
   });
 
-  it('versions, gray overrides, rollback, and watches that follow them', async () => {
-    const { config } = new MemoryPolaris();
+  it('a push is a trial until settled: good → current; a failed one never becomes what an instance runs', async () => {
+    const polaris = new MemoryPolaris();
+    const { config } = polaris;
     const seenA: (number | undefined)[] = [];
-    const seenB: (number | undefined)[] = [];
     await config.watch('svc', 'a', (v) => seenA.push(v?.version));
-    await config.watch('svc', 'b', (v) => seenB.push(v?.version));
     await vi.waitFor(() => expect(seenA).toEqual([undefined]));
-    await config.push('svc', '[limits]\ncapacity = 2\n', { note: 'one' });
+    await polaris.registry.register(record('a'));
+    const report = (version: number, ok: boolean, running?: number) =>
+      config.reportStatus('svc', {
+        instance: 'a',
+        version,
+        ok,
+        ...(ok ? {} : { error: 'init failed' }),
+        ...(running === undefined ? {} : { running }),
+        appliedAt: new Date().toISOString(),
+      });
+
+    const v1 = await config.push('svc', '[limits]\ncapacity = 2\n', { note: 'one' });
+    expect(v1).toMatchObject({ version: 1, state: 'trial', deadline: expect.any(String) });
+    expect((await config.get('svc', { instance: 'a' }))?.version).toBe(1); // instances try it
+    expect(await config.current('svc')).toBeUndefined(); // not current yet
+    await config.settle('svc', ['a']);
+    expect((await config.get('svc', { version: 1 }))?.state).toBe('trial'); // a has not reported
+    await report(1, true, 1);
+    await config.settle('svc', ['a']);
+    expect(await config.get('svc', { version: 1 })).toMatchObject({ state: 'good' });
+    expect((await config.current('svc'))?.version).toBe(1);
+
+    await config.push('svc', '[limits]\ncapacity = 3\n');
+    expect((await config.get('svc', { instance: 'a' }))?.version).toBe(2);
+    await report(2, false, 1);
+    await config.settle('svc', ['a']);
+    expect(await config.get('svc', { version: 2 })).toMatchObject({ state: 'failed', failure: 'instance a: init failed' });
+    expect((await config.current('svc'))?.version).toBe(1);
+    // The instance is pointed back at current; a failed version is never pointed at, nor rolled back to.
+    expect((await config.get('svc', { instance: 'a' }))?.version).toBe(1);
+    await expect(config.rollback('svc', 2)).rejects.toThrow(/failed .*never run again/);
+    expect(seenA).toEqual([undefined, 1, 2, 1]);
+  });
+
+  it('gray pushes try one instance; a newer push supersedes a trial; a trial past its deadline fails; rollback', async () => {
+    const polaris = new MemoryPolaris();
+    const { config } = polaris;
+    await config.push('svc', '[limits]\ncapacity = 2\n');
+    await config.settle('svc', []); // no live instance: nothing to try it on
+    expect((await config.current('svc'))?.version).toBe(1);
+
     await config.push('svc', '[limits]\ncapacity = 3\n', { instance: 'a' });
-    expect((await config.get('svc'))?.version).toBe(1);
     expect((await config.get('svc', { instance: 'a' }))?.version).toBe(2);
     expect((await config.get('svc', { instance: 'b' }))?.version).toBe(1);
     expect((await config.get('svc', { version: 2 }))?.instance).toBe('a');
+    // Its instance is gone before reporting: the gray version fails and the override goes.
+    await config.settle('svc', ['b']);
+    expect(await config.get('svc', { version: 2 })).toMatchObject({ state: 'failed', failure: 'instance a is no longer live' });
+    expect((await config.get('svc', { instance: 'a' }))?.version).toBe(1);
+
     await config.push('svc', '[limits]\ncapacity = 4\n');
-    // A push for all clears the gray override.
-    expect((await config.get('svc', { instance: 'a' }))?.version).toBe(3);
+    await config.push('svc', '[limits]\ncapacity = 5\n', { timeoutMs: 1 });
+    expect(await config.get('svc', { version: 3 })).toMatchObject({ state: 'failed', failure: 'superseded by version 4' });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 10); // past version 4's 1 ms deadline
+      await config.settle('svc', ['b']);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await config.get('svc', { version: 4 })).toMatchObject({
+      state: 'failed',
+      failure: 'no report by the deadline from instance(s) b',
+    });
+    expect((await config.current('svc'))?.version).toBe(1);
+
+    await config.push('svc', '[limits]\ncapacity = 6\n');
     await config.rollback('svc', 1);
+    expect(await config.get('svc', { version: 5 })).toMatchObject({ state: 'failed', failure: 'rolled back to version 1' });
     await expect(config.rollback('svc', 9)).rejects.toThrow(/no config version 9/);
-    expect(seenA).toEqual([undefined, 1, 2, 3, 1]);
-    expect(seenB).toEqual([undefined, 1, 3, 1]);
-    expect((await config.history('svc')).map((v) => [v.version, v.note])).toEqual([
-      [1, 'one'],
-      [2, ''],
-      [3, ''],
+    expect((await config.history('svc')).map((v) => [v.version, v.state])).toEqual([
+      [1, 'good'],
+      [2, 'failed'],
+      [3, 'failed'],
+      [4, 'failed'],
+      [5, 'failed'],
     ]);
   });
 
