@@ -1,0 +1,62 @@
+/**
+ * The curl lines of README.md and demo/echo/README.md, run as written (with the port of a real
+ * `aiges serve demo/echo` on a free port instead of 8080): each must answer as a reader expects,
+ * e.g. `curl -d` posts JSON as application/x-www-form-urlencoded, which the loader takes.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startServe } from '../cli/serve-process.js';
+
+const run = promisify(execFile);
+
+/** Every `curl …` command of a markdown file's sh blocks, with its continuation lines joined. */
+function curlCommands(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  const commands: string[] = [];
+  for (const block of blocks) {
+    const joined = block.replace(/\\\n\s*/g, '');
+    for (const line of joined.split('\n')) {
+      const command = line.replace(/\s+#.*$/, '').trim();
+      if (command.startsWith('curl ')) commands.push(command);
+    }
+  }
+  return commands;
+}
+
+let serve: Awaited<ReturnType<typeof startServe>>;
+beforeAll(async () => {
+  serve = await startServe(['demo/echo']);
+}, 60_000);
+afterAll(async () => {
+  serve.proc.kill('SIGTERM');
+  await serve.exited;
+});
+
+async function curl(command: string): Promise<unknown> {
+  const { stdout } = await run('sh', ['-c', command.replaceAll('localhost:8080', `127.0.0.1:${serve.httpPort}`)]);
+  return JSON.parse(stdout);
+}
+
+describe.each(['README.md', 'demo/echo/README.md'])('%s curl lines', (file) => {
+  const commands = curlCommands(file);
+
+  it('has the JSON call', () => {
+    expect(commands.some((c) => c.includes('/v1/private/echo'))).toBe(true);
+  });
+
+  it.each(commands)('runs as written: %s', async (command) => {
+    const body = (await curl(command)) as Record<string, any>;
+    if (command.includes('/v1/private/echo')) {
+      expect(body.header).toMatchObject({ code: 0, status: 3 });
+      expect(body.payload.text).toMatchObject({ text: 'aGVsbG8=', encoding: 'utf8' });
+    } else if (command.includes('/v2/health/ready')) {
+      expect(body).toEqual({ ready: true });
+    } else if (command.includes('/openapi.json')) {
+      expect(body.openapi).toMatch(/^3\./);
+    } else throw new Error(`no expectation for ${command}`);
+  });
+});
