@@ -26,6 +26,12 @@ export interface SessionStep extends SessionMessage {
   sid: string;
   /** BEGIN opens, CONTINUE continues, END ends the session. */
   status: DataStatus;
+  /**
+   * At most one result item per output key in an answer (a wire with one entry per key, as AIGes's
+   * JSON): later items of a key wait for the next request, and the answer is not the last
+   * (`ended` false) while any wait.
+   */
+  onePerKey?: boolean;
 }
 
 export interface StepAnswer {
@@ -49,6 +55,8 @@ export interface StepPlane {
 class Entry {
   readonly results = new ResultBuffer();
   readonly totals = new Map<string, number>();
+  /** Result items taken from the session but not answered yet (onePerKey). */
+  held: DataItem[] = [];
   #turn: Promise<unknown> = Promise.resolve();
 
   constructor(readonly session: Session) {
@@ -161,10 +169,13 @@ export class SessionSteps {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       const taken = results.take();
-      items = items.concat(taken.items);
-      if (taken.ended) this.#delete(entry.sid);
+      items = entry.held.concat(items, taken.items);
+      entry.held = [];
+      if (request.onePerKey === true) [items, entry.held] = onePerKey(items);
+      const ended = taken.ended && entry.held.length === 0;
+      if (ended) this.#delete(entry.sid);
       for (const item of items) entry.totals.set(item.key, (entry.totals.get(item.key) ?? 0) + 1);
-      return { sid: entry.sid, items, ended: taken.ended, totals: entry.totals };
+      return { sid: entry.sid, items, ended, totals: entry.totals };
     } catch (err) {
       const error = toAigesError(err);
       session.abort(error);
@@ -198,6 +209,22 @@ export class SessionSteps {
       if (oldest !== undefined) this.#delete(oldest);
     }
   }
+}
+
+/** Splits items in order into the first of each key and the rest. */
+function onePerKey(items: DataItem[]): [DataItem[], DataItem[]] {
+  const answer: DataItem[] = [];
+  const rest: DataItem[] = [];
+  const keys = new Set<string>();
+  for (const item of items) {
+    // Once a key waits, later items of other keys may go; later items of that key keep their order.
+    if (keys.has(item.key)) rest.push(item);
+    else {
+      keys.add(item.key);
+      answer.push(item);
+    }
+  }
+  return [answer, rest];
 }
 
 function withSid(error: AigesError, sid: string): AigesError {

@@ -184,47 +184,32 @@ function decodeBase64(value: unknown, path: string): Buffer {
 }
 
 /**
- * Items → a response payload keyed by output key. An entry's `seq` is its last item's 0-based
- * number among the items of its key: `totals` holds, per key, the items a session delivered so far
- * (these included); without it (a once call) the count is this response's own.
+ * Items → a response payload keyed by output key. An entry's `seq` is its item's 0-based number
+ * among the items of its key: `totals` holds, per key, the items a session delivered so far (these
+ * included); without it (a once call) it is 0.
  *
- * NOTE: the AIGes shape has one entry per key, so several items of one key in one response (a
- * session's stream chunks gathered between two client requests) are sent as one entry: data
- * concatenated in order, status/encoding of the last, attributes merged (later win).
+ * The AIGes shape has one entry per key, so an answer holds at most one item of a key: a session's
+ * answer gets that from the data plane (`onePerKey`: the next request takes the rest), and a once
+ * output that repeats a key cannot be sent on this wire (10203; docs/http.md).
  */
 export function toPayload(items: readonly DataItem[], totals?: ReadonlyMap<string, number>): Record<string, JsonPayloadItem> {
   const payload: Record<string, JsonPayloadItem> = {};
-  if (hasRepeatedKey(items)) {
-    const grouped = new Map<string, DataItem[]>();
-    for (const item of items) {
-      const group = grouped.get(item.key);
-      if (group === undefined) grouped.set(item.key, [item]);
-      else group.push(item);
+  for (const item of items) {
+    if (payload[item.key] !== undefined) {
+      throw new AigesError(
+        Codes.INVALID_OUTPUT,
+        `output key "${item.key}" appears more than once: AIGes's JSON answer has one entry per key (give each item its own key, or call over gRPC)`,
+      );
     }
-    for (const [key, group] of grouped) payload[key] = payloadEntry(key, group, totals);
-  } else {
-    // The usual case (each key once: every once call): no grouping.
-    for (const item of items) payload[item.key] = payloadEntry(item.key, [item], totals);
+    payload[item.key] = payloadEntry(item, totals);
   }
   return payload;
 }
 
-function hasRepeatedKey(items: readonly DataItem[]): boolean {
-  if (items.length > 8) return new Set(items.map((i) => i.key)).size !== items.length;
-  for (let i = 1; i < items.length; i++) {
-    for (let j = 0; j < i; j++) if ((items[i] as DataItem).key === (items[j] as DataItem).key) return true;
-  }
-  return false;
-}
-
-function payloadEntry(key: string, group: readonly DataItem[], totals: ReadonlyMap<string, number> | undefined): JsonPayloadItem {
-  const last = group[group.length - 1] as DataItem;
-  const entry: JsonPayloadItem = { encoding: last.encoding, status: last.status, seq: (totals?.get(key) ?? group.length) - 1 };
-  for (const item of group) {
-    const attributes = item.attributes;
-    for (const name in attributes) if (!RESERVED_FIELDS.has(name)) entry[name] = attributes[name] as string;
-  }
-  const data = group.length === 1 ? last.data : Buffer.concat(group.map((i) => i.data));
-  entry[DATA_FIELDS[last.type] ?? 'data'] = data.toString('base64');
+function payloadEntry(item: DataItem, totals: ReadonlyMap<string, number> | undefined): JsonPayloadItem {
+  const entry: JsonPayloadItem = { encoding: item.encoding, status: item.status, seq: (totals?.get(item.key) ?? 1) - 1 };
+  const attributes = item.attributes;
+  for (const name in attributes) if (!RESERVED_FIELDS.has(name)) entry[name] = attributes[name] as string;
+  entry[DATA_FIELDS[item.type] ?? 'data'] = item.data.toString('base64');
   return entry;
 }

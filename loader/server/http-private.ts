@@ -63,7 +63,7 @@ export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane)
     const onCancel = cancelOnDisconnect.bind(reply.raw);
     const { status, sid, params, headers, items } = req;
     if (status === DataStatus.ONCE) return dataplane.infer({ service, params, headers, items }, { deadline, onCancel, encode: onceBody });
-    return dataplane.sessionStep({ service, sid, status, params, headers, items }, { deadline, onCancel }).then(stepBody);
+    return dataplane.sessionStep({ service, sid, status, params, headers, items, onePerKey: true }, { deadline, onCancel }).then(stepBody);
   });
 }
 

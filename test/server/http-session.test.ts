@@ -140,3 +140,46 @@ describe('HTTP sessions on a once-only plugin', () => {
     expect(throws.dataplane.admission.inUse).toBe(0);
   });
 });
+
+describe('one result per key per answer (the JSON answer has one entry per key)', () => {
+  let split: Loader;
+  beforeAll(async () => {
+    split = await startLoader({ plugin: { path: 'test/fixtures/plugins/http-split.ts' } });
+  });
+  afterAll(async () => {
+    await split.stop();
+  });
+
+  it('a request that yields several results of one key gets the first; the next requests get the rest, in order', async () => {
+    const first = await call(split, frame(0, 'abc'), { service: 'split' });
+    const sid = first.body.header.sid as string;
+    expect(first.body.header).toMatchObject({ code: 0, status: 1 });
+    expect([unb64(first.body.payload.text.text), first.body.payload.text.seq]).toEqual(['a', 0]);
+    // No new input: the held results come one per answer.
+    const second = await call(split, frame(1, undefined, sid), { service: 'split' });
+    expect([unb64(second.body.payload.text.text), second.body.payload.text.seq]).toEqual(['b', 1]);
+    // The end request: the last result comes with it, and the answer is the last (status 2).
+    const last = await call(split, frame(2, undefined, sid), { service: 'split' });
+    expect(last.body.header).toMatchObject({ code: 0, sid, status: 2 });
+    expect([unb64(last.body.payload.text.text), last.body.payload.text.seq]).toEqual(['c', 2]);
+    expect(split.dataplane.admission.inUse).toBe(0);
+  });
+
+  it('a session that ends with several results of one key held stays until the client took them all', async () => {
+    const first = await call(split, frame(0, 'x'), { service: 'split' });
+    const sid = first.body.header.sid as string;
+    const ending = await call(split, frame(2, 'yz', sid), { service: 'split' });
+    expect(ending.body.header).toMatchObject({ code: 0, sid, status: 1 }); // over, but 'z' still waits
+    expect(unb64(ending.body.payload.text.text)).toBe('y');
+    expect(split.dataplane.admission.inUse).toBe(0); // the session itself is over
+    const last = await call(split, frame(2, undefined, sid), { service: 'split' });
+    expect(last.body.header).toMatchObject({ code: 0, sid, status: 2 });
+    expect(unb64(last.body.payload.text.text)).toBe('z');
+    expect(expectError(await call(split, frame(1, undefined, sid), { service: 'split' }), 400, 10003)).toContain(sid);
+  });
+
+  it('a once answer that repeats a key cannot be sent as AIGes JSON: 500 / 10203, naming the key', async () => {
+    const res = await call(split, { payload: { text: { text: b64('ab') } } }, { service: 'split' });
+    expect(expectError(res, 500, 10203)).toContain('output key "text" appears more than once');
+  });
+});
