@@ -60,3 +60,17 @@ describe.each(['README.md', 'demo/echo/README.md'])('%s curl lines', (file) => {
     } else throw new Error(`no expectation for ${command}`);
   });
 });
+
+describe('docs/http.md', () => {
+  it('its request example, posted as written, gets an answer of the documented shape', async () => {
+    const doc = readFileSync(join(ROOT, 'docs/http.md'), 'utf8');
+    const [request, answer] = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1] as string));
+    const res = await fetch(`http://127.0.0.1:${serve.httpPort}/v1/private/echo`, { method: 'POST', body: JSON.stringify(request) });
+    const body = (await res.json()) as Record<string, any>;
+    expect(res.status).toBe(200);
+    expect(Object.keys(body.header).sort()).toEqual(Object.keys(answer.header).sort());
+    expect(body.header).toMatchObject({ code: 0, message: 'success', status: 3 });
+    expect(body.payload).toEqual(answer.payload);
+  });
+});
+
