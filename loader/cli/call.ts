@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { aigesCodeOf, createLoaderClient, infer, runSession } from '../tools/client.js';
+import { aigesCodeOf, createLoaderClient, infer, metadata, runSession } from '../tools/client.js';
 import type { DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
 import { DataType } from '../../plugins/types.js';
 import { isToolError } from '../tools/errors.js';
 import { sliceFrames } from '../tools/frames.js';
-import { parseInputFlags, parseParams } from '../tools/input-flags.js';
+import { applyDeclaredTypes, parseInputFlags, parseParams } from '../tools/input-flags.js';
 import { loadInputs, type InputRules } from '../tools/inputs.js';
 import { intArg } from './serve.js';
 
@@ -85,7 +85,7 @@ export function callCommand(): Command {
     .option('-t, --text <key=value>', 'text input item (repeatable)', collect, [])
     .option(
       '-f, --file <key=path[:type]>',
-      'input item from a file (not a directory); type text|audio|image|video|other (repeatable)',
+      'input item from a file (not a directory); type text|audio|image|video|other, default the type the service declares (repeatable)',
       collect,
       [],
     )
@@ -104,7 +104,13 @@ export function callCommand(): Command {
       const client = createLoaderClient(address);
       try {
         const params = parseParams(flags.param, CALL_INPUTS);
-        const items = loadInputs(parseInputFlags(flags, CALL_INPUTS), CALL_INPUTS).itemsFor(0);
+        const specs = parseInputFlags(flags, CALL_INPUTS);
+        // A file given without a type takes the type the service declares for its key.
+        if (specs.some((s) => s.typed === false)) {
+          const declared = await metadata(client, service).catch(() => undefined);
+          if (declared !== undefined) applyDeclaredTypes(specs, declared.inputs as { key: string; type: DataType }[]);
+        }
+        const items = loadInputs(specs, CALL_INPUTS).itemsFor(0);
         const counter = { n: 0 };
         if (flags.mode === 'once') {
           const res = await infer(client, { service, params, items }, flags.timeoutMs);

@@ -57,7 +57,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   // A JSON body is taken whatever type the client declared for it: `curl -d` (form-urlencoded) and
   // AIGes clients that send text/plain post the same JSON document.
-  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser(
+    ['application/x-www-form-urlencoded', 'text/plain'],
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err, errorOptions));
   app.setNotFoundHandler((request, reply) => {
     const route = `${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`;

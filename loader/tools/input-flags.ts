@@ -2,7 +2,8 @@
  * The input flags of `aiges call` and `aiges xtest`, one parser with one rule set:
  *
  *   --text key=value         a text item (type text, encoding utf8)
- *   --file key=path[:type]   an item from a file (type text|audio|image|video|other, default other);
+ *   --file key=path[:type]   an item from a file (type text|audio|image|video|other; without one, the
+ *                            type the service declares for the key where the tool can ask, else other);
  *                            a directory only where the tool cycles through one (InputRules)
  *   --encoding key=enc       the encoding of an item given by --text or --file
  *   --attr key.name=value    an attribute of such an item
@@ -61,7 +62,7 @@ export function parseInputFlags(flags: InputFlags, rules: Rules): InputSpec[] {
     const m = TYPED_PATH.exec(value);
     if (m === null) throw invalid(`--file expects key=path[:type], got "${flag}"`);
     const type = DATA_TYPE_BY_NAME[(m[2] ?? 'other') as DataTypeName];
-    add({ key: name, source: { path: m[1] as string }, type, encoding: '', attributes: {} });
+    add({ key: name, source: { path: m[1] as string }, type, typed: m[2] !== undefined, encoding: '', attributes: {} });
   }
   const specOf = (key: string, flag: string, given: string) => {
     const spec = byKey.get(key);
@@ -79,4 +80,16 @@ export function parseInputFlags(flags: InputFlags, rules: Rules): InputSpec[] {
     specOf(name.slice(0, dot), '--attr', flag).attributes[name.slice(dot + 1)] = value;
   }
   return [...byKey.values()];
+}
+
+/**
+ * Gives each input whose type was not given the type the service declares for its key (from its
+ * metadata), as `aiges check` samples take their types from the schema; undeclared keys stay other.
+ */
+export function applyDeclaredTypes(specs: InputSpec[], declared: readonly { key: string; type: DataType }[]): void {
+  for (const spec of specs) {
+    if (spec.typed !== false) continue;
+    const type = declared.find((d) => d.key === spec.key)?.type;
+    if (type !== undefined) spec.type = type;
+  }
 }

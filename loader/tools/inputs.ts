@@ -14,6 +14,8 @@ export interface InputSpec {
   /** `text`: this string's UTF-8 bytes; `path`: a file, or a directory to cycle through. */
   source: { text: string } | { path: string };
   type: DataType;
+  /** False when no type was given (`--file key=path`): the service's declared type may replace it (applyDeclaredTypes). */
+  typed?: boolean;
   encoding: string;
   attributes: Record<string, string>;
 }

@@ -77,6 +77,18 @@ describe('aiges call', () => {
     expect(Buffer.concat(written).equals(audio)).toBe(true);
   });
 
+  it('a --file without a type takes the type the service declares for the key (echo: text is text)', async () => {
+    const file = join(dir, 'text.txt');
+    writeFileSync(file, 'from a file');
+    const r = await runToExit(['call', addr, 'echo', '--file', `text=${file}`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)[0]?.items[0]).toMatchObject({ key: 'text', type: 0, text: 'from a file' });
+    // An explicit type still wins (and the schema refuses it here, as it should).
+    const typed = await runToExit(['call', addr, 'echo', '--file', `text=${file}:other`]);
+    expect([typed.code, typed.stderr]).toEqual([1, expect.stringContaining('error 10106')]);
+  });
+
   it('exits 1 and prints the aiges code on an error', async () => {
     const r = await runToExit(['call', addr, 'echo', '--text', 'nope=x']);
     expect(r.code).toBe(1);

@@ -73,4 +73,3 @@ describe('docs/http.md', () => {
     expect(body.payload).toEqual(answer.payload);
   });
 });
-
