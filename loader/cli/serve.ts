@@ -56,6 +56,26 @@ export function serveCommand(): Command {
     });
 }
 
+/** How often a loader started through npm checks that npm is still there. */
+const NPM_PARENT_POLL_MS = 1000;
+
+/**
+ * `npx aiges serve … & kill $!` and `npm run serve` signal npm, which does not pass the signal on
+ * to the loader behind its shell; the loader would keep its ports. Started by npm exec or npm run,
+ * the loader watches for being re-parented (npm gone) and stops as if signalled.
+ */
+function stopWithNpm(stop: () => void): void {
+  const command = process.env['npm_command'];
+  if (command !== 'exec' && command !== 'run' && command !== 'run-script') return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, NPM_PARENT_POLL_MS);
+  timer.unref();
+}
+
 async function serve(plugin: string | undefined, flags: ServeFlags): Promise<void> {
   let loader: Loader;
   try {
@@ -95,6 +115,10 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  stopWithNpm(() => {
+    loader.log.info('the npm process that started this loader exited');
+    onSignal('SIGHUP');
+  });
 
   try {
     await loader.start();

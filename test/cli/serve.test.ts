@@ -5,15 +5,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { aigesCodeOf, createLoaderClient, infer, type LoaderClient } from '../../loader/tools/client.js';
-import { runToExit, startServe, type CliProcess } from './serve-process.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { ROOT, runToExit, startServe, type CliProcess } from './serve-process.js';
 
 const text = (s: string) => ({ key: 'text', type: 0 as const, status: 3 as const, data: Buffer.from(s) });
 const running: CliProcess[] = [];
 const clients: LoaderClient[] = [];
+const npxs: ChildProcess[] = [];
 
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
   for (const p of running.splice(0)) p.proc.kill('SIGKILL');
+  for (const p of npxs.splice(0)) p.kill('SIGKILL');
 });
 
 describe('aiges serve lifecycle', () => {
@@ -48,6 +53,30 @@ describe('aiges serve lifecycle', () => {
     expect(await serve.exited).toEqual({ code: 0, signal: null });
     const order = serve.logs.map((l) => l['msg']).filter((m) => ['draining', 'stopped'].includes(String(m)));
     expect(order).toEqual(['draining', 'stopped']);
+  });
+
+  it('started by npx, the loader stops when npx is killed (npx aiges serve … & kill $!)', async () => {
+    const npx = spawn('npx', ['aiges', 'serve', 'demo/echo', '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    npxs.push(npx);
+    const lines: Record<string, unknown>[] = [];
+    const ended = once(npx.stdout!, 'end');
+    const listening = new Promise<Record<string, unknown>>((resolve) => {
+      createInterface({ input: npx.stdout! }).on('line', (line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        lines.push(entry);
+        if (entry['msg'] === 'listening') resolve(entry);
+      });
+    });
+    const port = Number((await listening)['http_port']);
+    npx.kill('SIGTERM');
+    // npm does not pass the signal on; the loader notices npm is gone, drains and closes stdout.
+    await ended;
+    expect(lines.map((l) => l['msg'])).toContain('stopped');
+    const refused = await fetch(`http://127.0.0.1:${port}/v2/health/live`).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Error);
   });
 
   it('a plugin whose init throws makes serve exit 1 with the plugin error', async () => {
