@@ -109,6 +109,9 @@ export class FirstMessage {
   #bytes = 0;
   /** Bytes received past the first message (0 until it is whole). */
   trailingBytes = 0;
+  /** The first message's length, once its prefix is in. */
+  #length: number | undefined;
+  #compressed = false;
 
   constructor(
     private readonly encoding: string | undefined,
@@ -124,23 +127,36 @@ export class FirstMessage {
   push(chunk: Buffer): Buffer | undefined {
     this.chunks.push(chunk);
     this.#bytes += chunk.length;
-    if (this.#bytes < PREFIX_BYTES) return undefined;
-    const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
-    const length = head.readUInt32BE(1);
-    if (length > this.maxBytes) {
-      throw new AigesError(Codes.PAYLOAD_TOO_LARGE, `message of ${length} bytes is over the balancer's limit of ${this.maxBytes}`);
+    if (this.#length === undefined) {
+      if (this.#bytes < PREFIX_BYTES) return undefined;
+      // The prefix is read once; the body is joined once, when it is whole (joining on every chunk
+      // made a large message cost quadratic CPU).
+      const prefix = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, PREFIX_BYTES);
+      this.#compressed = prefix[0] !== 0;
+      this.#length = prefix.readUInt32BE(1);
+      if (this.#length > this.maxBytes) {
+        throw new AigesError(Codes.PAYLOAD_TOO_LARGE, `message of ${this.#length} bytes is over the balancer's limit of ${this.maxBytes}`);
+      }
     }
-    if (this.#bytes < PREFIX_BYTES + length) return undefined;
-    this.trailingBytes = this.#bytes - PREFIX_BYTES - length;
-    const message = head.subarray(PREFIX_BYTES, PREFIX_BYTES + length);
-    return head[0] === 0 ? message : this.#decompress(message);
+    if (this.#bytes < PREFIX_BYTES + this.#length) return undefined;
+    this.trailingBytes = this.#bytes - PREFIX_BYTES - this.#length;
+    const whole = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.#bytes);
+    this.chunks.length = 0;
+    this.chunks.push(whole);
+    const message = whole.subarray(PREFIX_BYTES, PREFIX_BYTES + this.#length);
+    return this.#compressed ? this.#decompress(message) : message;
   }
 
   #decompress(message: Buffer): Buffer {
+    // The limit holds for what the message inflates to, not only for what was sent.
+    const options = { maxOutputLength: Math.max(1, this.maxBytes) };
     try {
-      if (this.encoding === 'gzip') return gunzipSync(message);
-      if (this.encoding === 'deflate') return inflateSync(message);
+      if (this.encoding === 'gzip') return gunzipSync(message, options);
+      if (this.encoding === 'deflate') return inflateSync(message, options);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new AigesError(Codes.PAYLOAD_TOO_LARGE, `compressed message inflates past the balancer's limit of ${this.maxBytes} bytes`);
+      }
       throw new AigesError(Codes.INVALID_DATA, `compressed message does not decompress: ${(err as Error).message}`);
     }
     throw new AigesError(Codes.INVALID_DATA, `compressed message with unsupported grpc-encoding "${this.encoding ?? 'identity'}"`);

@@ -34,6 +34,29 @@ describe('FirstMessage', () => {
     );
   });
 
+  it('reads a message sent a byte at a time, and keeps every byte received for the hop', () => {
+    const payload = Buffer.from('x'.repeat(300));
+    const wire = frame(payload);
+    const first = new FirstMessage(undefined, 1024);
+    let message: Buffer | undefined;
+    for (let i = 0; i < wire.length; i++) {
+      message = first.push(wire.subarray(i, i + 1));
+      if (i < wire.length - 1) expect(message).toBeUndefined();
+    }
+    expect(message?.equals(payload)).toBe(true);
+    expect(first.bytes).toBe(wire.length);
+    expect(Buffer.concat(first.chunks).equals(wire)).toBe(true);
+  });
+
+  it('refuses with 10201 a compressed message that inflates past the limit (a gzip bomb)', () => {
+    const bomb = frame(gzipSync(Buffer.alloc(4 * 1024 * 1024)), true);
+    expect(bomb.length).toBeLessThan(8 * 1024);
+    expect(() => new FirstMessage('gzip', 64 * 1024).push(bomb)).toThrow(
+      expect.objectContaining({ aigesCode: Codes.PAYLOAD_TOO_LARGE }),
+    );
+    expect(new FirstMessage('gzip', 4 * 1024 * 1024).push(bomb)?.length).toBe(4 * 1024 * 1024);
+  });
+
   it('refuses a message over the limit with 10201 as soon as its length prefix is in', () => {
     const first = new FirstMessage(undefined, 4);
     expect(() => first.push(frame(Buffer.alloc(5)).subarray(0, 5))).toThrow(
