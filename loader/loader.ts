@@ -10,6 +10,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { LoaderConfig, PolarisSettings } from './config/schema.js';
 import type { Dataplane } from './dataplane/dataplane.js';
+import type { PluginFaults } from './faults.js';
 import { HealthState } from './health.js';
 import { createLogger, type Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
@@ -45,6 +46,8 @@ export class Loader {
   readonly health = new HealthState();
   readonly registry: PluginRegistry;
   readonly dataplane: Dataplane;
+  /** Where faults of plugin code outside any call are logged and counted (faults.ts). */
+  readonly faults: PluginFaults;
   readonly #grpc: grpc.Server;
   readonly #http: FastifyInstance;
   #grpcPort = 0;
@@ -64,6 +67,7 @@ export class Loader {
     this.metrics = plane.metrics;
     this.registry = plane.registry;
     this.dataplane = plane.dataplane;
+    this.faults = plane.faults;
     // A plugin set that cannot serve (every exec slot stuck, its process down) makes the loader not ready.
     this.registry.onReadiness((service, ready, reasons) => {
       if (ready) this.health.unblock(`plugin:${service}`);

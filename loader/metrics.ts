@@ -65,6 +65,7 @@ export class LoaderMetrics {
   readonly sessionFrames: Counter<'service' | 'direction'>;
   readonly stuck: Gauge<'service'>;
   readonly meter: Counter<'service' | 'key'>;
+  readonly pluginFaults: Counter<'service' | 'kind'>;
   readonly #services = new Map<string, ServiceStats>();
 
   /** The counts of `service` (made on first use). */
@@ -150,6 +151,14 @@ export class LoaderMetrics {
       name: 'aiges_plugin_meter_total',
       help: 'Custom meters counted by plugins (ctx.meter).',
       labelNames: ['service', 'key'],
+      registers,
+    });
+    this.pluginFaults = new Counter({
+      name: 'aiges_plugin_faults_total',
+      help:
+        'Faults of plugin code outside any call the loader awaits, by kind: unhandled_rejection, uncaught_exception (in the ' +
+        'loader process or a worker thread), worker_exit (a worker thread of an isolation = "worker" plugin died).',
+      labelNames: ['service', 'kind'],
       registers,
     });
     if (options.defaultMetrics !== false) registerProcessMetrics(this.registry);

@@ -4,6 +4,7 @@
  */
 import { execConcurrency, type LoaderConfig } from './config/schema.js';
 import { Dataplane } from './dataplane/dataplane.js';
+import { PluginFaults } from './faults.js';
 import type { Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
 import { type LoadOptions, PluginRegistry } from './plugin/registry.js';
@@ -13,12 +14,14 @@ export interface Plane {
   readonly metrics: LoaderMetrics;
   readonly registry: PluginRegistry;
   readonly dataplane: Dataplane;
+  readonly faults: PluginFaults;
 }
 
 export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics = new LoaderMetrics({ defaultMetrics: false })): Plane {
-  const registry = new PluginRegistry(log, (service, key, count) => metrics.meter.inc({ service, key }, count));
+  const faults = new PluginFaults(log, (service, kind) => metrics.pluginFaults.inc({ service, kind }));
+  const registry = new PluginRegistry(log, (service, key, count) => metrics.meter.inc({ service, key }, count), faults);
   const dataplane = new Dataplane(registry, config.limits, metrics, log);
-  return { log, metrics, registry, dataplane };
+  return { log, metrics, registry, dataplane, faults };
 }
 
 /** How a config's plugin is loaded: its path and kind, its sections, its resolved concurrency. */

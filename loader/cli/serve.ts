@@ -1,11 +1,18 @@
 /**
  * `aiges serve`: builds the config (file, env, flags), starts a loader, and stops it gracefully on
  * SIGTERM/SIGINT. Exits non-zero with the plugin's error when the plugin fails to load or init.
+ * It owns the process, so it installs the fault handlers (faults.ts): a plugin's unhandled
+ * rejection or uncaught exception is logged and counted and the loader serves on; one of the
+ * loader's own stops it gracefully (drain, fini) and exits with EXIT_LOADER_FAULT.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, parseScalar } from '../config/load.js';
 import { resolveTarget } from '../config/target.js';
+import { describe, watchProcessFaults } from '../faults.js';
 import { Loader } from '../loader.js';
+
+/** The exit status after a fault of the loader's own (EX_SOFTWARE): 1 is a failed start, 2 a bad config. */
+export const EXIT_LOADER_FAULT = 70;
 
 interface ServeFlags {
   config?: string;
@@ -97,6 +104,17 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     process.exit(2);
   }
 
+  let faulted = false;
+  watchProcessFaults({ log: loader.log, faults: loader.faults, pluginCode: () => loader.registry.pluginCode() }, (error, kind) => {
+    loader.log.fatal({ err: error, kind }, `loader fault (${kind.replace('_', ' ')}): ${describe(error)}; stopping`);
+    if (faulted) process.exit(EXIT_LOADER_FAULT); // a second one, during the stop
+    faulted = true;
+    loader.stop().then(
+      () => process.exit(EXIT_LOADER_FAULT),
+      () => process.exit(EXIT_LOADER_FAULT),
+    );
+  });
+
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -106,7 +124,7 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     }
     loader.log.info({ signal }, 'stopping');
     loader.stop().then(
-      () => process.exit(0),
+      () => process.exit(faulted ? EXIT_LOADER_FAULT : 0),
       (err: unknown) => {
         process.stderr.write(`aiges serve: stop failed: ${(err as Error).message}\n`);
         process.exit(1);

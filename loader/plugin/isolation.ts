@@ -5,6 +5,7 @@
  * loader process, as its kind loads it. Adding one is its own file and one entry in
  * BUILT_IN_ISOLATIONS.
  */
+import type { PluginFaults } from '../faults.js';
 import type { Logger } from '../log.js';
 import type { Wrapper } from '../../plugins/types.js';
 import type { PluginInstance } from './instance.js';
@@ -17,6 +18,8 @@ export interface IsolatedLoad {
   kind: PluginKind;
   settings: KindSettings;
   log: Logger;
+  /** Where faults of plugin code outside any call (unhandled rejections, a dead thread) are reported. */
+  faults: PluginFaults;
 }
 
 /** A plugin loaded under an isolation. */
@@ -32,6 +35,12 @@ export interface IsolatedPlugin {
   sideBySide?: boolean | undefined;
   /** Called once with each instance set made of `wrapper` (to block its readiness, watch stuck calls). */
   attach?(instance: PluginInstance): void;
+  /**
+   * Where the plugin's code lies when it runs in the loader's own thread: the loader's fault
+   * handlers blame faults whose stack passes through that folder on the plugin (faults.ts).
+   * Absent when the plugin runs elsewhere (a worker thread, a child process).
+   */
+  code?: { dir: string; entry: string } | undefined;
 }
 
 export interface Isolation {
@@ -43,7 +52,12 @@ export interface Isolation {
 export const noIsolation: Isolation = {
   name: 'none',
   async load({ location, kind, settings }) {
-    return { wrapper: await kind.load(location, settings), releaseOutput: kind.releaseOutput?.bind(kind), sideBySide: kind.sideBySide };
+    return {
+      wrapper: await kind.load(location, settings),
+      releaseOutput: kind.releaseOutput?.bind(kind),
+      sideBySide: kind.sideBySide,
+      code: { dir: location.dir, entry: location.entry },
+    };
   },
 };
 

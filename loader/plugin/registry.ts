@@ -3,6 +3,7 @@
  * service, and retires sets (drain, then fini). The data plane asks it which set serves a service.
  */
 import { AigesError, Codes } from '../errors.js';
+import { type PluginCode, PluginFaults } from '../faults.js';
 import type { Logger } from '../log.js';
 import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
 import { AigesSection, type PluginSection } from '../config/schema.js';
@@ -35,10 +36,14 @@ export class PluginRegistry {
   readonly #readiness = new Set<ReadinessListener>();
   /** How each set's plugin was loaded (hot reload asks it whether sets may live side by side). */
   readonly #loaded = new WeakMap<PluginInstance, { plugin: IsolatedPlugin; kind: string }>();
+  /** Plugins loaded into the loader's own thread, by folder: whose faults are whose (faults.ts). */
+  readonly #code = new Map<string, PluginCode>();
 
   constructor(
     private readonly log: Logger,
     private readonly meter: (service: string, key: string, count: number) => void,
+    /** Where isolations report faults of plugin code outside any call (default: logged, not counted). */
+    readonly faults: PluginFaults = new PluginFaults(log, () => undefined),
   ) {}
 
   /** Loads and initialises a plugin, and makes it the live set of its service. */
@@ -64,8 +69,9 @@ export class PluginRegistry {
       schema: plugin.schema,
       aiges: options.aiges ?? AigesSection.parse({}),
     };
-    const loaded = await isolation.load({ location, kind, settings, log: this.log });
+    const loaded = await isolation.load({ location, kind, settings, log: this.log, faults: this.faults });
     const { wrapper } = loaded;
+    if (loaded.code !== undefined) this.#code.set(loaded.code.dir, { service: wrapper.id, ...loaded.code });
     this.log.info(
       { plugin: location.entry, kind: location.kind, isolation: isolation.name, service: wrapper.id },
       'plugin loaded, initialising',
@@ -108,6 +114,14 @@ export class PluginRegistry {
       if (this.#live.get(instance.service) === instance) this.#tellReadiness(instance.service, ready, reasons);
     });
     return instance;
+  }
+
+  /**
+   * The plugins whose code runs in the loader's own thread (isolation "none"), as loaded: a module
+   * stays in memory once imported, so a retired set's code is still listed.
+   */
+  pluginCode(): PluginCode[] {
+    return [...this.#code.values()];
   }
 
   /** Tells `listener` when the live set of a service can serve or not; returns the unsubscribe. */
