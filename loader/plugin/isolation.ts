@@ -11,6 +11,7 @@ import type { Wrapper } from '../../plugins/types.js';
 import type { PluginInstance } from './instance.js';
 import type { KindSettings, PluginKind } from './kinds.js';
 import type { PluginLocation } from './repository.js';
+import { workerIsolation } from './worker/isolation.js';
 
 /** What an isolation is asked to load. */
 export interface IsolatedLoad {
@@ -62,7 +63,7 @@ export const noIsolation: Isolation = {
 };
 
 /** The isolations built in. */
-export const BUILT_IN_ISOLATIONS: readonly Isolation[] = [noIsolation];
+export const BUILT_IN_ISOLATIONS: readonly Isolation[] = [noIsolation, workerIsolation];
 
 const isolations = new Map<string, Isolation>(BUILT_IN_ISOLATIONS.map((i) => [i.name, i]));
 

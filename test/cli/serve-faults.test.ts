@@ -4,7 +4,7 @@
  * ready; a fault of the loader's own drains what is in flight, logs a fatal line and exits 70.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLoaderClient, infer, type LoaderClient } from '../../loader/tools/client.js';
+import { aigesCodeOf, createLoaderClient, infer, type LoaderClient } from '../../loader/tools/client.js';
 import { type CliProcess, startServe } from './serve-process.js';
 
 const FAULTS = 'test/fixtures/plugins/faults.ts';
@@ -79,5 +79,25 @@ describe('aiges serve: faults', () => {
     const order = serve.logs.map((l) => l['msg']).filter((m) => ['draining', 'stopped'].includes(String(m)));
     expect(order).toEqual(['draining', 'stopped']);
     expect(serve.logs.some((l) => l['kind'] === 'uncaught_exception' && l['level'] === 50)).toBe(false); // not counted as a plugin's
+  });
+
+  it('under isolation "worker" (the built thread entry): a fault fails its call, a thread that exits answers 10109; the process serves on', async () => {
+    const serve = await startServe([FAULTS, '--set', 'plugin.isolation=worker', '--set', 'plugin.concurrency=1']);
+    running.push(serve);
+    const client = createLoaderClient(`127.0.0.1:${serve.grpcPort}`);
+    clients.push(client);
+    const faulted = await infer(client, { service: 'faults', params: { fault: 'timer', hold: 'true' }, items: [text('a')] }).catch(
+      (e) => e,
+    );
+    expect(aigesCodeOf(faulted)).toBe(10909);
+    const died = await infer(client, { service: 'faults', params: { fault: 'exit' }, items: [text('b')] }).catch((e) => e);
+    expect(aigesCodeOf(died)).toBe(10109);
+    expect(await waitForLine(serve, (l) => l['kind'] === 'worker_exit')).toMatchObject({ service: 'faults', isolation: 'worker' });
+    const next = await infer(client, { service: 'faults', items: [text('still here')] });
+    expect(next.items[0]?.data.toString()).toBe('still here');
+    expect(await metric(serve.httpPort, 'aiges_plugin_faults_total{service="faults",kind="uncaught_exception"}')).toBe(1);
+    expect(await metric(serve.httpPort, 'aiges_plugin_faults_total{service="faults",kind="worker_exit"}')).toBe(1);
+    serve.proc.kill('SIGTERM');
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
   });
 });

@@ -1,0 +1,121 @@
+/**
+ * What a plugin sees inside a worker thread: its logger and call context, as in the loader's
+ * thread (dataplane/context.ts), but speaking to the loader through the thread's control port.
+ */
+import type { CallContext, Logger, WrapperConfig } from '../../../plugins/types.js';
+import { fromWireError, type LogLevel, plain, type WireError } from './wire.js';
+
+/** pino's numbers for the levels a plugin logs at. */
+const LEVELS: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
+
+/** What the contexts post through: the thread's control port. */
+export interface ThreadLink {
+  /** The loader's log level (pino's number), as the last message from it said. */
+  level: number;
+  log(set: number, level: LogLevel, bindings: Record<string, unknown>, obj: unknown, msg: string | undefined): void;
+  meter(set: number, key: string, count: number): void;
+}
+
+/**
+ * A plugin's logger in a thread: each line goes to the loader's log, under the instance set's
+ * logger (so it names the service), with this logger's bindings (a call's `sid`). Lines below the
+ * loader's level are dropped here, not posted.
+ */
+export class ThreadLog implements Logger {
+  constructor(
+    private readonly link: ThreadLink,
+    private readonly set: number,
+    private readonly bindings: Record<string, unknown> = {},
+  ) {}
+
+  trace(obj: unknown, msg?: string): void {
+    this.#log('trace', obj, msg);
+  }
+  debug(obj: unknown, msg?: string): void {
+    this.#log('debug', obj, msg);
+  }
+  info(obj: unknown, msg?: string): void {
+    this.#log('info', obj, msg);
+  }
+  warn(obj: unknown, msg?: string): void {
+    this.#log('warn', obj, msg);
+  }
+  error(obj: unknown, msg?: string): void {
+    this.#log('error', obj, msg);
+  }
+
+  child(bindings: Record<string, unknown>): Logger {
+    return new ThreadLog(this.link, this.set, { ...this.bindings, ...bindings });
+  }
+
+  #log(level: LogLevel, obj: unknown, msg: string | undefined): void {
+    if (LEVELS[level] < this.link.level) return;
+    this.link.log(this.set, level, this.bindings, obj, msg);
+  }
+}
+
+/** An instance set as a thread holds it: what its init returned there. */
+export interface ThreadSet {
+  readonly id: number;
+  readonly service: string;
+  readonly config: WrapperConfig;
+  readonly log: Logger;
+  readonly meter: (key: string, count?: number) => void;
+  state: unknown;
+}
+
+/**
+ * The context of one exec or session in a thread. Its signal fires when the loader says the call
+ * is over for the client (an abort message: deadline, cancel, drain, session end).
+ */
+export class ThreadCall implements CallContext<unknown> {
+  readonly service: string;
+  readonly config: WrapperConfig;
+  readonly state: unknown;
+  readonly meter: (key: string, count?: number) => void;
+  readonly #setLog: Logger;
+  #log: Logger | undefined;
+  #controller: AbortController | undefined;
+  #reason: Error | undefined;
+  /** Fails the call from outside its own promise (a fault in the thread attributed to it). */
+  fail: ((error: Error) => void) | undefined;
+
+  constructor(
+    set: ThreadSet,
+    readonly sid: string,
+    readonly deadline: number,
+  ) {
+    this.service = set.service;
+    this.config = set.config;
+    this.state = set.state;
+    this.meter = set.meter;
+    this.#setLog = set.log;
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#setLog.child({ sid: this.sid }));
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: WireError): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = fromWireError(reason);
+    this.#controller?.abort(this.#reason);
+  }
+}
+
+/** Posts `message`, retrying once with a JSON-safe copy of `obj` when structured clone refuses it. */
+export function postLog(post: (message: unknown) => void, message: { obj: unknown; bindings: Record<string, unknown> }): void {
+  try {
+    post(message);
+  } catch {
+    post({ ...message, obj: plain(message.obj), bindings: plain(message.bindings) });
+  }
+}
