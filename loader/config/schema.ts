@@ -189,8 +189,8 @@ export const ConfigSchema = z
         /** Path of the plugin: a module file or a folder holding one. */
         path: z.string().min(1).optional(),
         /**
-         * Where the plugin runs: `none`, in the loader process. (Other isolations register in
-         * plugin/isolation.ts.)
+         * Where the plugin runs: `none`, in the loader's thread; `worker`, a TS plugin on a pool of
+         * worker threads (plugin/worker/). Isolations register in plugin/isolation.ts.
          */
         isolation: z.enum(BUILT_IN_ISOLATIONS.map((i) => i.name) as [string, ...string[]]).default('none'),
         /** Plugin kind (ts, native, addon); inferred from the path's extension when absent. */
