@@ -6,6 +6,8 @@
  *   (d) balancer  `aiges lb` against calling the loader directly         (balancer-section.ts)
  *   (e)           payloads of 1 KiB, 64 KiB and 4 MiB for (a) and (b)
  *   (f) sessions  1,000 sessions at 10 frames/s: frame p99 and RSS       (session-section.ts)
+ *       worker    [plugin] isolation = "worker" against "none": a CPU-bound plugin's
+ *                 throughput, a trivial plugin's overhead             (worker-section.ts)
  * Each section prints its own table as it finishes; the run ends with one table of every
  * comparison, ours/baseline (summary.ts). Flags: settings.ts.
  *
@@ -27,6 +29,7 @@ import { checkBuilt, killAll } from './servers.js';
 import { runSessions, sessionReport, sessionSummary } from './session-section.js';
 import { concurrencyFor, settingsFromArgs, type Section, type Settings } from './settings.js';
 import { summaryTable, type SummaryRow } from './summary.js';
+import { runWorker, workerReport, workerSummary } from './worker-section.js';
 import { ETCD_INSTALL } from '../polaris/etcd.js';
 import { processCpuMicros } from '../../loader/tools/proc.js';
 
@@ -65,6 +68,11 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     const cases = await runSessions(ROOT, s.sessions, progress, s.profileDir);
     console.log(`\n${sessionReport(cases, s.sessions)}`);
     return { summary: sessionSummary(cases, s.sessions), json: cases };
+  },
+  async worker(s) {
+    const cases = await runWorker(ROOT, s.worker, s.repeat, progress);
+    console.log(`\n${workerReport(cases, s.worker, s.repeat)}`);
+    return { summary: workerSummary(cases, s.worker), json: cases };
   },
 };
 

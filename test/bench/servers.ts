@@ -26,6 +26,8 @@ export interface StartOptions {
   profileDir?: string | undefined;
   /** Extra `aiges serve` arguments (the loader only). */
   loaderArgs?: readonly string[];
+  /** The plugin the loader serves (default demo/echo). */
+  plugin?: string;
 }
 
 /** Debian's python, which has python3-flask (a venv's `python3` on PATH may not). */
@@ -65,7 +67,7 @@ export function startServer(root: string, kind: ServerKind, protocol: Protocol, 
     ...nodeFlags,
     LOADER_CLI,
     'serve',
-    'demo/echo',
+    options.plugin ?? 'demo/echo',
     '--grpc-port',
     '0',
     '--http-port',

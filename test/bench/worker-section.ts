@@ -1,0 +1,192 @@
+/**
+ * The `worker` section of `npm run bench`: `[plugin] isolation = "worker"` against `"none"`, each
+ * an `aiges serve` child driven over gRPC by the closed loop of load.ts:
+ *   - cpu:  a CPU-bound TS plugin (cpu-plugin.ts, fixed work per call) with `cpuConcurrency` calls
+ *           in flight and `plugin.concurrency` = the cores: throughput worker/none (target ≥ 1.7×
+ *           on 2 cores);
+ *   - echo: demo/echo, 1 KiB, `echoConcurrency` in flight: what the thread hops cost a trivial
+ *           plugin, as calls/s and server CPU µs per call, worker against none.
+ * Each case runs `repeat` times, none and worker alternating (which goes first alternates too);
+ * medians are reported.
+ */
+import { availableParallelism } from 'node:os';
+import { createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
+import { type LoadResult, runLoad, type Target } from './load.js';
+import { startServer } from './servers.js';
+import { formatValue, markdownTable, type SummaryRow } from './summary.js';
+
+export const CPU_THROUGHPUT_TARGET = 1.7;
+
+export interface WorkerSettings {
+  warmupMs: number;
+  durationMs: number;
+  cpuConcurrency: number;
+  echoConcurrency: number;
+  echoBytes: number;
+}
+
+export function workerSettings(quick: boolean): WorkerSettings {
+  const common = { cpuConcurrency: 4, echoConcurrency: 32, echoBytes: 1024 };
+  return quick ? { ...common, warmupMs: 500, durationMs: 1500 } : { ...common, warmupMs: 2000, durationMs: 5000 };
+}
+
+type Plugin = 'cpu' | 'echo';
+type Isolation = 'none' | 'worker';
+
+export interface WorkerCase {
+  plugin: Plugin;
+  isolation: Isolation;
+  runs: LoadResult[];
+  /** Medians over the runs. */
+  callsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMicrosPerCall: number;
+  serverCpuPercent: number;
+}
+
+const OTHER = 4;
+const ONCE = 3;
+
+function target(port: number, plugin: Plugin, bytes: number): Target {
+  const client = createLoaderClient(`127.0.0.1:${port}`);
+  const payload = Buffer.alloc(bytes, 1);
+  const request: InferRequest = {
+    service: plugin,
+    params: {},
+    headers: {},
+    items: [{ key: 'data', type: OTHER, status: ONCE, encoding: 'raw', attributes: {}, data: payload }],
+  };
+  const call = async () => {
+    const res = await infer(client, request);
+    const data = res.items[0]?.data;
+    if (res.items.length !== 1 || data === undefined || (plugin === 'echo' && data.length !== bytes)) {
+      throw new Error(`${plugin} answered something other than one data item`);
+    }
+  };
+  return { check: call, call, close: async () => client.close() };
+}
+
+async function measure(root: string, plugin: Plugin, isolation: Isolation, s: WorkerSettings): Promise<LoadResult> {
+  const cores = availableParallelism();
+  const loaderArgs = ['--set', `plugin.isolation=${isolation}`];
+  // The CPU plugin runs as many execs at once as there are cores; echo keeps the default (the capacity).
+  if (plugin === 'cpu') loaderArgs.push('--set', `plugin.concurrency=${cores}`);
+  const proc = await startServer(root, 'ours', 'grpc', { plugin: plugin === 'cpu' ? 'test/bench/cpu-plugin.ts' : 'demo/echo', loaderArgs });
+  const t = target(proc.port, plugin, plugin === 'echo' ? s.echoBytes : 16);
+  try {
+    await t.check();
+    return await runLoad(t, {
+      concurrency: plugin === 'cpu' ? s.cpuConcurrency : s.echoConcurrency,
+      warmupMs: s.warmupMs,
+      durationMs: s.durationMs,
+      serverPid: proc.pid,
+    });
+  } finally {
+    await t.close();
+    await proc.stop();
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : (sorted[sorted.length >> 1] as number);
+}
+
+export async function runWorker(root: string, s: WorkerSettings, repeat: number, progress: (line: string) => void): Promise<WorkerCase[]> {
+  const runs = new Map<string, LoadResult[]>();
+  for (let r = 0; r < repeat; r++) {
+    for (const plugin of ['cpu', 'echo'] as const) {
+      const order: Isolation[] = r % 2 === 0 ? ['none', 'worker'] : ['worker', 'none'];
+      for (const isolation of order) {
+        const result = await measure(root, plugin, isolation, s);
+        const key = `${plugin}/${isolation}`;
+        runs.set(key, [...(runs.get(key) ?? []), result]);
+        progress(
+          `  worker ${key} run ${r + 1}/${repeat}: ${result.callsPerSec.toFixed(0)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
+            `server CPU ${result.serverCpuPercent.toFixed(0)} %, ${result.cpuMicrosPerCall.toFixed(1)} µs/call`,
+        );
+      }
+    }
+  }
+  const cases: WorkerCase[] = [];
+  for (const plugin of ['cpu', 'echo'] as const) {
+    for (const isolation of ['none', 'worker'] as const) {
+      const rs = runs.get(`${plugin}/${isolation}`) ?? [];
+      cases.push({
+        plugin,
+        isolation,
+        runs: rs,
+        callsPerSec: median(rs.map((r) => r.callsPerSec)),
+        p50Ms: median(rs.map((r) => r.p50Ms)),
+        p99Ms: median(rs.map((r) => r.p99Ms)),
+        cpuMicrosPerCall: median(rs.map((r) => r.cpuMicrosPerCall)),
+        serverCpuPercent: median(rs.map((r) => r.serverCpuPercent)),
+      });
+    }
+  }
+  return cases;
+}
+
+function caseLabel(plugin: Plugin, s: WorkerSettings): string {
+  return plugin === 'cpu'
+    ? `CPU-bound TS plugin (cpu-plugin.ts), gRPC, ${s.cpuConcurrency} in flight, concurrency = ${availableParallelism()} cores`
+    : `demo/echo ${s.echoBytes} B, gRPC, ${s.echoConcurrency} in flight`;
+}
+
+export function workerReport(cases: readonly WorkerCase[], s: WorkerSettings, repeat: number): string {
+  const rows = cases.map((c) => [
+    c.plugin,
+    c.isolation,
+    formatValue(c.callsPerSec),
+    formatValue(c.p50Ms),
+    formatValue(c.p99Ms),
+    formatValue(c.serverCpuPercent),
+    formatValue(c.cpuMicrosPerCall),
+  ]);
+  const lines = [
+    `worker isolation: warm-up ${s.warmupMs} ms, window ${s.durationMs} ms, ${repeat} run(s) per case, medians`,
+    '',
+    markdownTable(['plugin', 'isolation', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU %', 'server CPU µs/call'], rows),
+  ];
+  const get = (p: Plugin, i: Isolation) => cases.find((c) => c.plugin === p && c.isolation === i);
+  const cpuNone = get('cpu', 'none');
+  const cpuWorker = get('cpu', 'worker');
+  if (cpuNone !== undefined && cpuWorker !== undefined) {
+    const ratio = cpuWorker.callsPerSec / cpuNone.callsPerSec;
+    lines.push(
+      '',
+      `cpu: worker/none throughput ${ratio.toFixed(2)}× (target ≥ ${CPU_THROUGHPUT_TARGET}×): ${ratio >= CPU_THROUGHPUT_TARGET ? 'met' : 'NOT met'}`,
+    );
+  }
+  const echoNone = get('echo', 'none');
+  const echoWorker = get('echo', 'worker');
+  if (echoNone !== undefined && echoWorker !== undefined) {
+    const addedCpu = echoWorker.cpuMicrosPerCall - echoNone.cpuMicrosPerCall;
+    const addedWall = 1e6 / echoWorker.callsPerSec - 1e6 / echoNone.callsPerSec;
+    lines.push(
+      `echo: worker/none calls/s ${(echoWorker.callsPerSec / echoNone.callsPerSec).toFixed(2)}×; ` +
+        `${addedCpu.toFixed(1)} µs more server CPU per call; ${addedWall.toFixed(1)} µs more per call at full load (1/throughput)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function workerSummary(cases: readonly WorkerCase[], s: WorkerSettings): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  for (const plugin of ['cpu', 'echo'] as const) {
+    const none = cases.find((c) => c.plugin === plugin && c.isolation === 'none');
+    const worker = cases.find((c) => c.plugin === plugin && c.isolation === 'worker');
+    if (none === undefined || worker === undefined) continue;
+    const common = { section: 'worker', case: caseLabel(plugin, s), baseline: 'isolation = "none"' };
+    rows.push({ ...common, metric: 'calls/s', higherIsBetter: true, ours: worker.callsPerSec, baselineValue: none.callsPerSec });
+    rows.push({
+      ...common,
+      metric: 'server CPU µs/call',
+      higherIsBetter: false,
+      ours: worker.cpuMicrosPerCall,
+      baselineValue: none.cpuMicrosPerCall,
+    });
+  }
+  return rows;
+}
