@@ -13,6 +13,12 @@
  * - A thread that dies fails its execs and sessions with 10109 (CRASH); piscina starts another,
  *   which imports the plugin and initialises every live set before it takes work. While no
  *   thread can take work the plugin's sets report not ready.
+ *
+ * NOTE: piscina rather than tinypool: piscina fails the tasks of a thread that exits
+ * (process.exit, out of memory) and replaces it, where tinypool 2 listens only for a thread's
+ * errors and would leave those tasks pending; and piscina passes a thread's own `parentPort`
+ * messages on as pool events (how each thread hands over its control port), which tinypool
+ * takes for an error and ends the thread.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';

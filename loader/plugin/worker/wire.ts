@@ -232,15 +232,21 @@ export function outputsToWire(output: unknown, transfer: Transferable[]): unknow
   if (!Array.isArray(output)) return typeof output === 'object' ? null : output;
   const moved = new Map<ArrayBufferLike, ArrayBuffer>();
   return output.map((raw: unknown) => {
-    if (typeof raw !== 'object' || raw === null) return raw;
+    if (typeof raw !== 'object' || raw === null) return typeof raw === 'function' || typeof raw === 'symbol' ? null : raw;
     const o = raw as OutputItem;
     const data = o.data instanceof Uint8Array ? movable(o.data, transfer, moved) : typeof o.data === 'string' ? o.data : null;
-    const wire: Record<string, unknown> = { key: o.key, data };
-    if (o.type !== undefined) wire['type'] = o.type;
-    if (o.status !== undefined) wire['status'] = o.status;
-    if (o.encoding !== undefined) wire['encoding'] = o.encoding;
-    if (o.attributes !== undefined) wire['attributes'] = o.attributes;
-    if (o.tensor !== undefined) wire['tensor'] = o.tensor;
+    // Only fields of the types the contract allows: the answer must clone (a thread's answer
+    // that fails to post is lost with its call).
+    const wire: Record<string, unknown> = { key: typeof o.key === 'string' ? o.key : null, data };
+    if (typeof o.type === 'number') wire['type'] = o.type;
+    if (typeof o.status === 'number') wire['status'] = o.status;
+    if (typeof o.encoding === 'string') wire['encoding'] = o.encoding;
+    if (typeof o.attributes === 'object' && o.attributes !== null) {
+      const attributes: Record<string, string> = {};
+      for (const [k, v] of Object.entries(o.attributes)) attributes[k] = String(v);
+      wire['attributes'] = attributes;
+    }
+    if (typeof o.tensor === 'object' && o.tensor !== null) wire['tensor'] = plain(o.tensor);
     return wire;
   });
 }
