@@ -10,6 +10,8 @@ import { loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
 import { PluginRegistry } from '../../loader/plugin/registry.js';
 import { infer, runSession } from '../../loader/tools/client.js';
+import { ResultBuffer } from '../../loader/dataplane/results.js';
+import { RESULT_WINDOW } from '../../loader/plugin/worker/wire.js';
 import { Codes } from '../../plugins/errors.js';
 import type { DataItem } from '../../plugins/types.js';
 import { createLoaderClient, type LoaderClient } from '../../loader/tools/client.js';
@@ -301,5 +303,46 @@ describe('faults in a worker thread', () => {
     // Counted once the pool has taken the thread out; a call sent before that may still reach it.
     await vi.waitFor(async () => expect(await total('worker_exit')).toBe(2));
     expect((await run({ sid: 'after-sessions' })).items[0]?.data.toString()).toBe('x');
+  });
+});
+
+describe('session backpressure across the thread', () => {
+  let flood: Served;
+  beforeAll(async () => {
+    flood = await serveWorker(`${FIXTURES}/flood.ts`, { concurrency: 1 });
+  });
+  afterAll(async () => {
+    await flood?.close();
+  });
+  const pushed = () => scrape(flood.loader, 'aiges_plugin_meter_total{service="flood",key="pushed"}');
+
+  it('a client that does not read holds the plugin back; reading lets it finish, every batch in order', async () => {
+    const session = await flood.loader.dataplane.openSession({ service: 'flood', params: { n: '200' }, headers: {} });
+    const sink = new ResultBuffer(1); // pauses the session after each batch until taken
+    sink.onResume(() => session.resume());
+    session.start(sink);
+    let written = false;
+    const writing = session.write([item('text', Buffer.from('go'), 0)])!.then(() => (written = true));
+    // At most: the batch the sink holds, a window in flight, the plugin's queue, the push it awaits.
+    const bound = 1 + RESULT_WINDOW + 2 + 1;
+    await vi.waitFor(async () => expect(await pushed()).toBeGreaterThanOrEqual(RESULT_WINDOW));
+    // A round trip through the same thread (its control port) after the window filled.
+    const probe = await flood.loader.dataplane.openSession({ service: 'flood', params: { n: '1' }, headers: {} });
+    probe.cancel();
+    expect(await pushed()).toBeLessThanOrEqual(bound);
+    expect(written).toBe(false);
+    const got: string[] = [];
+    while (!written) {
+      await sink.changed();
+      for (const i of sink.take().items) got.push(i.data.toString());
+      await Promise.race([writing, sink.changed()]);
+    }
+    await session.end();
+    for (;;) {
+      for (const i of sink.take().items) got.push(i.data.toString());
+      if (sink.done) break;
+      await sink.changed();
+    }
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
   });
 });
