@@ -3,7 +3,7 @@
  * thread (dataplane/context.ts), but speaking to the loader through the thread's control port.
  */
 import type { CallContext, Logger, WrapperConfig } from '../../../plugins/types.js';
-import { fromWireError, type LogLevel, plain, type WireError } from './wire.js';
+import { fromWireError, type LogLevel, type WireError } from './wire.js';
 
 /** pino's numbers for the levels a plugin logs at. */
 const LEVELS: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
@@ -108,14 +108,5 @@ export class ThreadCall implements CallContext<unknown> {
     if (this.#reason !== undefined) return;
     this.#reason = fromWireError(reason);
     this.#controller?.abort(this.#reason);
-  }
-}
-
-/** Posts `message`, retrying once with a JSON-safe copy of `obj` when structured clone refuses it. */
-export function postLog(post: (message: unknown) => void, message: { obj: unknown; bindings: Record<string, unknown> }): void {
-  try {
-    post(message);
-  } catch {
-    post({ ...message, obj: plain(message.obj), bindings: plain(message.bindings) });
   }
 }

@@ -21,7 +21,7 @@ import { describe, sidOf } from '../../faults.js';
 import { Codes } from '../../../plugins/errors.js';
 import type { Wrapper } from '../../../plugins/types.js';
 import { importWrapper } from '../kind-ts.js';
-import { postLog, ThreadCall, type ThreadLink, ThreadLog, type ThreadSet } from './thread-context.js';
+import { ThreadCall, type ThreadLink, ThreadLog, type ThreadSet } from './thread-context.js';
 import { ThreadSession } from './thread-session.js';
 import {
   type Description,
@@ -33,6 +33,7 @@ import {
   type Hello,
   itemsFromWire,
   outputsToWire,
+  plain,
   type ThreadData,
   type ToThread,
   toWireError,
@@ -47,7 +48,14 @@ const post = (message: FromThread) => control.postMessage(message);
 
 const link: ThreadLink = {
   level: 30,
-  log: (set, level, bindings, obj, msg) => postLog(post as (m: unknown) => void, { op: 'log', set, level, bindings, obj, msg } as never),
+  log(set, level, bindings, obj, msg) {
+    try {
+      post({ op: 'log', set, level, bindings, obj, msg });
+    } catch {
+      // Something structured clone refuses (a function, a symbol): its JSON-safe copy instead.
+      post({ op: 'log', set, level, bindings: plain(bindings) as Record<string, unknown>, obj: plain(obj), msg });
+    }
+  },
   meter: (set, key, count) => post({ op: 'meter', set, key, count }),
 };
 
