@@ -70,9 +70,9 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     return { summary: sessionSummary(cases, s.sessions), json: cases };
   },
   async worker(s) {
-    const cases = await runWorker(ROOT, s.worker, s.repeat, progress);
-    console.log(`\n${workerReport(cases, s.worker, s.repeat)}`);
-    return { summary: workerSummary(cases, s.worker), json: cases };
+    const run = await runWorker(ROOT, s.worker, s.repeat, progress);
+    console.log(`\n${workerReport(run, s.worker, s.repeat)}`);
+    return { summary: workerSummary(run, s.worker), json: run };
   },
 };
 

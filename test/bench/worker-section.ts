@@ -7,9 +7,12 @@
  *   - echo: demo/echo, 1 KiB, `echoConcurrency` in flight: what the thread hops cost a trivial
  *           plugin, as calls/s and server CPU µs per call, worker against none.
  * Each case runs `repeat` times, none and worker alternating (which goes first alternates too);
- * medians are reported.
+ * medians are reported. Before each cpu pair, the machine's own ceiling is measured: the same loop
+ * on two bare worker threads against one (no loader), since other work on the machine decides
+ * how much a second thread can get.
  */
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
 import { type LoadResult, runLoad, type Target } from './load.js';
 import { startServer } from './servers.js';
@@ -32,6 +35,41 @@ export function workerSettings(quick: boolean): WorkerSettings {
 
 type Plugin = 'cpu' | 'echo';
 type Isolation = 'none' | 'worker';
+
+/** The plugin's loop, per call, in a bare worker thread: the same work as cpu-plugin.ts. */
+const LOOP = `const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (calls) => {
+  let h = 2166136261;
+  for (let c = 0; c < calls; c++) for (let i = 0; i < 2000000; i++) { h ^= i & 0xff; h = Math.imul(h, 16777619); }
+  parentPort.postMessage(h);
+});`;
+
+/** Calls/s of two bare threads running the loop over that of one, now on this machine. */
+async function threadCeiling(calls = 150): Promise<number> {
+  const threads = [new Worker(LOOP, { eval: true }), new Worker(LOOP, { eval: true })];
+  const run = (ws: Worker[], n: number) =>
+    Promise.all(
+      ws.map(
+        (w) =>
+          new Promise((resolve) => {
+            w.once('message', resolve);
+            w.postMessage(n);
+          }),
+      ),
+    );
+  try {
+    await run(threads, 20);
+    let t = performance.now();
+    await run(threads.slice(0, 1), calls);
+    const one = performance.now() - t;
+    t = performance.now();
+    await run(threads, calls);
+    const two = performance.now() - t;
+    return (2 * one) / two;
+  } finally {
+    for (const w of threads) await w.terminate();
+  }
+}
 
 export interface WorkerCase {
   plugin: Plugin;
@@ -93,9 +131,19 @@ function median(xs: readonly number[]): number {
   return sorted.length === 0 ? Number.NaN : (sorted[sorted.length >> 1] as number);
 }
 
-export async function runWorker(root: string, s: WorkerSettings, repeat: number, progress: (line: string) => void): Promise<WorkerCase[]> {
+export interface WorkerRun {
+  cases: WorkerCase[];
+  /** threadCeiling() before each cpu pair. */
+  ceilings: number[];
+}
+
+export async function runWorker(root: string, s: WorkerSettings, repeat: number, progress: (line: string) => void): Promise<WorkerRun> {
   const runs = new Map<string, LoadResult[]>();
+  const ceilings: number[] = [];
   for (let r = 0; r < repeat; r++) {
+    const ceiling = await threadCeiling();
+    ceilings.push(ceiling);
+    progress(`  worker: two bare threads run the loop ${ceiling.toFixed(2)}× as fast as one, now`);
     for (const plugin of ['cpu', 'echo'] as const) {
       const order: Isolation[] = r % 2 === 0 ? ['none', 'worker'] : ['worker', 'none'];
       for (const isolation of order) {
@@ -125,7 +173,7 @@ export async function runWorker(root: string, s: WorkerSettings, repeat: number,
       });
     }
   }
-  return cases;
+  return { cases, ceilings };
 }
 
 /** worker/none calls/s of each repeat: the two runs of a pair ran back to back, under the same other load. */
@@ -139,7 +187,7 @@ function caseLabel(plugin: Plugin, s: WorkerSettings): string {
     : `demo/echo ${s.echoBytes} B, gRPC, ${s.echoConcurrency} in flight`;
 }
 
-export function workerReport(cases: readonly WorkerCase[], s: WorkerSettings, repeat: number): string {
+export function workerReport({ cases, ceilings }: WorkerRun, s: WorkerSettings, repeat: number): string {
   const rows = cases.map((c) => [
     c.plugin,
     c.isolation,
@@ -164,7 +212,8 @@ export function workerReport(cases: readonly WorkerCase[], s: WorkerSettings, re
       '',
       `cpu: worker/none throughput ${ratio.toFixed(2)}× (medians), ${median(paired).toFixed(2)}× (median of the runs' ratios: ` +
         `${paired.map((r) => r.toFixed(2)).join(', ')}); target ≥ ${CPU_THROUGHPUT_TARGET}×: ` +
-        `${median(paired) >= CPU_THROUGHPUT_TARGET ? 'met' : 'NOT met'}`,
+        `${median(paired) >= CPU_THROUGHPUT_TARGET ? 'met' : 'NOT met'}; the machine's own two-thread ceiling before each pair: ` +
+        `${ceilings.map((c) => c.toFixed(2)).join(', ')} (median ${median(ceilings).toFixed(2)}×)`,
     );
   }
   const echoNone = get('echo', 'none');
@@ -182,7 +231,7 @@ export function workerReport(cases: readonly WorkerCase[], s: WorkerSettings, re
   return lines.join('\n');
 }
 
-export function workerSummary(cases: readonly WorkerCase[], s: WorkerSettings): SummaryRow[] {
+export function workerSummary({ cases }: WorkerRun, s: WorkerSettings): SummaryRow[] {
   const rows: SummaryRow[] = [];
   for (const plugin of ['cpu', 'echo'] as const) {
     const none = cases.find((c) => c.plugin === plugin && c.isolation === 'none');
