@@ -51,9 +51,7 @@ describe('FirstMessage', () => {
   it('refuses with 10201 a compressed message that inflates past the limit (a gzip bomb)', () => {
     const bomb = frame(gzipSync(Buffer.alloc(4 * 1024 * 1024)), true);
     expect(bomb.length).toBeLessThan(8 * 1024);
-    expect(() => new FirstMessage('gzip', 64 * 1024).push(bomb)).toThrow(
-      expect.objectContaining({ aigesCode: Codes.PAYLOAD_TOO_LARGE }),
-    );
+    expect(() => new FirstMessage('gzip', 64 * 1024).push(bomb)).toThrow(expect.objectContaining({ aigesCode: Codes.PAYLOAD_TOO_LARGE }));
     expect(new FirstMessage('gzip', 4 * 1024 * 1024).push(bomb)?.length).toBe(4 * 1024 * 1024);
   });
 
