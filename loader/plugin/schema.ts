@@ -43,6 +43,22 @@ function paramJsonSchema(spec: ParamSpec): JsonSchema {
   return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
 }
 
+/**
+ * Ajv keyword for number and integer params: "Infinity" and "1e400" coerce to numbers, and ajv
+ * skips minimum and maximum for numbers that are not finite.
+ */
+const FINITE = 'x-finite';
+
+/** The schema params are checked against: the published one, with every number param finite. */
+function paramsCheckSchema(published: JsonSchema): JsonSchema {
+  const finite = (spec: unknown): unknown =>
+    typeof spec === 'object' && spec !== null && ['number', 'integer'].includes((spec as JsonSchema)['type'] as string)
+      ? { ...spec, [FINITE]: true }
+      : spec;
+  const properties = Object.fromEntries(Object.entries(published['properties'] as JsonSchema).map(([k, v]) => [k, finite(v)]));
+  return { ...published, properties, additionalProperties: finite(published['additionalProperties']) };
+}
+
 const TYPE_NAMES = Object.fromEntries(Object.entries(DATA_TYPE_BY_NAME).map(([n, v]) => [v, n])) as Record<number, string>;
 
 /** Whether `params` holds no key but a string `sid` (or nothing). */
@@ -64,7 +80,13 @@ export class CompiledSchema {
   constructor(readonly schema: WrapperSchema) {
     this.paramsSchema = paramsJsonSchema(schema.params);
     const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: true });
-    this.#validateParams = ajv.compile(this.paramsSchema);
+    // No `type` on the keyword: ajv applies a number keyword to finite numbers only.
+    ajv.addKeyword({
+      keyword: FINITE,
+      schemaType: 'boolean',
+      validate: (_: boolean, n: unknown) => typeof n !== 'number' || Number.isFinite(n),
+    });
+    this.#validateParams = ajv.compile(paramsCheckSchema(this.paramsSchema));
     checkDefaults(ajv, schema.params);
     const declared = Object.entries(schema.params ?? {}).filter(([name]) => name !== ANY_KEY && name !== 'sid');
     this.#noneRequired = declared.every(([, spec]) => spec.required !== true || spec.default !== undefined);
@@ -215,6 +237,8 @@ function paramError(errors: readonly ErrorObject[]): AigesError {
       return new AigesError(Codes.INVALID_PARAM, `param "${name}" ${e.message ?? 'has the wrong type'}`, {
         detail: { param: name },
       });
+    case FINITE:
+      return new AigesError(Codes.INVALID_PARAM_VALUE, `param "${name}" must be a finite number`, { detail: { param: name } });
     default:
       return new AigesError(Codes.INVALID_PARAM_VALUE, `param "${name}" ${e.message ?? 'is invalid'}`, {
         detail: { param: name },

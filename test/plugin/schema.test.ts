@@ -57,6 +57,14 @@ describe('CompiledSchema.params', () => {
     expect(schema.params({ rate: '16000' })['rate']).toBe(16000);
   });
 
+  it('a number param is finite; the published schema does not show the check', () => {
+    expect(error(() => schema.params({ gain: 'Infinity' }))).toMatchObject({ message: 'param "gain" must be a finite number' });
+    expect(schema.params({ gain: '1e300' })['gain']).toBe(1e300);
+    const any = new CompiledSchema({ input: {}, output: {}, params: { '*': { type: 'number' } } });
+    expect(error(() => any.params({ level: '-1e999' }))).toMatchObject({ aigesCode: Codes.INVALID_PARAM_VALUE });
+    expect(JSON.stringify(schema.paramsSchema)).not.toContain('finite');
+  });
+
   it('does not change the caller’s object', () => {
     const raw = { rate: '8000' };
     schema.params(raw);
@@ -71,6 +79,10 @@ describe('CompiledSchema.params', () => {
     ['not matching pattern', { code: 'abc' }, 'code'],
     ['too short', { name: 'a' }, 'name'],
     ['too long', { name: 'abcde' }, 'name'],
+    ['Infinity', { gain: 'Infinity' }, 'gain'],
+    ['1e400 (Infinity once read)', { gain: '1e400' }, 'gain'],
+    ['-Infinity', { gain: '-Infinity' }, 'gain'],
+    ['an infinite integer', { rate: 'Infinity' }, 'rate'],
   ])('a value %s → 10107 naming the param', (_name, raw, param) => {
     expect(error(() => schema.params(raw))).toMatchObject({
       aigesCode: Codes.INVALID_PARAM_VALUE,
