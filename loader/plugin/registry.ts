@@ -38,6 +38,9 @@ export class PluginRegistry {
   readonly #loaded = new WeakMap<PluginInstance, { plugin: IsolatedPlugin; kind: string }>();
   /** Plugins loaded into the loader's own thread, by folder: whose faults are whose (faults.ts). */
   readonly #code = new Map<string, PluginCode>();
+  /** Loads under way, and the services they initialise that have no live set yet. */
+  #loads = 0;
+  readonly #initialising = new Set<string>();
 
   constructor(
     private readonly log: Logger,
@@ -48,9 +51,14 @@ export class PluginRegistry {
 
   /** Loads and initialises a plugin, and makes it the live set of its service. */
   async load(options: LoadOptions): Promise<PluginInstance> {
-    const instance = await this.init(options);
-    this.put(instance);
-    return instance;
+    this.#loads++;
+    try {
+      const instance = await this.init(options);
+      this.put(instance);
+      return instance;
+    } finally {
+      this.#loads--;
+    }
   }
 
   /**
@@ -84,9 +92,14 @@ export class PluginRegistry {
    * plugin) and makes it the live set of its service.
    */
   async loadWrapper(wrapper: Wrapper, options: InitOptions): Promise<PluginInstance> {
-    const instance = await this.#create(wrapper, undefined, options);
-    this.put(instance);
-    return instance;
+    this.#loads++;
+    try {
+      const instance = await this.#create(wrapper, undefined, options);
+      this.put(instance);
+      return instance;
+    } finally {
+      this.#loads--;
+    }
   }
 
   async #create(
@@ -95,15 +108,22 @@ export class PluginRegistry {
     options: InitOptions,
   ): Promise<PluginInstance> {
     const started = performance.now();
-    const instance = await PluginInstance.create({
-      wrapper,
-      config: options.config,
-      log: this.log,
-      concurrency: options.concurrency,
-      initTimeoutMs: options.initTimeoutMs,
-      meter: this.meter,
-      releaseOutput: loaded?.plugin.releaseOutput,
-    });
+    const first = !this.#live.has(wrapper.id);
+    if (first) this.#initialising.add(wrapper.id);
+    let instance: PluginInstance;
+    try {
+      instance = await PluginInstance.create({
+        wrapper,
+        config: options.config,
+        log: this.log,
+        concurrency: options.concurrency,
+        initTimeoutMs: options.initTimeoutMs,
+        meter: this.meter,
+        releaseOutput: loaded?.plugin.releaseOutput,
+      });
+    } finally {
+      if (first) this.#initialising.delete(wrapper.id);
+    }
     this.log.info({ service: wrapper.id, ms: Math.round(performance.now() - started) }, 'plugin initialised');
     if (loaded !== undefined) {
       this.#loaded.set(instance, loaded);
@@ -166,6 +186,15 @@ export class PluginRegistry {
   get(service: string): PluginInstance {
     const instance = this.#live.get(service);
     if (instance === undefined) {
+      // A service that is coming is unavailable for now (retry), not unknown.
+      if (this.#initialising.has(service)) {
+        throw new AigesError(Codes.INSTANCE_INACTIVE, `service "${service}" is not ready: its plugin is initialising`, {
+          detail: { service },
+        });
+      }
+      if (this.#loads > 0 && this.#live.size === 0) {
+        throw new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is starting: its plugin is loading', { detail: { service } });
+      }
       throw new AigesError(Codes.SERVICE_NOT_FOUND, `unknown service "${service}"`, {
         detail: { service, served: [...this.#live.keys()] },
       });

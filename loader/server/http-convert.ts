@@ -56,13 +56,20 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A plugin's output key `__proto__` (a wildcard output schema) is set as an own key. Requests
+ * never hold one: the body parser refuses `__proto__` (http-errors.ts).
+ */
+const PROTO = '__proto__';
+
 function isScalar(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
 
 /** An optional object field: absent or null → {}. */
 function objectField(parent: Json, name: string, path: string): Json {
-  const v = parent[name];
+  // Own keys only: a name like "constructor" must not find Object.prototype's.
+  const v = Object.hasOwn(parent, name) ? parent[name] : undefined;
   if (v === undefined || v === null) return {};
   if (!isObject(v)) throw invalid(path, 'must be an object');
   return v;
@@ -195,13 +202,15 @@ function decodeBase64(value: unknown, path: string): Buffer {
 export function toPayload(items: readonly DataItem[], totals?: ReadonlyMap<string, number>): Record<string, JsonPayloadItem> {
   const payload: Record<string, JsonPayloadItem> = {};
   for (const item of items) {
-    if (payload[item.key] !== undefined) {
+    if (Object.hasOwn(payload, item.key)) {
       throw new AigesError(
         Codes.INVALID_OUTPUT,
         `output key "${item.key}" appears more than once: AIGes's JSON answer has one entry per key (give each item its own key, or call over gRPC)`,
       );
     }
-    payload[item.key] = payloadEntry(item, totals);
+    const entry = payloadEntry(item, totals);
+    if (item.key === PROTO) Object.defineProperty(payload, PROTO, { value: entry, enumerable: true, writable: true });
+    else payload[item.key] = entry;
   }
   return payload;
 }

@@ -40,7 +40,10 @@ export function httpErrorOf(err: unknown, bodyLimit: number): AigesError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AigesError(Codes.PAYLOAD_TOO_LARGE, `request body is larger than ${bodyLimit} bytes`, { cause: err });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new AigesError(Codes.INVALID_DATA, 'request body is not valid JSON', { cause: err });
+      // The parser refuses "__proto__" and "constructor.prototype" keys, under this same code.
+      return new AigesError(Codes.INVALID_DATA, 'request body is not valid JSON (or holds a forbidden __proto__ key)', {
+        cause: err,
+      });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AigesError(Codes.INVALID_DATA, 'request body is empty', { cause: err });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -18,8 +18,8 @@ describe('readiness', () => {
       expect((await get(loader, '/v2/health/live')).status).toBe(200);
       const ready = await get(loader, '/v2/health/ready');
       expect(ready).toMatchObject({ status: 503, body: { ready: false } });
-      // No plugin yet: the service is unknown.
-      expectError(await call(loader, gatedBody('early'), { service: 'gated' }), 404, 10200);
+      // The plugin is coming: unavailable for now (a client retries), not an unknown service.
+      expect(expectError(await call(loader, gatedBody('early'), { service: 'gated' }), 503, 10101)).toContain('initialising');
       init.open();
       await starting;
       expect((await get(loader, '/v2/health/ready')).status).toBe(200);
