@@ -20,10 +20,17 @@ describe('parseInputFlags', () => {
     );
     expect(specs).toEqual([
       { key: 'text', source: { text: 'hello=world' }, type: DataType.TEXT, encoding: 'utf8', attributes: {} },
-      { key: 'audio', source: { path: '/data/a.pcm' }, type: DataType.AUDIO, encoding: 'pcm_s16le', attributes: { sample_rate: '16000' } },
-      { key: 'blob', source: { path: '/data/b.bin' }, type: DataType.OTHER, encoding: '', attributes: {} },
+      {
+        key: 'audio',
+        source: { path: '/data/a.pcm' },
+        type: DataType.AUDIO,
+        typed: true,
+        encoding: 'pcm_s16le',
+        attributes: { sample_rate: '16000' },
+      },
+      { key: 'blob', source: { path: '/data/b.bin' }, type: DataType.OTHER, typed: false, encoding: '', attributes: {} },
       // A suffix that names no type is part of the path.
-      { key: 'odd', source: { path: '/data/c:d' }, type: DataType.OTHER, encoding: '', attributes: {} },
+      { key: 'odd', source: { path: '/data/c:d' }, type: DataType.OTHER, typed: false, encoding: '', attributes: {} },
     ]);
   });
 
