@@ -46,7 +46,10 @@ export const SchemaConfig = z
     params: z.record(z.string(), paramSpec).optional(),
   })
   .strict();
-const positiveMs = z.number().int().positive();
+/** The longest a Node timer waits (a longer delay fires at once): every duration's upper bound. */
+const MAX_MS = 2 ** 31 - 1;
+const ms = z.number().int().max(MAX_MS, `at most ${MAX_MS} ms (about 24.8 days), the longest a timer waits`);
+const positiveMs = ms.positive();
 
 /** Free key/values handed to the plugin's init (AIGes [wrapper]). */
 export const WrapperSection = z.record(z.string(), z.unknown());
@@ -71,7 +74,7 @@ export const LimitsSection = z
       .positive()
       .default(16 * 1024 * 1024),
     /** At shutdown (and when a hot config change retires a plugin set), how long calls may take to finish. */
-    drain_grace_ms: z.number().int().min(0).default(15_000),
+    drain_grace_ms: ms.min(0).default(15_000),
     /**
      * A once call abandoned at its deadline (or cancel) whose exec still runs this long after is
      * stuck; when every exec slot of a plugin is held by a stuck call, the loader reports not ready.

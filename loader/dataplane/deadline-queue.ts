@@ -20,6 +20,9 @@ export interface Timed {
   expire(): void;
 }
 
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class DeadlineQueue {
   readonly #heap: Timed[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -67,8 +70,12 @@ export class DeadlineQueue {
 
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(fire, Math.max(0, at - Date.now()), this);
+    // NOTE: Node fires a timer longer than MAX_TIMER_MS after 1 ms; a deadline further away is
+    // reached in steps: the timer fires with nothing due and fire() sets it again.
+    const now = Date.now();
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - now));
+    this.#timerAt = now + delay;
+    this.#timer = setTimeout(fire, delay, this);
   }
 
   /** The timer fired: expire every item that is due, then set the timer for the next one. */

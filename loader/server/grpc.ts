@@ -14,6 +14,7 @@ import { grpcError } from './grpc-errors.js';
 import { metadataToWire } from './grpc-convert.js';
 import { type InferCodec, inferOnWire } from './grpc-infer.js';
 import { watchLoad } from './grpc-load.js';
+import { clampLongTimeouts } from './grpc-timeout.js';
 import { serveRelay } from './grpc-relay.js';
 import { serveSession } from './grpc-session.js';
 
@@ -173,6 +174,14 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
 export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) return reject(err);
+      try {
+        clampLongTimeouts(server);
+      } catch (error) {
+        return reject(error);
+      }
+      resolve(bound);
+    });
   });
 }

@@ -180,9 +180,17 @@ level = "debug"
     ['an unknown log level', '[log]\nlevel = "loud"\n', 'log.level'],
     ['an unknown plugin kind', '[plugin]\nkind = "python"\n', 'plugin.kind'],
     ['a section that is not a table', 'limits = 3\n', 'limits'],
+    ['a duration longer than a timer waits', '[limits]\nsession_deadline_ms = 3000000000\n', 'limits.session_deadline_ms'],
+    ['a negative drain grace', '[limits]\ndrain_grace_ms = -1\n', 'limits.drain_grace_ms'],
   ])('rejects %s naming the key', (_name, text, key) => {
     const err = configError(() => loadConfig({ file: toml(text) }));
     expect(err.message).toContain(`"${key}"`);
+  });
+
+  it('says why a duration is too long', () => {
+    const err = configError(() => loadConfig({ file: toml('[plugin]\ninit_timeout_ms = 2147483648\n') }));
+    expect(err.message).toContain('"plugin.init_timeout_ms"');
+    expect(err.message).toContain('at most 2147483647 ms (about 24.8 days), the longest a timer waits');
   });
 
   it('reports every problem at once', () => {

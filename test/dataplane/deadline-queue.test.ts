@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineQueue, type Timed } from '../../loader/dataplane/deadline-queue.js';
+import { DeadlineQueue, MAX_TIMER_MS, type Timed } from '../../loader/dataplane/deadline-queue.js';
 
 function timed(deadline: number, expired: number[]): Timed {
   return { deadline, heapIndex: -1, expire: () => expired.push(deadline) };
@@ -105,5 +105,23 @@ describe('DeadlineQueue', () => {
     }
     vi.advanceTimersByTime(20_000);
     expect(expired).toEqual(live.map((i) => i.deadline).sort((a, b) => a - b));
+  });
+
+  it('a deadline further away than a Node timer reaches (24.8 days) expires then, not at once', () => {
+    const q = new DeadlineQueue();
+    const expired: number[] = [];
+    const now = Date.now();
+    const day = 86_400_000;
+    q.add(timed(now + 40 * day, expired));
+    q.add(timed(Infinity, expired));
+    // The timer is set as far as a Node timer goes, not for 1 ms (what Node does with a longer delay).
+    vi.advanceTimersToNextTimer();
+    expect(Date.now() - now).toBe(MAX_TIMER_MS);
+    expect(expired).toEqual([]);
+    vi.advanceTimersByTime(40 * day - MAX_TIMER_MS - 1);
+    expect(expired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(expired).toEqual([now + 40 * day]);
+    expect(q.size).toBe(1);
   });
 });

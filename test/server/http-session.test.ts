@@ -88,6 +88,15 @@ describe('HTTP sessions', () => {
     expect(expectError(await call(echo, frame(1, 'late', sid)), 504, 10102)).toContain('deadline');
     expectError(await call(echo, frame(2, undefined, sid)), 400, 10003);
   });
+
+  it('an opening aiges-timeout-ms longer than a Node timer waits (3,000,000,000 ms) keeps the session open', async () => {
+    const sid = (await call(echo, frame(0, 'a'), { headers: { 'aiges-timeout-ms': '3000000000' } })).body.header.sid as string;
+    // NOTE: a fixed wait: a timer set past its limit fires after 1 ms.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await call(echo, frame(1, 'b', sid))).body.header).toMatchObject({ code: 0, sid, status: 1 });
+    expect((await call(echo, frame(2, undefined, sid))).body.header).toMatchObject({ code: 0, sid, status: 2 });
+    expect(echo.dataplane.admission.inUse).toBe(0);
+  });
 });
 
 describe('HTTP sessions with a plugin that stalls', () => {
