@@ -250,6 +250,9 @@ export interface OutputPoolStats {
 
 interface Binding {
   configure(classes: { NativeError: typeof NativeError }): void;
+  sharedRegionCreate(bytes: number): SharedRegion;
+  sharedRegionMap(fd: number, bytes: number): ArrayBuffer;
+  setParentDeathSignal(parentPid: number): boolean;
   outputPoolStats(): OutputPoolStats;
   releaseOutput(data: Uint8Array): boolean;
   openLibrary(path: string, options: OpenOptions): Promise<NativeHandle>;
@@ -383,4 +386,37 @@ export async function openLibrary(path: string, options: OpenOptions): Promise<N
     stats: () => handle.stats(),
     close: () => handle.close(),
   };
+}
+
+/** Memory shared with a plugin process: a memory file and its mapping in this process. */
+export interface SharedRegion {
+  /** The memory file (close-on-exec): hand it to one child process, then close it here. */
+  fd: number;
+  /** The mapping; unmapped when V8 collects it, i.e. once no view of it is left. */
+  memory: ArrayBuffer;
+}
+
+/**
+ * Makes a region of `bytes` shared with a child process (Linux: memfd_create; its pages are
+ * allocated when first touched) and maps it here. Throws where the platform has no memory files.
+ *
+ * Inputs of a call that lie in a region (this process's or one mapped with mapSharedRegion) and
+ * are followed there by a zero byte are handed to a sync wrapper where they lie, not copied
+ * (native/host/shared_region.h): keep them unchanged until the call has returned.
+ */
+export function createSharedRegion(bytes: number): SharedRegion {
+  return loadBinding().sharedRegionCreate(bytes);
+}
+
+/** Maps the region a parent process handed this one as `fd` (and closes the fd). */
+export function mapSharedRegion(fd: number, bytes: number): ArrayBuffer {
+  return loadBinding().sharedRegionMap(fd, bytes);
+}
+
+/**
+ * Asks the kernel to kill this process when its parent dies (Linux), even while its JS thread is
+ * stuck in a plugin. False when the parent `parentPid` is gone already.
+ */
+export function setParentDeathSignal(parentPid: number): boolean {
+  return loadBinding().setParentDeathSignal(parentPid);
 }

@@ -7,12 +7,15 @@
 //   releaseOutput(view)         frees a large host output's block now (detaches it); false if not one
 //   outputPoolStats()           the large-output pool: { liveBlocks, idleBlocks, idleBytes, reused,
 //                               pooledMinBytes, maxIdleBytes } (output_blocks.h)
+//   sharedRegionCreate(bytes), sharedRegionMap(fd, bytes), setParentDeathSignal(parentPid)
+//                               memory shared with a plugin process (shared_region.h)
 // The typed facade and the full contract are in native/host.ts.
 #include <napi.h>
 
 #include "bridge.h"
 #include "js_convert.h"
 #include "output_blocks.h"
+#include "shared_region.h"
 
 namespace aiges {
 namespace {
@@ -103,6 +106,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("outputPoolStats", Napi::Function::New(env, &OutputPoolStats, "outputPoolStats"));
   exports.Set("releaseOutput", Napi::Function::New(env, &ReleaseOutput, "releaseOutput"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  ExportSharedRegion(env, exports);
   return exports;
 }
 

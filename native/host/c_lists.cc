@@ -80,10 +80,11 @@ DataArena::DataArena(std::vector<InputItem> items) : items_(std::move(items)) {
   }
 }
 
-std::string DataArena::CopyInputs() {
+std::string DataArena::CopyInputs(bool inPlace) {
+  const auto copied = [inPlace](const InputItem& it) { return it.len != 0 && !(inPlace && it.inPlace); };
   size_t total = 0;
   for (const InputItem& it : items_) {
-    if (it.len != 0) total += it.len + 1;
+    if (copied(it)) total += it.len + 1;
   }
   if (total == 0) return "";
   copies_ = InputBlock::Allocate(total);
@@ -91,7 +92,7 @@ std::string DataArena::CopyInputs() {
   uint8_t* p = copies_.get();
   for (size_t i = 0; i < items_.size(); ++i) {
     const InputItem& it = items_[i];
-    if (it.len == 0) continue;
+    if (!copied(it)) continue;
     std::memcpy(p, it.data, it.len);
     p[it.len] = 0;
     nodes_[i].data = p;

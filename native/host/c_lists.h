@@ -50,6 +50,9 @@ struct InputItem {
   std::string key;
   const void* data = nullptr;
   size_t len = 0;
+  // The bytes lie in a shared region with a zero byte after them (shared_region.h IsInPlaceInput):
+  // CopyInputs may leave them where they are.
+  bool inPlace = false;
   int type = DataText;
   int status = DataOnce;
   StringPairs desc;
@@ -70,8 +73,12 @@ class DataArena {
   // Copies every non-empty input into one host block, each followed by a zero byte that `len` does
   // not count, and points the nodes there (empty inputs point at a static zero byte). Call on the
   // worker, right before the wrapper call: the copy then costs the event loop nothing, and the
-  // block lives as long as the arena. Returns "" or, when the memory cannot be had, an error text.
-  std::string CopyInputs();
+  // block lives as long as the arena. With `inPlace`, inputs marked inPlace are not copied: the
+  // wrapper reads them where they lie, which is right only when the caller keeps them until the
+  // wrapper call has returned (a sync exec, a session write; not an async exec, whose wrapper may
+  // read its inputs after the caller was answered). Returns "" or, when the memory cannot be had,
+  // an error text.
+  std::string CopyInputs(bool inPlace);
 
  private:
   std::vector<InputItem> items_;

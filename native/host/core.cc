@@ -139,7 +139,8 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
       const Symbols& s = self->sym();
       const char* tag = req->tag.c_str();
       InlineResult* slot = inlineResult.get();
-      const std::string copyError = req->data.CopyInputs();
+      // The caller keeps the inputs until wrapperExec has returned: in-place ones need no copy.
+      const std::string copyError = req->data.CopyInputs(/*inPlace=*/true);
       if (!copyError.empty()) return self->Settle(op, ErrorInfo{"wrapperExec", 0, "plugin", copyError}, {}, slot);
       pDataList out = nullptr;
       int ret = 0;
@@ -177,7 +178,9 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
   pool_.Post([self, op, req, entry, timeout] {
     const Symbols& s = self->sym();
     int ret = 0;
-    const std::string copyError = req->data.CopyInputs();
+    // NOTE: copied even when in place: an abandoned exec's caller may free its inputs while
+    // wrapperExecAsync still runs.
+    const std::string copyError = req->data.CopyInputs(/*inPlace=*/false);
     std::optional<std::string> thrown;
     if (copyError.empty()) {
       thrown = CallWrapper([&] {

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "shared_region.h"
+
 namespace aiges {
 namespace {
 
@@ -79,6 +81,7 @@ std::vector<InputItem> ReadItems(Napi::Env env, Napi::Value value, std::vector<N
     }
     item.data = bytes.Data();
     item.len = bytes.ByteLength();
+    item.inPlace = item.len != 0 && IsInPlaceInput(item.data, item.len);
     item.type = ReadIntField(env, obj, "type", DataText, DataPer, DataText, i);
     item.status = ReadIntField(env, obj, "status", DataBegin, DataOnce, DataOnce, i);
     item.desc = ReadStringMap(env, obj.Get("desc"), "desc");

@@ -66,7 +66,8 @@ void Session::DoWrite(uint64_t op, const std::shared_ptr<Request>& req) {
   // the wrapper sees stays AIGes's, and the writer is held back in turn (its promise waits).
   if (HoldForClient([self = shared_from_this(), op, req] { self->DoWrite(op, req); })) return;
 
-  const std::string copyError = req->data.CopyInputs();
+  // The caller keeps the inputs until the write has settled, after wrapperWrite returned.
+  const std::string copyError = req->data.CopyInputs(/*inPlace=*/true);
   if (!copyError.empty()) return core.Settle(op, ErrorInfo{"wrapperWrite", 0, "plugin", copyError});
   int ret = 0;
   if (auto thrown = CallWrapper([&] {
