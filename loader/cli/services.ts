@@ -1,9 +1,11 @@
 /**
  * `aiges services ls [service]`: the live instances in polaris, with their registration (address,
- * capacity, labels, age) and, when a load source is wired (`fetchLoad`), their live load.
+ * capacity, labels, age) and, when a load source is wired (`fetchLoad`), their live load and
+ * whether they take calls now (READY: "no" for an instance that stays registered but is not ready,
+ * e.g. while its plugin process restarts after a crash, or every exec slot is stuck).
  */
 import { Command } from 'commander';
-import { formatLoad, serviceRows, type LoadSource } from '../../polaris/client/services-ls.js';
+import { formatLoad, formatReady, serviceRows, type LoadSource } from '../../polaris/client/services-ls.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
 function age(startedAt: string, now: number): string {
@@ -26,7 +28,7 @@ export function servicesCommand(options: { fetchLoad?: LoadSource } = {}): Comma
         const withLoad = options.fetchLoad !== undefined;
         const now = Date.now();
         printTable(
-          ['SERVICE', 'VERSION', 'INSTANCE', 'ADDRESS', 'HTTP', 'CAPACITY', ...(withLoad ? ['LOAD'] : []), 'AGE', 'LABELS'],
+          ['SERVICE', 'VERSION', 'INSTANCE', 'ADDRESS', 'HTTP', 'CAPACITY', ...(withLoad ? ['LOAD', 'READY'] : []), 'AGE', 'LABELS'],
           rows.map((r) => [
             r.service,
             r.version,
@@ -34,7 +36,7 @@ export function servicesCommand(options: { fetchLoad?: LoadSource } = {}): Comma
             r.address,
             r.httpAddress,
             String(r.capacity),
-            ...(withLoad ? [formatLoad(r.load ?? null)] : []),
+            ...(withLoad ? [formatLoad(r.load ?? null), formatReady(r.load ?? null)] : []),
             age(r.startedAt, now),
             Object.entries(r.labels)
               .map(([k, v]) => `${k}=${v}`)

@@ -19,7 +19,9 @@ export const fetchLoad: LoadSource = (address) => {
       call.cancel();
       client.close();
     };
-    call.once('data', (r: LoadReport__Output) => done({ inflight: r.inflight, sessions: r.sessions, capacity: r.capacity }));
+    call.once('data', (r: LoadReport__Output) =>
+      done({ inflight: r.inflight, sessions: r.sessions, capacity: r.capacity, ready: r.ready }),
+    );
     call.on('error', () => done(undefined));
     call.once('end', () => done(undefined));
   });

@@ -11,6 +11,8 @@ export interface InstanceLoad {
   inflight: number;
   sessions: number;
   capacity: number;
+  /** Whether it takes calls (false while starting, draining, or while its plugin cannot serve: a plugin process down, every exec slot stuck). */
+  ready: boolean;
 }
 
 /** Asks the loader at `address` (host:port of its gRPC server) for its load; undefined when it does not answer. */
@@ -32,4 +34,9 @@ export async function serviceRows(discovery: Discovery, service: string | undefi
 /** "3+1/8" (once calls + sessions / capacity), or "?" when the instance did not answer. */
 export function formatLoad(load: InstanceLoad | null): string {
   return load === null ? '?' : `${load.inflight}+${load.sessions}/${load.capacity}`;
+}
+
+/** "yes" / "no" (the instance says it cannot take calls now: balancers route elsewhere), or "?" when it did not answer. */
+export function formatReady(load: InstanceLoad | null): string {
+  return load === null ? '?' : load.ready ? 'yes' : 'no';
 }

@@ -99,14 +99,16 @@ describe('aiges config on etcd', () => {
     expect((await aiges('config', 'get', 'three')).stdout).toContain('prefix = "v1:"');
 
     const services = await aiges('services', 'ls', 'three');
-    expect(services.stdout.split('\n')[0]).toMatch(/^SERVICE\s+VERSION\s+INSTANCE\s+ADDRESS\s+HTTP\s+CAPACITY\s+LOAD\s+AGE\s+LABELS$/);
-    // LOAD: once calls + sessions / capacity, from each loader's own load stream.
+    expect(services.stdout.split('\n')[0]).toMatch(
+      /^SERVICE\s+VERSION\s+INSTANCE\s+ADDRESS\s+HTTP\s+CAPACITY\s+LOAD\s+READY\s+AGE\s+LABELS$/,
+    );
+    // LOAD: once calls + sessions / capacity, and READY, from each loader's own load stream.
     for (const l of loaders)
       expect(services.stdout).toMatch(
-        new RegExp(`three\\s+1\\s+${l.instanceId}\\s+127\\.0\\.0\\.1:${l.grpcPort}\\s+\\S+\\s+9\\s+0\\+0/9\\s`),
+        new RegExp(`three\\s+1\\s+${l.instanceId}\\s+127\\.0\\.0\\.1:${l.grpcPort}\\s+\\S+\\s+9\\s+0\\+0/9\\s+yes\\s`),
       );
     const json = (await aiges('services', 'ls', 'three', '--json')).json() as { id: string; load: unknown }[];
-    expect(json.map((r) => r.load)).toEqual(loaders.map(() => ({ inflight: 0, sessions: 0, capacity: 9 })));
+    expect(json.map((r) => r.load)).toEqual(loaders.map(() => ({ inflight: 0, sessions: 0, capacity: 9, ready: true })));
   });
 
   it('a version one of three loaders cannot apply fails for all: exit 1, never current, every loader back on the current one', async () => {
