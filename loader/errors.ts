@@ -84,10 +84,12 @@ export function isFault(code: number): boolean {
 
 /**
  * Codes that pass through the plugin boundary unchanged: the client-fault codes a plugin may use
- * to reject a request, and the plugin-failure codes a plugin kind (e.g. the native host) already
- * chose more precisely than the boundary could (10910 for a failed native callback).
+ * to reject a request, the plugin-failure codes a plugin kind (e.g. the native host) already
+ * chose more precisely than the boundary could (10910 for a failed native callback), and 10101
+ * from an isolation whose plugin process is down (retryable: a balancer tries another instance).
  */
 const PLUGIN_PASSTHROUGH = new Set<number>([
+  Codes.INSTANCE_INACTIVE,
   Codes.INVALID_PARAM,
   Codes.INVALID_PARAM_VALUE,
   Codes.INVALID_DATA,

@@ -66,6 +66,7 @@ export class LoaderMetrics {
   readonly stuck: Gauge<'service'>;
   readonly meter: Counter<'service' | 'key'>;
   readonly pluginFaults: Counter<'service' | 'kind'>;
+  readonly crashes: Counter<'service'>;
   readonly #services = new Map<string, ServiceStats>();
 
   /** The counts of `service` (made on first use). */
@@ -159,6 +160,12 @@ export class LoaderMetrics {
         'Faults of plugin code outside any call the loader awaits, by kind: unhandled_rejection, uncaught_exception (in the ' +
         'loader process or a worker thread), worker_exit (a worker thread of an isolation = "worker" plugin died).',
       labelNames: ['service', 'kind'],
+      registers,
+    });
+    this.crashes = new Counter({
+      name: 'aiges_plugin_crashes_total',
+      help: 'Plugin processes that died (a signal, abort, exit, or killed because every exec slot hung), by service ([plugin] isolation = "process").',
+      labelNames: ['service'],
       registers,
     });
     if (options.defaultMetrics !== false) registerProcessMetrics(this.registry);

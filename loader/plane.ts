@@ -19,7 +19,12 @@ export interface Plane {
 
 export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics = new LoaderMetrics({ defaultMetrics: false })): Plane {
   const faults = new PluginFaults(log, (service, kind) => metrics.pluginFaults.inc({ service, kind }));
-  const registry = new PluginRegistry(log, (service, key, count) => metrics.meter.inc({ service, key }, count), faults);
+  const registry = new PluginRegistry(
+    log,
+    (service, key, count) => metrics.meter.inc({ service, key }, count),
+    faults,
+    (service) => metrics.crashes.inc({ service }),
+  );
   const dataplane = new Dataplane(registry, config.limits, metrics, log);
   return { log, metrics, registry, dataplane, faults };
 }

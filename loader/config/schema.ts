@@ -174,6 +174,9 @@ function kindSections(): Record<string, z.ZodType> {
   return sections;
 }
 
+/** `plugin.fini_timeout_ms` when absent. */
+export const DEFAULT_FINI_TIMEOUT_MS = 10_000;
+
 export const ConfigSchema = z
   .object({
     server: z
@@ -193,7 +196,9 @@ export const ConfigSchema = z
         path: z.string().min(1).optional(),
         /**
          * Where the plugin runs: `none`, in the loader's thread; `worker`, a TS plugin on a pool of
-         * worker threads (plugin/worker/). Isolations register in plugin/isolation.ts.
+         * worker threads (plugin/worker/); `process`, in a supervised child process (a crash costs
+         * the calls in flight there and a restart, not the loader). Isolations register in
+         * plugin/isolation.ts.
          */
         isolation: z.enum(BUILT_IN_ISOLATIONS.map((i) => i.name) as [string, ...string[]]).default('none'),
         /** Plugin kind (ts, native, addon); inferred from the path's extension when absent. */
@@ -213,7 +218,7 @@ export const ConfigSchema = z
         /** How long init may take before startup fails. */
         init_timeout_ms: positiveMs.default(60_000),
         /** How long fini may take at shutdown. */
-        fini_timeout_ms: positiveMs.default(10_000),
+        fini_timeout_ms: positiveMs.default(DEFAULT_FINI_TIMEOUT_MS),
       })
       .strict()
       .prefault({}),

@@ -2,14 +2,15 @@
  * Where a plugin runs (`[plugin] isolation`), registered by name like the kinds. An isolation
  * loads a located plugin of a kind and hands the registry the wrapper the data plane serves, so the
  * data plane sees the same wrapper interface whatever the isolation. `none` runs the plugin in the
- * loader process, as its kind loads it. Adding one is its own file and one entry in
- * BUILT_IN_ISOLATIONS.
+ * loader process, as its kind loads it; `worker` a TS plugin on a pool of worker threads
+ * (worker/isolation.ts); `process` in a supervised child process (process/isolation.ts). Adding one is its own file and one entry in BUILT_IN_ISOLATIONS.
  */
 import type { PluginFaults } from '../faults.js';
 import type { Logger } from '../log.js';
 import type { Wrapper } from '../../plugins/types.js';
 import type { PluginInstance } from './instance.js';
 import type { KindSettings, PluginKind } from './kinds.js';
+import { processIsolation } from './process/isolation.js';
 import type { PluginLocation } from './repository.js';
 import { workerIsolation } from './worker/isolation.js';
 
@@ -21,6 +22,11 @@ export interface IsolatedLoad {
   log: Logger;
   /** Where faults of plugin code outside any call (unhandled rejections, a dead thread) are reported. */
   faults: PluginFaults;
+  /** `plugin.init_timeout_ms` and `plugin.fini_timeout_ms`, for inits and finis the isolation runs itself (a restart). */
+  initTimeoutMs: number;
+  finiTimeoutMs: number;
+  /** Counts a crash of the service's plugin (aiges_plugin_crashes_total). */
+  onCrash: (service: string) => void;
 }
 
 /** A plugin loaded under an isolation. */
@@ -63,7 +69,7 @@ export const noIsolation: Isolation = {
 };
 
 /** The isolations built in. */
-export const BUILT_IN_ISOLATIONS: readonly Isolation[] = [noIsolation, workerIsolation];
+export const BUILT_IN_ISOLATIONS: readonly Isolation[] = [noIsolation, workerIsolation, processIsolation];
 
 const isolations = new Map<string, Isolation>(BUILT_IN_ISOLATIONS.map((i) => [i.name, i]));
 

@@ -6,7 +6,7 @@ import { AigesError, Codes } from '../errors.js';
 import { type PluginCode, PluginFaults } from '../faults.js';
 import type { Logger } from '../log.js';
 import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
-import { AigesSection, type PluginSection } from '../config/schema.js';
+import { AigesSection, DEFAULT_FINI_TIMEOUT_MS, type PluginSection } from '../config/schema.js';
 import { PluginInstance } from './instance.js';
 import { type IsolatedPlugin, isolationOf } from './isolation.js';
 import { pluginKind } from './kinds.js';
@@ -47,6 +47,8 @@ export class PluginRegistry {
     private readonly meter: (service: string, key: string, count: number) => void,
     /** Where isolations report faults of plugin code outside any call (default: logged, not counted). */
     readonly faults: PluginFaults = new PluginFaults(log, () => undefined),
+    /** A plugin's process crashed (isolations that run plugins apart: aiges_plugin_crashes_total). */
+    private readonly onCrash: (service: string) => void = () => undefined,
   ) {}
 
   /** Loads and initialises a plugin, and makes it the live set of its service. */
@@ -77,7 +79,16 @@ export class PluginRegistry {
       schema: plugin.schema,
       aiges: options.aiges ?? AigesSection.parse({}),
     };
-    const loaded = await isolation.load({ location, kind, settings, log: this.log, faults: this.faults });
+    const loaded = await isolation.load({
+      location,
+      kind,
+      settings,
+      log: this.log,
+      faults: this.faults,
+      initTimeoutMs: options.initTimeoutMs,
+      finiTimeoutMs: plugin.fini_timeout_ms ?? DEFAULT_FINI_TIMEOUT_MS,
+      onCrash: this.onCrash,
+    });
     const { wrapper } = loaded;
     if (loaded.code !== undefined) this.#code.set(loaded.code.dir, { service: wrapper.id, ...loaded.code });
     this.log.info(

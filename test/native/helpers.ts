@@ -22,6 +22,7 @@ export const artifacts = {
   abiTooNew: join(release, 'libabi_too_new.so'),
   abiNotPositive: join(release, 'libabi_not_positive.so'),
   fidelity: join(release, 'libfidelity.so'),
+  crashy: join(release, 'libcrashy.so'),
   usrtagWidgetVoid: join(release, 'libusrtag_widget_void.so'),
   usrtagMacroVoid: join(release, 'libusrtag_macro_void.so'),
   usrtagWidgetChar: join(release, 'libusrtag_widget_char.so'),

@@ -1,0 +1,197 @@
+/**
+ * The messages between the loader and a plugin process (frames.ts carries them), and how items and
+ * errors cross. Requests carry an `id` the answer repeats (`ok` / `err`); a session is named by the
+ * id of the `open` that made it (`s`). Id 0 is the `load` that every plugin process starts with.
+ *
+ * Loader → plugin process: load, init, exec, open (session.create), write, end, destroy (session),
+ * credit (session results the loader has room for), cancel (the call's or session's ctx.signal
+ * fires), release (output blocks the loader is done with), level (log level), fini.
+ * Plugin process → loader: loaded, ok, err, res (a session result batch), rend (the results
+ * ended, or failed), meter (ctx.meter).
+ *
+ * Outputs are checked against the schema before they are sent (the plugin process has the same
+ * checks as the loader); an output that fails is sent as `invalid` with the check's error instead,
+ * so that the loader's own check fails the same way (see remote.ts) and the call ends as it would
+ * for a plugin in the loader's process.
+ */
+import { AigesError, isAigesError } from '../../../plugins/errors.js';
+import type { DataItem, OutputItem, TensorInfo, WrapperConfig, WrapperSchema } from '../../../plugins/types.js';
+import type { KindSettings } from '../kinds.js';
+import type { PluginLocation } from '../repository.js';
+import { type Arena, SHARED_MIN_BYTES } from './shared-region.js';
+
+/**
+ * Session result batches a plugin process may send that the loader has not read yet; the loader
+ * gives credit back (`credit`) as the session reads them. A slow client thus holds the plugin
+ * back through its own queue, and neither side buffers more than this many batches.
+ */
+export const RESULT_WINDOW = 8;
+
+/** An item on the wire: its fields, and where its bytes are (inline at `off` in the frame's payload, or in the shared region). */
+export interface WireItem {
+  key: string;
+  type?: number;
+  status?: number;
+  encoding?: string;
+  attributes?: Record<string, string>;
+  tensor?: TensorInfo;
+  off: number;
+  len: number;
+  /** 1: the bytes are in the shared region at `off`. */
+  shared?: 1;
+}
+
+export interface WireError {
+  /** The AIGes code when the error carried one. */
+  code?: number;
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+/** What a plugin process says about the plugin it loaded: the wrapper the loader serves. */
+export interface PluginDescription {
+  id: string;
+  version?: string | undefined;
+  description?: string | undefined;
+  schema: WrapperSchema;
+  exec: boolean;
+  session: boolean;
+}
+
+export type ToChild =
+  | { t: 'load'; location: PluginLocation; settings: KindSettings; level: string; region: boolean }
+  | { t: 'init'; id: number; config: WrapperConfig }
+  | {
+      t: 'exec';
+      id: number;
+      sid: string;
+      deadline: number;
+      service: string;
+      params: Readonly<Record<string, unknown>>;
+      headers: Readonly<Record<string, string>>;
+      items: WireItem[];
+    }
+  | { t: 'cancel'; id: number; code: number; message: string }
+  | { t: 'open'; id: number; sid: string; deadline: number; params: Readonly<Record<string, unknown>> }
+  | { t: 'write'; id: number; s: number; items: WireItem[] }
+  | { t: 'end'; id: number; s: number }
+  | { t: 'destroy'; id: number; s: number }
+  | { t: 'credit'; s: number; n: number }
+  | { t: 'release'; at: number[] }
+  | { t: 'level'; level: string }
+  | { t: 'fini'; id: number };
+
+export type ToParent =
+  | { t: 'loaded'; plugin: PluginDescription }
+  | { t: 'ok'; id: number; items?: WireItem[]; invalid?: WireError }
+  | { t: 'err'; id: number; err: WireError }
+  | { t: 'res'; s: number; items: WireItem[]; invalid?: WireError }
+  | { t: 'rend'; s: number; err?: WireError }
+  | { t: 'meter'; key: string; count: number };
+
+/** The bytes of a message's inline items, in order. */
+export class Payloads {
+  readonly list: Uint8Array[] = [];
+  #bytes = 0;
+
+  /** Appends `data`; returns its offset in the payload. */
+  add(data: Uint8Array): number {
+    const at = this.#bytes;
+    this.list.push(data);
+    this.#bytes += data.byteLength;
+    return at;
+  }
+}
+
+/** Where a sender puts large item bytes: its arena in the region, and a view of the whole region. */
+export interface SharedOut {
+  arena: Arena;
+  bytes: Uint8Array;
+}
+
+function bytesOf(data: Buffer | Uint8Array | string): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+}
+
+/**
+ * Items as they go on the wire. Bytes of `SHARED_MIN_BYTES` or more are copied into the sender's
+ * arena (followed by a zero byte) when it has room, and the block's offset is pushed to `blocks`;
+ * the rest go into `payloads`.
+ */
+export function encodeItems(
+  items: readonly (DataItem | OutputItem)[],
+  shared: SharedOut | undefined,
+  payloads: Payloads,
+  blocks: number[],
+): WireItem[] {
+  const wire: WireItem[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const data = bytesOf(item.data);
+    const len = data.byteLength;
+    const out: WireItem = {
+      key: item.key,
+      type: item.type,
+      status: item.status,
+      encoding: item.encoding,
+      attributes: item.attributes,
+      tensor: item.tensor,
+      off: 0,
+      len,
+    };
+    const at = shared !== undefined && len >= SHARED_MIN_BYTES ? shared.arena.alloc(len + 1) : -1;
+    if (at >= 0) {
+      shared!.bytes.set(data, at);
+      shared!.bytes[at + len] = 0;
+      blocks.push(at);
+      out.off = at;
+      out.shared = 1;
+    } else out.off = payloads.add(data);
+    wire[i] = out;
+  }
+  return wire;
+}
+
+/** An item's bytes: a view of the frame's payload or of the region (no copy). */
+export function itemBytes(item: WireItem, payload: Buffer, region: ArrayBuffer | undefined): Buffer {
+  if (item.shared === 1) {
+    if (region === undefined) throw new Error('a shared item without a shared region');
+    return Buffer.from(region, item.off, item.len);
+  }
+  return payload.subarray(item.off, item.off + item.len);
+}
+
+/** Input items as a plugin sees them (every field present). */
+export function decodeInputs(items: readonly WireItem[], payload: Buffer, region: ArrayBuffer | undefined): DataItem[] {
+  return items.map((w) => {
+    const item: DataItem = {
+      key: w.key,
+      type: w.type as DataItem['type'],
+      status: w.status as DataItem['status'],
+      encoding: w.encoding ?? '',
+      attributes: w.attributes ?? {},
+      data: itemBytes(w, payload, region),
+    };
+    if (w.tensor !== undefined) item.tensor = w.tensor;
+    return item;
+  });
+}
+
+/** An error as it crosses: its AIGes code (if any), message and detail. */
+export function encodeError(err: unknown): WireError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!isAigesError(err)) return { message };
+  const wire: WireError = { code: err.aigesCode, message };
+  if (err.detail !== undefined) wire.detail = err.detail;
+  return wire;
+}
+
+/** The error back: an AigesError when it carried a code, else a plain Error (the loader wraps it as a plugin failure). */
+export function decodeError(wire: WireError): Error {
+  if (wire.code === undefined) return new Error(wire.message);
+  return new AigesError(
+    wire.code as AigesError['aigesCode'],
+    wire.message,
+    wire.detail === undefined ? undefined : { detail: wire.detail },
+  );
+}
