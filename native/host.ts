@@ -253,6 +253,7 @@ interface Binding {
   sharedRegionCreate(bytes: number): SharedRegion;
   sharedRegionMap(fd: number, bytes: number): ArrayBuffer;
   setParentDeathSignal(parentPid: number): boolean;
+  spinRead(fd: number, maxUs: number): Buffer | null;
   outputPoolStats(): OutputPoolStats;
   releaseOutput(data: Uint8Array): boolean;
   openLibrary(path: string, options: OpenOptions): Promise<NativeHandle>;
@@ -419,4 +420,15 @@ export function mapSharedRegion(fd: number, bytes: number): ArrayBuffer {
  */
 export function setParentDeathSignal(parentPid: number): boolean {
   return loadBinding().setParentDeathSignal(parentPid);
+}
+
+/**
+ * Polls the socket `fd` for up to `maxUs` µs (at most 1000) with non-blocking reads, on this
+ * thread; returns the bytes one read got (up to 64 KiB), or null when nothing came in time (or the
+ * socket closed or failed: its event-loop handle then reports that). For a socket whose handle
+ * reads it too: call only between the handle's reads (from JS), and feed what it returns to the
+ * same consumer, in order.
+ */
+export function spinRead(fd: number, maxUs: number): Buffer | null {
+  return loadBinding().spinRead(fd, maxUs);
 }

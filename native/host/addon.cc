@@ -9,6 +9,7 @@
 //                               pooledMinBytes, maxIdleBytes } (output_blocks.h)
 //   sharedRegionCreate(bytes), sharedRegionMap(fd, bytes), setParentDeathSignal(parentPid)
 //                               memory shared with a plugin process (shared_region.h)
+//   spinRead(fd, maxUs)         a socket polled for a short while (spin_read.h)
 // The typed facade and the full contract are in native/host.ts.
 #include <napi.h>
 
@@ -16,6 +17,7 @@
 #include "js_convert.h"
 #include "output_blocks.h"
 #include "shared_region.h"
+#include "spin_read.h"
 
 namespace aiges {
 namespace {
@@ -107,6 +109,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseOutput", Napi::Function::New(env, &ReleaseOutput, "releaseOutput"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   ExportSharedRegion(env, exports);
+  ExportSpinRead(env, exports);
   return exports;
 }
 

@@ -172,6 +172,9 @@ class PluginServer {
   shared: SharedOut | undefined;
   readonly calls = new Map<number, ChildContext>();
   readonly sessions = new Map<number, ChildSession>();
+  /** µs to poll the channel for the next call after answering one (connection.ts spinBudget). */
+  spinUs = 0;
+  #spinning = false;
   readonly meter = (key: string, count = 1) => this.send({ t: 'meter', key, count });
 
   constructor() {
@@ -211,6 +214,20 @@ class PluginServer {
 
   #fail(id: number, err: unknown): void {
     this.send({ t: 'err', id, err: encodeError(err) });
+  }
+
+  /**
+   * A once call was answered and nothing else is in flight: the next call often follows within
+   * microseconds, so poll the channel for it a short while (from the event loop's check phase,
+   * once per turn) instead of going to sleep at once.
+   */
+  #answered(): void {
+    if (this.spinUs === 0 || this.#spinning || this.calls.size > 0 || this.sessions.size > 0) return;
+    this.#spinning = true;
+    setImmediate(() => {
+      this.#spinning = false;
+      if (this.calls.size === 0 && this.sessions.size === 0) this.channel.poll(this.spinUs, () => true);
+    });
   }
 
   #onFrame({ header, payload }: Frame): void {
@@ -278,6 +295,7 @@ class PluginServer {
 
   async #load(msg: Extract<ToChild, { t: 'load' }>): Promise<void> {
     this.baseLog.level = msg.level;
+    this.spinUs = msg.spinUs;
     if (msg.region) {
       this.region = mapRegion(REGION_FD);
       this.shared = { arena: new Arena(OUTPUT_ARENA_AT, ARENA_BYTES), bytes: new Uint8Array(this.region) };
@@ -317,16 +335,19 @@ class PluginServer {
       output = this.wrapper.exec!(request, ctx);
     } catch (err) {
       this.calls.delete(id);
-      return this.#fail(id, err);
+      this.#fail(id, err);
+      return this.#answered();
     }
     const done = (value: unknown) => {
       this.calls.delete(id);
       this.sendItems({ t: 'ok', id, items: [] }, value, DataStatus.ONCE);
+      this.#answered();
     };
     if (!isThenable(output)) return done(output);
     output.then(done, (err: unknown) => {
       this.calls.delete(id);
       this.#fail(id, err);
+      this.#answered();
     });
   }
 

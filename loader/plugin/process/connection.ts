@@ -16,6 +16,7 @@ import { dirname, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CallContext, DataItem, InferRequest, OutputItem, WrapperConfig, WrapperSession } from '../../../plugins/types.js';
+import { DEFAULT_SPIN_US } from '../../../native/host.js';
 import { AigesError, Codes } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { KindSettings } from '../kinds.js';
@@ -60,6 +61,17 @@ export interface Lost {
 
 /** How long a plugin process whose channel was closed may take to exit before it is killed. */
 export const EXIT_GRACE_MS = 2_000;
+
+/**
+ * µs the loader polls the channel for a once call's answer, and a plugin process for its next
+ * call after answering one (channel.ts `poll`): `[plugin.native] spin_us` for a native library (0:
+ * never), the native host's default otherwise. Only while a single call is in flight and the
+ * previous one was answered within the budget, as the native host spins.
+ */
+function spinBudget(spec: ChildSpec): number {
+  const section = spec.settings.section as { spin_us?: number } | undefined;
+  return spec.location.kind === 'native' && section?.spin_us !== undefined ? section.spin_us : DEFAULT_SPIN_US;
+}
 
 const here = fileURLToPath(import.meta.url);
 /** The child entry next to this file: child.ts under tsx (tests, development), child.js from dist/. */
@@ -115,6 +127,9 @@ export class ChildConnection {
   readonly #outputs = new Set<number>();
   #releases: number[] = [];
   #nextId = 1;
+  readonly #spinUs: number;
+  /** µs the last once call took from request to answer (the spin only follows short ones). */
+  #lastExecUs = 0;
   #loaded!: Promise<PluginDescription>;
   #exit: ExitInfo | undefined;
   readonly #exited: Promise<ExitInfo>;
@@ -125,6 +140,7 @@ export class ChildConnection {
 
   private constructor(spec: ChildSpec) {
     this.#spec = spec;
+    this.#spinUs = spinBudget(spec);
     const region = createRegion();
     const child = spawn(process.execPath, [...childCommand(), String(process.pid)], {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', region?.fd ?? 'ignore'],
@@ -194,6 +210,7 @@ export class ChildConnection {
       settings: spec.settings,
       level: spec.log.level,
       region: connection.#region !== undefined,
+      spinUs: connection.#spinUs,
     });
     return connection;
   }
@@ -247,18 +264,18 @@ export class ChildConnection {
     const blocks: number[] = [];
     const items = encodeItems(request.items, this.#shared, payloads, blocks);
     const { sid, deadline } = ctx;
-    this.send(
-      { t: 'exec', id, sid, deadline, service: request.service, params: request.params, headers: request.headers, items },
-      payloads.list,
-    );
     const signal = ctx.signal;
-    return new Promise((resolve, reject) => {
+    const sent = performance.now();
+    let answered = false;
+    const result = new Promise<readonly OutputItem[]>((resolve, reject) => {
       const onAbort = () => this.cancel(id, signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       this.#requests.set(id, {
         kind: 'exec',
         blocks,
         answered: (message, payload) => {
+          answered = true;
+          this.#lastExecUs = (performance.now() - sent) * 1000;
           signal.removeEventListener('abort', onAbort);
           if (message.t === 'ok') resolve(this.#execOutputs(message, payload));
           else if (message.t === 'err') reject(decodeError(message.err));
@@ -269,6 +286,15 @@ export class ChildConnection {
         },
       });
     });
+    this.send(
+      { t: 'exec', id, sid, deadline, service: request.service, params: request.params, headers: request.headers, items },
+      payloads.list,
+    );
+    // The answer of a short call, taken without a turn of the event loop (channel.ts poll).
+    if (this.#spinUs > 0 && this.#requests.size === 1 && this.#lastExecUs <= this.#spinUs) {
+      this.#channel.poll(this.#spinUs, () => answered);
+    }
+    return result;
   }
 
   /** Opens a session in the plugin process (session.create). */

@@ -59,7 +59,7 @@ export interface PluginDescription {
 }
 
 export type ToChild =
-  | { t: 'load'; location: PluginLocation; settings: KindSettings; level: string; region: boolean }
+  | { t: 'load'; location: PluginLocation; settings: KindSettings; level: string; region: boolean; spinUs: number }
   | { t: 'init'; id: number; config: WrapperConfig }
   | {
       t: 'exec';
