@@ -65,7 +65,7 @@ export interface LoopCount {
 }
 
 /** Times `calls` sequential calls of `once` after `warmup` untimed ones; ns per call. */
-async function timeLoop(count: LoopCount, once: () => Promise<void>): Promise<Float64Array> {
+export async function timeLoop(count: LoopCount, once: () => Promise<void>): Promise<Float64Array> {
   for (let i = 0; i < count.warmup; i++) await once();
   const ns = new Float64Array(count.calls);
   let last = performance.now();

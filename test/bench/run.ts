@@ -6,6 +6,7 @@
  *   (d) balancer  `aiges lb` against calling the loader directly         (balancer-section.ts)
  *   (e)           payloads of 1 KiB, 64 KiB and 4 MiB for (a) and (b)
  *   (f) sessions  1,000 sessions at 10 frames/s: frame p99 and RSS       (session-section.ts)
+ *   (g) isolation a native call in a plugin process against in-process (isolation-section.ts)
  *       worker    [plugin] isolation = "worker" against "none": a CPU-bound plugin's
  *                 throughput, a trivial plugin's overhead             (worker-section.ts)
  * Each section prints its own table as it finishes; the run ends with one table of every
@@ -21,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { balancerReport, balancerSummary, runBalancer } from './balancer-section.js';
+import { isolationReport, isolationSummary, runIsolation } from './isolation-section.js';
 import { missingArtifacts, nativeArtifacts } from './native-levels.js';
 import { nativeReport, nativeSummary, runNative } from './native-section.js';
 import { serverSummary, sizeLabel, table, verdicts } from './report.js';
@@ -63,6 +65,14 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     const r = await runBalancer(ROOT, s.balancer, progress);
     console.log(`\n${balancerReport(r, s.balancer)}`);
     return { summary: balancerSummary(r, s.balancer), json: r };
+  },
+  async isolation(s) {
+    const missing = missingArtifacts(nativeArtifacts(ROOT));
+    if (missing.length > 0)
+      throw new Unavailable(`${missing.join(', ')} missing: run \`npm run build:native\` (or \`npm run build\`) first`);
+    const r = await runIsolation(ROOT, s.isolation, progress);
+    console.log(`\n${isolationReport(r)}`);
+    return { summary: isolationSummary(r), json: r };
   },
   async sessions(s) {
     const cases = await runSessions(ROOT, s.sessions, progress, s.profileDir);

@@ -2,7 +2,8 @@
  * `npm run bench` flags → settings for every section.
  *
  *   --quick                 a short smoke run of every section (about 2 minutes)
- *   --only <sections>       comma-separated: grpc, http, native, balancer, sessions, worker
+ *   --only <sections>       comma-separated: grpc, http, native, balancer, sessions, worker,
+ *                           isolation
  *                           (servers = grpc,http); default all
  *   --json <file>           write every result as JSON
  *   --sizes 1024,65536      payload bytes of the grpc and http sections (default 1 KiB, 64 KiB, 4 MiB)
@@ -16,11 +17,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { balancerSettings, type BalancerSettings } from './balancer-section.js';
+import { isolationSettings, type IsolationSettings } from './isolation-section.js';
 import { nativeSettings, type NativeSettings } from './native-section.js';
 import { sessionSettings, type SessionSettings } from './session-section.js';
 import { workerSettings, type WorkerSettings } from './worker-section.js';
 
-export const SECTIONS = ['grpc', 'http', 'native', 'balancer', 'sessions', 'worker'] as const;
+export const SECTIONS = ['grpc', 'http', 'native', 'balancer', 'sessions', 'worker', 'isolation'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const KiB = 1024;
@@ -44,6 +46,7 @@ export interface Settings {
   balancer: BalancerSettings;
   sessions: SessionSettings;
   worker: WorkerSettings;
+  isolation: IsolationSettings;
   jsonFile: string | undefined;
 }
 
@@ -103,6 +106,7 @@ export function settingsFromArgs(args: string[] = process.argv.slice(2)): Settin
     balancer: balancerSettings(quick),
     sessions: { ...sessions, sessions: int('sessions', values.sessions, sessions.sessions) },
     worker: workerSettings(quick),
+    isolation: isolationSettings(quick),
     jsonFile: values.json,
   };
 }

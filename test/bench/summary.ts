@@ -5,7 +5,7 @@
  */
 
 export interface SummaryRow {
-  /** The item: (a) gRPC, (b) HTTP, (c) native, (d) balancer, (e) is the payload sizes of (a) and (b), (f) sessions; worker (isolation). */
+  /** The item: (a) gRPC, (b) HTTP, (c) native, (d) balancer, (e) is the payload sizes of (a) and (b), (f) sessions, (g) process isolation; worker (worker isolation). */
   section: string;
   case: string;
   metric: string;
