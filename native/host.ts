@@ -254,6 +254,10 @@ interface Binding {
   sharedRegionMap(fd: number, bytes: number): ArrayBuffer;
   setParentDeathSignal(parentPid: number): boolean;
   spinRead(fd: number, maxUs: number): Buffer | null;
+  sharedRegionOutputs(memory: ArrayBuffer, at: number, bytes: number, minBytes: number): void;
+  sharedRegionAlloc(bytes: number): number;
+  sharedRegionFree(at: number): boolean;
+  sharedRegionOffset(view: Uint8Array): number;
   outputPoolStats(): OutputPoolStats;
   releaseOutput(data: Uint8Array): boolean;
   openLibrary(path: string, options: OpenOptions): Promise<NativeHandle>;
@@ -349,8 +353,11 @@ export const POOLED_MIN_BYTES = 1024 * 1024;
  * did not make, a small output, one released already) and when no library was ever opened.
  */
 export function releaseOutput(data: Uint8Array): boolean {
-  return binding !== undefined && data.byteLength >= POOLED_MIN_BYTES && binding.releaseOutput(data);
+  return binding !== undefined && (data.byteLength >= POOLED_MIN_BYTES || regionOutputs) && binding.releaseOutput(data);
 }
+
+/** Set once outputs go to a shared region: its blocks start below POOLED_MIN_BYTES. */
+let regionOutputs = false;
 
 /**
  * dlopens `path` (RTLD_NOW | RTLD_LOCAL) on a worker thread, checks the ABI version it declares
@@ -432,3 +439,24 @@ export function setParentDeathSignal(parentPid: number): boolean {
 export function spinRead(fd: number, maxUs: number): Buffer | null {
   return loadBinding().spinRead(fd, maxUs);
 }
+
+/**
+ * From now on, this process's large outputs (at least `minBytes`) are copied by the host straight
+ * into [at, at + bytes) of the shared region `memory` (one mapped with mapSharedRegion) instead of
+ * host memory: a plugin process's outputs are then where the loader reads them. Once per process;
+ * the region stays mapped for good. The arena's blocks are also what sharedRegionAlloc hands out.
+ */
+export function useSharedRegionForOutputs(memory: ArrayBuffer, at: number, bytes: number, minBytes: number): void {
+  loadBinding().sharedRegionOutputs(memory, at, bytes, minBytes);
+  regionOutputs = true;
+}
+
+/** The output arena (useSharedRegionForOutputs), for bytes copied into it from JS. */
+export const sharedOutputArena = {
+  /** A block of at least `bytes`: its offset from the region's start, or -1 when the arena is full. */
+  alloc: (bytes: number): number => loadBinding().sharedRegionAlloc(bytes),
+  /** Frees the block at `at` (one alloc made); false when none starts there. */
+  free: (at: number): boolean => loadBinding().sharedRegionFree(at),
+  /** The offset of the arena block `view` is (a host output written there), or -1. */
+  offsetOf: (view: Uint8Array): number => (regionOutputs ? loadBinding().sharedRegionOffset(view) : -1),
+};

@@ -1,5 +1,7 @@
 #include "output_blocks.h"
 
+#include "shared_region.h"
+
 #include <sys/mman.h>
 
 #include <cstdlib>
@@ -101,6 +103,9 @@ OutputBlock& OutputBlock::operator=(OutputBlock&& o) noexcept {
 }
 
 OutputBlock OutputBlock::Allocate(size_t len) {
+  if (RegionArena* region = OutputArena(); region != nullptr && len >= region->minBytes()) {
+    if (uint8_t* p = region->Alloc(len)) return OutputBlock(p, kRegionCapacity);
+  }
   if (len < kPooledMinBytes) return OutputBlock(static_cast<uint8_t*>(std::malloc(len)), 0);
   const size_t capacity = SizeClass(len);
   uint8_t* p = ThePool().Take(capacity);
@@ -110,6 +115,15 @@ OutputBlock OutputBlock::Allocate(size_t len) {
 void OutputBlock::Free(uint8_t* data, size_t capacity) {
   if (data == nullptr) return;
   if (capacity == 0) return std::free(data);
+  if (capacity == kRegionCapacity) {
+    {
+      Pool& pool = ThePool();
+      std::lock_guard<std::mutex> lock(pool.mu);
+      pool.adopted.erase(data);
+    }
+    OutputArena()->Free(data);
+    return;
+  }
   ThePool().Give(data, capacity);
 }
 

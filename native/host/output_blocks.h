@@ -15,6 +15,10 @@
 // as a transport that has serialized it, saves the full GC that V8 would otherwise run every few
 // large outputs (their external memory is what triggers it).
 //
+// In a plugin process whose region takes outputs (shared_region.h), large outputs are blocks of
+// that region instead: the same ownership (a Buffer's, freed by its finalizer or releaseOutput),
+// and the bytes are where the loader reads them.
+//
 // Thread-safety: Allocate on any thread (workers), Free on any thread (Buffer finalizers).
 #pragma once
 
@@ -27,6 +31,8 @@ namespace aiges {
 constexpr size_t kPooledMinBytes = size_t{1} << 20;
 // Idle pooled memory kept for reuse, all size classes together; past it, freed blocks are unmapped.
 constexpr size_t kMaxIdleBytes = size_t{128} << 20;
+// The capacity that marks a block of the process's output region (shared_region.h OutputArena).
+constexpr size_t kRegionCapacity = ~size_t{0};
 
 class OutputBlock {
  public:
@@ -47,7 +53,8 @@ class OutputBlock {
     data_ = nullptr;
     return p;
   }
-  // 0 for a malloc'd block; the pooled size class otherwise. Free needs it.
+  // 0 for a malloc'd block; kRegionCapacity for a region block; the pooled size class otherwise.
+  // Free needs it.
   size_t capacity() const { return capacity_; }
 
   // Frees (or recycles) a released block. Null is ignored.

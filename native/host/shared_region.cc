@@ -8,10 +8,13 @@
 #include <sys/prctl.h>
 #endif
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
@@ -130,7 +133,137 @@ Napi::Value SetParentDeathSignal(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, getppid() == parent);
 }
 
+constexpr size_t kAlign = 64;
+
+// Never destroyed (Buffer finalizers may free blocks during teardown); set at most once.
+std::atomic<RegionArena*> g_outputArena{nullptr};
+
+// sharedRegionOutputs(memory, at, bytes, minBytes): from now on, outputs of at least `minBytes`
+// go to [at, at + bytes) of the mapped region `memory` (sharedRegionMap). Once per process; the
+// region stays mapped for the life of the process.
+Napi::Value SetOutputs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    throw Napi::TypeError::New(env, "sharedRegionOutputs(memory, at, bytes, minBytes)");
+  }
+  Napi::ArrayBuffer memory = info[0].As<Napi::ArrayBuffer>();
+  const double at = info[1].As<Napi::Number>().DoubleValue();
+  const double bytes = info[2].As<Napi::Number>().DoubleValue();
+  const double minBytes = info[3].As<Napi::Number>().DoubleValue();
+  if (!(at >= 0 && bytes >= kAlign && at + bytes <= static_cast<double>(memory.ByteLength()) && minBytes >= 1)) {
+    throw Napi::RangeError::New(env, "sharedRegionOutputs: the arena must lie in the region");
+  }
+  {
+    std::lock_guard<std::mutex> lock(ranges().mu);
+    if (ranges().byStart.count(reinterpret_cast<uintptr_t>(memory.Data())) == 0) {
+      throw Napi::TypeError::New(env, "sharedRegionOutputs: memory is not a shared region");
+    }
+  }
+  if (g_outputArena.load() != nullptr) throw Napi::Error::New(env, "sharedRegionOutputs: already set");
+  // The region must outlive every output Buffer in it: keep it reachable for good.
+  new Napi::Reference<Napi::ArrayBuffer>(Napi::Persistent(memory));
+  g_outputArena.store(new RegionArena(static_cast<uint8_t*>(memory.Data()), static_cast<size_t>(at),
+                                      static_cast<size_t>(bytes), static_cast<size_t>(minBytes)));
+  return env.Undefined();
+}
+
+RegionArena& Arena(Napi::Env env) {
+  RegionArena* arena = OutputArena();
+  if (arena == nullptr) throw Napi::Error::New(env, "no output arena: call sharedRegionOutputs first");
+  return *arena;
+}
+
+// sharedRegionAlloc(bytes) → offset from the region's start, or -1 when the arena is full.
+Napi::Value RegionAlloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RegionArena& arena = Arena(env);
+  const double bytes = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(bytes >= 0)) throw Napi::TypeError::New(env, "sharedRegionAlloc(bytes)");
+  uint8_t* p = arena.Alloc(static_cast<size_t>(bytes));
+  return Napi::Number::New(env, p == nullptr ? -1 : static_cast<double>(arena.OffsetOf(p)));
+}
+
+// sharedRegionFree(offset) → whether a block started there.
+Napi::Value RegionFree(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RegionArena& arena = Arena(env);
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "sharedRegionFree(offset)");
+  const int64_t offset = info[0].As<Napi::Number>().Int64Value();
+  return Napi::Boolean::New(env, offset >= 0 && arena.Free(arena.At(static_cast<size_t>(offset))));
+}
+
+// sharedRegionOffset(view) → the offset of the arena block `view` starts at, or -1 (not one).
+Napi::Value RegionOffset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RegionArena* arena = OutputArena();
+  if (arena == nullptr || !info[0].IsTypedArray()) return Napi::Number::New(env, -1);
+  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+  if (view.ArrayBuffer().IsDetached()) return Napi::Number::New(env, -1);
+  const uint8_t* p = static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  return Napi::Number::New(env, static_cast<double>(arena->OffsetOf(p)));
+}
+
 }  // namespace
+
+RegionArena::RegionArena(uint8_t* base, size_t at, size_t bytes, size_t minBytes)
+    : base_(base), minBytes_(minBytes) {
+  const size_t start = (at + kAlign - 1) / kAlign * kAlign;
+  free_[start] = (at + bytes - start) / kAlign * kAlign;
+}
+
+uint8_t* RegionArena::Alloc(size_t len) {
+  const size_t size = (std::max<size_t>(len, 1) + kAlign - 1) / kAlign * kAlign;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    if (it->second < size) continue;
+    const size_t at = it->first;
+    const size_t left = it->second - size;
+    free_.erase(it);
+    if (left != 0) free_[at + size] = left;
+    used_[at] = size;
+    return base_ + at;
+  }
+  return nullptr;
+}
+
+bool RegionArena::Free(const void* p) {
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(base_);
+  if (addr < base) return false;
+  const size_t at = addr - base;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto used = used_.find(at);
+  if (used == used_.end()) return false;
+  const size_t block = used->second;
+  used_.erase(used);
+  size_t start = at;
+  size_t size = block;
+  auto next = free_.lower_bound(at);
+  if (next != free_.end() && at + block == next->first) {
+    size += next->second;
+    next = free_.erase(next);
+  }
+  if (next != free_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == at) {
+      start = prev->first;
+      size += prev->second;
+      free_.erase(prev);
+    }
+  }
+  free_[start] = size;
+  return true;
+}
+
+int64_t RegionArena::OffsetOf(const void* p) {
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(base_);
+  if (addr < base) return -1;
+  std::lock_guard<std::mutex> lock(mu_);
+  return used_.count(addr - base) != 0 ? static_cast<int64_t>(addr - base) : -1;
+}
+
+RegionArena* OutputArena() { return g_outputArena.load(std::memory_order_acquire); }
 
 bool IsInPlaceInput(const void* data, size_t len) {
   if (data == nullptr) return false;
@@ -149,6 +282,10 @@ void ExportSharedRegion(Napi::Env env, Napi::Object exports) {
   exports.Set("sharedRegionCreate", Napi::Function::New(env, &Create, "sharedRegionCreate"));
   exports.Set("sharedRegionMap", Napi::Function::New(env, &Map, "sharedRegionMap"));
   exports.Set("setParentDeathSignal", Napi::Function::New(env, &SetParentDeathSignal, "setParentDeathSignal"));
+  exports.Set("sharedRegionOutputs", Napi::Function::New(env, &SetOutputs, "sharedRegionOutputs"));
+  exports.Set("sharedRegionAlloc", Napi::Function::New(env, &RegionAlloc, "sharedRegionAlloc"));
+  exports.Set("sharedRegionFree", Napi::Function::New(env, &RegionFree, "sharedRegionFree"));
+  exports.Set("sharedRegionOffset", Napi::Function::New(env, &RegionOffset, "sharedRegionOffset"));
 }
 
 }  // namespace aiges

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Codes } from '../../loader/errors.js';
+import { ARENA_BYTES, OUTPUT_ARENA_AT } from '../../loader/plugin/process/shared-region.js';
 import type { PluginProcess } from '../../loader/plugin/process/supervisor.js';
 import { infer, runSession } from '../../loader/tools/client.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
@@ -69,6 +70,32 @@ describe('native libraries in a plugin process', () => {
       expect(res.items[1]!.data.equals(big)).toBe(true);
     }
     expect(await metric(served.loader, 'aiges_plugin_meter_total', 'service="native-echo",key="echo_items"')).toBeGreaterThan(0);
+    await expectFree(served.loader);
+  });
+
+  it('16 MiB outputs cross in the shared region, written there by the host; released after use, the region never fills', async () => {
+    const served = await start(
+      artifacts.echo,
+      { service: 'native-echo', mode: 'once', async: false },
+      { limits: { max_message_bytes: 40 << 20 } },
+    );
+    const instance = served.loader.registry.get('native-echo');
+    const big = randomBytes(16 << 20);
+    const request = {
+      service: 'native-echo',
+      params: {},
+      headers: {},
+      items: [{ key: 'data', type: 4 as const, status: 3 as const, encoding: '', attributes: {}, data: big }],
+    };
+    // More calls than 16 MiB blocks fit in the plugin process's arena: each must give its block back.
+    for (let i = 0; i < 2 * (ARENA_BYTES / (16 << 20)); i++) {
+      const [out] = await served.loader.dataplane.infer(request);
+      expect(out!.data.equals(big)).toBe(true);
+      // A view of the region (inline bytes would be a view of a message instead).
+      expect(out!.data.buffer.byteLength).toBe(2 * ARENA_BYTES);
+      expect(out!.data.byteOffset).toBeGreaterThanOrEqual(OUTPUT_ARENA_AT);
+      instance.releaseOutputs([out!]);
+    }
     await expectFree(served.loader);
   });
 

@@ -12,7 +12,7 @@
  */
 import { Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { setParentDeathSignal } from '../../../native/host.js';
+import { releaseOutput, setParentDeathSignal, sharedOutputArena, useSharedRegionForOutputs } from '../../../native/host.js';
 import { type AigesCode, AigesError } from '../../../plugins/errors.js';
 import type { ResultSource } from '../../../plugins/result-queue.js';
 import {
@@ -39,7 +39,7 @@ import {
   type ToChild,
   type ToParent,
 } from './messages.js';
-import { ARENA_BYTES, Arena, mapRegion, OUTPUT_ARENA_AT } from './shared-region.js';
+import { ARENA_BYTES, mapRegion, OUTPUT_ARENA_AT, SHARED_MIN_BYTES } from './shared-region.js';
 
 const CHANNEL_FD = 3;
 const LOG_FD = 4;
@@ -208,8 +208,23 @@ class PluginServer {
     const payloads = new Payloads();
     message.items = encodeItems(items, this.shared, payloads, []);
     this.send(message, payloads.list);
+    // Copied into the frame or the region: the kind may take the memory back. Outputs sent where
+    // they lie (the region) stay until the loader releases them.
     const release = this.kind.releaseOutput;
-    if (release !== undefined) for (const item of items) release.call(this.kind, item.data);
+    if (release === undefined) return;
+    for (const item of items) if (sharedOutputArena.offsetOf(item.data) < 0) release.call(this.kind, item.data);
+  }
+
+  /** The loader is done with an output block: give it back (a host output's, through its Buffer). */
+  #release(at: number): void {
+    const held = this.shared?.held;
+    const data = held?.get(at);
+    if (data === undefined) {
+      this.shared?.arena.free(at);
+      return;
+    }
+    held!.delete(at);
+    releaseOutput(data);
   }
 
   #fail(id: number, err: unknown): void {
@@ -268,7 +283,7 @@ class PluginServer {
       case 'credit':
         return this.sessions.get(msg.s)?.credit(msg.n);
       case 'release':
-        for (const at of msg.at) this.shared?.arena.free(at);
+        for (const at of msg.at) this.#release(at);
         return;
       case 'level':
         this.baseLog.level = msg.level;
@@ -298,7 +313,14 @@ class PluginServer {
     this.spinUs = msg.spinUs;
     if (msg.region) {
       this.region = mapRegion(REGION_FD);
-      this.shared = { arena: new Arena(OUTPUT_ARENA_AT, ARENA_BYTES), bytes: new Uint8Array(this.region) };
+      // A native library's large outputs are written into the region by the host itself.
+      useSharedRegionForOutputs(this.region, OUTPUT_ARENA_AT, ARENA_BYTES, SHARED_MIN_BYTES);
+      this.shared = {
+        arena: sharedOutputArena,
+        bytes: new Uint8Array(this.region),
+        offsetOf: sharedOutputArena.offsetOf,
+        held: new Map(),
+      };
     }
     this.kind = pluginKind(msg.location.kind);
     this.wrapper = await this.kind.load(msg.location, msg.settings);

@@ -105,8 +105,15 @@ export class Payloads {
 
 /** Where a sender puts large item bytes: its arena in the region, and a view of the whole region. */
 export interface SharedOut {
-  arena: Arena;
+  arena: Pick<Arena, 'alloc' | 'free'>;
   bytes: Uint8Array;
+  /**
+   * The plugin process's side: the arena block an output already is (the native host wrote it
+   * there), or -1. Such bytes are sent as they lie, and kept in `held` until the loader releases
+   * them.
+   */
+  offsetOf?: (data: Uint8Array) => number;
+  held?: Map<number, Uint8Array>;
 }
 
 function bytesOf(data: Buffer | Uint8Array | string): Uint8Array {
@@ -139,6 +146,14 @@ export function encodeItems(
       off: 0,
       len,
     };
+    const lies = shared?.offsetOf?.(data) ?? -1;
+    if (lies >= 0) {
+      shared!.held!.set(lies, data);
+      out.off = lies;
+      out.shared = 1;
+      wire[i] = out;
+      continue;
+    }
     const at = shared !== undefined && len >= SHARED_MIN_BYTES ? shared.arena.alloc(len + 1) : -1;
     if (at >= 0) {
       shared!.bytes.set(data, at);

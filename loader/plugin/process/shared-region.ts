@@ -12,11 +12,15 @@
  *                                      native host hands a sync wrapper the bytes where they lie
  *                                      (AIGes wrappers read inputs as C strings).
  *   [ARENA_BYTES, 2 * ARENA_BYTES)     the plugin process's arena: output bytes, written by the
- *                                      plugin process, read in place by the loader.
+ *                                      plugin process, read in place by the loader. The native
+ *                                      host copies a wrapper's large outputs straight into it
+ *                                      (that copy is the one any native output gets); a TS
+ *                                      plugin's outputs are copied into it once.
  *
- * Each arena is written by one side only, and its allocator (`Arena`) lives in that side's JS, never
- * in the region: no lock is shared across processes. A block travels in a message as its offset
- * and length. Who frees what:
+ * Each arena is written by one side only, and its allocator lives in that side, never in the
+ * region: no lock is shared across processes. The loader's is `Arena` (JS); the plugin process's
+ * is the native host's (native/host/shared_region.h), since the host's worker threads allocate in
+ * it too. A block travels in a message as its offset and length. Who frees what:
  * - an input block: the loader, once the plugin process has answered the call or write that
  *   carried it (it reads nothing of it afterwards);
  * - an output block: the plugin process, when the loader sends `release` for it (a transport has
@@ -52,8 +56,8 @@ export function mapRegion(fd: number): ArrayBuffer {
 }
 
 /**
- * A first-fit allocator over one arena: blocks are 64-byte aligned, taken from the lowest address
- * that fits, so a steady stream of calls keeps reusing pages already touched.
+ * A first-fit allocator over the loader's arena: blocks are 64-byte aligned, taken from the lowest
+ * address that fits, so a steady stream of calls keeps reusing pages already touched.
  */
 export class Arena {
   /** Free extents, sorted by offset, never adjacent (merged on free). */
