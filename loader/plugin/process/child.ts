@@ -175,6 +175,9 @@ class PluginServer {
   /** µs to poll the channel for the next call after answering one (connection.ts spinBudget). */
   spinUs = 0;
   #spinning = false;
+  /** When the last once call was answered, and whether the next came within the spin budget. */
+  #answeredAt = 0;
+  #nextCameSoon = true;
   readonly meter = (key: string, count = 1) => this.send({ t: 'meter', key, count });
 
   constructor() {
@@ -234,10 +237,12 @@ class PluginServer {
   /**
    * A once call was answered and nothing else is in flight: the next call often follows within
    * microseconds, so poll the channel for it a short while (from the event loop's check phase,
-   * once per turn) instead of going to sleep at once.
+   * once per turn) instead of going to sleep at once — as long as the last one did follow within
+   * the budget (else the polling only costs CPU).
    */
   #answered(): void {
-    if (this.spinUs === 0 || this.#spinning || this.calls.size > 0 || this.sessions.size > 0) return;
+    this.#answeredAt = performance.now();
+    if (this.spinUs === 0 || !this.#nextCameSoon || this.#spinning || this.calls.size > 0 || this.sessions.size > 0) return;
     this.#spinning = true;
     setImmediate(() => {
       this.#spinning = false;
@@ -344,6 +349,8 @@ class PluginServer {
 
   #exec(msg: Extract<ToChild, { t: 'exec' }>, payload: Buffer): void {
     const { id } = msg;
+    // Polling after an answer pays only while calls follow each other that closely.
+    this.#nextCameSoon = (performance.now() - this.#answeredAt) * 1000 <= this.spinUs;
     const ctx = new ChildContext(this, msg.sid, msg.deadline);
     const request = {
       service: msg.service,
