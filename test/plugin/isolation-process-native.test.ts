@@ -1,7 +1,7 @@
 /**
  * `[plugin] isolation = "process"` with native AIGes libraries, through real loaders over gRPC:
  * demo/native-echo in once and session mode (a 16 MiB payload intact both ways, meters, a hot
- * [wrapper] change, which process isolation allows for C libraries), and test/native/wrappers/
+ * [wrapper] change, which process isolation allows for C libraries), an addon, and test/native/wrappers/
  * crashy.cpp: a segfault → 10109, the crash line and counter, a restart; a wrapperExec that never
  * returns → stuck → the process killed and restarted.
  */
@@ -121,6 +121,20 @@ describe('native libraries in a plugin process', () => {
     expect((await infer(served.client, { service: 'native-echo', items: [item('new set')] })).items[0]!.data.toString()).toBe('new set');
     await first.finalise(5_000);
     expect(alive(firstPid)).toBe(false);
+  });
+
+  it('an addon (the `addon` kind) is served from a plugin process too', async () => {
+    const served = await startIsolated({ path: artifacts.addonChecksum });
+    open.push(served);
+    expect(pidOf(served, 'addon-checksum')).not.toBe(process.pid);
+    const big = Buffer.alloc(4 << 20, 0xab);
+    const res = await infer(served.client, {
+      service: 'addon-checksum',
+      items: [{ key: 'data', type: 4, status: 3, data: Buffer.from('123456789') }],
+    });
+    expect(res.items[0]?.data.toString()).toBe('crc32=cbf43926 bytes=9');
+    const large = await infer(served.client, { service: 'addon-checksum', items: [{ key: 'data', type: 4, status: 3, data: big }] });
+    expect(large.items[0]?.data.toString()).toMatch(/^crc32=[0-9a-f]{8} bytes=4194304$/);
   });
 
   it('a segfault: the call gets 10109, one crash line names SIGSEGV, the counter counts it; ready again after the restart', async () => {
