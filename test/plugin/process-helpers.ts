@@ -130,19 +130,29 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Plugin processes this process started that still run (Linux: from /proc). */
-export function pluginProcesses(): number[] {
+/** Plugin processes `parent` (default: this process) started that still run (Linux: from /proc). */
+export function pluginProcesses(parent = process.pid): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
+      if (ppid !== parent) continue;
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('plugin/process/child.')) pids.push(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
   return pids;
+}
+
+/** Whether process `pid` runs (neither gone nor a zombie waiting to be reaped). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
