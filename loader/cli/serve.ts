@@ -1,15 +1,21 @@
 /**
- * `aiges serve`: builds the config (file, env, flags), starts a loader, and stops it gracefully on
- * SIGTERM/SIGINT. Exits non-zero with the plugin's error when the plugin fails to load or init.
- * It owns the process, so it installs the fault handlers (faults.ts): a plugin's unhandled
- * rejection or uncaught exception is logged and counted and the loader serves on; one of the
- * loader's own stops it gracefully (drain, fini) and exits with EXIT_LOADER_FAULT.
+ * `aiges serve`: builds the config (file, env, flags), finds the plugin, starts a loader, and stops
+ * it gracefully on SIGTERM/SIGINT. Exit 2: the config is invalid; exit 1: the plugin is not found
+ * (before any port is bound) or fails to load or init. Either way one `aiges serve: …` line on
+ * stderr, the stack only at log level debug (cli/fail.ts). It owns the process, so it installs
+ * the fault handlers (faults.ts): a plugin's unhandled rejection or uncaught exception is logged
+ * and counted and the loader serves on; one of the loader's own stops it gracefully (drain, fini)
+ * and exits with EXIT_LOADER_FAULT.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, parseScalar } from '../config/load.js';
+import type { LoaderConfig } from '../config/schema.js';
 import { resolveTarget } from '../config/target.js';
 import { describe, watchProcessFaults } from '../faults.js';
 import { Loader } from '../loader.js';
+import { loadOptions } from '../plane.js';
+import { locatePlugin } from '../plugin/repository.js';
+import { isDebug, printError } from './fail.js';
 
 /** The exit status after a fault of the loader's own (EX_SOFTWARE): 1 is a failed start, 2 a bad config. */
 export const EXIT_LOADER_FAULT = 70;
@@ -84,7 +90,7 @@ function stopWithNpm(stop: () => void): void {
 }
 
 async function serve(plugin: string | undefined, flags: ServeFlags): Promise<void> {
-  let loader: Loader;
+  let config: LoaderConfig;
   try {
     const overrides: Record<string, Record<string, unknown>> = {};
     for (const assignment of flags.set) setOverride(overrides, assignment);
@@ -98,9 +104,24 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     put('server', 'http_port', flags.httpPort);
     put('limits', 'capacity', flags.capacity);
     put('log', 'level', flags.logLevel);
-    loader = new Loader(loadConfig({ file: target.config, env: process.env, overrides }));
+    config = loadConfig({ file: target.config, env: process.env, overrides });
   } catch (err) {
-    process.stderr.write(`aiges serve: ${(err as Error).message}\n`);
+    printError('serve', err, flags.logLevel);
+    process.exit(2);
+  }
+  // Find the plugin before anything binds a port: a wrong path fails here, with nothing to undo.
+  try {
+    const { path, kind } = loadOptions(config);
+    locatePlugin(path, kind);
+  } catch (err) {
+    printError('serve', err, config.log.level);
+    process.exit(1);
+  }
+  let loader: Loader;
+  try {
+    loader = new Loader(config);
+  } catch (err) {
+    printError('serve', err, config.log.level);
     process.exit(2);
   }
 
@@ -126,7 +147,7 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     loader.stop().then(
       () => process.exit(faulted ? EXIT_LOADER_FAULT : 0),
       (err: unknown) => {
-        process.stderr.write(`aiges serve: stop failed: ${(err as Error).message}\n`);
+        printError('serve', new Error(`stop failed: ${(err as Error).message}`, { cause: err }), config.log.level);
         process.exit(1);
       },
     );
@@ -141,10 +162,12 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
   try {
     await loader.start();
   } catch (err) {
-    const message = (err as Error).message;
-    loader.log.fatal({ err }, `startup failed: ${message}`);
+    // The readable line first; the log line carries the stack only when debugging.
+    printError('serve', err, config.log.level);
+    const message = `startup failed: ${(err as Error).message}`;
+    if (isDebug(config.log.level)) loader.log.fatal({ err }, message);
+    else loader.log.fatal(message);
     await loader.stop().catch(() => undefined);
-    process.stderr.write(`aiges serve: ${message}\n`);
     process.exit(1);
   }
 }

@@ -79,12 +79,6 @@ describe('aiges serve lifecycle', () => {
     expect(refused).toBeInstanceOf(Error);
   });
 
-  it('a plugin whose init throws makes serve exit 1 with the plugin error', async () => {
-    const r = await runToExit(['serve', 'test/fixtures/plugins/throws-init.ts', '--grpc-port', '0', '--http-port', '0']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('model file missing: /nowhere/model.bin');
-  });
-
   it('a plugin whose init hangs makes serve exit 1 after the init timeout', async () => {
     const r = await runToExit([
       'serve',
@@ -116,9 +110,24 @@ describe('aiges serve lifecycle', () => {
     expect(bad.stderr).toContain('environment');
   });
 
-  it('a missing plugin path exits 1 naming the path', async () => {
-    const r = await runToExit(['serve', 'demo/nope', '--grpc-port', '0', '--http-port', '0']);
+  it('a missing plugin path exits 1 with one readable line, before binding any port', async () => {
+    const r = await runToExit(['serve', '/nonexistent', '--grpc-port', '0', '--http-port', '0']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('demo/nope');
+    expect(r.stderr).toBe('aiges serve: plugin path /nonexistent does not exist\n');
+    // No "listening" line: nothing was bound (and no JSON log line at all).
+    expect(r.stdout).toBe('');
+  });
+
+  it('a plugin whose init throws: exit 1, the readable line, and no stack in the log unless --log-level debug', async () => {
+    const args = ['serve', 'test/fixtures/plugins/throws-init.ts', '--grpc-port', '0', '--http-port', '0'];
+    const plain = await runToExit(args);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toBe('aiges serve: plugin throws-init init failed: model file missing: /nowhere/model.bin\n');
+    expect(plain.stdout).not.toContain('stack');
+    const debug = await runToExit([...args, '--log-level', 'debug']);
+    expect(debug.code).toBe(1);
+    const [line, ...stack] = debug.stderr.split('\n');
+    expect(line).toBe('aiges serve: plugin throws-init init failed: model file missing: /nowhere/model.bin');
+    expect(stack.join('\n')).toMatch(/^\w*Error: .*\n {4}at /);
   });
 });
