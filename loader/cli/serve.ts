@@ -27,6 +27,7 @@ interface ServeFlags {
   httpPort?: number;
   capacity?: number;
   logLevel?: string;
+  etcd?: string;
   set: string[];
 }
 
@@ -58,6 +59,7 @@ export function serveCommand(): Command {
     .option('--http-port <n>', 'HTTP port (0 picks a free port and logs it)', intArg)
     .option('--capacity <n>', 'once calls plus sessions admitted at a time', intArg)
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
+    .option('--etcd <endpoints>', 'register in polaris: etcd endpoints, comma-separated (sets [polaris] endpoints)')
     .option('--set <section.key=value>', 'set any config key (repeatable)', collect, [])
     .addHelpText(
       'after',
@@ -104,6 +106,7 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     put('server', 'http_port', flags.httpPort);
     put('limits', 'capacity', flags.capacity);
     put('log', 'level', flags.logLevel);
+    put('polaris', 'endpoints', flags.etcd);
     config = loadConfig({ file: target.config, env: process.env, overrides });
   } catch (err) {
     printError('serve', err, flags.logLevel);
