@@ -6,7 +6,7 @@
  *
  * Exit codes: 0 the call succeeded; 1 it failed (stderr: `aiges call: error <aiges-code> (<gRPC
  * status>): <message>`); 2 it could not be made as asked, nothing was called (stderr:
- * `aiges call: <CODE>: <message>`, CallCodes).
+ * `aiges call: [<CODE>] <message>`, CallCodes).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { isToolError } from '../tools/errors.js';
 import { sliceFrames } from '../tools/frames.js';
 import { applyDeclaredTypes, parseInputFlags, parseParams } from '../tools/input-flags.js';
 import { loadInputs, type InputRules } from '../tools/inputs.js';
+import { printError } from './fail.js';
 import { intArg } from './serve.js';
 
 interface CallFlags {
@@ -129,7 +130,7 @@ export function callCommand(): Command {
         }
       } catch (err) {
         if (isToolError(err)) {
-          process.stderr.write(`aiges call: ${err.code}: ${err.message}\n`);
+          printError('call', err);
           process.exitCode = err.exitCode;
           return;
         }

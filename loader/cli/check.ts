@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { runCheck } from '../tools/check/check.js';
 import { isToolError } from '../tools/errors.js';
 import { formatReport } from '../tools/check/report.js';
+import { printError } from './fail.js';
 
 interface CheckFlags {
   samples?: string;
@@ -29,7 +30,7 @@ export function checkCommand(): Command {
         if (!isToolError(err)) throw err;
         if (flags.json === true)
           process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message } })}\n`);
-        process.stderr.write(`aiges check [${err.code}]: ${err.message}\n`);
+        printError('check', err);
         process.exitCode = err.exitCode;
       }
     });

@@ -13,10 +13,10 @@ export function isDebug(level?: string, env: NodeJS.ProcessEnv = process.env): b
   return effective === 'debug' || effective === 'trace';
 }
 
-/** `aiges <verb>: [CODE] message` (the code for tool errors only), newline-terminated. */
+/** `aiges <verb>: [CODE] message` (the code for tool errors only; `aiges: …` without a verb), newline-terminated. */
 export function errorLine(verb: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return `aiges ${verb}: ${isToolError(err) ? `[${err.code}] ` : ''}${message.trimEnd()}\n`;
+  return `aiges${verb === '' ? '' : ` ${verb}`}: ${isToolError(err) ? `[${err.code}] ` : ''}${message.trimEnd()}\n`;
 }
 
 /** Writes the error line, and with debugging the stack (and its causes) after it. */

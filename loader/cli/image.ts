@@ -1,7 +1,7 @@
 /**
  * `aiges image`: base images (`stage`, `base`) and business images (`build`), built with docker
  * when a daemon answers and with buildah otherwise. Layout contract: docker/README.md; guide:
- * docs/images.md. Errors print as `aiges image: [IMAGE_…] message` and exit 2 (bad input, no
+ * docs/images.md. Errors print as `aiges image <verb>: [IMAGE_…] message` and exit 2 (bad input, no
  * builder) or 1 (the build itself failed).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { isToolError, USAGE_EXIT_CODE } from '../tools/errors.js';
 import { ImageCodes, imageError } from '../tools/image/errors.js';
 import { commandLine, runBuild } from '../tools/image/run.js';
 import { packageVersion, stageBaseContext } from '../tools/image/stage.js';
+import { printError } from './fail.js';
 
 interface BuilderFlags {
   builder: BuilderChoice;
@@ -56,13 +57,13 @@ function resolveBuilder(flags: BuilderFlags) {
   return { builder, buildah };
 }
 
-async function reportErrors(action: () => Promise<void>): Promise<void> {
+/** Runs a verb's body; a failure is `aiges image <verb>: [CODE] message` and the error's exit code. */
+async function reportErrors(verb: string, action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (err) {
-    const known = isToolError(err);
-    process.stderr.write(`aiges image: ${known ? `[${err.code}] ` : ''}${(err as Error).message}\n`);
-    process.exitCode = known ? err.exitCode : USAGE_EXIT_CODE;
+    printError(`image ${verb}`, err);
+    process.exitCode = isToolError(err) ? err.exitCode : USAGE_EXIT_CODE;
   }
 }
 
@@ -71,7 +72,7 @@ function stageCommand(): Command {
     .description('Assemble the build context of the base images (for docker build by hand).')
     .argument('<out-dir>', 'folder to create (must be absent or empty)')
     .action((out: string) =>
-      reportErrors(async () => {
+      reportErrors('stage', async () => {
         const context = await stageBaseContext(resolve(out));
         process.stdout.write(
           `staged ${context}\n  docker build -f ${join(context, 'Dockerfile.cpu')} -t ${baseImageName(packageVersion())} ${context}\n`,
@@ -96,7 +97,7 @@ function baseCommand(): Command {
       .option('--node-image <image>', 'cuda: the image Node is copied from (build arg NODE_IMAGE)')
       .option('--tag <tag>', 'image name (default aiges-ts/base:<version>-<variant>)'),
   ).action((flags: BaseFlags) =>
-    reportErrors(async () => {
+    reportErrors('base', async () => {
       const { builder, buildah } = resolveBuilder(flags);
       const buildArgs = Object.fromEntries(flags.buildArg.map(parseBuildArg));
       if (flags.from !== undefined) buildArgs['BASE'] = flags.from;
@@ -135,7 +136,7 @@ function buildBusinessCommand(): Command {
   )
     .addHelpText('after', '\nExample: aiges image build demo/echo --base aiges-ts/base:0.1.0-cpu --tag echo:1')
     .action((dir: string, flags: BuildFlags) =>
-      reportErrors(async () => {
+      reportErrors('build', async () => {
         const plan = planBusinessBuild(dir, packageVersion(), flags.variant);
         try {
           const { builder, buildah } = resolveBuilder(flags);

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.js';
 import { Balancer, MAX_MESSAGE_BYTES, SESSION_OPEN_TIMEOUT_MS } from '../../polaris/balancer/balancer.js';
 import type { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
+import { printError } from './fail.js';
 import { openPolaris } from './polaris-flags.js';
 import { intArg } from './serve.js';
 
@@ -86,7 +87,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
   try {
     polaris = openPolaris({ ...(flags.etcd === undefined ? {} : { etcd: flags.etcd }) });
   } catch (err) {
-    process.stderr.write(`aiges lb: ${(err as Error).message}\n`);
+    printError('lb', err, flags.logLevel);
     process.exit(2);
   }
   const balancer = new Balancer({
@@ -112,7 +113,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
       .then(
         () => log.flush(() => process.exit(0)),
         (err: unknown) => {
-          process.stderr.write(`aiges lb: stop failed: ${(err as Error).message}\n`);
+          printError('lb', new Error(`stop failed: ${(err as Error).message}`, { cause: err }), flags.logLevel);
           process.exit(1);
         },
       );
@@ -123,7 +124,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
   try {
     await balancer.start(flags.listen.host, flags.listen.port);
   } catch (err) {
-    process.stderr.write(`aiges lb: ${(err as Error).message}\n`);
+    printError('lb', err, flags.logLevel);
     await polaris.close().catch(() => undefined);
     process.exit(1);
   }

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { isToolError, USAGE_EXIT_CODE } from '../tools/errors.js';
 import { LANGS } from '../tools/scaffold/names.js';
 import { scaffold } from '../tools/scaffold/scaffold.js';
+import { printError } from './fail.js';
 
 const NEXT_STEPS: Record<string, string> = {
   ts: 'npm test && npx aiges check . && npx aiges serve .',
@@ -28,9 +29,8 @@ export function newCommand(): Command {
         for (const file of result.files) process.stdout.write(`  ${file}\n`);
         process.stdout.write(`next: cd ${shown} && ${NEXT_STEPS[result.lang]}\n`);
       } catch (err) {
-        const known = isToolError(err);
-        process.stderr.write(`aiges new${known ? ` [${err.code}]` : ''}: ${(err as Error).message}\n`);
-        process.exitCode = known ? err.exitCode : USAGE_EXIT_CODE;
+        printError('new', err);
+        process.exitCode = isToolError(err) ? err.exitCode : USAGE_EXIT_CODE;
       }
     });
 }

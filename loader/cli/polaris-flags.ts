@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
 import { parseHotConfig } from '../config/hot.js';
 import { PolarisSection } from '../config/schema.js';
+import { printError } from './fail.js';
 
 export const DEFAULT_ETCD = 'http://127.0.0.1:2379';
 
@@ -52,7 +53,7 @@ export async function withPolaris(verb: string, flags: PolarisFlags, body: (pola
     const message = transport
       ? `cannot reach etcd at ${flags.etcd ?? process.env['AIGES_POLARIS_ENDPOINTS'] ?? DEFAULT_ETCD}: ${error.message}`
       : error.message;
-    process.stderr.write(`aiges ${verb}: ${message.replace(/[.:\s]*(Resolution note:)?\s*$/, '')}\n`);
+    printError(verb, new Error(message.replace(/[.:\s]*(Resolution note:)?\s*$/, ''), { cause: err }));
     process.exitCode = 1;
   } finally {
     await polaris?.close();

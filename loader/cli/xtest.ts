@@ -6,7 +6,7 @@
  * Exit codes: 0 every call succeeded (or --allow-errors); 1 some call failed; 2 the run could
  * not be made as asked (a bad flag, an unreadable input or pid, an unwritable chart).
  */
-import { Command, type CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { chartFormatOf, writeChart } from '../tools/xtest/chart.js';
 import { isToolError } from '../tools/errors.js';
 import { invalidOption } from '../tools/xtest/errors.js';
@@ -15,6 +15,7 @@ import { parseDuration, XTEST_INPUTS, type XtestOptionsInput } from '../tools/xt
 import { showProgress } from '../tools/xtest/progress.js';
 import { formatReport } from '../tools/xtest/report-text.js';
 import { startXtest } from '../tools/xtest/runner.js';
+import { printError } from './fail.js';
 
 interface XtestFlags {
   grpc?: string;
@@ -130,13 +131,12 @@ export function xtestCommand(): Command {
         '  aiges xtest echo --http http://127.0.0.1:1789 -d 10s -c 4 -f data=samples/ --json\n' +
         '  aiges xtest vad --grpc 127.0.0.1:5090 -m session -f audio=sample.pcm:audio --frame-bytes 1280 --interval-ms 40 -c 16 -n 64',
     )
-    .exitOverride((err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (service: string, flags: XtestFlags) => {
       try {
         process.exitCode = await run(service, flags);
       } catch (err) {
         if (!isToolError(err)) throw err;
-        process.stderr.write(`aiges xtest: ${err.code}: ${err.message}\n`);
+        printError('xtest', err);
         process.exitCode = err.exitCode;
       }
     });

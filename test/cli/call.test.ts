@@ -101,9 +101,9 @@ describe('aiges call', () => {
   it('rejects malformed flags with a clear message and exit 2, calling nothing', async () => {
     const r = await runToExit(['call', addr, 'echo', '--text', 'novalue']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('aiges call: CALL_INVALID_FLAG: --text expects key=value, got "novalue"\n');
+    expect(r.stderr).toBe('aiges call: [CALL_INVALID_FLAG] --text expects key=value, got "novalue"\n');
     const param = await runToExit(['call', addr, 'echo', '--text', 'text=x', '-p', 'oops']);
-    expect([param.code, param.stderr]).toEqual([2, 'aiges call: CALL_INVALID_FLAG: --param expects name=value, got "oops"\n']);
+    expect([param.code, param.stderr]).toEqual([2, 'aiges call: [CALL_INVALID_FLAG] --param expects name=value, got "oops"\n']);
     const frames = await runToExit(['call', addr, 'echo', '-m', 'session', '--text', 'text=x', '--frame-bytes', '0']);
     expect(frames.code).not.toBe(0);
     expect(frames.stderr).toContain('must be a positive integer');
@@ -112,18 +112,18 @@ describe('aiges call', () => {
   it('refuses a key given twice (by --text or --file) rather than dropping one', async () => {
     const r = await runToExit(['call', addr, 'echo', '--text', 'text=a', '--text', 'text=b']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('aiges call: CALL_INVALID_FLAG: input key "text" is given twice (by --text or --file); give each key once\n');
+    expect(r.stderr).toBe('aiges call: [CALL_INVALID_FLAG] input key "text" is given twice (by --text or --file); give each key once\n');
   });
 
   it('refuses a directory for --file (one file per key; aiges xtest cycles through one) and a missing file', async () => {
     const r = await runToExit(['call', addr, 'echo', '--file', `data=${dir}`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `aiges call: CALL_INPUT_UNREADABLE: input "data": ${dir} is a directory: give a file (aiges xtest can cycle through a directory)\n`,
+      `aiges call: [CALL_INPUT_UNREADABLE] input "data": ${dir} is a directory: give a file (aiges xtest can cycle through a directory)\n`,
     );
     const missing = await runToExit(['call', addr, 'echo', '--file', `data=${join(dir, 'nope.bin')}`]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^aiges call: CALL_INPUT_UNREADABLE: input "data": cannot read .*nope\.bin: ENOENT/);
+    expect(missing.stderr).toMatch(/^aiges call: \[CALL_INPUT_UNREADABLE\] input "data": cannot read .*nope\.bin: ENOENT/);
   });
 });
 

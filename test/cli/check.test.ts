@@ -60,7 +60,7 @@ describe('aiges check', () => {
     const file = config('throws-init', `[plugin]\npath = ${JSON.stringify(join(FIXTURES, 'throws-init.ts'))}\n`);
     const r = await runToExit(['check', file, '--samples', SAMPLES, '--json']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^aiges check \[E_CHECK_LOAD\]: plugin failed to load \(10901\): .*model file missing: \/nowhere\/model\.bin/);
+    expect(r.stderr).toMatch(/^aiges check: \[E_CHECK_LOAD\] plugin failed to load \(10901\): .*model file missing: \/nowhere\/model\.bin/);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'E_CHECK_LOAD' } });
   });
 
@@ -68,19 +68,19 @@ describe('aiges check', () => {
     const file = config('bad-config', `[plugin]\npath = ${JSON.stringify(join(FIXTURES, 'check', 'faulty.ts'))}\n[limits]\ncapacty = 3\n`);
     const r = await runToExit(['check', file, '--samples', SAMPLES]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^aiges check \[E_CHECK_LOAD\]: invalid configuration:[\s\S]*unknown config key "limits\.capacty"/);
+    expect(r.stderr).toMatch(/^aiges check: \[E_CHECK_LOAD\] invalid configuration:[\s\S]*unknown config key "limits\.capacty"/);
   });
 
   it('exits 2 with E_CHECK_SAMPLES on a malformed samples file, before loading the plugin', async () => {
     const samples = config('bad-samples', '[[sample]]\nname = "x"\nmode = "stream"\ninput.text = { text = "a" }\n');
     const r = await runToExit(['check', join(FIXTURES, 'throws-init.ts'), '--samples', samples]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^aiges check \[E_CHECK_SAMPLES\]: .*bad-samples\.toml: sample\[0\]\.mode: Invalid option/);
+    expect(r.stderr).toMatch(/^aiges check: \[E_CHECK_SAMPLES\] .*bad-samples\.toml: sample\[0\]\.mode: Invalid option/);
   });
 
   it('exits 2 with E_CHECK_TARGET for a path that does not exist', async () => {
     const r = await runToExit(['check', join(tmp, 'nowhere')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^aiges check \[E_CHECK_TARGET\]: .*nowhere does not exist/);
+    expect(r.stderr).toMatch(/^aiges check: \[E_CHECK_TARGET\] .*nowhere does not exist/);
   });
 });

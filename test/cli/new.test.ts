@@ -82,14 +82,14 @@ describe('aiges new refuses', () => {
     const r = await runToExit(['new', 'Word_Count', '--dir', parent]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^aiges new \[E_SCAFFOLD_NAME\]: invalid project name "Word_Count": use lowercase letters, digits and single dashes/,
+      /^aiges new: \[E_SCAFFOLD_NAME\] invalid project name "Word_Count": use lowercase letters, digits and single dashes/,
     );
   });
 
   it('an unknown --lang with E_SCAFFOLD_LANG', async () => {
     const r = await runToExit(['new', 'ok', '--lang', 'rust', '--dir', parent]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('aiges new [E_SCAFFOLD_LANG]: unknown --lang "rust": use one of ts, cpp, cuda\n');
+    expect(r.stderr).toBe('aiges new: [E_SCAFFOLD_LANG] unknown --lang "rust": use one of ts, cpp, cuda\n');
   });
 
   it('an existing non-empty folder with E_SCAFFOLD_DIR_NOT_EMPTY, leaving it untouched', async () => {
@@ -99,7 +99,7 @@ describe('aiges new refuses', () => {
     const r = await runToExit(['new', 'taken', '--dir', parent]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `aiges new [E_SCAFFOLD_DIR_NOT_EMPTY]: ${taken} already exists and is not an empty folder: choose another name or --dir\n`,
+      `aiges new: [E_SCAFFOLD_DIR_NOT_EMPTY] ${taken} already exists and is not an empty folder: choose another name or --dir\n`,
     );
     expect(readFileSync(join(taken, 'mine.txt'), 'utf8')).toBe('keep');
   });

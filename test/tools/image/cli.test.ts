@@ -12,7 +12,7 @@ describe('aiges image', () => {
   it('build: a missing project folder is IMAGE_NO_PROJECT', async () => {
     const r = await runToExit(['image', 'build', join(empty, 'nope'), '--tag', 'x:1']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^aiges image: \[IMAGE_NO_PROJECT\] .*nope is not a folder/);
+    expect(r.stderr).toMatch(/^aiges image build: \[IMAGE_NO_PROJECT\] .*nope is not a folder/);
   });
 
   it('build: no docker daemon and no buildah is IMAGE_NO_BUILDER naming apt-get install -y buildah', async () => {

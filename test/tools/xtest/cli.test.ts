@@ -189,34 +189,34 @@ describe('aiges xtest (CLI)', () => {
   });
 
   it.each<[string, string[], string]>([
-    ['no target', ['echo', '-t', 'text=x'], 'XTEST_INVALID_OPTION: give the target'],
-    ['both targets', ['echo', '--grpc', '127.0.0.1:1', '--http', 'http://127.0.0.1:1'], 'XTEST_INVALID_OPTION: give the target'],
+    ['no target', ['echo', '-t', 'text=x'], '[XTEST_INVALID_OPTION] give the target'],
+    ['both targets', ['echo', '--grpc', '127.0.0.1:1', '--http', 'http://127.0.0.1:1'], '[XTEST_INVALID_OPTION] give the target'],
     [
       'a count and a duration',
       ['echo', '--grpc', '127.0.0.1:1', '-n', '5', '-d', '1s'],
-      'XTEST_INVALID_OPTION: give a request count or a duration',
+      '[XTEST_INVALID_OPTION] give a request count or a duration',
     ],
-    ['a bad number', ['echo', '--grpc', '127.0.0.1:1', '-c', 'many'], 'XTEST_INVALID_OPTION: --concurrency expects a whole number'],
-    ['a bad duration', ['echo', '--grpc', '127.0.0.1:1', '-d', '10'], 'XTEST_INVALID_OPTION: --duration expects a duration'],
+    ['a bad number', ['echo', '--grpc', '127.0.0.1:1', '-c', 'many'], '[XTEST_INVALID_OPTION] --concurrency expects a whole number'],
+    ['a bad duration', ['echo', '--grpc', '127.0.0.1:1', '-d', '10'], '[XTEST_INVALID_OPTION] --duration expects a duration'],
     [
       'an input key given twice',
       ['echo', '--grpc', '127.0.0.1:1', '-t', 'text=a', '-f', 'text=/etc/hostname'],
-      'XTEST_INVALID_OPTION: input key "text" is given twice (by --text or --file); give each key once',
+      '[XTEST_INVALID_OPTION] input key "text" is given twice (by --text or --file); give each key once',
     ],
     [
       'a missing input',
       ['echo', '--grpc', '127.0.0.1:1', '-f', 'data=/nonexistent/x.bin'],
-      'XTEST_INPUT_UNREADABLE: input "data": cannot read /nonexistent/x.bin',
+      '[XTEST_INPUT_UNREADABLE] input "data": cannot read /nonexistent/x.bin',
     ],
     [
       'a pid with no process',
       ['echo', '--grpc', '127.0.0.1:1', '--pid', '2147483646'],
-      'XTEST_PID_UNREADABLE: cannot sample process 2147483646',
+      '[XTEST_PID_UNREADABLE] cannot sample process 2147483646',
     ],
     [
       'a chart that is not svg or html',
       ['echo', '--grpc', '127.0.0.1:1', '--chart', 'out.png'],
-      'XTEST_CHART_UNWRITABLE: --chart needs a .svg or .html',
+      '[XTEST_CHART_UNWRITABLE] --chart needs a .svg or .html',
     ],
     ['an unknown mode', ['echo', '--grpc', '127.0.0.1:1', '-m', 'stream'], "argument 'stream' is invalid"],
     ['an unknown flag', ['echo', '--grpc', '127.0.0.1:1', '--bogus'], "unknown option '--bogus'"],
