@@ -16,10 +16,11 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { aigesCodeOf, createLoaderClient, infer, metadata, runSession } from '../tools/client.js';
 import type { DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
 import { DataType } from '../../plugins/types.js';
-import { isToolError } from '../tools/errors.js';
+import { isToolError, ToolError } from '../tools/errors.js';
 import { sliceFrames } from '../tools/frames.js';
 import { applyDeclaredTypes, parseInputFlags, parseParams } from '../tools/input-flags.js';
 import { loadInputs, type InputRules } from '../tools/inputs.js';
+import { looksLikeTarget, parseTarget } from '../tools/target.js';
 import { printError } from './fail.js';
 import { intArg } from './serve.js';
 
@@ -40,7 +41,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** The codes of `aiges call`'s own errors (ToolError, exit 2); a call that fails exits 1. */
 export const CallCodes = {
-  /** An input flag or --param is malformed, or an input key is given twice. */
+  /** The target, an input flag or --param is malformed, or an input key is given twice. */
   INVALID_FLAG: 'CALL_INVALID_FLAG',
   /** An input file is missing or unreadable, or is a directory. */
   INPUT_UNREADABLE: 'CALL_INPUT_UNREADABLE',
@@ -53,6 +54,24 @@ function frameBytesArg(value: string): number {
   const n = intArg(value);
   if (n === 0) throw new InvalidArgumentError('must be a positive integer');
   return n;
+}
+
+/**
+ * The target argument, written as for `aiges xtest`; call speaks gRPC only, so an HTTP URL is
+ * refused, as is a service written before the target.
+ */
+function grpcAddress(target: string, service: string): string {
+  if (!looksLikeTarget(target) && looksLikeTarget(service)) {
+    throw new ToolError(CallCodes.INVALID_FLAG, `the target comes first, then the service: aiges call ${service} ${target}`);
+  }
+  const parsed = parseTarget(target, CallCodes.INVALID_FLAG);
+  if (parsed.protocol === 'http') {
+    throw new ToolError(
+      CallCodes.INVALID_FLAG,
+      `aiges call speaks gRPC: give the loader's gRPC address (host:port), not ${target} (aiges xtest takes an HTTP target)`,
+    );
+  }
+  return parsed.address;
 }
 
 function describeItems(items: DataItem__Output[], out: string | undefined, counter: { n: number }) {
@@ -79,7 +98,7 @@ function describeItems(items: DataItem__Output[], out: string | undefined, count
 export function callCommand(): Command {
   return new Command('call')
     .description('Call a loader once, or run one session, over gRPC (aiges.v1).')
-    .argument('<address>', 'loader address, host:port')
+    .argument('<target>', "the loader's gRPC address, host:port")
     .argument('<service>', 'service id')
     .addOption(new Option('-m, --mode <mode>', 'once or session').choices(['once', 'session']).default('once'))
     .option('-p, --param <k=v>', 'request param (repeatable)', collect, [])
@@ -101,7 +120,15 @@ export function callCommand(): Command {
       '\nExamples:\n  aiges call 127.0.0.1:5090 echo --text text=hello\n' +
         '  aiges call 127.0.0.1:5090 vad --mode session --file audio=sample.pcm:audio -e audio=pcm_s16le --frame-bytes 3200',
     )
-    .action(async (address: string, service: string, flags: CallFlags) => {
+    .action(async (target: string, service: string, flags: CallFlags) => {
+      let address: string;
+      try {
+        address = grpcAddress(target, service);
+      } catch (err) {
+        printError('call', err);
+        process.exitCode = isToolError(err) ? err.exitCode : 2;
+        return;
+      }
       const client = createLoaderClient(address);
       try {
         const params = parseParams(flags.param, CALL_INPUTS);

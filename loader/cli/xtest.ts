@@ -6,10 +6,11 @@
  * Exit codes: 0 every call succeeded (or --allow-errors); 1 some call failed; 2 the run could
  * not be made as asked (a bad flag, an unreadable input or pid, an unwritable chart).
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { chartFormatOf, writeChart } from '../tools/xtest/chart.js';
 import { isToolError } from '../tools/errors.js';
-import { invalidOption } from '../tools/xtest/errors.js';
+import { looksLikeTarget, parseTarget, TARGET_FORMS, type LoaderTarget } from '../tools/target.js';
+import { invalidOption, XtestCodes } from '../tools/xtest/errors.js';
 import { parseInputFlags, parseParams } from '../tools/input-flags.js';
 import { parseDuration, XTEST_INPUTS, type XtestOptionsInput } from '../tools/xtest/options.js';
 import { showProgress } from '../tools/xtest/progress.js';
@@ -18,8 +19,6 @@ import { startXtest } from '../tools/xtest/runner.js';
 import { printError } from './fail.js';
 
 interface XtestFlags {
-  grpc?: string;
-  http?: string;
   mode: 'once' | 'session';
   concurrency: string;
   requests?: string;
@@ -49,13 +48,18 @@ function int(text: string | undefined, flag: string): number | undefined {
   return Number(text);
 }
 
-/** Flags → engine options (every check with an XTEST_* code, from here or resolveOptions). */
-export function optionsFromFlags(service: string, f: XtestFlags): XtestOptionsInput {
-  if ((f.grpc === undefined) === (f.http === undefined)) {
-    throw invalidOption('give the target: --grpc <host:port> or --http <url> (one of them)');
+/** The target argument; a service written first (`aiges xtest echo 127.0.0.1:5090`) is named as such. */
+function targetArg(target: string, service: string): LoaderTarget {
+  if (!looksLikeTarget(target) && looksLikeTarget(service)) {
+    throw invalidOption(`the target comes first, then the service: aiges xtest ${service} ${target}`);
   }
+  return parseTarget(target, XtestCodes.INVALID_OPTION);
+}
+
+/** Arguments and flags → engine options (every check with an XTEST_* code, from here or resolveOptions). */
+export function optionsFromFlags(target: string, service: string, f: XtestFlags): XtestOptionsInput {
   return {
-    target: f.grpc !== undefined ? { protocol: 'grpc', address: f.grpc } : { protocol: 'http', url: f.http as string },
+    target: targetArg(target, service),
     service,
     mode: f.mode,
     concurrency: int(f.concurrency, '--concurrency') as number,
@@ -72,9 +76,9 @@ export function optionsFromFlags(service: string, f: XtestFlags): XtestOptionsIn
   };
 }
 
-async function run(service: string, flags: XtestFlags): Promise<number> {
+async function run(target: string, service: string, flags: XtestFlags): Promise<number> {
   if (flags.chart !== undefined) chartFormatOf(flags.chart);
-  const xtest = startXtest(optionsFromFlags(service, flags));
+  const xtest = startXtest(optionsFromFlags(target, service, flags));
   const endProgress = flags.progress ? showProgress(xtest, process.stderr) : () => undefined;
   // First Ctrl-C: stop starting calls and report what ran; a second one quits at once.
   const onSigint = () => {
@@ -95,12 +99,20 @@ async function run(service: string, flags: XtestFlags): Promise<number> {
   }
 }
 
+/** NOTE: the target was a flag (--grpc, --http) before it became an argument as in aiges call; they say so. */
+function removedTargetFlag(value: string): never {
+  throw new InvalidArgumentError(
+    `--grpc and --http are gone: the target is the first argument, as in aiges call: aiges xtest ${value} <service>`,
+  );
+}
+
 export function xtestCommand(): Command {
   return new Command('xtest')
     .description('Load-test a loader over gRPC (aiges.v1) or the HTTP JSON route; report throughput, errors and latency.')
+    .argument('<target>', `the loader: ${TARGET_FORMS}; HTTP calls POST <url>/v1/private/<service>`)
     .argument('<service>', 'service id')
-    .option('-g, --grpc <host:port>', 'target loader, gRPC address')
-    .option('--http <url>', 'target loader, HTTP base URL (POST <url>/v1/private/<service>)')
+    .addOption(new Option('-g, --grpc <host:port>').hideHelp().argParser(removedTargetFlag))
+    .addOption(new Option('--http <url>').hideHelp().argParser(removedTargetFlag))
     .addOption(new Option('-m, --mode <mode>', 'once or session').choices(['once', 'session']).default('once'))
     .option('-c, --concurrency <n>', 'calls in flight at a time', '1')
     .option('-n, --requests <n>', 'stop after this many calls (default 100 when no --duration)')
@@ -127,13 +139,13 @@ export function xtestCommand(): Command {
     .option('--no-progress', 'no progress bar (it is drawn on stderr only when stderr is a terminal)')
     .addHelpText(
       'after',
-      '\nExamples:\n  aiges xtest echo --grpc 127.0.0.1:5090 -c 8 -n 2000 -t text=hello\n' +
-        '  aiges xtest echo --http http://127.0.0.1:1789 -d 10s -c 4 -f data=samples/ --json\n' +
-        '  aiges xtest vad --grpc 127.0.0.1:5090 -m session -f audio=sample.pcm:audio --frame-bytes 1280 --interval-ms 40 -c 16 -n 64',
+      '\nExamples:\n  aiges xtest 127.0.0.1:5090 echo -c 8 -n 2000 -t text=hello\n' +
+        '  aiges xtest http://127.0.0.1:8080 echo -d 10s -c 4 -f data=samples/ --json\n' +
+        '  aiges xtest 127.0.0.1:5090 vad -m session -f audio=sample.pcm:audio --frame-bytes 1280 --interval-ms 40 -c 16 -n 64',
     )
-    .action(async (service: string, flags: XtestFlags) => {
+    .action(async (target: string, service: string, flags: XtestFlags) => {
       try {
-        process.exitCode = await run(service, flags);
+        process.exitCode = await run(target, service, flags);
       } catch (err) {
         if (!isToolError(err)) throw err;
         printError('xtest', err);

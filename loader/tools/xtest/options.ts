@@ -3,6 +3,7 @@
  * (loader/cli/xtest.ts) turns flags into these; a program may build them directly.
  */
 import type { InputRules, InputSpec } from '../inputs.js';
+import { checkTarget, type LoaderTarget } from '../target.js';
 import { invalidOption, XtestCodes } from './errors.js';
 
 /** xtest's input rules: a directory is cycled through; errors with the XTEST_* codes. */
@@ -12,7 +13,8 @@ export const XTEST_INPUTS: InputRules = {
   unreadable: XtestCodes.INPUT_UNREADABLE,
 };
 
-export type XtestTarget = { protocol: 'grpc'; address: string } | { protocol: 'http'; url: string };
+/** The loader driven: gRPC `address` (host:port) or HTTP `url` (loader/tools/target.ts). */
+export type XtestTarget = LoaderTarget;
 
 export interface XtestOptions {
   target: XtestTarget;
@@ -90,24 +92,8 @@ export function resolveOptions(input: XtestOptionsInput): XtestOptions {
   if (o.mode === 'once' && (o.frameBytes !== undefined || o.frameIntervalMs > 0)) {
     throw invalidOption('frame bytes and frame interval apply to session mode only (--mode session)');
   }
-  checkTarget(o.target);
+  checkTarget(o.target, XtestCodes.INVALID_OPTION);
   return o;
-}
-
-function checkTarget(target: XtestTarget): void {
-  if (target.protocol === 'grpc') {
-    if (!/^[^\s/]+:\d+$/.test(target.address)) throw invalidOption(`gRPC target must be host:port, got "${target.address}"`);
-    return;
-  }
-  let url: URL;
-  try {
-    url = new URL(target.url);
-  } catch {
-    throw invalidOption(`HTTP target must be a URL such as http://127.0.0.1:1789, got "${target.url}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidOption(`HTTP target must be an http:// or https:// URL, got "${target.url}"`);
-  }
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

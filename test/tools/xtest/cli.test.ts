@@ -26,16 +26,16 @@ afterAll(async () => {
   await Promise.all([echo.exited, flaky.exited]);
 });
 
-const grpc = (s: Serve) => ['--grpc', `127.0.0.1:${s.grpcPort}`];
-const http = (s: Serve) => ['--http', `http://127.0.0.1:${s.httpPort}`];
+const grpc = (s: Serve) => `127.0.0.1:${s.grpcPort}`;
+const http = (s: Serve) => `http://127.0.0.1:${s.httpPort}`;
 
 describe('aiges xtest (CLI)', () => {
   it('--json over gRPC: the documented shape, --pid sampling of the loader, an SVG chart', async () => {
     const chart = join(dir, 'grpc.svg');
     const r = await runToExit([
       'xtest',
+      grpc(echo),
       'echo',
-      ...grpc(echo),
       '-c',
       '12',
       '--ramp-up',
@@ -73,8 +73,8 @@ describe('aiges xtest (CLI)', () => {
   it('over HTTP against a failing plugin: the exact error distribution, exit 1 (0 with --allow-errors)', async () => {
     const args = (run: string) => [
       'xtest',
+      http(flaky),
       'flaky',
-      ...http(flaky),
       '-c',
       '3',
       '-n',
@@ -106,8 +106,8 @@ describe('aiges xtest (CLI)', () => {
   it('sessions over gRPC against a failing plugin: exact distribution, first/last-result latencies in --json', async () => {
     const r = await runToExit([
       'xtest',
+      grpc(flaky),
       'flaky',
-      ...grpc(flaky),
       '-m',
       'session',
       '-c',
@@ -146,8 +146,8 @@ describe('aiges xtest (CLI)', () => {
     const chart = join(dir, 'session.html');
     const r = await runToExit([
       'xtest',
+      http(echo),
       'echo',
-      ...http(echo),
       '-m',
       'session',
       '-c',
@@ -182,44 +182,46 @@ describe('aiges xtest (CLI)', () => {
     } catch {
       throw new Error('this test needs `script`: apt-get install bsdutils');
     }
-    const command = [process.execPath, CLI, 'xtest', 'echo', ...grpc(echo), '-n', '200', '-t', 'text=x'].join(' ');
+    const command = [process.execPath, CLI, 'xtest', grpc(echo), 'echo', '-n', '200', '-t', 'text=x'].join(' ');
     const out = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
     expect(out).toMatch(/xtest \[[█░]+\] 100% \| 200 calls, 0 failed/);
     expect(out).toContain('requests          200 (succeeded 200, failed 0)');
   });
 
   it.each<[string, string[], string]>([
-    ['no target', ['echo', '-t', 'text=x'], '[XTEST_INVALID_OPTION] give the target'],
-    ['both targets', ['echo', '--grpc', '127.0.0.1:1', '--http', 'http://127.0.0.1:1'], '[XTEST_INVALID_OPTION] give the target'],
+    ['a target that is no address', ['localhost', 'echo', '-t', 'text=x'], '[XTEST_INVALID_OPTION] the target must be host:port (gRPC) or'],
     [
-      'a count and a duration',
-      ['echo', '--grpc', '127.0.0.1:1', '-n', '5', '-d', '1s'],
-      '[XTEST_INVALID_OPTION] give a request count or a duration',
+      'the service first',
+      ['echo', '127.0.0.1:1', '-t', 'text=x'],
+      '[XTEST_INVALID_OPTION] the target comes first, then the service: aiges xtest 127.0.0.1:1 echo',
     ],
-    ['a bad number', ['echo', '--grpc', '127.0.0.1:1', '-c', 'many'], '[XTEST_INVALID_OPTION] --concurrency expects a whole number'],
-    ['a bad duration', ['echo', '--grpc', '127.0.0.1:1', '-d', '10'], '[XTEST_INVALID_OPTION] --duration expects a duration'],
+    ['no service', ['127.0.0.1:1', '-t', 'text=x'], "missing required argument 'service'"],
+    [
+      'the old --grpc flag',
+      ['echo', '--grpc', '127.0.0.1:1'],
+      'the target is the first argument, as in aiges call: aiges xtest 127.0.0.1:1 <service>',
+    ],
+    ['a count and a duration', ['127.0.0.1:1', 'echo', '-n', '5', '-d', '1s'], '[XTEST_INVALID_OPTION] give a request count or a duration'],
+    ['a bad number', ['127.0.0.1:1', 'echo', '-c', 'many'], '[XTEST_INVALID_OPTION] --concurrency expects a whole number'],
+    ['a bad duration', ['127.0.0.1:1', 'echo', '-d', '10'], '[XTEST_INVALID_OPTION] --duration expects a duration'],
     [
       'an input key given twice',
-      ['echo', '--grpc', '127.0.0.1:1', '-t', 'text=a', '-f', 'text=/etc/hostname'],
+      ['127.0.0.1:1', 'echo', '-t', 'text=a', '-f', 'text=/etc/hostname'],
       '[XTEST_INVALID_OPTION] input key "text" is given twice (by --text or --file); give each key once',
     ],
     [
       'a missing input',
-      ['echo', '--grpc', '127.0.0.1:1', '-f', 'data=/nonexistent/x.bin'],
+      ['127.0.0.1:1', 'echo', '-f', 'data=/nonexistent/x.bin'],
       '[XTEST_INPUT_UNREADABLE] input "data": cannot read /nonexistent/x.bin',
     ],
-    [
-      'a pid with no process',
-      ['echo', '--grpc', '127.0.0.1:1', '--pid', '2147483646'],
-      '[XTEST_PID_UNREADABLE] cannot sample process 2147483646',
-    ],
+    ['a pid with no process', ['127.0.0.1:1', 'echo', '--pid', '2147483646'], '[XTEST_PID_UNREADABLE] cannot sample process 2147483646'],
     [
       'a chart that is not svg or html',
-      ['echo', '--grpc', '127.0.0.1:1', '--chart', 'out.png'],
+      ['127.0.0.1:1', 'echo', '--chart', 'out.png'],
       '[XTEST_CHART_UNWRITABLE] --chart needs a .svg or .html',
     ],
-    ['an unknown mode', ['echo', '--grpc', '127.0.0.1:1', '-m', 'stream'], "argument 'stream' is invalid"],
-    ['an unknown flag', ['echo', '--grpc', '127.0.0.1:1', '--bogus'], "unknown option '--bogus'"],
+    ['an unknown mode', ['127.0.0.1:1', 'echo', '-m', 'stream'], "argument 'stream' is invalid"],
+    ['an unknown flag', ['127.0.0.1:1', 'echo', '--bogus'], "unknown option '--bogus'"],
   ])('exits 2 before any call on %s', async (_, args, message) => {
     const r = await runToExit(['xtest', ...args]);
     expect(r.code).toBe(2);
