@@ -133,7 +133,7 @@ export function xtestCommand(): Command {
     .option('--timeout-ms <n>', 'deadline of each call (of each whole session)')
     .option('--pid <pid>', "sample this process's CPU and RSS (e.g. the loader's), from /proc")
     .option('--sample-ms <n>', 'interval between two --pid samples', '1000')
-    .option('--json', 'print the report as JSON (schema_version 1, see docs/xtest.md)')
+    .option('--json', 'print the report as JSON (schemaVersion 2, see docs/xtest.md)')
     .option('--chart <file>', 'write latency over time to a .svg or .html file')
     .option('--allow-errors', 'exit 0 even when calls failed')
     .option('--no-progress', 'no progress bar (it is drawn on stderr only when stderr is a terminal)')

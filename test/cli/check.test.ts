@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { notCamelCase } from './json-case.js';
 import { ROOT, runToExit } from './serve-process.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'plugins');
@@ -49,6 +50,7 @@ describe('aiges check', () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ ok: false, service: 'faulty', passed: 1, failed: 2 });
+    expect(notCamelCase(report)).toEqual([]);
     expect(report.results[0]).toMatchObject({
       name: 'shout once',
       ok: false,

@@ -80,19 +80,19 @@ describe("xtest's process report", () => {
     expect(procReport(42, readings, false)).toEqual({
       pid: 42,
       samples: [
-        { t_ms: 10, cpu_percent: null, rss_bytes: 300 },
-        { t_ms: 1010, cpu_percent: 50, rss_bytes: 500 },
-        { t_ms: 2010, cpu_percent: 150, rss_bytes: 400 },
+        { tMs: 10, cpuPercent: null, rssBytes: 300 },
+        { tMs: 1010, cpuPercent: 50, rssBytes: 500 },
+        { tMs: 2010, cpuPercent: 150, rssBytes: 400 },
       ],
-      cpu_percent: { mean: 100, max: 150 },
-      rss_bytes: { min: 300, max: 500, last: 400 },
+      cpuPercent: { mean: 100, max: 150 },
+      rssBytes: { min: 300, max: 500, last: 400 },
       exited: false,
     });
   });
 
   it('has no CPU share from a single reading', () => {
     const r = procReport(7, [{ atMs: 5, cpuMicros: 10, rssBytes: 1 }], true);
-    expect(r.cpu_percent).toEqual({ mean: null, max: null });
+    expect(r.cpuPercent).toEqual({ mean: null, max: null });
     expect(r.exited).toBe(true);
   });
 });

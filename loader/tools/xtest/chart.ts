@@ -55,9 +55,9 @@ function path(points: [number, number | null][], x: (t: number) => number, y: (v
 }
 
 export function renderSvg(r: XtestReport): string {
-  const { bucket_ms: width, buckets } = r.timeline;
-  const endS = Math.max(r.elapsed_ms, buckets.length * width) / 1000;
-  const topMs = niceCeil(Math.max(0, ...buckets.map((b) => b.max_ms ?? 0)));
+  const { bucketMs: width, buckets } = r.timeline;
+  const endS = Math.max(r.elapsedMs, buckets.length * width) / 1000;
+  const topMs = niceCeil(Math.max(0, ...buckets.map((b) => b.maxMs ?? 0)));
   const x = (s: number) => M.left + (s / endS) * PW;
   const y = (v: number) => M.top + PH - (v / topMs) * PH;
   const mid = (i: number) => ((i + 0.5) * width) / 1000;
@@ -94,18 +94,18 @@ export function renderSvg(r: XtestReport): string {
     );
   });
   const lines: [string, string, string, (b: (typeof buckets)[number]) => number | null][] = [
-    ['max', '#999', ' stroke-dasharray="4 3"', (b) => b.max_ms],
-    ['p99', '#ff7f0e', '', (b) => b.p99_ms],
-    ['p50', '#1f77b4', '', (b) => b.p50_ms],
+    ['max', '#999', ' stroke-dasharray="4 3"', (b) => b.maxMs],
+    ['p99', '#ff7f0e', '', (b) => b.p99Ms],
+    ['p50', '#1f77b4', '', (b) => b.p50Ms],
   ];
   for (const [, color, dash, pick] of lines)
     out.push(`<path d="${series(pick)}" fill="none" stroke="${color}" stroke-width="1.8"${dash}/>`);
   const legend: [string, string][] = lines.map(([name, color]) => [name, color]);
   legend.push(['failed share', '#d62728']);
   if (r.process !== null && r.process.samples.length > 0) {
-    const topMiB = niceCeil(r.process.rss_bytes.max / 1024 / 1024);
+    const topMiB = niceCeil(r.process.rssBytes.max / 1024 / 1024);
     const yr = (mib: number) => M.top + PH - (mib / topMiB) * PH;
-    const pts: [number, number | null][] = r.process.samples.map((s) => [s.t_ms / 1000, s.rss_bytes / 1024 / 1024]);
+    const pts: [number, number | null][] = r.process.samples.map((s) => [s.tMs / 1000, s.rssBytes / 1024 / 1024]);
     out.push(`<path d="${path(pts, x, yr)}" fill="none" stroke="#2ca02c" stroke-width="1.5"/>`);
     for (let k = 0; k <= 5; k++)
       out.push(`<text x="${M.left + PW + 8}" y="${(yr((topMiB * k) / 5) + 4).toFixed(1)}">${fmt((topMiB * k) / 5)}</text>`);

@@ -9,17 +9,17 @@ import { XtestCodes } from './errors.js';
 
 export interface ProcSample {
   /** From the run's start. */
-  t_ms: number;
+  tMs: number;
   /** CPU over the interval that ends here (null on the first sample). */
-  cpu_percent: number | null;
-  rss_bytes: number;
+  cpuPercent: number | null;
+  rssBytes: number;
 }
 
 export interface ProcReport {
   pid: number;
   samples: ProcSample[];
-  cpu_percent: { mean: number | null; max: number | null };
-  rss_bytes: { min: number; max: number; last: number };
+  cpuPercent: { mean: number | null; max: number | null };
+  rssBytes: { min: number; max: number; last: number };
   /** True when the process went away during the run (sampling stopped there). */
   exited: boolean;
 }
@@ -35,21 +35,21 @@ const tenth = (percent: number | null) => (percent === null ? null : Math.round(
 export function procReport(pid: number, readings: readonly ProcReading[], exited: boolean): ProcReport {
   const samples = readings.map(
     (r, i): ProcSample => ({
-      t_ms: Math.round(r.atMs),
-      cpu_percent: i === 0 ? null : tenth(cpuPercent(readings[i - 1] as ProcReading, r)),
-      rss_bytes: r.rssBytes,
+      tMs: Math.round(r.atMs),
+      cpuPercent: i === 0 ? null : tenth(cpuPercent(readings[i - 1] as ProcReading, r)),
+      rssBytes: r.rssBytes,
     }),
   );
-  const cpus = samples.flatMap((s) => (s.cpu_percent === null ? [] : [s.cpu_percent]));
+  const cpus = samples.flatMap((s) => (s.cpuPercent === null ? [] : [s.cpuPercent]));
   const rss = readings.map((r) => r.rssBytes);
   return {
     pid,
     samples,
-    cpu_percent: {
+    cpuPercent: {
       mean: tenth(cpuPercent(readings[0] as ProcReading, readings[readings.length - 1] as ProcReading)),
       max: cpus.length === 0 ? null : Math.max(...cpus),
     },
-    rss_bytes: { min: Math.min(...rss), max: Math.max(...rss), last: rss[rss.length - 1] as number },
+    rssBytes: { min: Math.min(...rss), max: Math.max(...rss), last: rss[rss.length - 1] as number },
     exited,
   };
 }

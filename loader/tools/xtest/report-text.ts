@@ -17,18 +17,18 @@ function latencyLine(s: LatencySummary): string {
 const row = (label: string, value: string) => `  ${label.padEnd(18)}${value}`;
 
 export function formatReport(r: XtestReport): string {
-  const limit = r.limit.requests !== null ? `${r.limit.requests} requests` : `${r.limit.duration_ms} ms`;
+  const limit = r.limit.requests !== null ? `${r.limit.requests} requests` : `${r.limit.durationMs} ms`;
   const lines = [
     `aiges xtest: ${r.target.service} over ${r.target.protocol} ${r.target.address}, ${r.mode} mode, concurrency ${r.concurrency}, ${limit}` +
-      (r.stopped_early ? ' (stopped early)' : ''),
-    row('elapsed', `${(r.elapsed_ms / 1000).toFixed(3)} s`),
+      (r.stoppedEarly ? ' (stopped early)' : ''),
+    row('elapsed', `${(r.elapsedMs / 1000).toFixed(3)} s`),
     row('requests', `${r.requests.total} (succeeded ${r.requests.succeeded}, failed ${r.requests.failed})`),
-    row('throughput', `${r.throughput.requests_per_s} req/s (${r.throughput.succeeded_per_s} succeeded/s)`),
-    row('latency ms', latencyLine(r.latency_ms)),
+    row('throughput', `${r.throughput.requestsPerS} req/s (${r.throughput.succeededPerS} succeeded/s)`),
+    row('latency ms', latencyLine(r.latencyMs)),
   ];
   if (r.session !== null) {
-    lines.push(row('first result ms', latencyLine(r.session.first_result_ms)));
-    lines.push(row('last result ms', latencyLine(r.session.last_result_ms)));
+    lines.push(row('first result ms', latencyLine(r.session.firstResultMs)));
+    lines.push(row('last result ms', latencyLine(r.session.lastResultMs)));
   }
   if (r.errors.length > 0) {
     lines.push('  errors (code  count  first message)');
@@ -37,8 +37,8 @@ export function formatReport(r: XtestReport): string {
   }
   if (r.process !== null) {
     const p = r.process;
-    const cpu = p.cpu_percent.mean === null ? '-' : `mean ${p.cpu_percent.mean}% max ${p.cpu_percent.max ?? '-'}%`;
-    const rss = `min ${(p.rss_bytes.min / MIB).toFixed(1)} max ${(p.rss_bytes.max / MIB).toFixed(1)} last ${(p.rss_bytes.last / MIB).toFixed(1)} MiB`;
+    const cpu = p.cpuPercent.mean === null ? '-' : `mean ${p.cpuPercent.mean}% max ${p.cpuPercent.max ?? '-'}%`;
+    const rss = `min ${(p.rssBytes.min / MIB).toFixed(1)} max ${(p.rssBytes.max / MIB).toFixed(1)} last ${(p.rssBytes.last / MIB).toFixed(1)} MiB`;
     lines.push(row(`process ${p.pid}`, `cpu ${cpu}, rss ${rss}${p.exited ? ' (exited during the run)' : ''}`));
   }
   return `${lines.join('\n')}\n`;

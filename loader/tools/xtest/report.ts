@@ -1,8 +1,8 @@
 /**
  * The report of a run: what `runXtest` returns and what `--json` prints. Its shape is a contract
  * for machines (docs/xtest.md, "JSON report"): fields are only ever added within one
- * `schema_version`; a rename or removal bumps it. Names are snake_case; times are milliseconds
- * unless the name says otherwise.
+ * `schemaVersion`; a rename or removal bumps it. Names are camelCase, as in every `--json` of the
+ * CLI; times are milliseconds unless the name says otherwise.
  */
 import type { LatencySummary } from './latency.js';
 import type { XtestOptions } from './options.js';
@@ -10,38 +10,39 @@ import type { ProcReport } from './proc-sampler.js';
 import type { ErrorCount, Tallies, Totals } from './stats.js';
 import type { TimelineReport } from './timeline.js';
 
-export const SCHEMA_VERSION = 1;
+/** 2: every name camelCase, as every `aiges … --json` (1 was snake_case: `latency_ms` is now `latencyMs`). */
+export const SCHEMA_VERSION = 2;
 
 export interface XtestReport {
-  schema_version: typeof SCHEMA_VERSION;
+  schemaVersion: typeof SCHEMA_VERSION;
   target: { protocol: 'grpc' | 'http'; address: string; service: string };
   mode: 'once' | 'session';
   concurrency: number;
-  ramp_up_ms: number;
+  rampUpMs: number;
   /** What bounded the run: a count of calls or a duration (the other is null). */
-  limit: { requests: number | null; duration_ms: number | null };
+  limit: { requests: number | null; durationMs: number | null };
   /** Per input key, how many distinct payloads were cycled through. */
   inputs: Record<string, number>;
   /** ISO 8601 time the run started. */
-  started_at: string;
+  startedAt: string;
   /** From the first call started to the last call finished. */
-  elapsed_ms: number;
+  elapsedMs: number;
   /** True when the run was stopped (signal, Ctrl-C) before its limit. */
-  stopped_early: boolean;
+  stoppedEarly: boolean;
   requests: Totals;
-  throughput: { requests_per_s: number; succeeded_per_s: number };
+  throughput: { requestsPerS: number; succeededPerS: number };
   /** The error-code distribution, most frequent first; empty when every call succeeded. */
   errors: ErrorCount[];
   /** Whole-call latency of the successes (a whole session in session mode). */
-  latency_ms: LatencySummary;
+  latencyMs: LatencySummary;
   /** Session mode only (null in once mode). */
   session: {
-    frame_bytes: number | null;
-    frame_interval_ms: number;
+    frameBytes: number | null;
+    frameIntervalMs: number;
     /** From opening a session to its first result with items. */
-    first_result_ms: LatencySummary;
+    firstResultMs: LatencySummary;
     /** From sending a session's last frame to its final result. */
-    last_result_ms: LatencySummary;
+    lastResultMs: LatencySummary;
   } | null;
   /** `--pid` sampling (null without it). */
   process: ProcReport | null;
@@ -64,30 +65,30 @@ export function buildReport(f: RunFacts): XtestReport {
   const o = f.options;
   const { tallies } = f;
   return {
-    schema_version: SCHEMA_VERSION,
+    schemaVersion: SCHEMA_VERSION,
     target: { protocol: o.target.protocol, address: o.target.protocol === 'grpc' ? o.target.address : o.target.url, service: o.service },
     mode: o.mode,
     concurrency: o.concurrency,
-    ramp_up_ms: o.rampUpMs,
-    limit: { requests: o.requests ?? null, duration_ms: o.durationMs ?? null },
+    rampUpMs: o.rampUpMs,
+    limit: { requests: o.requests ?? null, durationMs: o.durationMs ?? null },
     inputs: f.inputs,
-    started_at: f.startedAt.toISOString(),
-    elapsed_ms: Math.round(f.elapsedMs * 1000) / 1000,
-    stopped_early: f.stoppedEarly,
+    startedAt: f.startedAt.toISOString(),
+    elapsedMs: Math.round(f.elapsedMs * 1000) / 1000,
+    stoppedEarly: f.stoppedEarly,
     requests: tallies.requests,
     throughput: {
-      requests_per_s: perSecond(tallies.requests.total, f.elapsedMs),
-      succeeded_per_s: perSecond(tallies.requests.succeeded, f.elapsedMs),
+      requestsPerS: perSecond(tallies.requests.total, f.elapsedMs),
+      succeededPerS: perSecond(tallies.requests.succeeded, f.elapsedMs),
     },
     errors: tallies.errors,
-    latency_ms: tallies.latency,
+    latencyMs: tallies.latency,
     session:
       o.mode === 'session'
         ? {
-            frame_bytes: o.frameBytes ?? null,
-            frame_interval_ms: o.frameIntervalMs,
-            first_result_ms: tallies.firstResult,
-            last_result_ms: tallies.lastResult,
+            frameBytes: o.frameBytes ?? null,
+            frameIntervalMs: o.frameIntervalMs,
+            firstResultMs: tallies.firstResult,
+            lastResultMs: tallies.lastResult,
           }
         : null,
     process: f.process,

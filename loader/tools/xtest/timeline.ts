@@ -7,17 +7,17 @@
  */
 export interface TimelineBucket {
   /** Bucket start, from the run's start. */
-  t_ms: number;
+  tMs: number;
   succeeded: number;
   failed: number;
   /** Latencies of the successes sampled in this bucket (null when none). */
-  p50_ms: number | null;
-  p99_ms: number | null;
-  max_ms: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
 }
 
 export interface TimelineReport {
-  bucket_ms: number;
+  bucketMs: number;
   buckets: TimelineBucket[];
 }
 
@@ -65,15 +65,15 @@ export class Timeline {
       const pick = (p: number) =>
         lat.length === 0 ? null : round3(lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)] as number);
       return {
-        t_ms: b * width,
+        tMs: b * width,
         succeeded: sum(this.#ok, b),
         failed: sum(this.#failed, b),
-        p50_ms: pick(50),
-        p99_ms: pick(99),
-        max_ms: pick(100),
+        p50Ms: pick(50),
+        p99Ms: pick(99),
+        maxMs: pick(100),
       };
     });
-    return { bucket_ms: width, buckets };
+    return { bucketMs: width, buckets };
   }
 
   #ticks(): number {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notCamelCase } from '../../cli/json-case.js';
 import { CLI, runToExit, startServe } from '../../cli/serve-process.js';
 import { mismatches, REPORT_SHAPE, SESSION_SHAPE } from './report-shape.js';
 
@@ -55,16 +56,17 @@ describe('aiges xtest (CLI)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Record<string, any>;
-    // The whole shape, so that any rename or removal fails here (and bumps schema_version).
+    // The whole shape, so that any rename or removal fails here (and bumps schemaVersion).
     expect(mismatches(report, REPORT_SHAPE)).toEqual([]);
+    expect(notCamelCase(report)).toEqual([]);
     expect(report['process'].samples.length).toBeGreaterThanOrEqual(2);
-    expect(report['process'].samples[0].cpu_percent).toBeNull();
+    expect(report['process'].samples[0].cpuPercent).toBeNull();
     expect(report['timeline'].buckets.length).toBeGreaterThan(0);
-    expect(report['schema_version']).toBe(1);
+    expect(report['schemaVersion']).toBe(2);
     expect(report['target']).toEqual({ protocol: 'grpc', address: `127.0.0.1:${echo.grpcPort}`, service: 'echo' });
     expect(report['requests']).toEqual({ total: 60, succeeded: 60, failed: 0 });
     expect(report['process'].pid).toBe(echo.proc.pid);
-    expect(report['process'].rss_bytes.min).toBeGreaterThan(0);
+    expect(report['process'].rssBytes.min).toBeGreaterThan(0);
     const svg = readFileSync(chart, 'utf8');
     expect(XMLValidator.validate(svg)).toBe(true);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -134,11 +136,11 @@ describe('aiges xtest (CLI)', () => {
       ['10107', 2],
       ['10907', 2],
     ]);
-    for (const key of ['first_result_ms', 'last_result_ms']) {
+    for (const key of ['firstResultMs', 'lastResultMs']) {
       const s = report['session'][key];
       expect(s.count).toBe(8);
       expect(s.min <= s.p50 && s.p50 <= s.p99 && s.p99 <= s.max).toBe(true);
-      expect(s.max).toBeLessThanOrEqual(report['latency_ms'].max);
+      expect(s.max).toBeLessThanOrEqual(report['latencyMs'].max);
     }
   });
 

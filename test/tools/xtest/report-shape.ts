@@ -26,32 +26,32 @@ export const LATENCY = { count: N, min: N, mean: N, p50: N, p90: N, p95: N, p99:
 
 /** The report's shape (docs/xtest.md) in once mode with --pid; in session mode `session` is SESSION_SHAPE. */
 export const REPORT_SHAPE = {
-  schema_version: N,
+  schemaVersion: N,
   target: { protocol: 'string', address: 'string', service: 'string' },
   mode: 'string',
   concurrency: N,
-  ramp_up_ms: N,
-  limit: { requests: 'number|null', duration_ms: 'number|null' },
+  rampUpMs: N,
+  limit: { requests: 'number|null', durationMs: 'number|null' },
   inputs: { text: N },
-  started_at: 'string',
-  elapsed_ms: N,
-  stopped_early: 'boolean',
+  startedAt: 'string',
+  elapsedMs: N,
+  stoppedEarly: 'boolean',
   requests: { total: N, succeeded: N, failed: N },
-  throughput: { requests_per_s: N, succeeded_per_s: N },
+  throughput: { requestsPerS: N, succeededPerS: N },
   errors: [{ code: 'string', count: N, message: 'string' }],
-  latency_ms: LATENCY,
+  latencyMs: LATENCY,
   session: 'null',
   process: {
     pid: N,
-    samples: [{ t_ms: N, cpu_percent: 'number|null', rss_bytes: N }],
-    cpu_percent: { mean: N, max: N },
-    rss_bytes: { min: N, max: N, last: N },
+    samples: [{ tMs: N, cpuPercent: 'number|null', rssBytes: N }],
+    cpuPercent: { mean: N, max: N },
+    rssBytes: { min: N, max: N, last: N },
     exited: 'boolean',
   },
   timeline: {
-    bucket_ms: N,
-    buckets: [{ t_ms: N, succeeded: N, failed: N, p50_ms: 'number|null', p99_ms: 'number|null', max_ms: 'number|null' }],
+    bucketMs: N,
+    buckets: [{ tMs: N, succeeded: N, failed: N, p50Ms: 'number|null', p99Ms: 'number|null', maxMs: 'number|null' }],
   },
 };
 
-export const SESSION_SHAPE = { frame_bytes: 'number|null', frame_interval_ms: N, first_result_ms: LATENCY, last_result_ms: LATENCY };
+export const SESSION_SHAPE = { frameBytes: 'number|null', frameIntervalMs: N, firstResultMs: LATENCY, lastResultMs: LATENCY };

@@ -36,11 +36,11 @@ function sampleReport(service = 'echo'): XtestReport {
     process: {
       pid: 42,
       samples: [
-        { t_ms: 0, cpu_percent: null, rss_bytes: 100 * 1024 * 1024 },
-        { t_ms: 2000, cpu_percent: 55.5, rss_bytes: 120 * 1024 * 1024 },
+        { tMs: 0, cpuPercent: null, rssBytes: 100 * 1024 * 1024 },
+        { tMs: 2000, cpuPercent: 55.5, rssBytes: 120 * 1024 * 1024 },
       ],
-      cpu_percent: { mean: 55.5, max: 55.5 },
-      rss_bytes: { min: 100 * 1024 * 1024, max: 120 * 1024 * 1024, last: 120 * 1024 * 1024 },
+      cpuPercent: { mean: 55.5, max: 55.5 },
+      rssBytes: { min: 100 * 1024 * 1024, max: 120 * 1024 * 1024, last: 120 * 1024 * 1024 },
       exited: false,
     },
   });
@@ -69,17 +69,17 @@ function elementNames(xml: string): string[] {
 describe('buildReport', () => {
   it('fills the documented fields', () => {
     const r = sampleReport();
-    expect(r.schema_version).toBe(SCHEMA_VERSION);
+    expect(r.schemaVersion).toBe(SCHEMA_VERSION);
     expect(r.target).toEqual({ protocol: 'grpc', address: '127.0.0.1:5090', service: 'echo' });
-    expect(r.limit).toEqual({ requests: 10, duration_ms: null });
+    expect(r.limit).toEqual({ requests: 10, durationMs: null });
     expect(r.requests).toEqual({ total: 10, succeeded: 8, failed: 2 });
-    expect(r.throughput).toEqual({ requests_per_s: 5, succeeded_per_s: 4 });
+    expect(r.throughput).toEqual({ requestsPerS: 5, succeededPerS: 4 });
     expect(r.errors.map((e) => e.code)).toEqual(['10909', 'grpc:UNAVAILABLE']);
-    expect(r.started_at).toBe('2026-01-02T03:04:05.000Z');
-    expect(r.session?.frame_bytes).toBe(640);
-    expect(r.session?.first_result_ms).toMatchObject({ count: 8, min: 2, max: 9 });
-    expect(r.session?.last_result_ms).toMatchObject({ count: 8, min: 1, max: 4.5 });
-    expect(r.timeline.bucket_ms).toBe(50);
+    expect(r.startedAt).toBe('2026-01-02T03:04:05.000Z');
+    expect(r.session?.frameBytes).toBe(640);
+    expect(r.session?.firstResultMs).toMatchObject({ count: 8, min: 2, max: 9 });
+    expect(r.session?.lastResultMs).toMatchObject({ count: 8, min: 1, max: 4.5 });
+    expect(r.timeline.bucketMs).toBe(50);
   });
 });
 

@@ -74,9 +74,9 @@ describe.each<Protocol>(['grpc', 'http'])('runXtest over %s', (protocol) => {
     expect(r.requests).toEqual({ total: 40, succeeded: 40, failed: 0 });
     expect(r.errors).toEqual([]);
     expect(r.inputs).toEqual({ text: 1, data: 3 });
-    expectOrdered(r.latency_ms, 40);
+    expectOrdered(r.latencyMs, 40);
     expect(r.session).toBeNull();
-    expect(r.throughput.requests_per_s).toBeGreaterThan(0);
+    expect(r.throughput.requestsPerS).toBeGreaterThan(0);
     expect(r.timeline.buckets.reduce((n, b) => n + b.succeeded, 0)).toBe(40);
   });
 
@@ -93,19 +93,19 @@ describe.each<Protocol>(['grpc', 'http'])('runXtest over %s', (protocol) => {
     expect(r.requests).toEqual({ total: 12, succeeded: 12, failed: 0 });
     expect(r.session).not.toBeNull();
     const session = r.session!;
-    expect([session.frame_bytes, session.frame_interval_ms]).toEqual([2, 2]);
-    expectOrdered(r.latency_ms, 12);
-    expectOrdered(session.first_result_ms, 12);
-    expectOrdered(session.last_result_ms, 12);
+    expect([session.frameBytes, session.frameIntervalMs]).toEqual([2, 2]);
+    expectOrdered(r.latencyMs, 12);
+    expectOrdered(session.firstResultMs, 12);
+    expectOrdered(session.lastResultMs, 12);
     // Each is a part of its session, so none exceeds the longest session.
-    expect(session.first_result_ms.max as number).toBeLessThanOrEqual(r.latency_ms.max as number);
-    expect(session.last_result_ms.max as number).toBeLessThanOrEqual(r.latency_ms.max as number);
+    expect(session.firstResultMs.max as number).toBeLessThanOrEqual(r.latencyMs.max as number);
+    expect(session.lastResultMs.max as number).toBeLessThanOrEqual(r.latencyMs.max as number);
   });
 
   it('a one-frame session works too', async () => {
     const r = await run(echo, { service: 'echo', mode: 'session', requests: 3, inputs: [text('whole')] });
     expect(r.requests).toEqual({ total: 3, succeeded: 3, failed: 0 });
-    expect(r.session?.first_result_ms.count).toBe(3);
+    expect(r.session?.firstResultMs.count).toBe(3);
   });
 
   it('once against a plugin failing every 3rd call and rejecting every 5th: exact distribution', async () => {
@@ -123,7 +123,7 @@ describe.each<Protocol>(['grpc', 'http'])('runXtest over %s', (protocol) => {
       ['10107', 6],
     ]);
     expect(r.errors[0]?.message).toContain('call failed (fail_every=3)');
-    expect(r.latency_ms.count).toBe(16);
+    expect(r.latencyMs.count).toBe(16);
     const timeline = r.timeline.buckets.reduce((n, b) => [n[0]! + b.succeeded, n[1]! + b.failed], [0, 0]);
     expect(timeline).toEqual([16, 14]);
   });
@@ -144,8 +144,8 @@ describe.each<Protocol>(['grpc', 'http'])('runXtest over %s', (protocol) => {
       ['10107', 2],
       ['10907', 2],
     ]);
-    expect(r.session?.first_result_ms.count).toBe(8);
-    expect(r.session?.last_result_ms.count).toBe(8);
+    expect(r.session?.firstResultMs.count).toBe(8);
+    expect(r.session?.lastResultMs.count).toBe(8);
   });
 
   it('counts calls past --timeout-ms as 10102', async () => {
@@ -160,8 +160,8 @@ describe.each<Protocol>(['grpc', 'http'])('runXtest over %s', (protocol) => {
     const r = await runXtest({ target, service: 'echo', requests: 3, inputs: [text('x')], timeoutMs: 5000 });
     expect(r.requests).toEqual({ total: 3, succeeded: 0, failed: 3 });
     expect(r.errors.map((e) => [e.code, e.count])).toEqual([[protocol === 'grpc' ? 'grpc:UNAVAILABLE' : 'net:ECONNREFUSED', 3]]);
-    expect(r.latency_ms.count).toBe(0);
-    expect(r.latency_ms.p50).toBeNull();
+    expect(r.latencyMs.count).toBe(0);
+    expect(r.latencyMs.p50).toBeNull();
   });
 });
 
@@ -170,9 +170,9 @@ describe('runXtest runs', () => {
 
   it('for a duration when given one, with a ramp-up', async () => {
     const r = await runXtest({ target: target(), service: 'echo', concurrency: 2, durationMs: 300, rampUpMs: 100, inputs: [text('x')] });
-    expect(r.limit).toEqual({ requests: null, duration_ms: 300 });
-    expect(r.ramp_up_ms).toBe(100);
-    expect(r.stopped_early).toBe(false);
+    expect(r.limit).toEqual({ requests: null, durationMs: 300 });
+    expect(r.rampUpMs).toBe(100);
+    expect(r.stoppedEarly).toBe(false);
     expect(r.requests.total).toBeGreaterThan(0);
     expect(r.requests.failed).toBe(0);
   });
@@ -182,7 +182,7 @@ describe('runXtest runs', () => {
     while (run.progress().done < 5) await new Promise((r) => setTimeout(r, 5));
     run.stop();
     const r = await run.done;
-    expect(r.stopped_early).toBe(true);
+    expect(r.stoppedEarly).toBe(true);
     expect(r.requests.total).toBeGreaterThanOrEqual(5);
     expect(r.requests.total).toBe(r.requests.succeeded);
   });
@@ -193,9 +193,9 @@ describe('runXtest runs', () => {
     expect(p.pid).toBe(process.pid);
     expect(p.exited).toBe(false);
     expect(p.samples.length).toBeGreaterThanOrEqual(2);
-    expect(p.samples[0]?.cpu_percent).toBeNull();
-    expect(p.rss_bytes.min).toBeGreaterThan(0);
-    expect(p.rss_bytes.max).toBeGreaterThanOrEqual(p.rss_bytes.min);
+    expect(p.samples[0]?.cpuPercent).toBeNull();
+    expect(p.rssBytes.min).toBeGreaterThan(0);
+    expect(p.rssBytes.max).toBeGreaterThanOrEqual(p.rssBytes.min);
   });
 
   it('notes a sampled process that exits during the run', async () => {

@@ -73,19 +73,19 @@ describe('Timeline', () => {
     // 1.2 s: 20 ms buckets, the narrowest round width that needs at most 60 buckets.
     for (let i = 0; i < 120; i++) t.record(i * 10, i % 10 === 9 ? undefined : i);
     const r = t.report(1200);
-    expect(r.bucket_ms).toBe(20);
+    expect(r.bucketMs).toBe(20);
     expect(r.buckets).toHaveLength(60);
     expect(r.buckets.reduce((a, b) => a + b.succeeded, 0)).toBe(108);
     expect(r.buckets.reduce((a, b) => a + b.failed, 0)).toBe(12);
-    expect(r.buckets[0]).toEqual({ t_ms: 0, succeeded: 2, failed: 0, p50_ms: 0, p99_ms: 1, max_ms: 1 });
-    expect(r.buckets[4]).toEqual({ t_ms: 80, succeeded: 1, failed: 1, p50_ms: 8, p99_ms: 8, max_ms: 8 });
+    expect(r.buckets[0]).toEqual({ tMs: 0, succeeded: 2, failed: 0, p50Ms: 0, p99Ms: 1, maxMs: 1 });
+    expect(r.buckets[4]).toEqual({ tMs: 80, succeeded: 1, failed: 1, p50Ms: 8, p99Ms: 8, maxMs: 8 });
   });
 
   it('gives buckets without successes null latencies', () => {
     const t = new Timeline();
     t.record(5, undefined);
     const r = t.report(5);
-    expect(r.buckets).toEqual([{ t_ms: 0, succeeded: 0, failed: 1, p50_ms: null, p99_ms: null, max_ms: null }]);
+    expect(r.buckets).toEqual([{ tMs: 0, succeeded: 0, failed: 1, p50Ms: null, p99Ms: null, maxMs: null }]);
   });
 
   it('covers calls that end after the elapsed time it is given', () => {
