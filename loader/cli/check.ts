@@ -8,6 +8,7 @@ import { runCheck } from '../tools/check/check.js';
 import { isToolError } from '../tools/errors.js';
 import { formatReport } from '../tools/check/report.js';
 import { printError } from './fail.js';
+import { examples } from './help.js';
 
 interface CheckFlags {
   samples?: string;
@@ -20,7 +21,15 @@ export function checkCommand(): Command {
     .argument('[target]', 'plugin folder, plugin file or aiges.toml', '.')
     .option('-s, --samples <file>', 'samples file (default: <project>/samples/requests.toml)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nThe samples format is described in docs/plugins.md ("Sample requests").')
+    .addHelpText(
+      'after',
+      '\nThe samples format is described in docs/plugins.md ("Sample requests").\n' +
+        examples(
+          'aiges check .                                  # samples/requests.toml of the project here',
+          'aiges check my-plugins/wc/aiges.session.toml --samples my-plugins/wc/samples/session.toml',
+          'aiges check demo/echo --json',
+        ),
+    )
     .action(async (target: string, flags: CheckFlags) => {
       try {
         const report = await runCheck({ target, samples: flags.samples });

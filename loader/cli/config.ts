@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ROLLOUT_TIMEOUT_MS } from '../../polaris/store/rollout.js';
 import type { ConfigVersion, Polaris } from '../../polaris/store/types.js';
+import { examples } from './help.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
 function versionArg(value: string): number {
@@ -54,6 +55,13 @@ function push(): Command {
     .option('--note <text>', 'free text kept with the version (who, why)')
     .option('--timeout-ms <n>', 'how long the instances have to apply it before it fails', msArg, ROLLOUT_TIMEOUT_MS)
     .option('--no-wait', 'start the rollout and return (the instances decide it; see `aiges config status`)')
+    .addHelpText(
+      'after',
+      examples(
+        'aiges config push echo tuned.toml --note "capacity 128"     # waits; exit 1 if an instance failed',
+        'aiges config push echo canary.toml --instance host-1234-ab12cd   # gray release to one instance',
+      ),
+    )
     .action(async (service: string, file: string, flags: PushFlags) => {
       await withPolaris('config push', flags, async (polaris) => {
         const options = {
@@ -121,6 +129,7 @@ function get(): Command {
     .argument('<service>', 'service name')
     .option('--version <n>', 'this version instead', versionArg)
     .option('--instance <id>', 'the version this instance should run (its gray override, else current)')
+    .addHelpText('after', examples('aiges config get echo', 'aiges config get echo --version 3 --json'))
     .action(async (service: string, flags: PolarisFlags & { version?: number; instance?: string }) => {
       await withPolaris('config get', flags, async (polaris) => {
         const options = {
@@ -145,6 +154,7 @@ function get(): Command {
 function history(): Command {
   return polarisVerb('history', 'List every stored config version of a service and its state; * marks the current one.')
     .argument('<service>', 'service name')
+    .addHelpText('after', examples('aiges config history echo', 'aiges config history echo --etcd http://127.0.0.1:2379 --json'))
     .action(async (service: string, flags: PolarisFlags) => {
       await withPolaris('config history', flags, async (polaris) => {
         const [versions, current] = await Promise.all([polaris.config.history(service), polaris.config.current(service)]);
@@ -169,6 +179,7 @@ function rollback(): Command {
   return polarisVerb('rollback', 'Point every instance of a service back at an earlier version (clears gray overrides).')
     .argument('<service>', 'service name')
     .argument('<version>', 'version to run', versionArg)
+    .addHelpText('after', examples('aiges config rollback echo 3'))
     .action(async (service: string, version: number, flags: PolarisFlags) => {
       await withPolaris('config rollback', flags, async (polaris) => {
         await polaris.config.rollback(service, version);
@@ -181,6 +192,7 @@ function rollback(): Command {
 function status(): Command {
   return polarisVerb('status', 'What each live instance runs, what it was pointed at, and what its last try of a version did.')
     .argument('<service>', 'service name')
+    .addHelpText('after', examples('aiges config status echo', 'aiges config status echo --json'))
     .action(async (service: string, flags: PolarisFlags) => {
       await withPolaris('config status', flags, async (polaris) => {
         const [current, statuses, instances] = await Promise.all([
@@ -232,10 +244,11 @@ export function configCommand(): Command {
     .addCommand(status())
     .addHelpText(
       'after',
-      '\nExamples:\n' +
-        '  aiges config push echo tuned.toml --note "capacity 128"     # waits; exit 1 if an instance failed\n' +
-        '  aiges config push echo canary.toml --instance host-1234-ab12cd   # gray release to one instance\n' +
-        '  aiges config status echo\n' +
-        '  aiges config rollback echo 3\n',
+      examples(
+        'aiges config push echo tuned.toml --note "capacity 128"     # waits; exit 1 if an instance failed',
+        'aiges config push echo canary.toml --instance host-1234-ab12cd   # gray release to one instance',
+        'aiges config status echo',
+        'aiges config rollback echo 3',
+      ),
     );
 }

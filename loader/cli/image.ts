@@ -17,6 +17,7 @@ import { ImageCodes, imageError } from '../tools/image/errors.js';
 import { commandLine, runBuild } from '../tools/image/run.js';
 import { packageVersion, stageBaseContext } from '../tools/image/stage.js';
 import { printError } from './fail.js';
+import { examples } from './help.js';
 
 interface BuilderFlags {
   builder: BuilderChoice;
@@ -71,6 +72,7 @@ function stageCommand(): Command {
   return new Command('stage')
     .description('Assemble the build context of the base images (for docker build by hand).')
     .argument('<out-dir>', 'folder to create (must be absent or empty)')
+    .addHelpText('after', examples('aiges image stage /tmp/aiges-ctx && docker build -f /tmp/aiges-ctx/Dockerfile.cpu /tmp/aiges-ctx'))
     .action((out: string) =>
       reportErrors('stage', async () => {
         const context = await stageBaseContext(resolve(out));
@@ -95,7 +97,14 @@ function baseCommand(): Command {
       .addOption(new Option('--variant <variant>', 'cpu or cuda').choices([...VARIANTS]).default('cpu'))
       .option('--from <image>', 'upstream image (build arg BASE; default node:20-bookworm-slim, or a CUDA runtime image for cuda)')
       .option('--node-image <image>', 'cuda: the image Node is copied from (build arg NODE_IMAGE)')
-      .option('--tag <tag>', 'image name (default aiges-ts/base:<version>-<variant>)'),
+      .option('--tag <tag>', 'image name (default aiges-ts/base:<version>-<variant>)')
+      .addHelpText(
+        'after',
+        examples(
+          'aiges image base --variant cpu                                   # FROM node:20-bookworm-slim',
+          'aiges image base --builder buildah --from localhost/node-root:20 # offline (docs/images.md)',
+        ),
+      ),
   ).action((flags: BaseFlags) =>
     reportErrors('base', async () => {
       const { builder, buildah } = resolveBuilder(flags);
@@ -134,7 +143,13 @@ function buildBusinessCommand(): Command {
         new Option('--variant <variant>', 'which default base a generated Dockerfile names').choices([...VARIANTS]).default('cpu'),
       ),
   )
-    .addHelpText('after', '\nExample: aiges image build demo/echo --base aiges-ts/base:0.1.0-cpu --tag echo:1')
+    .addHelpText(
+      'after',
+      examples(
+        'aiges image build my-plugins/hello --tag hello:0.1.0',
+        'aiges image build demo/echo --base localhost/aiges-ts/base:0.1.0-cpu --tag echo:1 --builder buildah',
+      ),
+    )
     .action((dir: string, flags: BuildFlags) =>
       reportErrors('build', async () => {
         const plan = planBusinessBuild(dir, packageVersion(), flags.variant);
@@ -158,6 +173,14 @@ function buildBusinessCommand(): Command {
 export function imageCommand(): Command {
   return new Command('image')
     .description('Build base images and business images (docker when a daemon answers, else buildah).')
+    .addHelpText(
+      'after',
+      examples(
+        'aiges image base --variant cpu',
+        'aiges image build my-plugins/hello --tag hello:0.1.0',
+        'aiges image stage /tmp/aiges-ctx',
+      ),
+    )
     .addCommand(stageCommand())
     .addCommand(baseCommand())
     .addCommand(buildBusinessCommand());

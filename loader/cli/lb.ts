@@ -8,6 +8,7 @@ import { createLogger } from '../log.js';
 import { Balancer, MAX_MESSAGE_BYTES, SESSION_OPEN_TIMEOUT_MS } from '../../polaris/balancer/balancer.js';
 import type { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
 import { printError } from './fail.js';
+import { examples } from './help.js';
 import { openPolaris } from './polaris-flags.js';
 import { intArg } from './serve.js';
 
@@ -73,8 +74,11 @@ export function lbCommand(): Command {
     )
     .addHelpText(
       'after',
-      '\nExample: aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo\n' +
-        'TLS and auth to etcd: AIGES_POLARIS_CA_FILE, _CERT_FILE, _KEY_FILE, _USERNAME, _PASSWORD.',
+      '\nTLS and auth to etcd: AIGES_POLARIS_CA_FILE, _CERT_FILE, _KEY_FILE, _USERNAME, _PASSWORD.\n' +
+        examples(
+          'aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo',
+          'aiges lb --listen 127.0.0.1:0 --log-level debug      # every service; logs the port it picked',
+        ),
     )
     .action(async (flags: LbFlags) => {
       await runBalancer(flags);

@@ -8,6 +8,7 @@ import { isToolError, USAGE_EXIT_CODE } from '../tools/errors.js';
 import { LANGS } from '../tools/scaffold/names.js';
 import { scaffold } from '../tools/scaffold/scaffold.js';
 import { printError } from './fail.js';
+import { examples } from './help.js';
 
 const NEXT_STEPS: Record<string, string> = {
   ts: 'npm test && npx aiges check . && npx aiges serve .',
@@ -21,6 +22,13 @@ export function newCommand(): Command {
     .argument('<name>', 'project name: the folder, the service id (lowercase letters, digits, dashes)')
     .option('--lang <lang>', `wrapper language: ${LANGS.join(' | ')}`, 'ts')
     .option('--dir <parent>', 'create the project folder in this folder', '.')
+    .addHelpText(
+      'after',
+      examples(
+        'aiges new word-count --dir /tmp          # a TS plugin in /tmp/word-count',
+        'aiges new wc --lang cpp --dir my-plugins   # an AIGes C-ABI wrapper in C++',
+      ),
+    )
     .action((name: string, flags: { lang: string; dir: string }) => {
       try {
         const result = scaffold({ name, lang: flags.lang, parent: flags.dir });

@@ -3,7 +3,6 @@
  * conventions every verb shares (CONTRIBUTING.md, "CLI conventions"): commander's own usage
  * errors read `aiges <verb>: …` like the verbs' errors, and exit 2 like them.
  */
-import { readFileSync } from 'node:fs';
 import { Command, type CommanderError } from 'commander';
 import { callCommand } from './call.js';
 import { checkCommand } from './check.js';
@@ -15,10 +14,10 @@ import { serveCommand } from './serve.js';
 import { servicesCommand } from './services.js';
 import { xtestCommand } from './xtest.js';
 import { USAGE_EXIT_CODE } from '../tools/errors.js';
+import { installRoot } from '../tools/scaffold/install-root.js';
 import { errorLine } from './fail.js';
+import { examples } from './help.js';
 import { fetchLoad } from '../../polaris/client/load-fetch.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** "image build" for the `build` command under `image`; '' for the program itself. */
 export function verbOf(cmd: Command): string {
@@ -35,7 +34,7 @@ export function allCommands(cmd: Command): Command[] {
 export function buildProgram(): Command {
   const program = new Command('aiges')
     .description('aiges-ts: serve AI wrapper plugins over gRPC and HTTP')
-    .version(pkg.version)
+    .version(installRoot().version)
     // Program options only before a verb, so that a verb's own --version (config get) is its own.
     .enablePositionalOptions()
     .addCommand(serveCommand())
@@ -47,6 +46,15 @@ export function buildProgram(): Command {
     .addCommand(imageCommand())
     .addCommand(newCommand())
     .addCommand(checkCommand())
+    .addHelpText(
+      'after',
+      examples(
+        'aiges serve demo/echo                                  # gRPC :5090, HTTP :8080',
+        'aiges call 127.0.0.1:5090 echo --text text=hello',
+        'aiges new word-count --dir /tmp && aiges check /tmp/word-count',
+        'aiges <verb> --help                                    # each verb, with its own examples',
+      ),
+    )
     .showHelpAfterError();
   for (const cmd of allCommands(program)) {
     const prefix = errorLine(verbOf(cmd), '').trimEnd();

@@ -16,6 +16,7 @@ import { Loader } from '../loader.js';
 import { loadOptions } from '../plane.js';
 import { locatePlugin } from '../plugin/repository.js';
 import { isDebug, printError } from './fail.js';
+import { examples } from './help.js';
 
 /** The exit status after a fault of the loader's own (EX_SOFTWARE): 1 is a failed start, 2 a bad config. */
 export const EXIT_LOADER_FAULT = 70;
@@ -64,7 +65,11 @@ export function serveCommand(): Command {
     .addHelpText(
       'after',
       '\nPrecedence: defaults < config file < AIGES_<SECTION>_<KEY> environment < flags.\n' +
-        'Example: aiges serve demo/echo --grpc-port 5090 --http-port 8080',
+        examples(
+          'aiges serve demo/echo --grpc-port 5090 --http-port 8080',
+          'aiges serve --config my-plugins/wc/aiges.session.toml --log-level debug',
+          'aiges serve demo/echo --etcd http://127.0.0.1:2379      # and register in polaris',
+        ),
     )
     .action(async (plugin: string | undefined, flags: ServeFlags) => {
       await serve(plugin, flags);

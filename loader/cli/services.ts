@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { formatLoad, formatReady, serviceRows, type LoadSource } from '../../polaris/client/services-ls.js';
+import { examples } from './help.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
 function age(startedAt: string, now: number): string {
@@ -19,6 +20,13 @@ function age(startedAt: string, now: number): string {
 export function servicesCommand(options: { fetchLoad?: LoadSource } = {}): Command {
   const ls = polarisVerb('ls', 'List live instances (of one service, or of all).')
     .argument('[service]', 'service name (default: every service)')
+    .addHelpText(
+      'after',
+      '\nColumns: VERSION is the service version the instance registered with, its [polaris] service_version\n' +
+        '(default "1"; not a config version: aiges config status shows those), ADDRESS its gRPC address,\n' +
+        'HTTP its HTTP address, LOAD once calls + sessions / capacity now, AGE since it started.\n' +
+        examples('aiges services ls', 'aiges services ls echo --etcd http://127.0.0.1:2379 --json'),
+    )
     .action(async (service: string | undefined, flags: PolarisFlags) => {
       await withPolaris('services ls', flags, async (polaris) => {
         const rows = await serviceRows(polaris.discovery, service, options.fetchLoad);
@@ -45,5 +53,8 @@ export function servicesCommand(options: { fetchLoad?: LoadSource } = {}): Comma
         );
       });
     });
-  return new Command('services').description('Polaris service discovery: what is registered, where, with what load.').addCommand(ls);
+  return new Command('services')
+    .description('Polaris service discovery: what is registered, where, with what load.')
+    .addCommand(ls)
+    .addHelpText('after', examples('aiges services ls', 'aiges services ls echo --etcd http://127.0.0.1:2379 --json'));
 }
