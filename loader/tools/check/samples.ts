@@ -85,6 +85,44 @@ function fail(file: string, message: string): never {
   throw new ToolError(CheckCodes.SAMPLES, `${file}: ${message}`);
 }
 
+const pathText = (path: readonly PropertyKey[]) =>
+  path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '') || 'top level';
+
+const quoted = (keys: readonly PropertyKey[]) => keys.map((k) => `"${String(k)}"`).join(', ');
+
+function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k] : undefined), tree);
+}
+
+/**
+ * The problem to report, named by its key path. A mistyped key makes two issues: an unknown key,
+ * and (when the key was required) a missing one, which zod words as "expected record, received
+ * undefined"; both are named together, the unknown key first, as the likelier cause.
+ */
+function describeIssues(issues: readonly z.core.$ZodIssue[], tree: unknown): string {
+  const missing = (i: z.core.$ZodIssue) => i.code === 'invalid_type' && valueAt(tree, i.path) === undefined;
+  const unknown = issues.find((i) => i.code === 'unrecognized_keys');
+  if (unknown !== undefined) {
+    const keys = (unknown as z.core.$ZodIssueUnrecognizedKeys).keys;
+    const at = pathText(unknown.path);
+    const absent = issues
+      .filter((i) => missing(i) && i.path.length === unknown.path.length + 1 && pathText(i.path.slice(0, -1)) === at)
+      .map((i) => i.path.at(-1) as PropertyKey);
+    const also =
+      absent.length === 0
+        ? ''
+        : `, and ${absent.length === 1 ? 'key' : 'keys'} ${quoted(absent)} ${absent.length === 1 ? 'is' : 'are'} missing`;
+    return `${at}: unknown ${keys.length === 1 ? 'key' : 'keys'} ${quoted(keys)}${also}`;
+  }
+  const absent = issues.find(missing);
+  if (absent !== undefined) return `${pathText(absent.path.slice(0, -1))}: missing key "${String(absent.path.at(-1))}"`;
+  const issue = issues[0] as z.core.$ZodIssue;
+  return `${pathText(issue.path)}: ${issue.message}`;
+}
+
 export function loadSamples(file: string): SamplesFile {
   let text: string;
   try {
@@ -98,16 +136,13 @@ export function loadSamples(file: string): SamplesFile {
   } catch (err) {
     fail(file, `not valid TOML: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (!Object.hasOwn(tree as object, 'sample')) fail(file, 'declares no [[sample]]: add one [[sample]] table per sample request');
-  const parsed = samplesFile.safeParse(tree);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const at = issue.path
-      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-      .join('')
-      .replace(/^\./, '');
-    fail(file, `${at || 'top level'}: ${issue.message}`);
+  if (!Object.hasOwn(tree as object, 'sample')) {
+    const others = Object.keys(tree as object).map((k) => `"${k}"`);
+    const seen = others.length === 0 ? '' : ` (unknown ${others.length === 1 ? 'key' : 'keys'} ${others.join(', ')})`;
+    fail(file, `declares no [[sample]]${seen}: add one [[sample]] table per sample request`);
   }
+  const parsed = samplesFile.safeParse(tree);
+  if (!parsed.success) fail(file, describeIssues(parsed.error.issues, tree));
   const base = dirname(resolve(file));
   return {
     file,

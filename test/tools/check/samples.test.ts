@@ -43,12 +43,24 @@ describe('samples file', () => {
 
   it.each([
     ['not TOML', '[[sample]\n', /^not valid TOML: /],
-    ['no samples', 'title = "x"\n', /^declares no \[\[sample\]\]: add one/],
-    ['an unknown top-level key', `${ONE}[extra]\n`, /^top level: Unrecognized key: "extra"/],
+    ['no samples', 'title = "x"\n', /^declares no \[\[sample\]\] \(unknown key "title"\): add one/],
+    ['an unknown top-level key', `${ONE}[extra]\n`, /^top level: unknown key "extra"$/],
+    [
+      'a mistyped [[sample]]',
+      '[[samples]]\nname = "a"\n',
+      /^declares no \[\[sample\]\] \(unknown key "samples"\): add one \[\[sample\]\] table per sample request$/,
+    ],
     ['an empty list', 'sample = []\n', /^sample: declares no \[\[sample\]\]/],
-    ['a sample without a name', '[[sample]]\ninput.text = { text = "x" }\n', /^sample\[0\]\.name: /],
+    ['a sample without a name', '[[sample]]\ninput.text = { text = "x" }\n', /^sample\[0\]: missing key "name"$/],
     ['an unknown mode', `${ONE}mode = "stream"\n`, /^sample\[0\]\.mode: Invalid option/],
-    ['an unknown sample key', `${ONE}inputs = 1\n`, /^sample\[0\]: Unrecognized key: "inputs"/],
+    ['an unknown sample key', `${ONE}inputs = 1\n`, /^sample\[0\]: unknown key "inputs"$/],
+    [
+      'a mistyped required key, named with the key it stands for',
+      '[[sample]]\nname = "a"\ninputs.text = { text = "x" }\n',
+      /^sample\[0\]: unknown key "inputs", and key "input" is missing$/,
+    ],
+    ['a mistyped input key', '[[sample]]\nname = "a"\ninput.text = { txt = "x" }\n', /^sample\[0\]\.input\.text: unknown key "txt"$/],
+    ['a mistyped expect key', `${ONE}expect.outputs.text = "x"\n`, /^sample\[0\]\.expect: unknown key "outputs"$/],
     ['no input', '[[sample]]\nname = "a"\ninput = {}\n', /^sample\[0\]\.input: needs at least one input/],
     [
       'both file and text',
@@ -72,7 +84,7 @@ describe('samples file', () => {
       `${ONE}expect.error = 10107\nexpect.output.text = "x"\n`,
       /^sample\[0\]\.expect\.error: `expect\.error` cannot go with/,
     ],
-    ['an unknown expect key', `${ONE}expect.status = 2\n`, /^sample\[0\]\.expect: Unrecognized key: "status"/],
+    ['an unknown expect key', `${ONE}expect.status = 2\n`, /^sample\[0\]\.expect: unknown key "status"$/],
     [
       'a missing input file',
       '[[sample]]\nname = "a"\ninput.text = { file = "nope.txt" }\n',
