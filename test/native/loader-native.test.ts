@@ -181,7 +181,7 @@ describe('native session backpressure', () => {
           close: (error) => (ended = error),
         });
         let written = 0;
-        const writes = Array.from({ length: 200 }, (_, i) => {
+        const writes: Promise<unknown>[] = Array.from({ length: 200 }, (_, i) => {
           const w = session.write([item('text', `f${i}`, { status: 1 })]) ?? Promise.resolve();
           return w.then(() => void written++);
         });
