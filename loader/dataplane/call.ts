@@ -58,6 +58,9 @@ export interface CallTracker {
   hangGraceMs: number;
 }
 
+/** A cancel this close to the deadline is the client's deadline passing. */
+const DEADLINE_SLACK_MS = 20;
+
 export abstract class Call implements Cancellable, Timed, ContextScope {
   /** The deadline queue's bookkeeping. */
   heapIndex = -1;
@@ -121,8 +124,13 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     return this.#answered;
   }
 
-  /** The client went away: 10202. */
+  /**
+   * The client went away: 10202; at the deadline, 10102. A client cancels when its own deadline
+   * passes, which is ours give or take the network (its cancel may come in just before our timer
+   * fires): that is the deadline, and is counted as one.
+   */
   cancel(): void {
+    if (Date.now() >= this.deadline - DEADLINE_SLACK_MS) return this.expire();
     this.abort(new AigesError(Codes.CANCELLED, 'the client cancelled the call'));
   }
 

@@ -14,7 +14,7 @@ import { grpcError } from './grpc-errors.js';
 import { metadataToWire } from './grpc-convert.js';
 import { type InferCodec, inferOnWire } from './grpc-infer.js';
 import { watchLoad } from './grpc-load.js';
-import { clampLongTimeouts } from './grpc-timeout.js';
+import { clientDeadline, type DefaultDeadlines, guardDeadlines } from './grpc-deadline.js';
 import { serveRelay } from './grpc-relay.js';
 import { serveSession } from './grpc-session.js';
 
@@ -65,10 +65,9 @@ function tolerantService<T extends grpc.ServiceDefinition>(service: T): T {
   return out as unknown as T;
 }
 
+/** The client's deadline, as grpc-deadline.ts passed it on (grpc-js's own is its backstop). */
 function deadlineOf(call: SurfaceCall): number | undefined {
-  const d = call.getDeadline();
-  const ms = d instanceof Date ? d.getTime() : d;
-  return Number.isFinite(ms) ? ms : undefined;
+  return clientDeadline(call.metadata);
 }
 
 const CANCEL_TARGET = Symbol('aiges.cancelTarget');
@@ -160,11 +159,15 @@ function healthHandlers({ health, dataplane }: GrpcServerDeps): HealthHandlers {
   };
 }
 
+/** Each loader server's deadline defaults, for bindGrpc. */
+const deadlineDefaults = new WeakMap<grpc.Server, () => DefaultDeadlines>();
+
 export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': deps.maxMessageBytes + ENVELOPE_BYTES,
     'grpc.max_send_message_length': -1,
   });
+  deadlineDefaults.set(server, () => deps.dataplane.limits);
   server.addService(tolerantService(loadLoaderProto().aiges.v1.Loader.service), loaderHandlers(deps));
   server.addService(loadHealthProto().grpc.health.v1.Health.service, healthHandlers(deps));
   return server;
@@ -177,7 +180,7 @@ export function bindGrpc(server: grpc.Server, host: string, port: number): Promi
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
       if (err) return reject(err);
       try {
-        clampLongTimeouts(server);
+        guardDeadlines(server, deadlineDefaults.get(server));
       } catch (error) {
         return reject(error);
       }

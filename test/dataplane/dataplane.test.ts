@@ -210,6 +210,18 @@ describe('Dataplane.infer (once mode)', () => {
     expect(dataplane.admission.inUse).toBe(0);
   });
 
+  it("a cancel at the call's deadline (the client's timer fired first) → 10102, counted as a deadline", async () => {
+    const { wrapper } = gated();
+    const { dataplane, metrics } = await makePlane(wrapper);
+    // The deadline has passed as the call is admitted, and the client's cancel comes before our timer.
+    await expect(
+      dataplane.infer(req('gated', [item('text', 'x')]), { deadline: Date.now() - 1, onCancel: (call) => call.cancel() }),
+    ).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
+    const counted = await metrics.registry.getSingleMetricAsString('aiges_requests_total');
+    expect(counted).toContain('code="10102"} 1');
+    expect(counted).not.toContain('code="10202"');
+  });
+
   it('plugin throws → 10909 with the plugin message', async () => {
     const { dataplane } = await makePlane(throws);
     await expect(dataplane.infer(req('throws', [item('text', 'x')], { where: 'exec' }))).rejects.toMatchObject({

@@ -37,6 +37,10 @@ describe('deadlines', () => {
     expect(err?.code).toBe(DEADLINE_EXCEEDED);
     expect([10102, undefined]).toContain(aigesCodeOf(err));
     await expectFree(loader);
+    // Whichever side's timer fired first, the call is counted as a deadline, not a cancel.
+    const counted = await loader.metrics.registry.getSingleMetricAsString('aiges_requests_total');
+    expect(counted).toContain('aiges_requests_total{service="hangs",mode="once",code="10102"} 1');
+    expect(counted).not.toContain('code="10202"');
   });
 
   it('with no client deadline, limits.default_deadline_ms → DEADLINE_EXCEEDED / 10102 from the server', async () => {
