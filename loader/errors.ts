@@ -58,6 +58,17 @@ function specOf(code: number): CodeSpec {
 }
 
 /** The code's name in the catalog ("CAPACITY"); an unknown code is INTERNAL. */
+/** Longest client-supplied name a message repeats whole. */
+const NAME_CHARS = 80;
+
+/**
+ * A name the client sent (service, sid, key, param), as a message quotes it: JSON-quoted (control
+ * characters escaped) and cut after NAME_CHARS characters, so an error never echoes a long input.
+ */
+export function named(value: string): string {
+  return JSON.stringify(value.length > NAME_CHARS ? `${value.slice(0, NAME_CHARS)}…` : value);
+}
+
 export function codeName(code: number): string {
   return specOf(code).name;
 }

@@ -9,7 +9,7 @@
  * lives here and in the call objects it makes (call.ts), so every protocol has it.
  */
 import { randomUUID } from 'node:crypto';
-import { AigesError, Codes, toAigesError } from '../errors.js';
+import { AigesError, Codes, toAigesError, named } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
@@ -130,7 +130,7 @@ export class Dataplane {
       const instance = this.#instance(raw.service);
       label = instance.service;
       if (instance.wrapper.exec === undefined) {
-        throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no once mode; open a session`);
+        throw new AigesError(Codes.INVALID_SESSION_MODE, `service ${named(instance.service)} has no once mode; open a session`);
       }
       this.#checkSize(raw.items);
       sid = raw.params['sid'] || randomUUID();
@@ -163,7 +163,7 @@ export class Dataplane {
       const instance = this.#instance(open.service);
       label = instance.service;
       if (instance.wrapper.session === undefined) {
-        throw new AigesError(Codes.INVALID_SESSION_MODE, `service "${instance.service}" has no session mode; use once calls`);
+        throw new AigesError(Codes.INVALID_SESSION_MODE, `service ${named(instance.service)} has no session mode; use once calls`);
       }
       sid = open.params['sid'] || randomUUID();
       params = instance.schema.params(open.params, sid);

@@ -12,7 +12,7 @@
  * `retainMs`, and at most `capacity` such entries are kept (oldest dropped first); the idle timeout
  * ends sessions a client abandons.
  */
-import { AigesError, Codes, toAigesError } from '../errors.js';
+import { AigesError, Codes, toAigesError, named } from '../errors.js';
 import { DataStatus, type DataItem } from '../../plugins/types.js';
 import type { Cancellable, CallOptions } from './call.js';
 import type { DeadlineQueue, Timed } from './deadline-queue.js';
@@ -87,7 +87,8 @@ class StepScope implements Timed, Cancellable {
   ) {}
 
   expire(): void {
-    if (!this.#over) this.session.abort(new AigesError(Codes.EXEC_TIMEOUT, `request deadline passed; session "${this.session.sid}" ended`));
+    if (!this.#over)
+      this.session.abort(new AigesError(Codes.EXEC_TIMEOUT, `request deadline passed; session ${named(this.session.sid)} ended`));
   }
 
   cancel(): void {
@@ -116,11 +117,11 @@ export class SessionSteps {
     let entry: Entry | undefined;
     if (request.status === DataStatus.BEGIN) {
       if (request.sid !== '' && this.#entries.has(request.sid))
-        throw withSid(new AigesError(Codes.INVALID_OP, `session "${request.sid}" is already open`), request.sid);
+        throw withSid(new AigesError(Codes.INVALID_OP, `session ${named(request.sid)} is already open`), request.sid);
       const { service, params, headers } = request;
       const session = await this.plane.openSession({ service, params, headers }, { deadline: options.deadline });
       if (this.#entries.has(session.sid)) {
-        const error = withSid(new AigesError(Codes.INVALID_OP, `session "${session.sid}" is already open`), session.sid);
+        const error = withSid(new AigesError(Codes.INVALID_OP, `session ${named(session.sid)} is already open`), session.sid);
         session.abort(error);
         throw error;
       }
@@ -129,10 +130,10 @@ export class SessionSteps {
     } else {
       if (request.sid === '') throw new AigesError(Codes.INVALID_OP, 'header.sid is required with header.status 1 and 2');
       entry = this.#entries.get(request.sid);
-      if (entry === undefined) throw withSid(new AigesError(Codes.INVALID_OP, `no open session "${request.sid}"`), request.sid);
+      if (entry === undefined) throw withSid(new AigesError(Codes.INVALID_OP, `no open session ${named(request.sid)}`), request.sid);
       if (entry.session.service !== request.service) {
         throw withSid(
-          new AigesError(Codes.INVALID_OP, `session "${request.sid}" belongs to service "${entry.session.service}"`),
+          new AigesError(Codes.INVALID_OP, `session ${named(request.sid)} belongs to service ${named(entry.session.service)}`),
           request.sid,
         );
       }

@@ -2,7 +2,7 @@
  * The plugin registry: loads plugins (find → kind → init), tracks the live instance set of each
  * service, and retires sets (drain, then fini). The data plane asks it which set serves a service.
  */
-import { AigesError, Codes } from '../errors.js';
+import { AigesError, Codes, named } from '../errors.js';
 import { type PluginCode, PluginFaults } from '../faults.js';
 import type { Logger } from '../log.js';
 import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
@@ -199,14 +199,14 @@ export class PluginRegistry {
     if (instance === undefined) {
       // A service that is coming is unavailable for now (retry), not unknown.
       if (this.#initialising.has(service)) {
-        throw new AigesError(Codes.INSTANCE_INACTIVE, `service "${service}" is not ready: its plugin is initialising`, {
+        throw new AigesError(Codes.INSTANCE_INACTIVE, `service ${named(service)} is not ready: its plugin is initialising`, {
           detail: { service },
         });
       }
       if (this.#loads > 0 && this.#live.size === 0) {
         throw new AigesError(Codes.INSTANCE_INACTIVE, 'the loader is starting: its plugin is loading', { detail: { service } });
       }
-      throw new AigesError(Codes.SERVICE_NOT_FOUND, `unknown service "${service}"`, {
+      throw new AigesError(Codes.SERVICE_NOT_FOUND, `unknown service ${named(service)}`, {
         detail: { service, served: [...this.#live.keys()] },
       });
     }

@@ -3,7 +3,7 @@
  * sees it, and into the JSON Schema that Metadata and the OpenAPI document publish.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { AigesError, Codes } from '../errors.js';
+import { AigesError, Codes, named } from '../errors.js';
 import {
   DATA_TYPE_BY_NAME,
   type DataStatus,
@@ -129,18 +129,18 @@ export class CompiledSchema {
       const declared = this.#input.get(item.key);
       const decl = declared ?? this.#input.get(ANY_KEY);
       if (decl === undefined) {
-        throw new AigesError(Codes.INVALID_PARAM, `unknown input key "${item.key}"`, { detail: { key: item.key } });
+        throw new AigesError(Codes.INVALID_PARAM, `unknown input key ${named(item.key)}`, { detail: { key: item.key } });
       }
       if (seen !== undefined) {
         if (seen.has(item.key)) {
-          throw new AigesError(Codes.INVALID_PARAM, `input key "${item.key}" given twice`, { detail: { key: item.key } });
+          throw new AigesError(Codes.INVALID_PARAM, `input key ${named(item.key)} given twice`, { detail: { key: item.key } });
         }
         seen.add(item.key);
       }
       if (declared !== undefined && item.type !== decl.type) {
         throw new AigesError(
           Codes.INVALID_PARAM,
-          `input "${item.key}" must have type ${decl.spec.type}, got ${TYPE_NAMES[item.type] ?? item.type}`,
+          `input ${named(item.key)} must have type ${decl.spec.type}, got ${TYPE_NAMES[item.type] ?? item.type}`,
           { detail: { key: item.key } },
         );
       }
@@ -148,7 +148,7 @@ export class CompiledSchema {
       if (encodings !== undefined && encodings.length > 0 && item.encoding !== '' && !encodings.includes(item.encoding)) {
         throw new AigesError(
           Codes.INVALID_PARAM_VALUE,
-          `input "${item.key}" encoding "${item.encoding}" is not one of: ${encodings.join(', ')}`,
+          `input ${named(item.key)} encoding ${named(item.encoding)} is not one of: ${encodings.join(', ')}`,
           { detail: { key: item.key } },
         );
       }
@@ -172,7 +172,7 @@ export class CompiledSchema {
       }
       const decl = this.#output.get(raw.key) ?? this.#output.get(ANY_KEY);
       if (decl === undefined) {
-        throw new AigesError(Codes.INVALID_OUTPUT, `plugin produced undeclared output key "${raw.key}"`);
+        throw new AigesError(Codes.INVALID_OUTPUT, `plugin produced undeclared output key ${named(raw.key)}`);
       }
       const item: DataItem = {
         key: raw.key,
@@ -205,7 +205,7 @@ function toBuffer(data: unknown, key: string): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (data === undefined || data === null) return Buffer.alloc(0);
-  throw new AigesError(Codes.INVALID_OUTPUT, `output "${key}" data must be a Buffer, Uint8Array or string`);
+  throw new AigesError(Codes.INVALID_OUTPUT, `output ${named(key)} data must be a Buffer, Uint8Array or string`);
 }
 
 function compileItems(items: Readonly<Record<string, ItemSpec>>, side: string) {
@@ -227,20 +227,20 @@ function paramError(errors: readonly ErrorObject[]): AigesError {
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
-      return new AigesError(Codes.INVALID_PARAM, `unknown param "${key}"`, { detail: { param: key } });
+      return new AigesError(Codes.INVALID_PARAM, `unknown param ${named(key)}`, { detail: { param: key } });
     }
     case 'required': {
       const key = String((e.params as { missingProperty: string }).missingProperty);
-      return new AigesError(Codes.INVALID_PARAM, `missing param "${key}"`, { detail: { param: key } });
+      return new AigesError(Codes.INVALID_PARAM, `missing param ${named(key)}`, { detail: { param: key } });
     }
     case 'type':
-      return new AigesError(Codes.INVALID_PARAM, `param "${name}" ${e.message ?? 'has the wrong type'}`, {
+      return new AigesError(Codes.INVALID_PARAM, `param ${named(name)} ${e.message ?? 'has the wrong type'}`, {
         detail: { param: name },
       });
     case FINITE:
-      return new AigesError(Codes.INVALID_PARAM_VALUE, `param "${name}" must be a finite number`, { detail: { param: name } });
+      return new AigesError(Codes.INVALID_PARAM_VALUE, `param ${named(name)} must be a finite number`, { detail: { param: name } });
     default:
-      return new AigesError(Codes.INVALID_PARAM_VALUE, `param "${name}" ${e.message ?? 'is invalid'}`, {
+      return new AigesError(Codes.INVALID_PARAM_VALUE, `param ${named(name)} ${e.message ?? 'is invalid'}`, {
         detail: { param: name },
       });
   }

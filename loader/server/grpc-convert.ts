@@ -3,13 +3,13 @@ import type { DataItem as WireItemIn } from '../../proto/gen/aiges/v1/DataItem.j
 import type { DataItem__Output as WireItem } from '../../proto/gen/aiges/v1/DataItem.js';
 import type { KeySpec } from '../../proto/gen/aiges/v1/KeySpec.js';
 import type { MetadataResponse } from '../../proto/gen/aiges/v1/MetadataResponse.js';
-import { AigesError, Codes } from '../errors.js';
+import { AigesError, Codes, named } from '../errors.js';
 import { DATA_TYPE_BY_NAME, type DataItem, type DataStatus, type DataType, type ItemSpec } from '../../plugins/types.js';
 import type { ServiceMetadata } from '../dataplane/dataplane.js';
 
 export function itemFromWire(w: WireItem): DataItem {
   if (w.type < 0 || w.type > 4 || w.status < 0 || w.status > 3) {
-    throw new AigesError(Codes.INVALID_DATA, `item "${w.key}" has an unknown type or status value`);
+    throw new AigesError(Codes.INVALID_DATA, `item ${named(w.key)} has an unknown type or status value`);
   }
   const item: DataItem = {
     key: w.key,

@@ -3,7 +3,7 @@
  * grpc.health.v1.Health. Converts wire messages to domain types and calls the data plane; nothing else.
  */
 import * as grpc from '@grpc/grpc-js';
-import { AigesError, Codes } from '../errors.js';
+import { AigesError, Codes, named } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Cancellable } from '../dataplane/call.js';
 import type { HealthState } from '../health.js';
@@ -144,7 +144,7 @@ function healthHandlers({ health, dataplane }: GrpcServerDeps): HealthHandlers {
     Check(call, callback) {
       const status = statusOf(call.request.service);
       if (status === undefined) {
-        return callback({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+        return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${named(call.request.service)}` });
       }
       callback(null, { status });
     },

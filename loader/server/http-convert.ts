@@ -7,7 +7,7 @@
  * Shape problems are 10009 (INVALID_DATA) and param problems 10106 (INVALID_PARAM), each naming
  * the offending field; whether keys, types and values suit the plugin is the data plane's check.
  */
-import { AigesError, Codes } from '../errors.js';
+import { AigesError, Codes, named } from '../errors.js';
 import { DataStatus, DataType, type DataItem } from '../../plugins/types.js';
 
 /** The payload field holding an item's base64 bytes, by item type (AIGes names; OTHER uses `data`). */
@@ -111,7 +111,7 @@ export function parseRequest(body: unknown, service: string): JsonRequest {
   const params: Record<string, string> = {};
   const parameter = objectField(body, 'parameter', 'parameter');
   for (const name in parameter) {
-    if (name !== service) throw invalid(`parameter.${name}`, `does not name the service "${service}"`, Codes.INVALID_PARAM);
+    if (name !== service) throw invalid(`parameter.${name}`, `does not name the service ${named(service)}`, Codes.INVALID_PARAM);
   }
   const serviceParams = objectField(parameter, service, `parameter.${service}`);
   for (const name in serviceParams) {
@@ -205,7 +205,7 @@ export function toPayload(items: readonly DataItem[], totals?: ReadonlyMap<strin
     if (Object.hasOwn(payload, item.key)) {
       throw new AigesError(
         Codes.INVALID_OUTPUT,
-        `output key "${item.key}" appears more than once: AIGes's JSON answer has one entry per key (give each item its own key, or call over gRPC)`,
+        `output key ${named(item.key)} appears more than once: AIGes's JSON answer has one entry per key (give each item its own key, or call over gRPC)`,
       );
     }
     const entry = payloadEntry(item, totals);

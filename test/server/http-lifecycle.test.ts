@@ -14,7 +14,8 @@ describe('readiness', () => {
     const loader = await startLoader({ plugin: { path: GATED }, wrapper: useGates({ init }) }, { start: false });
     const starting = loader.start();
     try {
-      await vi.waitFor(() => expect(init.entered).toHaveLength(1));
+      // Loading the plugin (tsx) takes a while on a busy machine.
+      await vi.waitFor(() => expect(init.entered).toHaveLength(1), { timeout: 15_000 });
       expect((await get(loader, '/v2/health/live')).status).toBe(200);
       const ready = await get(loader, '/v2/health/ready');
       expect(ready).toMatchObject({ status: 503, body: { ready: false } });

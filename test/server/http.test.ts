@@ -91,6 +91,15 @@ describe('once mode', () => {
     expect(expectError(await call(echo, body, { service: 'asr' }), 404, 10200)).toContain('asr');
   });
 
+  it('a long name the client sent is quoted cut short, never echoed whole', async () => {
+    const long = 'c'.repeat(5000);
+    const res = await get(echo, `/v1/metadata?service=${long}`);
+    expect(res.status).toBe(404);
+    expect(res.body.header.message).toBe(`unknown service "${'c'.repeat(80)}…"`);
+    const key = { payload: { [`k\n${long}`]: { text: b64('a') } } };
+    expect(expectError(await call(echo, key), 400, 10106)).toBe(`unknown input key "k\\n${'c'.repeat(78)}…"`);
+  });
+
   it('service and key names that Object.prototype holds are names like any other', async () => {
     for (const service of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
       const body = { parameter: { [service]: {} }, payload: { text: { text: b64('a') } } };
