@@ -51,6 +51,8 @@ const CATALOG: ReadonlyMap<number, CodeSpec> = new Map<number, CodeSpec>([
   [Codes.INVALID_OUTPUT, spec('INVALID_OUTPUT', GrpcStatus.INTERNAL, 500, 'fault')],
   [Codes.INTERNAL, spec('INTERNAL', GrpcStatus.INTERNAL, 500, 'fault')],
   [Codes.NOT_FOUND, spec('NOT_FOUND', GrpcStatus.NOT_FOUND, 404)],
+  [Codes.HEADERS_TOO_LARGE, spec('HEADERS_TOO_LARGE', GrpcStatus.INVALID_ARGUMENT, 431)],
+  [Codes.REQUEST_TIMEOUT, spec('REQUEST_TIMEOUT', GrpcStatus.DEADLINE_EXCEEDED, 408)],
 ]);
 
 function specOf(code: number): CodeSpec {

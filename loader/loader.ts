@@ -85,7 +85,7 @@ export class Loader {
       maxMessageBytes: config.limits.max_message_bytes,
     };
     this.#grpc = createGrpcServer(deps);
-    this.#http = createHttpServer(deps);
+    this.#http = createHttpServer({ ...deps, requestTimeoutMs: config.server.request_timeout_ms });
 
     this.#hot = new HotConfig(config, {
       log: this.log,

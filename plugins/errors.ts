@@ -48,6 +48,10 @@ export const Codes = {
   INTERNAL: 10204,
   /** The route or method does not exist. */
   NOT_FOUND: 10205,
+  /** HTTP: the request line and headers are larger than the server reads. */
+  HEADERS_TOO_LARGE: 10209,
+  /** HTTP: the request did not arrive whole within `server.request_timeout_ms`. */
+  REQUEST_TIMEOUT: 10210,
 } as const;
 
 export type AigesCode = (typeof Codes)[keyof typeof Codes];

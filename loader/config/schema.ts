@@ -187,6 +187,11 @@ export const ConfigSchema = z
         grpc_port: port.default(5090),
         /** HTTP port (health, metrics, JSON route, OpenAPI); 0 picks a free port. */
         http_port: port.default(8080),
+        /**
+         * HTTP: how long a request (headers and body) may take to arrive whole; a slower one is
+         * answered 408 / 10210 and its connection closed. 0: no limit. Fixed at startup.
+         */
+        request_timeout_ms: ms.min(0).default(60_000),
       })
       .strict()
       .prefault({}),

@@ -3,7 +3,8 @@
  * `aiges-code` response header, and the AIGes JSON body `{ header: { code, message, sid } }`.
  * Messages come from the catalog's errors only; stacks and causes never reach the client.
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AigesError, Codes, httpStatusOf, isAigesError, toAigesError } from '../errors.js';
@@ -79,4 +80,32 @@ export function sendError(
     .header('aiges-code', String(error.aigesCode))
     .type('application/json; charset=utf-8')
     .send(body);
+}
+
+/**
+ * Answers what Node's HTTP parser refuses before any route runs (fastify's `clientErrorHandler`):
+ * request line and headers too large (431 / 10209), a request that did not arrive whole in time
+ * (408 / 10210), anything else it cannot parse (400 / 10009), in the same shape as every other
+ * error, then closes the connection. Nothing of the request is repeated.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex, requestTimeoutMs: number): void {
+  // A connection reset has nothing left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AigesError(Codes.HEADERS_TOO_LARGE, `the request line and headers are larger than ${maxHeaderSize} bytes`)
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AigesError(Codes.REQUEST_TIMEOUT, `the request did not arrive whole within ${requestTimeoutMs} ms`)
+        : new AigesError(Codes.INVALID_DATA, 'malformed HTTP request');
+  // As Node does: raw bytes only while no response has begun on the socket.
+  const response = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && (response == null || !response.headersSent)) {
+    const status = httpStatusOf(error.aigesCode);
+    const body = JSON.stringify({ header: { code: error.aigesCode, message: error.message, sid: randomUUID() } } satisfies ErrorBody);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\naiges-code: ${error.aigesCode}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

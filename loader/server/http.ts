@@ -18,7 +18,7 @@ import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HealthState } from '../health.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics } from '../metrics.js';
-import { sendError } from './http-errors.js';
+import { answerClientError, sendError } from './http-errors.js';
 import { buildOpenApi } from './http-openapi.js';
 import { registerPrivateRoute } from './http-private.js';
 
@@ -29,6 +29,8 @@ export interface HttpServerDeps {
   log: Logger;
   /** Largest decoded payload accepted (`limits.max_message_bytes`). */
   maxMessageBytes: number;
+  /** `server.request_timeout_ms`: how long a request may take to arrive whole (0: no limit). */
+  requestTimeoutMs: number;
 }
 
 /** Room for the JSON envelope (header, parameter, field names) around the base64 payload. */
@@ -37,6 +39,19 @@ const ENVELOPE_BYTES = 64 * 1024;
 /** The JSON body limit: base64 makes 3 bytes 4, plus the envelope. The data plane checks decoded bytes. */
 export function bodyLimitOf(maxMessageBytes: number): number {
   return Math.ceil((maxMessageBytes * 4) / 3) + ENVELOPE_BYTES;
+}
+
+/**
+ * Node's server options for a request timeout. NOTE: Node checks it only while the headers
+ * timeout is no longer (made in the constructor: min(60 s, request timeout); fastify sets the
+ * request timeout only after), and on an interval (30 s by default): a quarter of it here.
+ */
+function nodeTimeouts(requestTimeoutMs: number): { requestTimeout: number; connectionsCheckingInterval: number } {
+  if (requestTimeoutMs === 0) return { requestTimeout: 0, connectionsCheckingInterval: 30_000 };
+  return {
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.ceil(requestTimeoutMs / 4))),
+  };
 }
 
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
@@ -53,6 +68,10 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     // still open then (idle keep-alive, or opened but unused) is cut rather than waited for.
     forceCloseConnections: true,
     frameworkErrors: (err, request, reply) => sendError(request, reply, err, errorOptions),
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, deps.requestTimeoutMs),
+    // A request (headers and body) that has not arrived whole by then is answered 408 / 10210.
+    requestTimeout: deps.requestTimeoutMs,
+    http: nodeTimeouts(deps.requestTimeoutMs),
   }) as unknown as FastifyInstance;
 
   // A JSON body is taken whatever type the client declared for it: `curl -d` (form-urlencoded) and

@@ -34,7 +34,7 @@ function configError(load: () => unknown): ConfigError {
 describe('loadConfig', () => {
   it('with no sources gives the documented defaults', () => {
     const config = loadConfig();
-    expect(config.server).toEqual({ host: '0.0.0.0', grpc_port: 5090, http_port: 8080 });
+    expect(config.server).toEqual({ host: '0.0.0.0', grpc_port: 5090, http_port: 8080, request_timeout_ms: 60_000 });
     expect(config.plugin).toMatchObject({ concurrency: 0, init_timeout_ms: 60_000, fini_timeout_ms: 10_000 });
     expect(config.plugin.path).toBeUndefined();
     expect(config.wrapper).toEqual({});
@@ -77,7 +77,7 @@ session_idle_timeout_ms = 2000
 level = "debug"
 `);
     const config = loadConfig({ file });
-    expect(config.server).toEqual({ host: '127.0.0.1', grpc_port: 0, http_port: 9000 });
+    expect(config.server).toEqual({ host: '127.0.0.1', grpc_port: 0, http_port: 9000, request_timeout_ms: 60_000 });
     expect(config.plugin).toMatchObject({ path: '/opt/plugins/asr', concurrency: 4, init_timeout_ms: 5000, fini_timeout_ms: 10_000 });
     expect(config.wrapper).toEqual({ model_dir: '/models/asr', beam: 8, use_gpu: true, langs: ['zh', 'en'] });
     expect(config.limits).toMatchObject({ capacity: 12, session_idle_timeout_ms: 2000, default_deadline_ms: 30_000 });
