@@ -22,6 +22,7 @@ import { parseHotConfig } from './config/hot.js';
 import { HotConfig } from './config/hot-apply.js';
 import { PolarisLink } from './polaris/link.js';
 import { advertiseHost, instanceRecord, newInstanceId } from './polaris/advertise.js';
+import { TlsFiles } from './lib/tls-files.js';
 import { bindGrpc, createGrpcServer } from './server/grpc.js';
 import { createHttpServer } from './server/http.js';
 
@@ -50,6 +51,8 @@ export class Loader {
   readonly faults: PluginFaults;
   readonly #grpc: grpc.Server;
   readonly #http: FastifyInstance;
+  /** `[server.tls]`'s files, served on both ports and followed as they change; absent: plaintext. */
+  readonly #tls: TlsFiles | undefined;
   #grpcPort = 0;
   #httpPort = 0;
   #stopping: Promise<void> | undefined;
@@ -63,6 +66,10 @@ export class Loader {
     options: LoaderOptions = {},
   ) {
     this.log = createLogger(config.log.level, options.logDestination);
+    const tls = config.server.tls;
+    this.#tls =
+      tls &&
+      TlsFiles.load({ certFile: tls.cert_file, keyFile: tls.key_file, caFile: tls.client_ca_file }, { log: this.log, name: 'server' });
     const plane = createPlane(config, this.log, new LoaderMetrics({ defaultMetrics: options.defaultMetrics ?? true }));
     this.metrics = plane.metrics;
     this.registry = plane.registry;
@@ -83,6 +90,7 @@ export class Loader {
       metrics: this.metrics,
       log: this.log,
       maxMessageBytes: config.limits.max_message_bytes,
+      tls: this.#tls,
     };
     this.#grpc = createGrpcServer(deps);
     this.#http = createHttpServer({ ...deps, requestTimeoutMs: config.server.request_timeout_ms });
@@ -115,17 +123,25 @@ export class Loader {
   }
 
   /**
+   * Reads `[server.tls]`'s files again now (SIGHUP); also done by itself within a second of a change.
+   * False when the new files were refused (logged) and the old ones stay; undefined without TLS.
+   */
+  reloadTls(): boolean | undefined {
+    return this.#tls?.reload();
+  }
+
+  /**
    * Listens, loads and initialises the plugin, applies the service's current polaris config (when
    * polaris answers), turns ready, then registers. Throws if init fails; never because polaris is
    * unreachable (the loader then serves standalone and registers when it answers).
    */
   async start(): Promise<void> {
     const { host, grpc_port, http_port } = this.config.server;
-    this.#grpcPort = await bindGrpc(this.#grpc, host, grpc_port);
+    this.#grpcPort = await bindGrpc(this.#grpc, host, grpc_port, this.#tls);
     await this.#http.listen({ host, port: http_port });
     const address = this.#http.server.address();
     this.#httpPort = typeof address === 'object' && address !== null ? address.port : http_port;
-    this.log.info({ grpc_port: this.#grpcPort, http_port: this.#httpPort, host }, 'listening');
+    this.log.info({ grpc_port: this.#grpcPort, http_port: this.#httpPort, host, tls: this.#tls !== undefined }, 'listening');
 
     const instance = await this.registry.load(loadOptions(this.config));
     const polaris = this.#polaris;
@@ -147,6 +163,7 @@ export class Loader {
       httpPort: this.#httpPort,
       capacity: this.liveConfig.limits.capacity,
       labels: settings.labels,
+      tls: this.#tls !== undefined,
       startedAt: new Date(),
     });
     await polaris.link.register(record);
@@ -185,6 +202,7 @@ export class Loader {
     await this.registry.retireAll(drained ? grace : 1_000, this.config.plugin.fini_timeout_ms);
     this.health.set('stopped');
     await Promise.all([this.#http.close(), this.#shutdownGrpc(), this.#polaris?.owned ? this.#polaris.polaris.close() : undefined]);
+    this.#tls?.close();
     this.log.info('stopped');
     await new Promise<void>((resolve) => this.log.flush(() => resolve()));
   }

@@ -5,10 +5,11 @@
  * stderr, the stack only at log level debug (cli/fail.ts). It owns the process, so it installs
  * the fault handlers (faults.ts): a plugin's unhandled rejection or uncaught exception is logged
  * and counted and the loader serves on; one of the loader's own stops it gracefully (drain, fini)
- * and exits with EXIT_LOADER_FAULT.
+ * and exits with EXIT_LOADER_FAULT. With `[server.tls]`, SIGHUP reads the certificate files again
+ * (lib/tls-files.ts).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, parseScalar } from '../config/load.js';
+import { ConfigError, keyPath, loadConfig, parseScalar, setPath } from '../config/load.js';
 import type { LoaderConfig } from '../config/schema.js';
 import { resolveTarget } from '../config/target.js';
 import { describe, watchProcessFaults } from '../faults.js';
@@ -29,6 +30,9 @@ interface ServeFlags {
   capacity?: number;
   logLevel?: string;
   etcd?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  tlsClientCaFile?: string;
   set: string[];
 }
 
@@ -42,12 +46,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** "limits.capacity=8" → { limits: { capacity: 8 } } */
+/** "limits.capacity=8" → { limits: { capacity: 8 } }; "server.tls.cert_file=c.pem" → { server: { tls: { cert_file } } } */
 function setOverride(tree: Record<string, Record<string, unknown>>, assignment: string): void {
   const m = /^([a-z_]+)\.([A-Za-z0-9_.-]+)=(.*)$/s.exec(assignment);
   if (m === null) throw new ConfigError(`--set expects section.key=value, got "${assignment}"`);
   const [, section, key, value] = m as unknown as [string, string, string, string];
-  (tree[section] ??= {})[key] = parseScalar(value);
+  setPath(tree, keyPath(section, key, '.'), parseScalar(value));
 }
 
 export function serveCommand(): Command {
@@ -61,6 +65,9 @@ export function serveCommand(): Command {
     .option('--capacity <n>', 'once calls plus sessions admitted at a time', intArg)
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent')
     .option('--etcd <endpoints>', 'register in polaris: etcd endpoints, comma-separated (sets [polaris] endpoints)')
+    .option('--tls-cert-file <file>', 'TLS on both ports: certificate chain (PEM) ([server.tls] cert_file)')
+    .option('--tls-key-file <file>', 'TLS: private key of the certificate (PEM)')
+    .option('--tls-client-ca-file <file>', 'mutual TLS: clients must present a certificate of this CA (PEM)')
     .option('--set <section.key=value>', 'set any config key (repeatable)', collect, [])
     .addHelpText(
       'after',
@@ -69,6 +76,7 @@ export function serveCommand(): Command {
           'aiges serve demo/echo --grpc-port 5090 --http-port 8080',
           'aiges serve --config my-plugins/wc/aiges.session.toml --log-level debug',
           'aiges serve demo/echo --etcd http://127.0.0.1:2379      # and register in polaris',
+          'aiges serve demo/echo --tls-cert-file loader.pem --tls-key-file loader.key   # TLS; SIGHUP re-reads the files',
         ),
     )
     .action(async (plugin: string | undefined, flags: ServeFlags) => {
@@ -102,7 +110,7 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     const overrides: Record<string, Record<string, unknown>> = {};
     for (const assignment of flags.set) setOverride(overrides, assignment);
     const put = (section: string, key: string, value: unknown) => {
-      if (value !== undefined) (overrides[section] ??= {})[key] = value;
+      if (value !== undefined) setPath(overrides, keyPath(section, key, '.'), value);
     };
     const target = resolveTarget(plugin, flags.config ?? process.env['AIGES_CONFIG']);
     put('plugin', 'path', target.pluginPath);
@@ -112,6 +120,9 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     put('limits', 'capacity', flags.capacity);
     put('log', 'level', flags.logLevel);
     put('polaris', 'endpoints', flags.etcd);
+    put('server', 'tls.cert_file', flags.tlsCertFile);
+    put('server', 'tls.key_file', flags.tlsKeyFile);
+    put('server', 'tls.client_ca_file', flags.tlsClientCaFile);
     config = loadConfig({ file: target.config, env: process.env, overrides });
   } catch (err) {
     printError('serve', err, flags.logLevel);
@@ -162,6 +173,8 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // NOTE: only with TLS: SIGHUP then means "read the certificates again" (as for nginx), no longer a hangup.
+  if (loader.config.server.tls !== undefined) process.on('SIGHUP', () => loader.reloadTls());
   stopWithNpm(() => {
     loader.log.info('the npm process that started this loader exited');
     onSignal('SIGHUP');

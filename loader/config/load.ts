@@ -66,7 +66,8 @@ export function readTomlFile(file: string): Tree {
 
 /**
  * AIGES_<SECTION>_<KEY>=value sets [section] key: AIGES_LIMITS_CAPACITY=8, AIGES_SERVER_GRPC_PORT=0,
- * AIGES_WRAPPER_MODEL_DIR=/models (→ [wrapper] model_dir). Values are parsed as TOML values when
+ * AIGES_WRAPPER_MODEL_DIR=/models (→ [wrapper] model_dir), AIGES_SERVER_TLS_CERT_FILE=… (→ [server.tls]
+ * cert_file). Values are parsed as TOML values when
  * they parse (numbers, booleans), else kept as strings.
  */
 function envTree(env: Readonly<Record<string, string | undefined>>): Tree {
@@ -76,12 +77,27 @@ function envTree(env: Readonly<Record<string, string | undefined>>): Tree {
     const rest = name.slice('AIGES_'.length).toLowerCase();
     const cut = rest.indexOf('_');
     if (cut <= 0) throw new ConfigError(`environment variable ${name} does not name a [section] key`);
-    const section = rest.slice(0, cut);
-    const key = rest.slice(cut + 1);
-    const sectionTree = (tree[section] ??= {}) as Tree;
-    sectionTree[key] = parseScalar(value);
+    setPath(tree, keyPath(rest.slice(0, cut), rest.slice(cut + 1), '_'), parseScalar(value));
   }
   return tree;
+}
+
+/** Tables inside a section that env names and `--set` reach: AIGES_SERVER_TLS_CERT_FILE, server.tls.cert_file. */
+const SUBTABLES: Readonly<Record<string, readonly string[]>> = { server: ['tls'] };
+
+/** A section's key as a path in the config tree: ["server", "tls", "cert_file"] for a key of a subtable. */
+export function keyPath(section: string, key: string, separator: '_' | '.'): string[] {
+  for (const table of SUBTABLES[section] ?? []) {
+    if (key.startsWith(`${table}${separator}`)) return [section, table, key.slice(table.length + 1)];
+  }
+  return [section, key];
+}
+
+/** Sets `value` at `path` in `tree`, making the tables on the way. */
+export function setPath(tree: Tree, path: readonly string[], value: unknown): void {
+  let node = tree;
+  for (const part of path.slice(0, -1)) node = (node[part] ??= {}) as Tree;
+  node[path[path.length - 1] as string] = value;
 }
 
 /** "8" → 8, "true" → true, "0.5" → 0.5, anything else stays a string. */

@@ -167,6 +167,23 @@ export const PolarisSection = z
     path: ['username'],
   });
 
+/**
+ * `[server.tls]`: TLS on both of the loader's ports, gRPC and HTTP. Absent: plaintext. The files are
+ * read at startup (a bad one stops it) and followed while the loader runs: a certificate replaced on
+ * disk (or on SIGHUP) serves new connections without a restart; a bad replacement is logged and the
+ * old one kept (lib/tls-files.ts). A loader with TLS registers `tls: true` in polaris.
+ */
+export const ServerTlsSection = z
+  .object({
+    /** Certificate chain (PEM) the loader presents. */
+    cert_file: z.string().min(1),
+    /** Its private key (PEM). */
+    key_file: z.string().min(1),
+    /** CA bundle (PEM): when set, every client must present a certificate that chains to it (mutual TLS). */
+    client_ca_file: z.string().min(1).optional(),
+  })
+  .strict();
+
 /** Each built-in kind's own section, `[plugin.<kind>]`, as the kind declares it (plugin/kind-*.ts). */
 function kindSections(): Record<string, z.ZodType> {
   const sections: Record<string, z.ZodType> = {};
@@ -192,6 +209,8 @@ export const ConfigSchema = z
          * answered 408 / 10210 and its connection closed. 0: no limit. Fixed at startup.
          */
         request_timeout_ms: ms.min(0).default(60_000),
+        /** TLS on both ports; absent: plaintext. */
+        tls: ServerTlsSection.optional(),
       })
       .strict()
       .prefault({}),

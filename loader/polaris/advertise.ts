@@ -44,6 +44,8 @@ export interface RecordInputs {
   httpPort: number;
   capacity: number;
   labels: Readonly<Record<string, string>>;
+  /** Both ports speak TLS ([server.tls]). */
+  tls?: boolean;
   startedAt: Date;
 }
 
@@ -57,6 +59,8 @@ export function instanceRecord(inputs: RecordInputs): InstanceRecord {
     protocols: ['grpc', 'http'],
     capacity: inputs.capacity,
     labels: { ...inputs.labels },
+    // Written only when on: a plaintext loader's record stays as it was before TLS existed.
+    ...(inputs.tls === true ? { tls: true } : {}),
     startedAt: inputs.startedAt.toISOString(),
   };
 }

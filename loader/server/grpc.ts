@@ -7,6 +7,8 @@ import { AigesError, Codes, named } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Cancellable } from '../dataplane/call.js';
 import type { HealthState } from '../health.js';
+import type { TlsFiles } from '../lib/tls-files.js';
+import { grpcServerCredentials } from '../lib/tls-servers.js';
 import { loadHealthProto, loadLoaderProto } from '../../proto/load.js';
 import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
@@ -173,11 +175,11 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
   return server;
 }
 
-/** Binds and resolves with the port (0 picks a free one). */
-export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Binds and resolves with the port (0 picks a free one); TLS from `tls` when given (lib/tls-servers.ts). */
+export function bindGrpc(server: grpc.Server, host: string, port: number, tls?: TlsFiles): Promise<number> {
   return new Promise((resolve, reject) => {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(address, grpcServerCredentials(tls), (err, bound) => {
       if (err) return reject(err);
       try {
         guardDeadlines(server, deadlineDefaults.get(server));

@@ -12,12 +12,15 @@
  * - `GET  /openapi.json?service=` OpenAPI 3.1 built from that schema
  * - `POST /v1/private/:service`   AIGes public JSON protocol, once and session mode
  */
+import type { Server as TlsServer } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AigesError, Codes } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HealthState } from '../health.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics } from '../metrics.js';
+import type { TlsFiles } from '../lib/tls-files.js';
+import { followTlsFiles, secureServerOptions } from '../lib/tls-servers.js';
 import { answerClientError, sendError } from './http-errors.js';
 import { buildOpenApi } from './http-openapi.js';
 import { registerPrivateRoute } from './http-private.js';
@@ -31,6 +34,8 @@ export interface HttpServerDeps {
   maxMessageBytes: number;
   /** `server.request_timeout_ms`: how long a request may take to arrive whole (0: no limit). */
   requestTimeoutMs: number;
+  /** HTTPS (`[server.tls]`) from these files, followed as they change; absent: plain HTTP. */
+  tls?: TlsFiles | undefined;
 }
 
 /** Room for the JSON envelope (header, parameter, field names) around the base64 payload. */
@@ -71,8 +76,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     clientErrorHandler: (err, socket) => answerClientError(err, socket, deps.requestTimeoutMs),
     // A request (headers and body) that has not arrived whole by then is answered 408 / 10210.
     requestTimeout: deps.requestTimeoutMs,
+    // NOTE: fastify hands `https` (not `http`) to Node when there is TLS: the timeouts go in both.
     http: nodeTimeouts(deps.requestTimeoutMs),
+    ...(deps.tls === undefined ? {} : { https: { ...secureServerOptions(deps.tls), ...nodeTimeouts(deps.requestTimeoutMs) } }),
   }) as unknown as FastifyInstance;
+  if (deps.tls !== undefined) followTlsFiles(app.server as unknown as TlsServer, deps.tls);
 
   // A JSON body is taken whatever type the client declared for it: `curl -d` (form-urlencoded) and
   // AIGes clients that send text/plain post the same JSON document.

@@ -1,7 +1,7 @@
 /**
  * A small typed client of aiges.v1.Loader for the CLI, tests and benchmarks.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { InferRequest } from '../../proto/gen/aiges/v1/InferRequest.js';
@@ -9,12 +9,21 @@ import type { InferResponse__Output } from '../../proto/gen/aiges/v1/InferRespon
 import type { SessionRequest } from '../../proto/gen/aiges/v1/SessionRequest.js';
 import type { SessionResponse__Output } from '../../proto/gen/aiges/v1/SessionResponse.js';
 import type { MetadataResponse__Output } from '../../proto/gen/aiges/v1/MetadataResponse.js';
+import { type ClientTls, grpcChannelCredentials, parseGrpcTarget } from './client-tls.js';
 
+export type { ClientTls };
 export type { LoaderClient, InferRequest, InferResponse__Output, SessionRequest, SessionResponse__Output };
 
-export function createLoaderClient(address: string, options: grpc.ChannelOptions = {}): LoaderClient {
+/**
+ * A client of the loader (or of `aiges lb`) at `target`: "host:port" or "grpc://host:port" in
+ * plaintext, "grpcs://host:port" over TLS, trusting `tls.ca` (default Node's bundled roots) and
+ * presenting `tls.cert` / `tls.key` for mutual TLS (client-tls.ts). TLS material with a plaintext
+ * target throws.
+ */
+export function createLoaderClient(target: string, options: grpc.ChannelOptions = {}, tls?: ClientTls): LoaderClient {
   const Loader = loadLoaderProto().aiges.v1.Loader;
-  return new Loader(address, grpc.credentials.createInsecure(), {
+  const { address, tls: secure } = parseGrpcTarget(target);
+  return new Loader(address, grpcChannelCredentials(secure, tls), {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
     ...options,

@@ -35,6 +35,11 @@ export interface InstanceRecord {
   /** host:port of the HTTP server. */
   httpAddress: string;
   protocols: string[];
+  /**
+   * True: both addresses speak TLS (the loader's `[server.tls]`); balancers dial them over TLS.
+   * Absent or false: plaintext (every record written before TLS existed).
+   */
+  tls?: boolean;
   /** Once calls plus sessions admitted at a time. */
   capacity: number;
   labels: Record<string, string>;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseScalar } from '../../loader/config/load.js';
+import { ConfigError, keyPath, loadConfig, parseScalar } from '../../loader/config/load.js';
 
 let dir: string;
 let n = 0;
@@ -112,6 +112,23 @@ level = "debug"
     expect(config.server.grpc_port).toBe(0);
     expect(config.plugin.init_timeout_ms).toBe(1500);
     expect(config.log.level).toBe('info');
+  });
+
+  it('reads [server.tls] from a file, AIGES_SERVER_TLS_<KEY> and overrides, key by key', () => {
+    const file = toml('[server.tls]\ncert_file = "/file/cert.pem"\nkey_file = "/file/key.pem"\n');
+    const env = { AIGES_SERVER_TLS_KEY_FILE: '/env/key.pem', AIGES_SERVER_TLS_CLIENT_CA_FILE: '/env/ca.pem' };
+    const config = loadConfig({ file, env, overrides: { server: { tls: { client_ca_file: '/flag/ca.pem' } } } });
+    expect(config.server.tls).toEqual({ cert_file: '/file/cert.pem', key_file: '/env/key.pem', client_ca_file: '/flag/ca.pem' });
+    expect(loadConfig().server.tls).toBeUndefined();
+    const err = configError(() => loadConfig({ env: { AIGES_SERVER_TLS_CERT_FILE: '/env/cert.pem' } }));
+    expect(err.message).toContain('invalid config key "server.tls.key_file"');
+  });
+
+  it('keyPath reaches a subtable with either separator, and leaves other keys whole', () => {
+    expect(keyPath('server', 'tls.cert_file', '.')).toEqual(['server', 'tls', 'cert_file']);
+    expect(keyPath('server', 'tls_cert_file', '_')).toEqual(['server', 'tls', 'cert_file']);
+    expect(keyPath('server', 'grpc_port', '_')).toEqual(['server', 'grpc_port']);
+    expect(keyPath('wrapper', 'tls.cert_file', '.')).toEqual(['wrapper', 'tls.cert_file']);
   });
 
   it('precedence: default < file < env < overrides, key by key', () => {

@@ -45,5 +45,19 @@ describe('advertise', () => {
       labels: { zone: 'a' },
       startedAt: '1970-01-01T00:00:00.000Z',
     });
+    // A plaintext loader's record has no tls field (as before TLS existed); a TLS one says so.
+    const inputs = {
+      id: 'h',
+      service: 'echo',
+      version: '1',
+      host: 'h',
+      grpcPort: 1,
+      httpPort: 2,
+      capacity: 1,
+      labels: {},
+      startedAt: new Date(0),
+    };
+    expect(instanceRecord({ ...inputs, tls: false })).not.toHaveProperty('tls');
+    expect(instanceRecord({ ...inputs, tls: true })).toMatchObject({ tls: true, address: 'h:1' });
   });
 });
