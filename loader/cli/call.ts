@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { aigesCodeOf, createLoaderClient, infer, metadata, runSession } from '../tools/client.js';
+import { aigesCodeOf, createLoaderClient, infer, type LoaderClient, metadata, runSession } from '../tools/client.js';
+import { type ClientTls, hasTlsFiles, parseGrpcTarget, readClientTls } from '../tools/client-tls.js';
 import type { DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
 import { DataType } from '../../plugins/types.js';
 import { isToolError, ToolError } from '../tools/errors.js';
@@ -35,6 +36,9 @@ interface CallFlags {
   intervalMs?: number;
   timeoutMs?: number;
   out?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -43,7 +47,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export const CallCodes = {
   /** The target, an input flag or --param is malformed, or an input key is given twice. */
   INVALID_FLAG: 'CALL_INVALID_FLAG',
-  /** An input file is missing or unreadable, or is a directory. */
+  /** An input file (or a TLS file) is missing or unreadable, or is a directory. */
   INPUT_UNREADABLE: 'CALL_INPUT_UNREADABLE',
 } as const;
 
@@ -95,10 +99,22 @@ function describeItems(items: DataItem__Output[], out: string | undefined, count
   });
 }
 
+/** The TLS files of a grpcs:// target, read; TLS files with a plaintext target are refused. */
+function clientTlsOf(address: string, flags: CallFlags): ClientTls | undefined {
+  if (!hasTlsFiles(flags)) return undefined;
+  if (!parseGrpcTarget(address).tls) {
+    throw new ToolError(CallCodes.INVALID_FLAG, `--ca-file, --cert-file and --key-file are for TLS: write the address grpcs://${address}`);
+  }
+  return readClientTls(
+    flags,
+    (message, unreadable) => new ToolError(unreadable ? CallCodes.INPUT_UNREADABLE : CallCodes.INVALID_FLAG, message),
+  );
+}
+
 export function callCommand(): Command {
   return new Command('call')
     .description('Call a loader once, or run one session, over gRPC (aiges.v1).')
-    .argument('<target>', "the loader's gRPC address, host:port")
+    .argument('<target>', "the loader's (or aiges lb's) gRPC address: host:port, or grpcs://host:port for TLS")
     .argument('<service>', 'service id')
     .addOption(new Option('-m, --mode <mode>', 'once or session').choices(['once', 'session']).default('once'))
     .option('-p, --param <k=v>', 'request param (repeatable)', collect, [])
@@ -115,9 +131,13 @@ export function callCommand(): Command {
     .option('--interval-ms <n>', 'session mode: pause between frames', intArg)
     .option('--timeout-ms <n>', 'call deadline', intArg)
     .option('-o, --out <dir>', 'write each output item to a file in this folder')
+    .option('--ca-file <file>', "TLS: CA bundle (PEM) to trust (default: Node's bundled roots); needs grpcs://")
+    .option('--cert-file <file>', 'mutual TLS: client certificate (PEM), with --key-file')
+    .option('--key-file <file>', 'mutual TLS: client key (PEM)')
     .addHelpText(
       'after',
       '\nExamples:\n  aiges call 127.0.0.1:5090 echo --text text=hello\n' +
+        '  aiges call grpcs://loader.example:5090 echo --ca-file ca.pem --text text=hello\n' +
         '  aiges call 127.0.0.1:5090 vad --mode session --file audio=sample.pcm:audio -e audio=pcm_s16le --frame-bytes 3200',
     )
     .action(async (target: string, service: string, flags: CallFlags) => {
@@ -129,8 +149,9 @@ export function callCommand(): Command {
         process.exitCode = isToolError(err) ? err.exitCode : 2;
         return;
       }
-      const client = createLoaderClient(address);
+      let client: LoaderClient | undefined;
       try {
+        client = createLoaderClient(address, {}, clientTlsOf(address, flags));
         const params = parseParams(flags.param, CALL_INPUTS);
         const specs = parseInputFlags(flags, CALL_INPUTS);
         // A file given without a type takes the type the service declares for its key.
@@ -167,7 +188,7 @@ export function callCommand(): Command {
         process.stderr.write(`aiges call: error ${code ?? '-'}${grpcName}: ${e.details ?? e.message}\n`);
         process.exitCode = 1;
       } finally {
-        client.close();
+        client?.close();
       }
     });
 }

@@ -38,6 +38,9 @@ interface XtestFlags {
   chart?: string;
   allowErrors?: boolean;
   progress: boolean;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -73,6 +76,7 @@ export function optionsFromFlags(target: string, service: string, f: XtestFlags)
     timeoutMs: int(f.timeoutMs, '--timeout-ms'),
     pid: int(f.pid, '--pid'),
     sampleMs: int(f.sampleMs, '--sample-ms') as number,
+    tls: { caFile: f.caFile, certFile: f.certFile, keyFile: f.keyFile },
   };
 }
 
@@ -113,6 +117,9 @@ export function xtestCommand(): Command {
     .argument('<service>', 'service id')
     .addOption(new Option('-g, --grpc <host:port>').hideHelp().argParser(removedTargetFlag))
     .addOption(new Option('--http <url>').hideHelp().argParser(removedTargetFlag))
+    .option('--ca-file <file>', "TLS: CA bundle (PEM) to trust (default: Node's bundled roots)")
+    .option('--cert-file <file>', 'mutual TLS: client certificate (PEM), with --key-file')
+    .option('--key-file <file>', 'mutual TLS: client key (PEM)')
     .addOption(new Option('-m, --mode <mode>', 'once or session').choices(['once', 'session']).default('once'))
     .option('-c, --concurrency <n>', 'calls in flight at a time', '1')
     .option('-n, --requests <n>', 'stop after this many calls (default 100 when no --duration)')

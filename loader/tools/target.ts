@@ -1,20 +1,22 @@
 /**
  * The loader a tool is pointed at, written one way for `aiges call` and `aiges xtest` (both take
- * `<target> <service>`): `host:port` is the loader's gRPC address, an `http://` or `https://` URL
- * its HTTP base URL (a path in it is kept as a prefix).
+ * `<target> <service>`): `host:port` is the loader's gRPC address (`grpcs://host:port` over TLS,
+ * kept as written: client-tls.ts reads it), an `http://` or `https://` URL its HTTP base URL (a
+ * path in it is kept as a prefix).
  */
+import { parseGrpcTarget } from './client-tls.js';
 import { ToolError } from './errors.js';
 
 export type LoaderTarget = { protocol: 'grpc'; address: string } | { protocol: 'http'; url: string };
 
 /** What a target argument may look like, for messages. */
-export const TARGET_FORMS = 'host:port (gRPC) or an http:// or https:// URL (HTTP)';
+export const TARGET_FORMS = 'host:port or grpcs://host:port (gRPC) or an http:// or https:// URL (HTTP)';
 
 /** Checks a target; a malformed one is a ToolError with code `invalid`. */
 export function checkTarget(target: LoaderTarget, invalid: string): void {
   if (target.protocol === 'grpc') {
-    if (!/^[^\s/]+:\d+$/.test(target.address)) {
-      throw new ToolError(invalid, `gRPC target must be host:port, got "${target.address}"`);
+    if (!/^[^\s/]+:\d+$/.test(parseGrpcTarget(target.address).address)) {
+      throw new ToolError(invalid, `gRPC target must be host:port or grpcs://host:port, got "${target.address}"`);
     }
     return;
   }
@@ -29,11 +31,10 @@ export function checkTarget(target: LoaderTarget, invalid: string): void {
   }
 }
 
-/** A target argument: a URL (`scheme://…`) is HTTP, anything else a gRPC `host:port`. */
+/** A target argument: `grpc://` / `grpcs://` or no scheme is gRPC, another URL (`scheme://…`) HTTP. */
 export function parseTarget(text: string, invalid: string): LoaderTarget {
-  const target: LoaderTarget = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)
-    ? { protocol: 'http', url: text }
-    : { protocol: 'grpc', address: text };
+  const http = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text) && !/^grpcs?:\/\//.test(text);
+  const target: LoaderTarget = http ? { protocol: 'http', url: text } : { protocol: 'grpc', address: text };
   try {
     checkTarget(target, invalid);
   } catch {

@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Loader } from '../../loader/loader.js';
+import { makeCa, makeCert, type TestCa, type TestCert } from '../lib/certs.js';
+import { startLoader } from '../server/http-helpers.js';
 import { runToExit, startServe } from './serve-process.js';
 
 let serve: Awaited<ReturnType<typeof startServe>>;
@@ -124,6 +127,61 @@ describe('aiges call', () => {
     const missing = await runToExit(['call', addr, 'echo', '--file', `data=${join(dir, 'nope.bin')}`]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^aiges call: \[CALL_INPUT_UNREADABLE\] input "data": cannot read .*nope\.bin: ENOENT/);
+  });
+});
+
+describe('aiges call over TLS', () => {
+  let tlsLoader: Loader;
+  let ca: TestCa;
+  let clientCert: TestCert;
+  beforeAll(async () => {
+    ca = makeCa(dir, 'call-ca');
+    const server = makeCert(ca, 'server');
+    clientCert = makeCert(ca, 'client');
+    tlsLoader = await startLoader({ server: { tls: { cert_file: server.certFile, key_file: server.keyFile, client_ca_file: ca.caFile } } });
+  });
+  afterAll(() => tlsLoader?.stop());
+  const secure = () => `grpcs://127.0.0.1:${tlsLoader.grpcPort}`;
+
+  it('calls a grpcs:// address with --ca-file, --cert-file and --key-file', async () => {
+    const r = await runToExit([
+      'call',
+      secure(),
+      'echo',
+      '--ca-file',
+      ca.caFile,
+      '--cert-file',
+      clientCert.certFile,
+      '--key-file',
+      clientCert.keyFile,
+      '-t',
+      'text=tls',
+    ]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)[0]?.items[0]).toMatchObject({ text: 'tls' });
+  });
+
+  it('exits 1 when the handshake fails (no client certificate; plaintext to a TLS port)', async () => {
+    const noCert = await runToExit(['call', secure(), 'echo', '--ca-file', ca.caFile, '-t', 'text=x']);
+    expect(noCert.code).toBe(1);
+    expect(noCert.stderr).toContain('aiges call: error - (UNAVAILABLE)');
+    const plain = await runToExit(['call', `127.0.0.1:${tlsLoader.grpcPort}`, 'echo', '-t', 'text=x']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('(UNAVAILABLE)');
+  });
+
+  it('refuses TLS files for a plaintext address, a certificate without its key, and an unreadable file (exit 2)', async () => {
+    const plain = await runToExit(['call', addr, 'echo', '--ca-file', ca.caFile, '-t', 'text=x']);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain(
+      `aiges call: [CALL_INVALID_FLAG] --ca-file, --cert-file and --key-file are for TLS: write the address grpcs://${addr}`,
+    );
+    const half = await runToExit(['call', secure(), 'echo', '--cert-file', clientCert.certFile, '-t', 'text=x']);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('[CALL_INVALID_FLAG] a client certificate (--cert-file) and its key (--key-file) go together');
+    const missing = await runToExit(['call', secure(), 'echo', '--ca-file', join(dir, 'none.pem'), '-t', 'text=x']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('[CALL_INPUT_UNREADABLE] cannot read the CA file');
   });
 });
 

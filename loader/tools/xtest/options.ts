@@ -2,6 +2,7 @@
  * What a load test does: the options `runXtest` takes, their defaults, and their checks. The CLI
  * (loader/cli/xtest.ts) turns flags into these; a program may build them directly.
  */
+import { type ClientTlsFiles, hasTlsFiles, parseGrpcTarget } from '../client-tls.js';
 import type { InputRules, InputSpec } from '../inputs.js';
 import { checkTarget, type LoaderTarget } from '../target.js';
 import { invalidOption, XtestCodes } from './errors.js';
@@ -41,6 +42,11 @@ export interface XtestOptions {
   pid: number | undefined;
   /** Interval between two samples of `pid`. */
   sampleMs: number;
+  /**
+   * TLS files of a grpcs:// or https:// target: a CA to trust (default Node's bundled roots), and a
+   * client certificate and key for mutual TLS (client-tls.ts). Refused with a plaintext target.
+   */
+  tls: ClientTlsFiles;
   /** Aborting stops starting calls; those in flight finish and the report covers what ran. */
   signal?: AbortSignal | undefined;
 }
@@ -72,6 +78,7 @@ export function resolveOptions(input: XtestOptionsInput): XtestOptions {
     timeoutMs: undefined,
     pid: undefined,
     sampleMs: 1000,
+    tls: {},
     ...input,
   };
   if (o.service === '') throw invalidOption('service must not be empty');
@@ -93,7 +100,14 @@ export function resolveOptions(input: XtestOptionsInput): XtestOptions {
     throw invalidOption('frame bytes and frame interval apply to session mode only (--mode session)');
   }
   checkTarget(o.target, XtestCodes.INVALID_OPTION);
+  if (hasTlsFiles(o.tls) && !isSecure(o.target)) {
+    throw invalidOption('--ca-file, --cert-file and --key-file are for TLS: give a grpcs:// or https:// target');
+  }
   return o;
+}
+
+function isSecure(target: XtestTarget): boolean {
+  return target.protocol === 'grpc' ? parseGrpcTarget(target.address).tls : target.url.startsWith('https:');
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -3,6 +3,8 @@
  * through the protocol's target and the recorder counting it, then the report.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hasTlsFiles, readClientTls } from '../client-tls.js';
+import { ToolError } from '../errors.js';
 import { sliceFrames } from '../frames.js';
 import { loadInputs } from '../inputs.js';
 import { resolveOptions, XTEST_INPUTS, type XtestOptions, type XtestOptionsInput } from './options.js';
@@ -10,6 +12,7 @@ import { startLoop } from './loop.js';
 import { sampleProcess, type ProcReport } from './proc-sampler.js';
 import { buildReport, type XtestReport } from './report.js';
 import { Recorder } from './stats.js';
+import { invalidOption, XtestCodes } from './errors.js';
 import type { Target } from './target.js';
 import { grpcTarget } from './target-grpc.js';
 import { httpTarget } from './target-http.js';
@@ -33,7 +36,13 @@ export interface XtestRun {
 }
 
 function makeTarget(o: XtestOptions): Target {
-  return o.target.protocol === 'grpc' ? grpcTarget(o.target.address, o) : httpTarget(o.target.url, o);
+  const tls = hasTlsFiles(o.tls)
+    ? readClientTls(o.tls, (message, unreadable) =>
+        unreadable ? new ToolError(XtestCodes.INPUT_UNREADABLE, message) : invalidOption(message),
+      )
+    : undefined;
+  const options = { ...o, tls };
+  return o.target.protocol === 'grpc' ? grpcTarget(o.target.address, options) : httpTarget(o.target.url, options);
 }
 
 /**

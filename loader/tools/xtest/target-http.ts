@@ -46,7 +46,14 @@ export function httpTarget(url: string, options: TargetOptions): Target {
   const { origin, path } = routeOf(url, service);
   // No client-side time limits (undici's default is 300 s): the deadline is the loader's, set
   // by the timeout header or its default, so that a slow call is reported by its aiges-code.
-  const pool = new Pool(origin, { connections: options.concurrency, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+  const pool = new Pool(origin, {
+    connections: options.concurrency,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    // https://: the CA to trust and the client certificate of the TLS files (client-tls.ts).
+    ...(options.tls === undefined ? {} : { connect: { ...options.tls } }),
+  });
   const timeoutHeader = timeoutMs === undefined ? {} : { [TIMEOUT_HEADER]: String(timeoutMs) };
 
   const post = async (header: Record<string, unknown>, items: readonly InputItem[], timed: boolean): Promise<Exchange> => {

@@ -2,6 +2,7 @@
  * What the runner drives: one protocol (gRPC or HTTP) against one service. A target makes one
  * call and reports how it went; the runner owns timing of whole calls, counting and pacing.
  */
+import type { ClientTls } from '../client-tls.js';
 import type { InputItem } from '../inputs.js';
 import type { XtestOptions } from './options.js';
 
@@ -33,7 +34,10 @@ export interface Target {
 }
 
 /** What every target is built from. */
-export type TargetOptions = Pick<XtestOptions, 'service' | 'params' | 'timeoutMs' | 'concurrency'>;
+export type TargetOptions = Pick<XtestOptions, 'service' | 'params' | 'timeoutMs' | 'concurrency'> & {
+  /** What the TLS files hold (read by the runner); absent: none given. */
+  tls?: ClientTls | undefined;
+};
 
 /** An error that is not the loader's answer (no aiges-code): transport or client trouble. */
 export function transportFailure(err: unknown, prefix: 'grpc' | 'net', name: string | undefined): CallOutcome {

@@ -191,7 +191,11 @@ describe('aiges xtest (CLI)', () => {
   });
 
   it.each<[string, string[], string]>([
-    ['a target that is no address', ['localhost', 'echo', '-t', 'text=x'], '[XTEST_INVALID_OPTION] the target must be host:port (gRPC) or'],
+    [
+      'a target that is no address',
+      ['localhost', 'echo', '-t', 'text=x'],
+      '[XTEST_INVALID_OPTION] the target must be host:port or grpcs://host:port (gRPC) or',
+    ],
     [
       'the service first',
       ['echo', '127.0.0.1:1', '-t', 'text=x'],

@@ -21,6 +21,13 @@ describe('resolveOptions', () => {
     });
   });
 
+  it('takes TLS files with a grpcs:// or https:// target', () => {
+    const tls = { caFile: 'ca.pem' };
+    expect(resolveOptions({ ...base, target: { protocol: 'grpc', address: 'grpcs://h:5090' }, tls }).tls).toEqual(tls);
+    expect(resolveOptions({ ...base, target: { protocol: 'http', url: 'https://h:8080' }, tls }).tls).toEqual(tls);
+    expect(resolveOptions(base).tls).toEqual({});
+  });
+
   it('keeps a duration without a count', () => {
     expect(resolveOptions({ ...base, durationMs: 500 })).toMatchObject({ requests: undefined, durationMs: 500 });
   });
@@ -36,6 +43,9 @@ describe('resolveOptions', () => {
     [{ target: { protocol: 'grpc', address: 'localhost' } }, /gRPC target must be host:port/],
     [{ target: { protocol: 'http', url: 'not a url' } }, /HTTP target must be a URL/],
     [{ target: { protocol: 'http', url: 'ftp://host/' } }, /must be an http:\/\/ or https:\/\/ URL/],
+    [{ target: { protocol: 'grpc', address: 'grpcs://localhost' } }, /gRPC target must be host:port or grpcs:\/\/host:port/],
+    [{ tls: { caFile: 'ca.pem' } }, /are for TLS: give a grpcs:\/\/ or https:\/\/ target/],
+    [{ target: { protocol: 'http', url: 'http://h:1' }, tls: { certFile: 'c.pem' } }, /are for TLS/],
   ])('refuses %j with XTEST_INVALID_OPTION', (patch, message) => {
     expect(() => resolveOptions({ ...base, ...patch })).toThrow(
       expect.objectContaining({ code: XtestCodes.INVALID_OPTION, message: expect.stringMatching(message) }),
