@@ -2,9 +2,13 @@
  * `aiges lb`: runs the balancer (polaris/balancer/balancer.ts) in front of the loaders registered in
  * polaris, until SIGTERM/SIGINT; then it stops taking calls and lets those in flight finish.
  * Logs JSON lines on stdout like `aiges serve` ("balancer listening" carries the port).
+ *
+ * TLS: --tls-* on the front (the names of a loader's [server.tls] keys), --upstream-* to loaders
+ * that register `tls: true`. SIGHUP reads every TLS file again (they are also checked every second).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
+import { TlsFiles } from '../lib/tls-files.js';
 import { Balancer, MAX_MESSAGE_BYTES, SESSION_OPEN_TIMEOUT_MS } from '../../polaris/balancer/balancer.js';
 import type { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
 import { printError } from './fail.js';
@@ -25,6 +29,12 @@ interface LbFlags {
   /** commander sets it false for --no-relay. */
   relay: boolean;
   sessionOpenTimeoutMs: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  tlsClientCaFile?: string;
+  upstreamCaFile?: string;
+  upstreamCertFile?: string;
+  upstreamKeyFile?: string;
 }
 
 /** "host:port", "[v6]:port" or ":port" (all interfaces). */
@@ -72,6 +82,12 @@ export function lbCommand(): Command {
       '--no-relay',
       'forward every once call as an HTTP/2 stream of its own (default: small ones share one Relay stream per instance)',
     )
+    .option('--tls-cert-file <file>', 'TLS on the front: certificate chain (PEM), with --tls-key-file')
+    .option('--tls-key-file <file>', 'TLS on the front: private key (PEM)')
+    .option('--tls-client-ca-file <file>', 'mutual TLS on the front: clients must present a certificate of this CA (PEM)')
+    .option('--upstream-ca-file <file>', "loaders registered with TLS: CA bundle to trust (default: Node's bundled roots)")
+    .option('--upstream-cert-file <file>', 'loaders that require client certificates: this certificate (PEM), with --upstream-key-file')
+    .option('--upstream-key-file <file>', 'its private key (PEM)')
     .addHelpText(
       'after',
       '\nTLS and auth to etcd: AIGES_POLARIS_CA_FILE, _CERT_FILE, _KEY_FILE, _USERNAME, _PASSWORD.\n' +
@@ -85,10 +101,26 @@ export function lbCommand(): Command {
     });
 }
 
+/** The front's and the upstream TLS files of the flags (undefined where none is given); throws on a bad file. */
+function tlsOf(flags: LbFlags, log: Logger): { tls?: TlsFiles; upstreamTls?: TlsFiles } {
+  const front = { certFile: flags.tlsCertFile, keyFile: flags.tlsKeyFile, caFile: flags.tlsClientCaFile };
+  const upstream = { certFile: flags.upstreamCertFile, keyFile: flags.upstreamKeyFile, caFile: flags.upstreamCaFile };
+  if (front.certFile === undefined && (front.keyFile !== undefined || front.caFile !== undefined)) {
+    throw new Error('--tls-key-file and --tls-client-ca-file need --tls-cert-file');
+  }
+  const given = (paths: object) => Object.values(paths).some((v) => v !== undefined);
+  return {
+    ...(given(front) ? { tls: TlsFiles.load(front, { log, name: 'balancer front' }) } : {}),
+    ...(given(upstream) ? { upstreamTls: TlsFiles.load(upstream, { log, name: 'upstream' }) } : {}),
+  };
+}
+
 async function runBalancer(flags: LbFlags): Promise<void> {
   const log = createLogger(flags.logLevel);
   let polaris: EtcdPolaris;
+  let tls: ReturnType<typeof tlsOf>;
   try {
+    tls = tlsOf(flags, log);
     polaris = openPolaris({ ...(flags.etcd === undefined ? {} : { etcd: flags.etcd }) });
   } catch (err) {
     printError('lb', err, flags.logLevel);
@@ -102,6 +134,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
     maxMessageBytes: flags.maxMessageBytes,
     relay: flags.relay,
     sessionOpenTimeoutMs: flags.sessionOpenTimeoutMs,
+    ...tls,
   });
 
   let signals = 0;
@@ -124,6 +157,13 @@ async function runBalancer(flags: LbFlags): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // NOTE: only with TLS: SIGHUP then means "read the certificates again", no longer a hangup.
+  if (tls.tls !== undefined || tls.upstreamTls !== undefined) {
+    process.on('SIGHUP', () => {
+      tls.tls?.reload();
+      tls.upstreamTls?.reload();
+    });
+  }
 
   try {
     await balancer.start(flags.listen.host, flags.listen.port);

@@ -11,14 +11,18 @@
  */
 import http2, {
   type ClientHttp2Stream,
+  type Http2SecureServer,
   type Http2Server,
   type Http2Session,
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes } from '../../loader/errors.js';
 import type { Logger } from '../../loader/log.js';
+import type { TlsFiles } from '../../loader/lib/tls-files.js';
+import { followTlsFiles, secureServerOptions } from '../../loader/lib/tls-servers.js';
 import { loadHealthProto } from '../../proto/load.js';
 import type { EndpointSnapshot } from './endpoint.js';
 import { forwardSession, forwardUnary, type Router } from './forward.js';
@@ -58,6 +62,16 @@ export interface BalancerOptions {
    * balancer routes by (10019 past it). Default SESSION_OPEN_TIMEOUT_MS.
    */
   sessionOpenTimeoutMs?: number | undefined;
+  /**
+   * TLS on the front from these files (mutual TLS when they have a CA), followed as they change;
+   * absent: plaintext. The caller owns (closes) them.
+   */
+  tls?: TlsFiles | undefined;
+  /**
+   * For instances that register `tls: true`: the CA to trust (default Node's roots) and a client
+   * certificate for loaders that require one (upstream.ts). The caller owns (closes) them.
+   */
+  upstreamTls?: TlsFiles | undefined;
 }
 
 /** Default of `sessionOpenTimeoutMs`. */
@@ -72,7 +86,7 @@ export class Balancer implements Router, HealthView {
   readonly #opening = new Map<string, Promise<ServicePool>>();
   readonly #services: readonly string[];
   /** The front: aiges.v1.Loader calls forwarded as raw HTTP/2 streams (balancer-forward.ts). */
-  readonly #server: Http2Server;
+  readonly #server: Http2Server | Http2SecureServer;
   readonly #sessions = new Set<Http2Session>();
   /** Behind the front, on loopback: the balancer's own gRPC services (health), served by grpc-js. */
   readonly #own: grpc.Server;
@@ -86,7 +100,7 @@ export class Balancer implements Router, HealthView {
     this.#services = options.services ?? [];
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.sessionOpenTimeoutMs = options.sessionOpenTimeoutMs ?? SESSION_OPEN_TIMEOUT_MS;
-    this.#server = http2.createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
+    this.#server = createFront(options.tls);
     this.#server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('error', () => undefined); // each stream sees its own end
@@ -113,7 +127,7 @@ export class Balancer implements Router, HealthView {
         resolve((this.#server.address() as { port: number }).port);
       });
     });
-    this.options.log.info({ host, port: this.#port, services: this.#services }, 'balancer listening');
+    this.options.log.info({ host, port: this.#port, services: this.#services, tls: this.options.tls !== undefined }, 'balancer listening');
     return this.#port;
   }
 
@@ -208,7 +222,8 @@ export class Balancer implements Router, HealthView {
     if (this.#opening.size >= MAX_SERVICES) {
       return Promise.reject(new AigesError(Codes.SERVICE_NOT_FOUND, `this balancer already watches ${MAX_SERVICES} services`));
     }
-    const promise = ServicePool.open(service, this.options.discovery, this.options.log, this.options.relay ?? true).then((pool) => {
+    const { discovery, log, relay, upstreamTls } = this.options;
+    const promise = ServicePool.open(service, discovery, log, relay ?? true, upstreamTls).then((pool) => {
       if (this.#stopped) {
         pool.close();
         throw new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping');
@@ -226,6 +241,18 @@ export class Balancer implements Router, HealthView {
   #emit(): void {
     for (const listener of this.#listeners) listener(this.#stopped);
   }
+}
+
+/** The front's HTTP/2 server: plaintext, or TLS following `tls`. */
+function createFront(tls: TlsFiles | undefined): Http2Server | Http2SecureServer {
+  const options = { settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY };
+  if (tls === undefined) return http2.createServer(options);
+  const server = http2.createSecureServer({ ...options, ...secureServerOptions(tls) });
+  followTlsFiles(server, tls);
+  // A connection reset after the handshake surfaces on the socket too (nodejs/node#35824): each
+  // stream and session sees its own end.
+  server.on('secureConnection', (socket: TLSSocket) => socket.on('error', () => undefined));
+  return server;
 }
 
 /** Binds the balancer's own grpc-js server on a free loopback port (only the front reaches it). */

@@ -13,9 +13,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../loader/log.js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { LoadReport__Output } from '../../proto/gen/aiges/v1/LoadReport.js';
+import type { TlsFiles } from '../../loader/lib/tls-files.js';
 import { H2Link } from './link.js';
 import type { Pickable } from './picker.js';
 import type { InstanceRecord } from '../store/types.js';
+import { channelCredentials } from './upstream.js';
 
 /** A load stream silent this long ejects the instance (loaders send a heartbeat every 1 s). */
 export const SILENCE_MS = 3_000;
@@ -90,10 +92,13 @@ export class Endpoint implements Pickable {
     private readonly onLiveChange: (endpoint: Endpoint) => void,
     /** Whether small once calls may go on a Relay stream (H2Link). */
     relay = true,
+    /** The balancer's TLS files for instances whose record says `tls` (upstream.ts). */
+    upstreamTls?: TlsFiles,
   ) {
     this.#record = record;
-    this.client = new grpc.Client(record.address, grpc.credentials.createInsecure(), INSTANCE_CHANNEL_OPTIONS);
-    this.link = new H2Link(record.address, relay);
+    const upstream = { tls: record.tls === true, files: upstreamTls };
+    this.client = new grpc.Client(record.address, channelCredentials(upstream), INSTANCE_CHANNEL_OPTIONS);
+    this.link = new H2Link(record.address, relay, upstream);
     // NOTE: an instance that started more than a warm-up ago is already warm (a balancer that
     // restarts must not ramp the whole fleet again). startedAt is the loader's clock: skew only
     // decides whether an instance of about 10 s of age ramps or not.

@@ -23,10 +23,11 @@ export function frameMessage(message: Uint8Array): Buffer {
 
 /**
  * The request headers for the hop to an instance: every header the client sent (metadata,
- * grpc-timeout, grpc-encoding, te, ...) with the pseudo-headers of the new hop.
+ * grpc-timeout, grpc-encoding, te, ...) with the pseudo-headers of the new hop (`:scheme` is the
+ * connection's own, http or https, which node:http2 sets).
  */
 export function upstreamHeaders(headers: IncomingHttpHeaders, authority: string): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ':method': 'POST', ':scheme': 'http', ':path': headers[':path'], ':authority': authority };
+  const out: OutgoingHttpHeaders = { ':method': 'POST', ':path': headers[':path'], ':authority': authority };
   for (const key in headers) if (key[0] !== ':') out[key] = headers[key];
   return out;
 }

@@ -4,9 +4,11 @@
  * failed or got a GOAWAY: a dead instance costs a failed connection attempt per call at most,
  * and the load stream (balancer-endpoint.ts) ejects it within moments anyway.
  */
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import type http2 from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import { RelayStream } from './mux.js';
 import { RELAY_PATH } from './relay-frame.js';
+import { connectH2, PLAINTEXT, type Upstream } from './upstream.js';
 
 /** HTTP/2 settings of both hops: windows that keep a 4 MiB message from stalling on acks. */
 export const H2_SETTINGS: http2.Settings = { initialWindowSize: 4 * 1024 * 1024 };
@@ -33,6 +35,8 @@ export class H2Link {
     readonly address: string,
     /** Whether once calls may go on a Relay stream (balancer option `relay`). */
     private readonly useRelay = true,
+    /** Plaintext or TLS (upstream.ts). */
+    private readonly upstream: Upstream = PLAINTEXT,
   ) {}
 
   /**
@@ -80,7 +84,7 @@ export class H2Link {
   #connected(): ClientHttp2Session {
     const current = this.#session;
     if (current !== undefined && !current.closed && !current.destroyed) return current;
-    const session = http2.connect(`http://${this.address}`, { settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
+    const session = connectH2(this.address, this.upstream, { settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
     const forget = () => {
       if (this.#session === session) this.#session = undefined;
     };

@@ -4,6 +4,7 @@
  * live ones that picks choose from.
  */
 import type { Logger } from '../../loader/log.js';
+import type { TlsFiles } from '../../loader/lib/tls-files.js';
 import { Endpoint, type EndpointSnapshot } from './endpoint.js';
 import { pickTwoChoices } from './picker.js';
 import type { Discovery, InstanceRecord, Watcher } from '../store/types.js';
@@ -19,11 +20,12 @@ export class ServicePool {
     readonly service: string,
     private readonly log: Logger,
     private readonly relay: boolean,
+    private readonly upstreamTls: TlsFiles | undefined,
   ) {}
 
   /** Watches `service` and resolves once discovery gave its first list. */
-  static async open(service: string, discovery: Discovery, log: Logger, relay = true): Promise<ServicePool> {
-    const pool = new ServicePool(service, log.child({ service }), relay);
+  static async open(service: string, discovery: Discovery, log: Logger, relay = true, upstreamTls?: TlsFiles): Promise<ServicePool> {
+    const pool = new ServicePool(service, log.child({ service }), relay, upstreamTls);
     const watcher = await discovery.watch(service, (instances) => pool.#update(instances));
     if (pool.#closed) watcher.close();
     else pool.#watcher = watcher;
@@ -93,13 +95,14 @@ export class ServicePool {
     for (const record of instances) {
       seen.add(record.id);
       const known = this.#endpoints.get(record.id);
-      if (known !== undefined && known.record.address === record.address) {
+      // NOTE: same address and transport: the same endpoint; a loader that turned TLS on or off is a new one.
+      if (known !== undefined && known.record.address === record.address && known.record.tls === record.tls) {
         known.record = record;
         continue;
       }
       known?.close();
-      this.#endpoints.set(record.id, new Endpoint(record, this.log, () => this.#refresh(), this.relay));
-      this.log.info({ instance: record.id, address: record.address }, 'instance discovered');
+      this.#endpoints.set(record.id, new Endpoint(record, this.log, () => this.#refresh(), this.relay, this.upstreamTls));
+      this.log.info({ instance: record.id, address: record.address, tls: record.tls === true }, 'instance discovered');
     }
     for (const [id, endpoint] of this.#endpoints) {
       if (seen.has(id)) continue;

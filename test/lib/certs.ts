@@ -4,9 +4,10 @@
  * P-256 keys: quick to make on a loaded machine.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 
 export interface TestCa {
   name: string;
@@ -88,4 +89,16 @@ export function makeCert(ca: TestCa, name: string, sans = 'IP:127.0.0.1,DNS:loca
     certFile,
   ]);
   return { certFile, keyFile };
+}
+
+/** The CN of the certificate a new TLS connection to 127.0.0.1:`port` is served (trusting `caFile`). */
+export function servedCn(port: number, caFile: string, alpn = 'h2'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca: readFileSync(caFile), ALPNProtocols: [alpn] }, () => {
+      const cn = socket.getPeerCertificate().subject.CN;
+      socket.end();
+      resolve(String(cn));
+    });
+    socket.once('error', reject);
+  });
 }

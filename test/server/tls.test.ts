@@ -5,14 +5,13 @@
  */
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
 import { type ClientTls, createLoaderClient, infer, type LoaderClient } from '../../loader/tools/client.js';
-import { certDir, makeCa, makeCert, type TestCa, type TestCert } from '../lib/certs.js';
+import { certDir, makeCa, makeCert, servedCn as servedCnBy, type TestCa, type TestCert } from '../lib/certs.js';
 import { startTestLoader } from '../polaris/helpers.js';
 import { expectGrpcError, textItem } from './grpc-helpers.js';
 import { startLoader } from './http-helpers.js';
@@ -58,17 +57,7 @@ async function httpsGet(loader: Loader, path: string, tls: ClientTls): Promise<{
   }
 }
 
-/** The CN of the certificate a new TLS connection to `port` is served. */
-function servedCn(port: number, alpn: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ca: pem(ca.caFile), ALPNProtocols: [alpn] }, () => {
-      const cn = socket.getPeerCertificate().subject.CN;
-      socket.end();
-      resolve(String(cn));
-    });
-    socket.once('error', reject);
-  });
-}
+const servedCn = (port: number, alpn: string) => servedCnBy(port, ca.caFile, alpn);
 
 describe('TLS on both ports', () => {
   let loader: Loader;

@@ -2,7 +2,7 @@
  * Shared helpers of the balancer tests: an in-process Balancer on port 0 with a client of it,
  * a bounded closed-loop load, and per-loader counts read from the loader's own metrics.
  */
-import { createLoaderClient, infer, type LoaderClient } from '../../../loader/tools/client.js';
+import { type ClientTls, createLoaderClient, infer, type LoaderClient } from '../../../loader/tools/client.js';
 import { createLogger } from '../../../loader/log.js';
 import type { Loader } from '../../../loader/loader.js';
 import { Balancer, type BalancerOptions } from '../../../polaris/balancer/balancer.js';
@@ -20,15 +20,17 @@ export async function startBalancer(discovery: Discovery, services: string[] = [
   return startBalancerWith(discovery, services, {});
 }
 
+/** A balancer with `options`; with `clientTls` its client dials it over TLS (grpcs://). */
 export async function startBalancerWith(
   discovery: Discovery,
   services: string[],
   options: Partial<Omit<BalancerOptions, 'discovery' | 'services'>>,
+  clientTls?: ClientTls,
 ): Promise<RunningBalancer> {
   const balancer = new Balancer({ discovery, services, log: createLogger('silent'), drainGraceMs: 2_000, ...options });
   const port = await balancer.start('127.0.0.1', 0);
   const address = `127.0.0.1:${port}`;
-  const client = createLoaderClient(address);
+  const client = createLoaderClient(clientTls === undefined ? address : `grpcs://${address}`, {}, clientTls);
   return {
     balancer,
     address,
