@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startServe } from '../../cli/serve-process.js';
+import { certDir, makeCa, makeCert } from '../../lib/certs.js';
 import { freePort } from './store.js';
 
 const SCRIPT = join(ROOT, 'dist', 'loader', 'tools', 'image', 'healthcheck.js');
@@ -31,5 +32,24 @@ describe('healthcheck.js', () => {
     loader.proc.kill('SIGTERM');
     await loader.waitForLog('draining');
     expect(check({ AIGES_SERVER_HTTP_PORT: String(loader.httpPort) })).toBe(1);
+  });
+});
+
+describe('healthcheck.js with AIGES_SERVER_TLS_CERT_FILE', () => {
+  it('asks over https (0 while ready), and fails against a plaintext port', async () => {
+    const ca = makeCa(certDir(), 'health-ca');
+    const cert = makeCert(ca, 'loader');
+    const env = { AIGES_SERVER_TLS_CERT_FILE: cert.certFile, AIGES_SERVER_TLS_KEY_FILE: cert.keyFile };
+    const secure = await startServe(['demo/echo'], env);
+    const plain = await startServe(['demo/echo']);
+    try {
+      expect(check({ ...env, AIGES_SERVER_HTTP_PORT: String(secure.httpPort) })).toBe(0);
+      expect(check({ AIGES_SERVER_HTTP_PORT: String(secure.httpPort) })).toBe(1);
+      expect(check({ ...env, AIGES_SERVER_HTTP_PORT: String(plain.httpPort) })).toBe(1);
+    } finally {
+      secure.proc.kill('SIGTERM');
+      plain.proc.kill('SIGTERM');
+      await Promise.all([secure.exited, plain.exited]);
+    }
   });
 });
