@@ -1,15 +1,16 @@
 /**
  * The gRPC load target: unary aiges.v1.Loader/Infer calls carrying one `data` item, all over one
- * channel (one HTTP/2 connection), with the project's own client (loader/tools/client.ts).
+ * channel (one HTTP/2 connection), with the project's own client (loader/tools/client.ts); over
+ * TLS (grpcs://) when `tls` is given.
  */
-import { createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
+import { type ClientTls, createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
 import type { Target } from './load.js';
 
 const OTHER = 4;
 const ONCE = 3;
 
-export function grpcTarget(port: number, payload: Buffer): Target {
-  const client = createLoaderClient(`127.0.0.1:${port}`);
+export function grpcTarget(port: number, payload: Buffer, tls?: ClientTls): Target {
+  const client = createLoaderClient(`${tls === undefined ? '' : 'grpcs://'}127.0.0.1:${port}`, {}, tls);
   const request: InferRequest = {
     service: 'echo',
     params: {},

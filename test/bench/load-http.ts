@@ -1,8 +1,10 @@
 /**
  * The HTTP load target: `POST /v1/private/echo` with an AIGes JSON body (one base64 `data`
- * item) over an undici Pool of keep-alive HTTP/1.1 connections, one request in flight on each.
+ * item) over an undici Pool of keep-alive HTTP/1.1 connections, one request in flight on each;
+ * over https when `tls` is given.
  */
 import { Pool } from 'undici';
+import type { ClientTls } from '../../loader/tools/client.js';
 import type { Target } from './load.js';
 
 export const ECHO_PATH = '/v1/private/echo';
@@ -26,8 +28,11 @@ function keysOf(value: object | undefined): string {
   return Object.keys(value ?? {}).join(',');
 }
 
-export function httpTarget(port: number, payload: Buffer, connections: number): Target {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1 });
+export function httpTarget(port: number, payload: Buffer, connections: number, tls?: ClientTls): Target {
+  const pool =
+    tls === undefined
+      ? new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1 })
+      : new Pool(`https://127.0.0.1:${port}`, { connections, pipelining: 1, connect: { ...tls } });
   const body = requestBody(payload);
   const options = {
     path: ECHO_PATH,

@@ -9,6 +9,7 @@
  *   (g) isolation a native call in a plugin process against in-process (isolation-section.ts)
  *       worker    [plugin] isolation = "worker" against "none": a CPU-bound plugin's
  *                 throughput, a trivial plugin's overhead             (worker-section.ts)
+ *       tls       [server.tls] against plaintext: echo 1 KiB over gRPC and HTTP (tls-section.ts)
  * Each section prints its own table as it finishes; the run ends with one table of every
  * comparison, ours/baseline (summary.ts). Flags: settings.ts.
  *
@@ -31,6 +32,7 @@ import { checkBuilt, killAll } from './servers.js';
 import { runSessions, sessionReport, sessionSummary } from './session-section.js';
 import { concurrencyFor, settingsFromArgs, type Section, type Settings } from './settings.js';
 import { summaryTable, type SummaryRow } from './summary.js';
+import { runTls, tlsReport, tlsSummary } from './tls-section.js';
 import { runWorker, workerReport, workerSummary } from './worker-section.js';
 import { ETCD_INSTALL } from '../polaris/etcd.js';
 import { processCpuMicros } from '../../loader/tools/proc.js';
@@ -83,6 +85,11 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     const run = await runWorker(ROOT, s.worker, s.repeat, progress);
     console.log(`\n${workerReport(run, s.worker, s.repeat)}`);
     return { summary: workerSummary(run, s.worker), json: run };
+  },
+  async tls(s) {
+    const cases = await runTls(ROOT, s.tls, s.repeat, progress);
+    console.log(`\n${tlsReport(cases, s.tls, s.repeat)}`);
+    return { summary: tlsSummary(cases, s.tls), json: cases };
   },
 };
 
