@@ -56,13 +56,22 @@ export function readTomlFile(file: string): Tree {
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid TOML: ${(err as Error).message}`);
   }
-  // A relative plugin path in a file is relative to that file.
-  const plugin = tree['plugin'] as Tree | undefined;
-  if (plugin !== undefined && typeof plugin['path'] === 'string' && !isAbsolute(plugin['path'])) {
-    plugin['path'] = resolve(dirname(file), plugin['path']);
+  // A relative path in a file is relative to that file.
+  for (const path of FILE_RELATIVE_KEYS) {
+    const table = path.slice(0, -1).reduce<unknown>((node, part) => (isTree(node) ? node[part] : undefined), tree);
+    const key = path[path.length - 1] as string;
+    if (isTree(table) && typeof table[key] === 'string' && !isAbsolute(table[key])) table[key] = resolve(dirname(file), table[key]);
   }
   return tree;
 }
+
+/** Keys naming files, which a config file gives relative to itself. */
+const FILE_RELATIVE_KEYS: readonly (readonly string[])[] = [
+  ['plugin', 'path'],
+  ['server', 'tls', 'cert_file'],
+  ['server', 'tls', 'key_file'],
+  ['server', 'tls', 'client_ca_file'],
+];
 
 /**
  * AIGES_<SECTION>_<KEY>=value sets [section] key: AIGES_LIMITS_CAPACITY=8, AIGES_SERVER_GRPC_PORT=0,

@@ -124,6 +124,16 @@ level = "debug"
     expect(err.message).toContain('invalid config key "server.tls.key_file"');
   });
 
+  it("resolves relative [server.tls] files against the file's folder; env and overrides stay as given", () => {
+    const file = toml('[server.tls]\ncert_file = "tls/c.pem"\nkey_file = "/abs/k.pem"\nclient_ca_file = "ca.pem"\n');
+    expect(loadConfig({ file }).server.tls).toEqual({
+      cert_file: join(dir, 'tls/c.pem'),
+      key_file: '/abs/k.pem',
+      client_ca_file: join(dir, 'ca.pem'),
+    });
+    expect(loadConfig({ file, env: { AIGES_SERVER_TLS_CERT_FILE: 'rel.pem' } }).server.tls?.cert_file).toBe('rel.pem');
+  });
+
   it('keyPath reaches a subtable with either separator, and leaves other keys whole', () => {
     expect(keyPath('server', 'tls.cert_file', '.')).toEqual(['server', 'tls', 'cert_file']);
     expect(keyPath('server', 'tls_cert_file', '_')).toEqual(['server', 'tls', 'cert_file']);
