@@ -91,6 +91,25 @@ export function makeCert(ca: TestCa, name: string, sans = 'IP:127.0.0.1,DNS:loca
   return { certFile, keyFile };
 }
 
+export interface TestPki<Name extends string> {
+  dir: string;
+  ca: TestCa;
+  /** Certificates signed by `ca`, by name (each its own CN). */
+  certs: Record<Name, TestCert>;
+  /** Another CA, and a certificate it signed: what a peer of `ca` must refuse. */
+  otherCa: TestCa;
+  stranger: TestCert;
+}
+
+/** A temp folder with a CA named `name`, a certificate of it for each of `names`, and a stranger. */
+export function makePki<Name extends string>(name: string, names: readonly Name[]): TestPki<Name> {
+  const dir = certDir();
+  const ca = makeCa(dir, name);
+  const certs = Object.fromEntries(names.map((n) => [n, makeCert(ca, n)])) as Record<Name, TestCert>;
+  const otherCa = makeCa(dir, 'other-ca');
+  return { dir, ca, certs, otherCa, stranger: makeCert(otherCa, 'stranger') };
+}
+
 /** The CN of the certificate a new TLS connection to 127.0.0.1:`port` is served (trusting `caFile`). */
 export function servedCn(port: number, caFile: string, alpn = 'h2'): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
 import { type ClientTls, createLoaderClient, infer, type LoaderClient } from '../../loader/tools/client.js';
-import { certDir, makeCa, makeCert, servedCn as servedCnBy, type TestCa, type TestCert } from '../lib/certs.js';
+import { makePki, servedCn as servedCnBy, type TestCa, type TestCert } from '../lib/certs.js';
 import { startTestLoader } from '../polaris/helpers.js';
 import { expectGrpcError, textItem } from './grpc-helpers.js';
 import { startLoader } from './http-helpers.js';
@@ -24,13 +24,9 @@ let renewed: TestCert;
 let client: TestCert;
 let stranger: TestCert;
 beforeAll(() => {
-  dir = certDir();
-  ca = makeCa(dir, 'loader-ca');
-  otherCa = makeCa(dir, 'other-ca');
-  server = makeCert(ca, 'server');
-  renewed = makeCert(ca, 'renewed');
-  client = makeCert(ca, 'client');
-  stranger = makeCert(otherCa, 'stranger');
+  const pki = makePki('loader-ca', ['server', 'renewed', 'client']);
+  ({ dir, ca, otherCa, stranger } = pki);
+  ({ server, renewed, client } = pki.certs);
 });
 
 const pem = (file: string) => readFileSync(file);

@@ -78,8 +78,8 @@ export function resolveOptions(input: XtestOptionsInput): XtestOptions {
     timeoutMs: undefined,
     pid: undefined,
     sampleMs: 1000,
-    tls: {},
     ...input,
+    tls: input.tls ?? {},
   };
   if (o.service === '') throw invalidOption('service must not be empty');
   if (o.mode !== 'once' && o.mode !== 'session') throw invalidOption(`mode must be once or session, got "${String(o.mode)}"`);
