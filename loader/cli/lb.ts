@@ -94,6 +94,7 @@ export function lbCommand(): Command {
         examples(
           'aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo',
           'aiges lb --listen 127.0.0.1:0 --log-level debug      # every service; logs the port it picked',
+          'aiges lb --service echo --tls-cert-file lb.pem --tls-key-file lb.key --upstream-ca-file fleet-ca.pem   # TLS both ways',
         ),
     )
     .action(async (flags: LbFlags) => {

@@ -148,6 +148,7 @@ export function xtestCommand(): Command {
       'after',
       '\nExamples:\n  aiges xtest 127.0.0.1:5090 echo -c 8 -n 2000 -t text=hello\n' +
         '  aiges xtest http://127.0.0.1:8080 echo -d 10s -c 4 -f data=samples/ --json\n' +
+        '  aiges xtest grpcs://loader.example:5090 echo --ca-file ca.pem -c 8 -n 2000 -t text=hello\n' +
         '  aiges xtest 127.0.0.1:5090 vad -m session -f audio=sample.pcm:audio --frame-bytes 1280 --interval-ms 40 -c 16 -n 64',
     )
     .action(async (target: string, service: string, flags: XtestFlags) => {
