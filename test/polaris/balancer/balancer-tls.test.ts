@@ -7,7 +7,7 @@
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../loader/log.js';
 import { TlsFiles } from '../../../loader/lib/tls-files.js';
 import type { Loader } from '../../../loader/loader.js';
@@ -18,7 +18,7 @@ import { makePki, servedCn, type TestCa, type TestCert } from '../../lib/certs.j
 import { expectGrpcError, textItem } from '../../server/grpc-helpers.js';
 import { startLoader } from '../../server/http-helpers.js';
 import { TestEtcd } from '../etcd.js';
-import { echoCall, onceCalls, startBalancerWith } from './helpers.js';
+import { echoCall, onceCalls, type RunningBalancer, startBalancerWith } from './helpers.js';
 
 let etcd: TestEtcd;
 let polaris: EtcdPolaris;
@@ -79,6 +79,14 @@ async function registered(service: string, tls?: Record<string, string>): Promis
   return loader;
 }
 
+/**
+ * Waits until the balancer's pool of `service` holds `count` instances: it hears of them a moment
+ * after it opens, and no event says so. (A call before that finds no instance and fails at once.)
+ */
+async function discovered(lb: RunningBalancer, service: string, count: number): Promise<void> {
+  await vi.waitFor(() => expect(lb.balancer.snapshot()[service]).toHaveLength(count));
+}
+
 describe('aiges lb with TLS loaders', () => {
   it('serves once calls and sessions end to end: TLS front, mutual TLS to the loaders', async () => {
     const mutual = { cert_file: loaderCert.certFile, key_file: loaderCert.keyFile, client_ca_file: ca.caFile };
@@ -90,6 +98,7 @@ describe('aiges lb with TLS loaders', () => {
       clientTls(),
     );
     try {
+      await discovered(lb, 'secure', 2);
       for (let i = 0; i < 20; i++) await echoCall(lb.client, '');
       const run = await runSession(lb.client, { service: '' }, [[textItem('a')], [textItem('b')]], { timeoutMs: 5_000 });
       expect(run.responses.length).toBeGreaterThan(0);
@@ -109,6 +118,7 @@ describe('aiges lb with TLS loaders', () => {
     ]);
     const lb = await startBalancerWith(polaris.discovery, ['plain', 'tls-only'], { upstreamTls: files({ caFile: ca.caFile }) });
     try {
+      await Promise.all([discovered(lb, 'plain', 1), discovered(lb, 'tls-only', 1)]);
       expect((await polaris.discovery.list('plain'))[0]).not.toHaveProperty('tls');
       expect((await polaris.discovery.list('tls-only'))[0]).toMatchObject({ tls: true });
       // Routed by aiges-service: one balancer fronts both services.
@@ -135,6 +145,7 @@ describe('aiges lb with TLS loaders', () => {
     const loader = await registered('strict', { cert_file: loaderCert.certFile, key_file: loaderCert.keyFile, client_ca_file: ca.caFile });
     const lb = await startBalancerWith(polaris.discovery, ['strict'], { upstreamTls: files({ caFile: ca.caFile }) });
     try {
+      await discovered(lb, 'strict', 1);
       await expectGrpcError(echoCall(lb.client, ''), grpc.status.UNAVAILABLE, 10101);
       expect(lb.balancer.snapshot()['strict']?.map((e) => e.live)).toEqual([false]);
       expect(await onceCalls(loader)).toBe(0);
@@ -158,6 +169,7 @@ describe('the TLS front', () => {
     const wrongCa = createLoaderClient(`grpcs://${lb.address}`, {}, { ...clientTls(stranger), ca: pem(ca.caFile) });
     const plain = createLoaderClient(lb.address);
     try {
+      await discovered(lb, 'front', 1);
       await echoCall(lb.client, '');
       await expectGrpcError(echoCall(noCert, ''), grpc.status.UNAVAILABLE, undefined);
       await expectGrpcError(echoCall(wrongCa, ''), grpc.status.UNAVAILABLE, undefined);
@@ -178,6 +190,7 @@ describe('the TLS front', () => {
     const loader = await registered('rotating');
     const lb = await startBalancerWith(polaris.discovery, ['rotating'], { tls: front }, clientTls());
     try {
+      await discovered(lb, 'rotating', 1);
       const port = lb.balancer.port;
       expect(await servedCn(port, ca.caFile)).toBe('front');
       copyFileSync(clientCert.certFile, own.certFile);
