@@ -68,7 +68,8 @@ async function runningNow(service: string): Promise<Record<string, number | null
   return Object.fromEntries(statuses.map((s) => [s.instance, s.running ?? null]));
 }
 
-describe('aiges config on etcd', () => {
+// Each case runs several loaders and aiges CLI processes: 10 s alone, three times that on a busy machine.
+describe('aiges config on etcd', { timeout: 90_000 }, () => {
   it('a push reaches 3 running loaders and becomes current once all applied it; status, history and get show it', async () => {
     const loaders = await startLoaders('three', 3);
     const pushed = await aiges(
