@@ -2,7 +2,7 @@
  * The serving core without servers: a plugin registry and the data plane in front of it, assembled
  * one way for `aiges serve` (loader.ts), `aiges check` and the SDK's test harness.
  */
-import { execConcurrency, type LoaderConfig } from './config/schema.js';
+import { execConcurrency, exposePluginErrors, type LoaderConfig } from './config/schema.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { PluginFaults } from './faults.js';
 import type { Logger } from './log.js';
@@ -25,7 +25,7 @@ export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics
     faults,
     (service) => metrics.crashes.inc({ service }),
   );
-  const dataplane = new Dataplane(registry, config.limits, metrics, log);
+  const dataplane = new Dataplane(registry, config.limits, metrics, log, { exposePluginErrors: exposePluginErrors(config) });
   return { log, metrics, registry, dataplane, faults };
 }
 

@@ -209,6 +209,12 @@ export const ConfigSchema = z
          * answered 408 / 10210 and its connection closed. 0: no limit. Fixed at startup.
          */
         request_timeout_ms: ms.min(0).default(60_000),
+        /**
+         * Whether a plugin's own error text (an exception's message, a C wrapper's error) reaches
+         * clients in 10109 and 109xx answers; when not, they get the code and the sid to find it in
+         * the log. Absent: shown unless NODE_ENV is "production" (as in the base images).
+         */
+        expose_plugin_errors: z.boolean().optional(),
         /** TLS on both ports; absent: plaintext. */
         tls: ServerTlsSection.optional(),
       })
@@ -266,3 +272,8 @@ export function execConcurrency(config: Pick<LoaderConfig, 'plugin' | 'limits'>)
 export type PolarisSettings = NonNullable<LoaderConfig['polaris']>;
 /** Input form: every key optional. */
 export type LoaderConfigInput = z.input<typeof ConfigSchema>;
+
+/** Whether plugin error text reaches clients (`server.expose_plugin_errors`, else by NODE_ENV). */
+export function exposePluginErrors(config: Readonly<LoaderConfig>, env: NodeJS.ProcessEnv = process.env): boolean {
+  return config.server.expose_plugin_errors ?? env['NODE_ENV'] !== 'production';
+}

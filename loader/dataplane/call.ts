@@ -19,7 +19,7 @@
  * An abandoned call is answered before it is released: a plugin that ignores `ctx.signal` keeps
  * its resources until it returns, never a client.
  */
-import { AigesError, Codes, isFault } from '../errors.js';
+import { AigesError, Codes, codeName, isFault } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics, ServiceStats } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
@@ -56,6 +56,23 @@ export interface CallTracker {
   readonly live: Set<Call>;
   /** `limits.hang_grace_ms`: how long an abandoned exec may run on before it counts as stuck. */
   hangGraceMs: number;
+  /** `server.expose_plugin_errors`: whether a plugin's error text reaches the client. */
+  readonly exposePluginErrors: boolean;
+}
+
+/** Codes whose message may be the plugin's own text (an exception's message, a C wrapper's error). */
+function isPluginFault(code: number): boolean {
+  return code === Codes.CRASH || (code >= Codes.PLUGIN_INIT && code <= Codes.PLUGIN_CALLBACK);
+}
+
+/** What the client gets of a plugin fault when its text is not to be shown: the code, and the sid it is logged under. */
+function withheld(error: AigesError, sid: string): AigesError {
+  const answer = new AigesError(
+    error.aigesCode,
+    `${codeName(error.aigesCode)}: the plugin failed; the loader's log has its error under sid ${sid}`,
+  );
+  answer.sid = sid;
+  return answer;
 }
 
 /** A cancel this close to the deadline is the client's deadline passing. */
@@ -181,12 +198,20 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     admission.give(this.#mode);
     stats.ended(this.#mode, error === undefined ? 0 : error.aigesCode, (performance.now() - this.#started) / 1000);
     if (error !== undefined) {
-      if (isFault(error.aigesCode)) log.error({ err: error, service: this.service, sid: this.sid, mode: this.#mode }, error.message);
-      else if (this.#mode === 'session' && error.aigesCode !== Codes.CANCELLED) {
+      if (isFault(error.aigesCode)) {
+        log.error({ err: error, service: this.service, sid: this.sid, mode: this.#mode }, error.message);
+        return this.shown(error) as E;
+      } else if (this.#mode === 'session' && error.aigesCode !== Codes.CANCELLED) {
         log.warn({ sid: this.sid, service: this.service, code: error.aigesCode }, `session ended: ${error.message}`);
       }
     }
     return error;
+  }
+
+  /** `error` as the client may see it: a plugin's own text is withheld unless `server.expose_plugin_errors`. */
+  protected shown(error: AigesError): AigesError {
+    if (this.tracker.exposePluginErrors || !isPluginFault(error.aigesCode)) return error;
+    return withheld(error, this.sid);
   }
 
   /** The plugin holds nothing of the call any more: the instance set is free of it; once. */

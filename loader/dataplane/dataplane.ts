@@ -76,6 +76,7 @@ export class Dataplane {
     limits: Readonly<DataplaneLimits>,
     private readonly metrics: LoaderMetrics,
     log: Logger,
+    options: { exposePluginErrors?: boolean } = {},
   ) {
     this.#limits = { ...limits };
     this.admission = new Admission(limits.capacity);
@@ -87,6 +88,7 @@ export class Dataplane {
       log,
       live: new Set<Call>(),
       hangGraceMs: limits.hang_grace_ms,
+      exposePluginErrors: options.exposePluginErrors ?? true,
     };
     const plane = {
       deadlines: this.#deadlines,

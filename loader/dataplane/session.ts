@@ -131,9 +131,10 @@ export class Session extends Call {
   /** Fails a session whose plugin session was never made: nothing to destroy. */
   #failCreate(error: AigesError): AigesError {
     this.#state = 'closed';
-    this.#failure = error;
+    this.#failure = this.shown(error);
     this.release();
-    return this.answer(error);
+    this.answer(error);
+    return this.#failure;
   }
 
   /** Delivers the results to `sink` from now on (once). A session that already failed tells it at once. */
@@ -327,12 +328,14 @@ export class Session extends Call {
   #end(error: AigesError | undefined): void {
     if (this.#state !== 'open') return;
     this.#state = 'closed';
-    this.#failure = error;
+    // The client is told the failure as it may be shown; answer() logs it whole.
+    const told = error === undefined ? undefined : this.shown(error);
+    this.#failure = told;
     clearTimeout(this.#idleTimer);
     const current = this.#current;
     this.#current = undefined;
     const queued = this.#queue.splice(0);
-    if (error === undefined) {
+    if (told === undefined) {
       this.closeSignal(new AigesError(Codes.CANCELLED, 'session closed'));
       current?.resolve();
       for (const op of queued) {
@@ -340,8 +343,8 @@ export class Session extends Call {
         else op.reject(new AigesError(Codes.INVALID_OP, 'session is closed'));
       }
     } else {
-      current?.reject(error);
-      for (const op of queued) op.reject(error);
+      current?.reject(told);
+      for (const op of queued) op.reject(told);
     }
     this.#source!.cancel();
     const finish = () => {
@@ -358,10 +361,10 @@ export class Session extends Call {
     // saw END can open its next session straight away.
     if (!isThenable(destroying)) {
       finish();
-      this.#sink?.close(error);
+      this.#sink?.close(told);
       return;
     }
-    this.#sink?.close(error);
+    this.#sink?.close(told);
     withTimeout(Promise.resolve(destroying), DESTROY_TIMEOUT_MS, () => new Error(`did not finish within ${DESTROY_TIMEOUT_MS} ms`))
       .catch((err: unknown) => this.#destroyFailed(err))
       .finally(finish);

@@ -31,10 +31,16 @@ export async function makePlane(
     config?: Record<string, unknown>;
     /** The loader's logger (silent by default). */
     log?: Logger;
+    /** `[server]` keys (expose_plugin_errors). */
+    server?: Record<string, unknown>;
   } = {},
 ): Promise<Plane> {
   const log = options.log ?? pino({ level: 'silent' });
-  const config = ConfigSchema.parse({ limits: options.limits ?? {}, plugin: { concurrency: options.concurrency ?? 0 } });
+  const config = ConfigSchema.parse({
+    server: options.server ?? {},
+    limits: options.limits ?? {},
+    plugin: { concurrency: options.concurrency ?? 0 },
+  });
   const { metrics, registry, dataplane } = createPlane(config, log);
   const instance = await registry.loadWrapper(wrapper as Wrapper, {
     config: options.config ?? {},
