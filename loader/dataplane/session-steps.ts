@@ -22,7 +22,7 @@ import type { SessionMessage } from './session-stream.js';
 
 /** One request of a session carried across requests. */
 export interface SessionStep extends SessionMessage {
-  /** The session's id; '' on an opening request lets the loader choose one (or take param `sid`). */
+  /** The session's id; '' on an opening request, where the loader makes one (a sid given there is refused). */
   sid: string;
   /** BEGIN opens, CONTINUE continues, END ends the session. */
   status: DataStatus;
@@ -116,8 +116,13 @@ export class SessionSteps {
   async step(request: SessionStep, options: CallOptions = {}): Promise<StepAnswer> {
     let entry: Entry | undefined;
     if (request.status === DataStatus.BEGIN) {
-      if (request.sid !== '' && this.#entries.has(request.sid))
-        throw withSid(new AigesError(Codes.INVALID_OP, `session ${named(request.sid)} is already open`), request.sid);
+      // The loader makes the sid (random, unguessable): one a client chose could be known to others.
+      if (request.sid !== '' || Object.hasOwn(request.params, 'sid')) {
+        throw new AigesError(
+          Codes.INVALID_DATA,
+          'a session is opened without a sid (header.sid, param sid): the loader makes one and answers with it; send it with status 1 and 2',
+        );
+      }
       const { service, params, headers } = request;
       const session = await this.plane.openSession({ service, params, headers }, { deadline: options.deadline });
       if (this.#entries.has(session.sid)) {

@@ -45,21 +45,26 @@ describe('HTTP sessions', () => {
     expect(expectError(await call(echo, frame(1, 'd', sid)), 400, 10003)).toContain(sid);
   });
 
-  it('keeps the client sid and ends with an empty last frame', async () => {
-    const sid = 'client-session-1';
-    expect((await call(echo, frame(0, 'x', sid))).body.header).toMatchObject({ sid, status: 1 });
-    const end = await call(echo, frame(2, undefined, sid));
-    expect(end.body).toMatchObject({ header: { code: 0, sid, status: 2 }, payload: {} });
+  it('makes the sid itself (random), refusing one the client chose, and ends with an empty last frame', async () => {
+    expect(expectError(await call(echo, frame(0, 'x', 'client-session-1')), 400, 10009)).toContain('the loader makes one');
+    const withParam = { ...frame(0, 'x'), parameter: { echo: { sid: 'client-session-2' } } };
+    expect(expectError(await call(echo, withParam), 400, 10009)).toContain('param sid');
+    expect(echo.dataplane.admission.inUse).toBe(0);
+    const sids = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const sid = (await call(echo, frame(0, 'x'))).body.header.sid as string;
+      expect(sid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      sids.add(sid);
+      const end = await call(echo, frame(2, undefined, sid));
+      expect(end.body).toMatchObject({ header: { code: 0, sid, status: 2 }, payload: {} });
+    }
+    expect(sids.size).toBe(2);
     expect(echo.dataplane.admission.inUse).toBe(0);
   });
 
-  it('refuses an unknown sid, a missing sid and a sid opened twice with 10003', async () => {
+  it('refuses an unknown sid and a missing sid with 10003', async () => {
     expect(expectError(await call(echo, frame(1, 'x', 'nobody')), 400, 10003)).toContain('nobody');
     expect(expectError(await call(echo, frame(2, 'x')), 400, 10003)).toContain('header.sid');
-    const sid = 'twice';
-    expect((await call(echo, frame(0, 'x', sid))).status).toBe(200);
-    expect(expectError(await call(echo, frame(0, 'y', sid)), 400, 10003)).toContain('already open');
-    expect((await call(echo, frame(2, undefined, sid))).body.header.status).toBe(2);
   });
 
   it('a session holds a capacity slot: past capacity calls get 429 / 10110', async () => {
