@@ -51,6 +51,10 @@ const CATALOG: ReadonlyMap<number, CodeSpec> = new Map<number, CodeSpec>([
   [Codes.INVALID_OUTPUT, spec('INVALID_OUTPUT', GrpcStatus.INTERNAL, 500, 'fault')],
   [Codes.INTERNAL, spec('INTERNAL', GrpcStatus.INTERNAL, 500, 'fault')],
   [Codes.NOT_FOUND, spec('NOT_FOUND', GrpcStatus.NOT_FOUND, 404)],
+  [Codes.UNAUTHENTICATED, spec('UNAUTHENTICATED', GrpcStatus.UNAUTHENTICATED, 401)],
+  [Codes.PERMISSION_DENIED, spec('PERMISSION_DENIED', GrpcStatus.PERMISSION_DENIED, 403)],
+  // NOTE: not retryable elsewhere: the limit is the key's, and another instance would only spend it there.
+  [Codes.RATE_LIMITED, spec('RATE_LIMITED', GrpcStatus.RESOURCE_EXHAUSTED, 429)],
   [Codes.HEADERS_TOO_LARGE, spec('HEADERS_TOO_LARGE', GrpcStatus.INVALID_ARGUMENT, 431)],
   [Codes.REQUEST_TIMEOUT, spec('REQUEST_TIMEOUT', GrpcStatus.DEADLINE_EXCEEDED, 408)],
 ]);

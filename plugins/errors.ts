@@ -48,6 +48,12 @@ export const Codes = {
   INTERNAL: 10204,
   /** The route or method does not exist. */
   NOT_FOUND: 10205,
+  /** AK/SK: the request is unsigned or its signature does not hold (key, date, replay, body hash). */
+  UNAUTHENTICATED: 10206,
+  /** AK/SK: the access key may not call this service (or use this session). */
+  PERMISSION_DENIED: 10207,
+  /** AK/SK: the access key's rate limit is spent; retry later. */
+  RATE_LIMITED: 10208,
   /** HTTP: the request line and headers are larger than the server reads. */
   HEADERS_TOO_LARGE: 10209,
   /** HTTP: the request did not arrive whole within `server.request_timeout_ms`. */

@@ -25,3 +25,13 @@ export {
   type SessionResult,
   type TensorInfo,
 } from './types.js';
+export {
+  signRequest,
+  newNonce,
+  contentSha256,
+  grpcPathAndQuery,
+  NONCE_METADATA,
+  type AkSkCredentials,
+  type RequestToSign,
+  type SignatureHeaders,
+} from './aksk.js';
