@@ -55,6 +55,27 @@ export class ServiceStats {
   }
 }
 
+/** What became of a signed request (`[auth] mode = "aksk"`); `forbidden` counts among `ok`. */
+export type AuthResult = 'ok' | 'unauthenticated' | 'forbidden' | 'rate_limited';
+
+/**
+ * Requests by access key and result, as plain numbers copied into the metric when scraped. The
+ * caller passes only configured access keys, one label for the rest, so the label set is bounded.
+ */
+export class AuthCounts {
+  readonly #byKey = new Map<string, Map<AuthResult, number>>();
+
+  add(accessKey: string, result: AuthResult): void {
+    let results = this.#byKey.get(accessKey);
+    if (results === undefined) this.#byKey.set(accessKey, (results = new Map()));
+    results.set(result, (results.get(result) ?? 0) + 1);
+  }
+
+  entries(): Iterable<[string, ReadonlyMap<AuthResult, number>]> {
+    return this.#byKey.entries();
+  }
+}
+
 export class LoaderMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'service' | 'mode' | 'code'>;
@@ -67,6 +88,7 @@ export class LoaderMetrics {
   readonly meter: Counter<'service' | 'key'>;
   readonly pluginFaults: Counter<'service' | 'kind'>;
   readonly crashes: Counter<'service'>;
+  readonly auth = new AuthCounts();
   readonly #services = new Map<string, ServiceStats>();
 
   /** The counts of `service` (made on first use). */
@@ -167,6 +189,19 @@ export class LoaderMetrics {
       help: 'Plugin processes that died (a signal, abort, exit, or killed because every exec slot hung), by service ([plugin] isolation = "process").',
       labelNames: ['service'],
       registers,
+    });
+    const auth = this.auth;
+    new Counter({
+      name: 'aiges_auth_requests_total',
+      help:
+        'Signed requests ([auth] mode = "aksk") by access key (configured keys only; "_unknown" for the rest) and result: ' +
+        'ok (signature held; forbidden ones count here too), unauthenticated, forbidden, rate_limited.',
+      labelNames: ['access_key', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [access_key, results] of auth.entries()) for (const [result, n] of results) this.inc({ access_key, result }, n);
+      },
     });
     if (options.defaultMetrics !== false) registerProcessMetrics(this.registry);
   }

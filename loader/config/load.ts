@@ -28,7 +28,7 @@ export interface ConfigSources {
 }
 
 /** Variables that are not config keys. */
-const RESERVED_ENV = new Set(['AIGES_CONFIG', 'AIGES_NATIVE_HOST']);
+const RESERVED_ENV = new Set(['AIGES_CONFIG', 'AIGES_NATIVE_HOST', 'AIGES_ACCESS_KEY', 'AIGES_SECRET_KEY']);
 
 export function loadConfig(sources: ConfigSources = {}): Readonly<LoaderConfig> {
   const layers: { tree: Tree; origin: string }[] = [];
@@ -71,6 +71,7 @@ const FILE_RELATIVE_KEYS: readonly (readonly string[])[] = [
   ['server', 'tls', 'cert_file'],
   ['server', 'tls', 'key_file'],
   ['server', 'tls', 'client_ca_file'],
+  ['auth', 'keys_file'],
 ];
 
 /**

@@ -184,6 +184,32 @@ export const ServerTlsSection = z
   })
   .strict();
 
+/**
+ * Who may call: `none` (anyone who reaches the ports), or `aksk`: every HTTP route but health and
+ * every gRPC method but grpc.health.v1 needs a request signed with an access key of `keys_file`
+ * (docs/security.md). Fixed at startup: a pushed config may not change it; the keys file is
+ * re-read when it changes.
+ */
+export const AuthSection = z
+  .object({
+    mode: z.enum(['none', 'aksk']).default('none'),
+    /** TOML file of `[[keys]]` tables: access_key, secret_key (base64), optional services, rate, burst. */
+    keys_file: z.string().min(1).optional(),
+    /** How far a request's `date` may be from the loader's clock; signatures are remembered this long (replay). */
+    clock_skew_s: z.number().int().min(1).max(3600).default(300),
+    /** Most signatures remembered at once; past it new requests are refused (10208) until old ones age out. */
+    replay_cache_max: z.number().int().positive().default(1_000_000),
+    /** GET /metrics without a signature (for a Prometheus scraper on a trusted network). */
+    open_metrics: z.boolean().default(false),
+  })
+  .strict()
+  .refine((a) => a.mode !== 'aksk' || a.keys_file !== undefined, {
+    message: 'mode "aksk" needs keys_file',
+    path: ['keys_file'],
+  });
+
+export type AuthSettings = z.infer<typeof AuthSection>;
+
 /** Each built-in kind's own section, `[plugin.<kind>]`, as the kind declares it (plugin/kind-*.ts). */
 function kindSections(): Record<string, z.ZodType> {
   const sections: Record<string, z.ZodType> = {};
@@ -257,6 +283,7 @@ export const ConfigSchema = z
     limits: LimitsSection.prefault({}),
     log: LogSection.prefault({}),
     aiges: AigesSection.prefault({}),
+    auth: AuthSection.prefault({}),
     /** Absent: the loader runs standalone. */
     polaris: PolarisSection.optional(),
   })

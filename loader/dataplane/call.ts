@@ -35,8 +35,22 @@ export interface Cancellable {
   cancel(): void;
 }
 
+/**
+ * Who makes a call, when the loader authenticates its clients (`[auth]`, loader/auth/): the
+ * adapter checks the request's signature and hands the data plane the caller, which asks it
+ * whether the call's service is allowed once the service is known.
+ */
+export interface Caller {
+  /** The access key that signed the request. */
+  readonly accessKey: string;
+  /** Throws PERMISSION_DENIED (10207) when the key may not call `service`. */
+  authorize(service: string): void;
+}
+
 /** What an adapter passes with every call or session. */
 export interface CallOptions {
+  /** The authenticated caller; absent when the loader runs without `[auth]`. */
+  caller?: Caller | undefined;
   /** Absolute deadline (epoch ms) the client set; the configured default applies otherwise. */
   deadline?: number | undefined;
   /**
