@@ -8,6 +8,7 @@
 import type { DestinationStream } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
+import { AkSkAuth } from './auth/aksk.js';
 import type { LoaderConfig, PolarisSettings } from './config/schema.js';
 import type { Dataplane } from './dataplane/dataplane.js';
 import type { PluginFaults } from './faults.js';
@@ -57,6 +58,8 @@ export class Loader {
   #httpPort = 0;
   #stopping: Promise<void> | undefined;
   readonly #hot: HotConfig;
+  /** AK/SK checks (`[auth] mode = "aksk"`). */
+  readonly #auth: AkSkAuth | undefined;
   readonly #polaris: { polaris: Polaris; owned: boolean; link: PolarisLink } | undefined;
   /** This process's id in polaris. */
   readonly instanceId: string;
@@ -83,6 +86,7 @@ export class Loader {
     const settings = config.polaris;
     this.instanceId = settings?.instance_id ?? newInstanceId();
     const registers = settings !== undefined || options.polaris !== undefined;
+    this.#auth = config.auth.mode === 'aksk' ? new AkSkAuth(config.auth, this.log, this.metrics.auth) : undefined;
     const deps = {
       instanceId: registers ? this.instanceId : undefined,
       dataplane: this.dataplane,
@@ -91,6 +95,8 @@ export class Loader {
       log: this.log,
       maxMessageBytes: config.limits.max_message_bytes,
       tls: this.#tls,
+      auth: this.#auth,
+      openMetrics: config.auth.open_metrics,
     };
     this.#grpc = createGrpcServer(deps);
     this.#http = createHttpServer({ ...deps, requestTimeoutMs: config.server.request_timeout_ms });
@@ -137,6 +143,7 @@ export class Loader {
    */
   async start(): Promise<void> {
     const { host, grpc_port, http_port } = this.config.server;
+    this.#auth?.watch();
     this.#grpcPort = await bindGrpc(this.#grpc, host, grpc_port, this.#tls);
     await this.#http.listen({ host, port: http_port });
     const address = this.#http.server.address();
@@ -203,6 +210,7 @@ export class Loader {
     this.health.set('stopped');
     await Promise.all([this.#http.close(), this.#shutdownGrpc(), this.#polaris?.owned ? this.#polaris.polaris.close() : undefined]);
     this.#tls?.close();
+    this.#auth?.close();
     this.log.info('stopped');
     await new Promise<void>((resolve) => this.log.flush(() => resolve()));
   }

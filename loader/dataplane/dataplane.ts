@@ -17,7 +17,7 @@ import type { PluginRegistry } from '../plugin/registry.js';
 import type { JsonSchema } from '../plugin/schema.js';
 import type { DataItem, ItemSpec, Params, RawRequest } from '../../plugins/types.js';
 import { Admission } from './admission.js';
-import type { Call, CallMode, CallOptions, CallTracker } from './call.js';
+import type { Call, Caller, CallMode, CallOptions, CallTracker } from './call.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { type Encode, OnceCall } from './once-call.js';
 import type { SessionSink } from './results.js';
@@ -25,7 +25,7 @@ import { Session } from './session.js';
 import { type SessionStep, SessionSteps, type StepAnswer } from './session-steps.js';
 import { type SessionMessage, SessionStream } from './session-stream.js';
 
-export type { CallOptions, Cancellable } from './call.js';
+export type { Caller, CallOptions, Cancellable } from './call.js';
 
 export interface DataplaneLimits {
   capacity: number;
@@ -129,7 +129,7 @@ export class Dataplane {
       // call, even one that arrives after its plugins are unloaded (a balancer's Relay stream
       // outlives the drain by a moment).
       this.admission.checkAccepting();
-      const instance = this.#instance(raw.service);
+      const instance = this.#instance(raw.service, options.caller);
       label = instance.service;
       if (instance.wrapper.exec === undefined) {
         throw new AigesError(Codes.INVALID_SESSION_MODE, `service ${named(instance.service)} has no once mode; open a session`);
@@ -162,7 +162,7 @@ export class Dataplane {
     let params: Params;
     try {
       this.admission.checkAccepting();
-      const instance = this.#instance(open.service);
+      const instance = this.#instance(open.service, options.caller);
       label = instance.service;
       if (instance.wrapper.session === undefined) {
         throw new AigesError(Codes.INVALID_SESSION_MODE, `service ${named(instance.service)} has no session mode; use once calls`);
@@ -198,8 +198,9 @@ export class Dataplane {
     return this.#steps.step(step, options);
   }
 
-  metadata(service?: string): ServiceMetadata {
-    const instance = this.#instance(service ?? '');
+  /** The schema and modes of `service` (the sole service when none is named). */
+  metadata(service?: string, caller?: Caller): ServiceMetadata {
+    const instance = this.#instance(service ?? '', caller);
     const w = instance.wrapper;
     return {
       service: w.id,
@@ -247,8 +248,12 @@ export class Dataplane {
     return error;
   }
 
-  #instance(service: string): PluginInstance {
-    return this.registry.get(service === '' ? (this.registry.soleService() ?? '') : service);
+  /** The instance set serving `service`, once `caller` (when the loader authenticates) may call it. */
+  #instance(service: string, caller: Caller | undefined): PluginInstance {
+    const name = service === '' ? (this.registry.soleService() ?? '') : service;
+    // NOTE: before the lookup: a key learns nothing of services it may not call, not even whether they exist.
+    caller?.authorize(name);
+    return this.registry.get(name);
   }
 
   #checkSize(items: readonly DataItem[]): void {

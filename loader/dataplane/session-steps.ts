@@ -3,6 +3,9 @@
  * drive one session (status 0 opens it, 1 continues, 2 ends it), and each request is answered with
  * the results the plugin produced since the previous one.
  *
+ * Owner: with `[auth]` on, a session belongs to the access key that opened it; requests signed
+ * with another key are refused (10207) and leave it as it was.
+ *
  * Deadlines: the opening request's deadline is the session's; a later request's bounds that request
  * only (passing it ends the session with 10102). A client that goes away during a request cancels
  * the session. Requests on one sid never overlap: each waits for the previous one's turn.
@@ -59,7 +62,11 @@ class Entry {
   held: DataItem[] = [];
   #turn: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly session: Session) {
+  constructor(
+    readonly session: Session,
+    /** The access key that opened the session (undefined: the loader does not authenticate). */
+    readonly owner: string | undefined,
+  ) {
     this.results.onResume(() => session.resume());
     session.start(this.results);
   }
@@ -124,18 +131,25 @@ export class SessionSteps {
         );
       }
       const { service, params, headers } = request;
-      const session = await this.plane.openSession({ service, params, headers }, { deadline: options.deadline });
+      const session = await this.plane.openSession({ service, params, headers }, { deadline: options.deadline, caller: options.caller });
       if (this.#entries.has(session.sid)) {
         const error = withSid(new AigesError(Codes.INVALID_OP, `session ${named(session.sid)} is already open`), session.sid);
         session.abort(error);
         throw error;
       }
-      entry = new Entry(session);
+      entry = new Entry(session, options.caller?.accessKey);
       this.#add(entry);
     } else {
       if (request.sid === '') throw new AigesError(Codes.INVALID_OP, 'header.sid is required with header.status 1 and 2');
       entry = this.#entries.get(request.sid);
       if (entry === undefined) throw withSid(new AigesError(Codes.INVALID_OP, `no open session ${named(request.sid)}`), request.sid);
+      // A session opened with an access key is that key's: another key may not write, end or read it.
+      if (entry.owner !== options.caller?.accessKey) {
+        throw withSid(
+          new AigesError(Codes.PERMISSION_DENIED, `session ${named(request.sid)} was opened with another access key`),
+          request.sid,
+        );
+      }
       if (entry.session.service !== request.service) {
         throw withSid(
           new AigesError(Codes.INVALID_OP, `session ${named(request.sid)} belongs to service ${named(entry.session.service)}`),

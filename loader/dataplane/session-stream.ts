@@ -72,7 +72,10 @@ export class SessionStream implements Timed, Cancellable {
     this.#plane.deadlines.remove(this);
     const { service, params, headers } = message;
     this.#opening = this.#plane
-      .openSession({ service, params, headers }, { deadline: this.#options.deadline, onCancel: (call) => (this.#target = call) })
+      .openSession(
+        { service, params, headers },
+        { deadline: this.#options.deadline, caller: this.#options.caller, onCancel: (call) => (this.#target = call) },
+      )
       .then(
         (opened) => {
           this.#session = opened;

@@ -25,6 +25,11 @@ export function inferOnWire(dataplane: Dataplane, codec: InferCodec, req: InferR
   }
   return dataplane.infer(
     { service: req.service, params: req.params, headers: req.headers, items },
-    { deadline: options.deadline, onCancel: options.onCancel, encode: (out) => codec.responseSerialize({ items: out.map(itemToWire) }) },
+    {
+      deadline: options.deadline,
+      onCancel: options.onCancel,
+      caller: options.caller,
+      encode: (out) => codec.responseSerialize({ items: out.map(itemToWire) }),
+    },
   );
 }

@@ -11,7 +11,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes, grpcStatusOf, toAigesError } from '../errors.js';
-import type { Cancellable, Dataplane } from '../dataplane/dataplane.js';
+import type { Caller, Cancellable, Dataplane } from '../dataplane/dataplane.js';
 import type { InferRequest__Output } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { RelayFrame, RelayFrame__Output } from '../../proto/gen/aiges/v1/RelayFrame.js';
 import { type InferCodec, inferOnWire } from './grpc-infer.js';
@@ -27,13 +27,15 @@ interface Open {
 export interface RelayDeps {
   dataplane: Dataplane;
   codec: InferCodec;
+  /** Who opened the stream (`[auth]`): every call on it is that caller's. */
+  caller: Caller | undefined;
   /** The AigesError for a frame grpc-js could not decode (tolerantService's marker), else undefined. */
   malformedFrame(frame: unknown): AigesError | undefined;
   /** Subscribes to the loader's state; returns the unsubscribe. */
   onHealth(listener: (state: string) => void): () => void;
 }
 
-export function serveRelay(call: RelayCall, { dataplane, codec, malformedFrame, onHealth }: RelayDeps): void {
+export function serveRelay(call: RelayCall, { dataplane, codec, caller, malformedFrame, onHealth }: RelayDeps): void {
   const open = new Map<number, Open>();
   let inputEnded = false;
   let gone = false;
@@ -78,7 +80,7 @@ export function serveRelay(call: RelayCall, { dataplane, codec, malformedFrame, 
       entry.target = target;
       if (entry.cancelled) target.cancel();
     };
-    inferOnWire(dataplane, codec, request, { deadline, onCancel }).then(
+    inferOnWire(dataplane, codec, request, { deadline, onCancel, caller }).then(
       (response) => {
         open.delete(id);
         reply({ id, response });

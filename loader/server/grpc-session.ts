@@ -7,7 +7,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { type AigesError, toAigesError } from '../errors.js';
-import type { Dataplane } from '../dataplane/dataplane.js';
+import type { CallOptions, Dataplane } from '../dataplane/dataplane.js';
 import type { SessionSink } from '../dataplane/results.js';
 import type { SessionStream } from '../dataplane/session-stream.js';
 import type { SessionRequest__Output } from '../../proto/gen/aiges/v1/SessionRequest.js';
@@ -50,11 +50,11 @@ class GrpcSessionSink implements SessionSink {
 export function serveSession(
   call: SessionCall,
   dataplane: Dataplane,
-  deadline: number | undefined,
+  options: Pick<CallOptions, 'deadline' | 'caller'>,
   malformed: (message: unknown) => AigesError | undefined,
 ): void {
   const sink = new GrpcSessionSink(call);
-  const stream = dataplane.sessionStream(sink, { deadline });
+  const stream = dataplane.sessionStream(sink, options);
   sink.stream = stream;
   const resume = () => call.resume();
   call.on('data', (message: SessionRequest__Output) => {

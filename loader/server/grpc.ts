@@ -1,6 +1,7 @@
 /**
  * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad, Relay) and
  * grpc.health.v1.Health. Converts wire messages to domain types and calls the data plane; nothing else.
+ * With `[auth] mode = "aksk"` every method but Health needs a signed call (grpc-auth.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes, named } from '../errors.js';
@@ -12,6 +13,9 @@ import { grpcServerCredentials } from '../lib/tls-servers.js';
 import { loadHealthProto, loadLoaderProto } from '../../proto/load.js';
 import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
+import { contentSha256 } from '../../plugins/aksk.js';
+import type { AkSkAuth } from '../auth/aksk.js';
+import { authInterceptor, callerOf, REQUEST_SHA256 } from './grpc-auth.js';
 import { grpcError } from './grpc-errors.js';
 import { metadataToWire } from './grpc-convert.js';
 import { type InferCodec, inferOnWire } from './grpc-infer.js';
@@ -27,7 +31,8 @@ export interface GrpcServerDeps {
   health: HealthState;
   maxMessageBytes: number;
   /** The id this loader registers under in polaris, echoed in load reports (absent: standalone). */
-  instanceId?: string | undefined;
+  instanceId?: string | undefined /** AK/SK checks (`[auth] mode = "aksk"`); absent: every method is open. */;
+  auth?: AkSkAuth | undefined;
 }
 
 /** Room for the envelope (keys, params, headers) around the payload bytes. */
@@ -48,19 +53,25 @@ function malformedError(value: unknown): AigesError | undefined {
 /**
  * Wraps each method's codec: a request grpc-js cannot decode reaches the handler as a value
  * (answered 10009), and a response already serialized (a Buffer: Infer's shared path) is sent as is.
+ * With `hashRequests`, each request message of a single-message method carries the SHA-256 of its
+ * bytes as received, which a signed call's hash must match (grpc-auth.ts).
  */
-function tolerantService<T extends grpc.ServiceDefinition>(service: T): T {
+function tolerantService<T extends grpc.ServiceDefinition>(service: T, hashRequests: boolean): T {
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(service)) {
+    const decode = (bytes: Buffer): object => {
+      try {
+        return method.requestDeserialize(bytes) as object;
+      } catch (err) {
+        return { [MALFORMED]: (err as Error).message } satisfies Malformed;
+      }
+    };
     out[name] = {
       ...method,
-      requestDeserialize: (bytes: Buffer) => {
-        try {
-          return method.requestDeserialize(bytes);
-        } catch (err) {
-          return { [MALFORMED]: (err as Error).message } satisfies Malformed;
-        }
-      },
+      requestDeserialize:
+        hashRequests && !method.requestStream
+          ? (bytes: Buffer) => Object.assign(decode(bytes), { [REQUEST_SHA256]: contentSha256(bytes) })
+          : decode,
       responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)),
     };
   }
@@ -94,6 +105,7 @@ function loaderHandlers({ dataplane, health, instanceId }: GrpcServerDeps): Load
       if (bad !== undefined) return callback(grpcError(bad));
       inferOnWire(dataplane, codec, call.request, {
         deadline: deadlineOf(call),
+        caller: callerOf(call.metadata),
         onCancel: (target) => cancelOnCancelled(call, target),
       }).then(
         // The response is serialized already (tolerantService sends a Buffer as is).
@@ -106,14 +118,14 @@ function loaderHandlers({ dataplane, health, instanceId }: GrpcServerDeps): Load
       const bad = malformedError(call.request);
       if (bad !== undefined) return callback(grpcError(bad));
       try {
-        callback(null, metadataToWire(dataplane.metadata(call.request.service)));
+        callback(null, metadataToWire(dataplane.metadata(call.request.service, callerOf(call.metadata))));
       } catch (err) {
         callback(grpcError(err));
       }
     },
 
     Session(call) {
-      serveSession(call, dataplane, deadlineOf(call), malformedError);
+      serveSession(call, dataplane, { deadline: deadlineOf(call), caller: callerOf(call.metadata) }, malformedError);
     },
 
     WatchLoad(call) {
@@ -124,6 +136,7 @@ function loaderHandlers({ dataplane, health, instanceId }: GrpcServerDeps): Load
       serveRelay(call, {
         dataplane,
         codec,
+        caller: callerOf(call.metadata),
         malformedFrame: malformedError,
         onHealth: (listener) => health.onChange(listener),
       });
@@ -168,9 +181,10 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': deps.maxMessageBytes + ENVELOPE_BYTES,
     'grpc.max_send_message_length': -1,
+    interceptors: deps.auth === undefined ? [] : [authInterceptor(deps.auth)],
   });
   deadlineDefaults.set(server, () => deps.dataplane.limits);
-  server.addService(tolerantService(loadLoaderProto().aiges.v1.Loader.service), loaderHandlers(deps));
+  server.addService(tolerantService(loadLoaderProto().aiges.v1.Loader.service, deps.auth !== undefined), loaderHandlers(deps));
   server.addService(loadHealthProto().grpc.health.v1.Health.service, healthHandlers(deps));
   return server;
 }

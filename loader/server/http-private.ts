@@ -13,6 +13,7 @@ import { AigesError, Codes } from '../errors.js';
 import type { Cancellable, Dataplane, StepAnswer } from '../dataplane/dataplane.js';
 import { DataStatus, type DataItem } from '../../plugins/types.js';
 import { type JsonPayloadItem, parseRequest, peekSid, toPayload } from './http-convert.js';
+import { callerOf } from './http-auth.js';
 import { rememberSid } from './http-errors.js';
 
 export const TIMEOUT_HEADER = 'aiges-timeout-ms';
@@ -61,9 +62,14 @@ export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane)
     const req = parseRequest(request.body, service);
     const deadline = deadlineOf(request);
     const onCancel = cancelOnDisconnect.bind(reply.raw);
+    const caller = callerOf(request);
     const { status, sid, params, headers, items } = req;
-    if (status === DataStatus.ONCE) return dataplane.infer({ service, params, headers, items }, { deadline, onCancel, encode: onceBody });
-    return dataplane.sessionStep({ service, sid, status, params, headers, items, onePerKey: true }, { deadline, onCancel }).then(stepBody);
+    if (status === DataStatus.ONCE) {
+      return dataplane.infer({ service, params, headers, items }, { deadline, onCancel, caller, encode: onceBody });
+    }
+    return dataplane
+      .sessionStep({ service, sid, status, params, headers, items, onePerKey: true }, { deadline, onCancel, caller })
+      .then(stepBody);
   });
 }
 

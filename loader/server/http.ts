@@ -11,6 +11,9 @@
  * - `GET  /v1/metadata?service=`  the service schema (the sole service when none is named)
  * - `GET  /openapi.json?service=` OpenAPI 3.1 built from that schema
  * - `POST /v1/private/:service`   AIGes public JSON protocol, once and session mode
+ *
+ * With `[auth] mode = "aksk"` every route but the two health routes needs a signed request
+ * (http-auth.ts); `/metrics` too, unless `[auth] open_metrics`.
  */
 import type { Server as TlsServer } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -19,8 +22,10 @@ import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HealthState } from '../health.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics } from '../metrics.js';
+import type { AkSkAuth } from '../auth/aksk.js';
 import type { TlsFiles } from '../lib/tls-files.js';
 import { followTlsFiles, secureServerOptions } from '../lib/tls-servers.js';
+import { callerOf, hashBody, registerAuth } from './http-auth.js';
 import { answerClientError, sendError } from './http-errors.js';
 import { buildOpenApi } from './http-openapi.js';
 import { registerPrivateRoute } from './http-private.js';
@@ -36,6 +41,10 @@ export interface HttpServerDeps {
   requestTimeoutMs: number;
   /** HTTPS (`[server.tls]`) from these files, followed as they change; absent: plain HTTP. */
   tls?: TlsFiles | undefined;
+  /** AK/SK checks (`[auth] mode = "aksk"`); absent: every route is open. */
+  auth?: AkSkAuth | undefined;
+  /** With `auth`: `/metrics` open without a signature (`[auth] open_metrics`). */
+  openMetrics?: boolean | undefined;
 }
 
 /** Room for the JSON envelope (header, parameter, field names) around the base64 payload. */
@@ -83,12 +92,19 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   if (deps.tls !== undefined) followTlsFiles(app.server as unknown as TlsServer, deps.tls);
 
   // A JSON body is taken whatever type the client declared for it: `curl -d` (form-urlencoded) and
-  // AIGes clients that send text/plain post the same JSON document.
+  // AIGes clients that send text/plain post the same JSON document. Parsed from the bytes as
+  // received, which a signed request's hash covers (http-auth.ts).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
-    ['application/x-www-form-urlencoded', 'text/plain'],
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
+    ['application/json', 'application/x-www-form-urlencoded', 'text/plain'],
+    { parseAs: 'buffer' },
+    (request, body: Buffer, done) => {
+      hashBody(request.raw, body);
+      parseJson(request, body as unknown as string, done);
+    },
   );
+  if (deps.auth !== undefined) registerAuth(app, deps.auth, { openMetrics: deps.openMetrics ?? false });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err, errorOptions));
   app.setNotFoundHandler((request, reply) => {
     const route = `${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`;
@@ -107,9 +123,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return reply.type(metrics.registry.contentType).send(text);
   });
 
-  app.get<{ Querystring: { service?: string } }>('/v1/metadata', async (request) => dataplane.metadata(request.query.service));
+  app.get<{ Querystring: { service?: string } }>('/v1/metadata', async (request) =>
+    dataplane.metadata(request.query.service, callerOf(request)),
+  );
   app.get<{ Querystring: { service?: string } }>('/openapi.json', async (request) =>
-    buildOpenApi(dataplane.metadata(request.query.service), { maxMessageBytes: deps.maxMessageBytes }),
+    buildOpenApi(dataplane.metadata(request.query.service, callerOf(request)), { maxMessageBytes: deps.maxMessageBytes }),
   );
 
   registerPrivateRoute(app, dataplane);

@@ -1,8 +1,10 @@
 /**
  * A small typed client of aiges.v1.Loader for the CLI, tests and benchmarks.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import type { AkSkCredentials } from '../../plugins/aksk.js';
 import { loadLoaderProto } from '../../proto/load.js';
+import { authorityOf, bufferPassing, signingInterceptor } from './client-sign.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { InferRequest } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { InferResponse__Output } from '../../proto/gen/aiges/v1/InferResponse.js';
@@ -11,22 +13,33 @@ import type { SessionResponse__Output } from '../../proto/gen/aiges/v1/SessionRe
 import type { MetadataResponse__Output } from '../../proto/gen/aiges/v1/MetadataResponse.js';
 import { type ClientTls, grpcChannelCredentials, parseGrpcTarget } from './client-tls.js';
 
-export type { ClientTls };
+export type { AkSkCredentials, ClientTls };
 export type { LoaderClient, InferRequest, InferResponse__Output, SessionRequest, SessionResponse__Output };
 
 /**
  * A client of the loader (or of `aiges lb`) at `target`: "host:port" or "grpc://host:port" in
  * plaintext, "grpcs://host:port" over TLS, trusting `tls.ca` (default Node's bundled roots) and
  * presenting `tls.cert` / `tls.key` for mutual TLS (client-tls.ts). TLS material with a plaintext
- * target throws.
+ * target throws. With `credentials`, every call is signed with that access key (client-sign.ts),
+ * for a loader with `[auth] mode = "aksk"`.
  */
-export function createLoaderClient(target: string, options: grpc.ChannelOptions = {}, tls?: ClientTls): LoaderClient {
+export function createLoaderClient(
+  target: string,
+  options: grpc.ChannelOptions = {},
+  tls?: ClientTls,
+  credentials?: AkSkCredentials,
+): LoaderClient {
   const Loader = loadLoaderProto().aiges.v1.Loader;
   const { address, tls: secure } = parseGrpcTarget(target);
-  return new Loader(address, grpcChannelCredentials(secure, tls), {
-    'grpc.max_receive_message_length': -1,
-    'grpc.max_send_message_length': -1,
-    ...options,
+  const channel = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1, ...options };
+  if (credentials === undefined) return new Loader(address, grpcChannelCredentials(secure, tls), channel);
+  // NOTE: the authority is set, not left to grpc-js: the signature covers it, so both must agree.
+  const authority = (options['grpc.default_authority'] as string | undefined) ?? authorityOf(address);
+  const Signed = grpc.makeGenericClientConstructor(bufferPassing(Loader.service), 'Loader') as unknown as typeof Loader;
+  return new Signed(address, grpcChannelCredentials(secure, tls), {
+    ...channel,
+    'grpc.default_authority': authority,
+    interceptors: [signingInterceptor(credentials, authority)],
   });
 }
 

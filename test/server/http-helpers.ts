@@ -1,18 +1,24 @@
 /** Shared helpers of the HTTP adapter tests: real loaders on port 0 and a small JSON client. */
 import { loadConfig } from '../../loader/config/load.js';
-import { Loader } from '../../loader/loader.js';
+import { Loader, type LoaderOptions } from '../../loader/loader.js';
 
 type Sections = Record<string, Record<string, unknown>>;
 
 /** Starts a real loader (echo by default) on free ports; `overrides` merge per config section. */
-export async function startLoader(overrides: Sections = {}, options: { start?: boolean } = {}): Promise<Loader> {
+export async function startLoader(
+  overrides: Sections = {},
+  options: { start?: boolean; logDestination?: LoaderOptions['logDestination'] } = {},
+): Promise<Loader> {
   const base: Sections = {
     server: { host: '127.0.0.1', grpc_port: 0, http_port: 0 },
     plugin: { path: 'demo/echo' },
     log: { level: 'silent' },
   };
   for (const [section, values] of Object.entries(overrides)) base[section] = { ...base[section], ...values };
-  const loader = new Loader(loadConfig({ overrides: base }), { defaultMetrics: false });
+  const loader = new Loader(loadConfig({ overrides: base }), {
+    defaultMetrics: false,
+    ...(options.logDestination === undefined ? {} : { logDestination: options.logDestination }),
+  });
   if (options.start !== false) await loader.start();
   return loader;
 }

@@ -1,0 +1,81 @@
+/**
+ * AK/SK on the gRPC adapter (`[auth] mode = "aksk"`): one server interceptor checks every call but
+ * grpc.health.v1 when its metadata arrives, before any message is read. The metadata form is the
+ * HTTP headers' (plugins/aksk.ts, docs/security.md): `authorization`, `date`,
+ * `x-ark-content-sha256`, optional `x-ark-nonce`; host is the call's `:authority`.
+ *
+ * What is hashed: a method with one request message (Infer, Metadata, WatchLoad) signs that
+ * message's bytes as sent, checked when it arrives; a method with a request stream (Session,
+ * Relay) signs the empty body and is checked once, at its start: the stream is one call, its
+ * messages ride inside it (their integrity is the transport's: TLS).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { CONTENT_SHA256_HEADER, EMPTY_CONTENT_SHA256, grpcPathAndQuery, NONCE_METADATA } from '../../plugins/aksk.js';
+import type { AkSkAuth, Presented, SignedCaller } from '../auth/aksk.js';
+import type { Caller } from '../dataplane/call.js';
+import { grpcError } from './grpc-errors.js';
+
+/** Methods open without a signature. */
+const OPEN_PREFIX = '/grpc.health.v1.Health/';
+
+const CALLER = Symbol('aiges.caller');
+type Carrier = grpc.Metadata & { [CALLER]?: Caller };
+
+/** Set by the server's decoder on each request message of a signed single-message method. */
+export const REQUEST_SHA256 = Symbol('aiges.requestSha256');
+
+/** The authenticated caller of a call, from its metadata (undefined without `[auth]`). */
+export function callerOf(metadata: grpc.Metadata): Caller | undefined {
+  return (metadata as Carrier)[CALLER];
+}
+
+function first(metadata: grpc.Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function presented(path: string, host: string, metadata: grpc.Metadata): Presented {
+  return {
+    method: 'POST',
+    pathAndQuery: grpcPathAndQuery(path, first(metadata, NONCE_METADATA)),
+    host,
+    authorization: first(metadata, 'authorization'),
+    date: first(metadata, 'date'),
+    contentSha256: first(metadata, CONTENT_SHA256_HEADER),
+  };
+}
+
+export function authInterceptor(auth: AkSkAuth): grpc.ServerInterceptor {
+  return (method, call) => {
+    if (method.path.startsWith(OPEN_PREFIX)) return new grpc.ServerInterceptingCall(call);
+    const oneMessage = !method.requestStream;
+    let caller: SignedCaller | undefined;
+    const refuse = (err: unknown) => {
+      const e = grpcError(err);
+      call.sendStatus({ code: e.code ?? grpc.status.INTERNAL, details: e.details ?? e.message, metadata: e.metadata ?? null });
+    };
+    const listener = new grpc.ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        try {
+          caller = auth.authenticate(presented(method.path, call.getHost(), metadata));
+          if (!oneMessage) caller.checkBody(EMPTY_CONTENT_SHA256);
+        } catch (err) {
+          return refuse(err);
+        }
+        (metadata as Carrier)[CALLER] = caller;
+        next(metadata);
+      })
+      .withOnReceiveMessage((message, next) => {
+        if (oneMessage && caller !== undefined) {
+          try {
+            caller.checkBody((message as { [REQUEST_SHA256]?: string } | null)?.[REQUEST_SHA256] ?? EMPTY_CONTENT_SHA256);
+          } catch (err) {
+            return refuse(err);
+          }
+        }
+        next(message);
+      })
+      .build();
+    return new grpc.ServerInterceptingCall(call, { start: (next) => next(listener) });
+  };
+}
