@@ -15,6 +15,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { aigesCodeOf, createLoaderClient, infer, type LoaderClient, metadata, runSession } from '../tools/client.js';
 import { type ClientTls, hasTlsFiles, parseGrpcTarget, readClientTls } from '../tools/client-tls.js';
+import { type CredentialFlags, credentialOptions, credentialsOf } from '../tools/credentials.js';
 import type { DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
 import { DataType } from '../../plugins/types.js';
 import { isToolError, ToolError } from '../tools/errors.js';
@@ -25,7 +26,7 @@ import { looksLikeTarget, parseTarget } from '../tools/target.js';
 import { printError } from './fail.js';
 import { intArg } from './serve.js';
 
-interface CallFlags {
+interface CallFlags extends CredentialFlags {
   mode: 'once' | 'session';
   param: string[];
   text: string[];
@@ -45,7 +46,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** The codes of `aiges call`'s own errors (ToolError, exit 2); a call that fails exits 1. */
 export const CallCodes = {
-  /** The target, an input flag or --param is malformed, or an input key is given twice. */
+  /** The target, an input flag or --param is malformed, an input key is given twice, or the credentials are incomplete. */
   INVALID_FLAG: 'CALL_INVALID_FLAG',
   /** An input file (or a TLS file) is missing or unreadable, or is a directory. */
   INPUT_UNREADABLE: 'CALL_INPUT_UNREADABLE',
@@ -112,7 +113,7 @@ function clientTlsOf(address: string, flags: CallFlags): ClientTls | undefined {
 }
 
 export function callCommand(): Command {
-  return new Command('call')
+  return credentialOptions(new Command('call'))
     .description('Call a loader once, or run one session, over gRPC (aiges.v1).')
     .argument('<target>', "the loader's (or aiges lb's) gRPC address: host:port, or grpcs://host:port for TLS")
     .argument('<service>', 'service id')
@@ -138,7 +139,8 @@ export function callCommand(): Command {
       'after',
       '\nExamples:\n  aiges call 127.0.0.1:5090 echo --text text=hello\n' +
         '  aiges call grpcs://loader.example:5090 echo --ca-file ca.pem --text text=hello\n' +
-        '  aiges call 127.0.0.1:5090 vad --mode session --file audio=sample.pcm:audio -e audio=pcm_s16le --frame-bytes 3200',
+        '  aiges call 127.0.0.1:5090 vad --mode session --file audio=sample.pcm:audio -e audio=pcm_s16le --frame-bytes 3200\n' +
+        '  aiges call 127.0.0.1:5090 echo --text text=hello --access-key ak1   # signed; the secret key from $AIGES_SECRET_KEY',
     )
     .action(async (target: string, service: string, flags: CallFlags) => {
       let address: string;
@@ -151,7 +153,7 @@ export function callCommand(): Command {
       }
       let client: LoaderClient | undefined;
       try {
-        client = createLoaderClient(address, {}, clientTlsOf(address, flags));
+        client = createLoaderClient(address, {}, clientTlsOf(address, flags), credentialsOf(flags, CallCodes.INVALID_FLAG));
         const params = parseParams(flags.param, CALL_INPUTS);
         const specs = parseInputFlags(flags, CALL_INPUTS);
         // A file given without a type takes the type the service declares for its key.

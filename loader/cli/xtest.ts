@@ -9,6 +9,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { chartFormatOf, writeChart } from '../tools/xtest/chart.js';
 import { isToolError } from '../tools/errors.js';
+import { type CredentialFlags, credentialOptions, credentialsOf } from '../tools/credentials.js';
 import { looksLikeTarget, parseTarget, TARGET_FORMS, type LoaderTarget } from '../tools/target.js';
 import { invalidOption, XtestCodes } from '../tools/xtest/errors.js';
 import { parseInputFlags, parseParams } from '../tools/input-flags.js';
@@ -18,7 +19,7 @@ import { formatReport } from '../tools/xtest/report-text.js';
 import { startXtest } from '../tools/xtest/runner.js';
 import { printError } from './fail.js';
 
-interface XtestFlags {
+interface XtestFlags extends CredentialFlags {
   mode: 'once' | 'session';
   concurrency: string;
   requests?: string;
@@ -77,6 +78,7 @@ export function optionsFromFlags(target: string, service: string, f: XtestFlags)
     pid: int(f.pid, '--pid'),
     sampleMs: int(f.sampleMs, '--sample-ms') as number,
     tls: { caFile: f.caFile, certFile: f.certFile, keyFile: f.keyFile },
+    credentials: credentialsOf(f, XtestCodes.INVALID_OPTION),
   };
 }
 
@@ -111,7 +113,7 @@ function removedTargetFlag(value: string): never {
 }
 
 export function xtestCommand(): Command {
-  return new Command('xtest')
+  return credentialOptions(new Command('xtest'))
     .description('Load-test a loader over gRPC (aiges.v1) or the HTTP JSON route; report throughput, errors and latency.')
     .argument('<target>', `the loader: ${TARGET_FORMS}; HTTP calls POST <url>/v1/private/<service>`)
     .argument('<service>', 'service id')

@@ -2,6 +2,7 @@
  * What a load test does: the options `runXtest` takes, their defaults, and their checks. The CLI
  * (loader/cli/xtest.ts) turns flags into these; a program may build them directly.
  */
+import type { AkSkCredentials } from '../../../plugins/aksk.js';
 import { type ClientTlsFiles, hasTlsFiles, parseGrpcTarget } from '../client-tls.js';
 import type { InputRules, InputSpec } from '../inputs.js';
 import { checkTarget, type LoaderTarget } from '../target.js';
@@ -47,6 +48,8 @@ export interface XtestOptions {
    * client certificate and key for mutual TLS (client-tls.ts). Refused with a plaintext target.
    */
   tls: ClientTlsFiles;
+  /** Sign every call with this access key (a loader with `[auth] mode = "aksk"`); absent: unsigned. */
+  credentials?: AkSkCredentials | undefined;
   /** Aborting stops starting calls; those in flight finish and the report covers what ran. */
   signal?: AbortSignal | undefined;
 }

@@ -25,7 +25,7 @@ function failure(err: unknown): CallOutcome {
 }
 
 export function grpcTarget(address: string, options: TargetOptions): Target {
-  const client = createLoaderClient(address, {}, options.tls);
+  const client = createLoaderClient(address, {}, options.tls, options.credentials);
   const { service, params, timeoutMs } = options;
   return {
     async once(items) {

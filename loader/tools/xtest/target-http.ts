@@ -5,10 +5,12 @@
  * (a one-frame session sends its frame with 0, then an empty 2 unless the answer already ended
  * the session). The timeout goes in the
  * `aiges-timeout-ms` header (of each once call; of the whole session on its opening request).
+ * With credentials, each request is signed (AK/SK), its path carrying a fresh `nonce` query.
  */
 import { Pool } from 'undici';
 import { DATA_FIELDS } from '../../server/http-convert.js';
 import { TIMEOUT_HEADER } from '../../server/http-private.js';
+import { newNonce, signRequest } from '../../../plugins/aksk.js';
 import { DataStatus } from '../../../plugins/types.js';
 import type { InputItem } from '../inputs.js';
 import { transportFailure, type CallOutcome, type Target, type TargetOptions } from './target.js';
@@ -42,8 +44,9 @@ function routeOf(url: string, service: string): { origin: string; path: string }
 }
 
 export function httpTarget(url: string, options: TargetOptions): Target {
-  const { service, params, timeoutMs } = options;
+  const { service, params, timeoutMs, credentials } = options;
   const { origin, path } = routeOf(url, service);
+  const host = new URL(origin).host;
   // No client-side time limits (undici's default is 300 s): the deadline is the loader's, set
   // by the timeout header or its default, so that a slow call is reported by its aiges-code.
   const pool = new Pool(origin, {
@@ -58,11 +61,14 @@ export function httpTarget(url: string, options: TargetOptions): Target {
 
   const post = async (header: Record<string, unknown>, items: readonly InputItem[], timed: boolean): Promise<Exchange> => {
     const body = JSON.stringify({ header, parameter: { [service]: params }, payload: payloadOf(items) });
+    // A signed request carries a nonce in its query: calls alike within one second are still distinct.
+    const target = credentials === undefined ? path : `${path}?nonce=${newNonce()}`;
+    const signature = credentials === undefined ? {} : signRequest(credentials, { method: 'POST', pathAndQuery: target, host, body });
     try {
       const res = await pool.request({
-        path,
+        path: target,
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(timed ? timeoutHeader : {}) },
+        headers: { 'content-type': 'application/json', ...(timed ? timeoutHeader : {}), ...signature },
         body,
       });
       const text = await res.body.text();

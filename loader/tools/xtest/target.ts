@@ -34,7 +34,7 @@ export interface Target {
 }
 
 /** What every target is built from. */
-export type TargetOptions = Pick<XtestOptions, 'service' | 'params' | 'timeoutMs' | 'concurrency'> & {
+export type TargetOptions = Pick<XtestOptions, 'service' | 'params' | 'timeoutMs' | 'concurrency' | 'credentials'> & {
   /** What the TLS files hold (read by the runner); absent: none given. */
   tls?: ClientTls | undefined;
 };
