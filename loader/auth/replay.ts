@@ -3,7 +3,7 @@
  *
  * A signature is remembered until its date leaves the window (date + skew), in buckets by that
  * second: forgetting is a walk over the seconds passed since the last call, not a scan. Memory is
- * bounded by `max` entries (16-byte keys, about 100 bytes each with the set's overhead). When it is
+ * bounded by `max` entries (16-byte keys, about 64 bytes each with the set and the buckets). When it is
  * full, new requests are refused rather than let through unremembered: failing open would switch
  * replay protection off exactly under a flood; the refusal is the key's rate-limit answer (10208),
  * which clears as old entries age out.

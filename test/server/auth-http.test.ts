@@ -3,7 +3,7 @@
  * by the test's own signer (auth-helpers.ts), and every way a request can fail its check.
  */
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Codes } from '../../loader/errors.js';
 import type { Loader } from '../../loader/loader.js';
 import { newSecret, signHeaders, type TestKey, writeKeysFile } from './auth-helpers.js';
@@ -299,6 +299,41 @@ describe('HTTP sessions', () => {
     expect(opened.status).toBe(200);
     const ended = await step(alice, { status: 2, sid: opened.body.header.sid });
     expect(ended.status).toBe(200);
+  });
+});
+
+describe('the keys file', () => {
+  it('revokes a key removed from it within about a second, and takes a key added to it', async () => {
+    const dave: TestKey = { access_key: 'dave', secret_key: newSecret() };
+    const keys_file = writeKeysFile([alice]);
+    const live = await startLoader({ auth: { mode: 'aksk', keys_file } });
+    const liveHost = `127.0.0.1:${live.httpPort}`;
+    const status = async (key: TestKey) => {
+      const path = `/v1/metadata?nonce=${++nonce}`;
+      return (await fetch(`http://${liveHost}${path}`, { headers: signHeaders({ key, method: 'GET', path, host: liveHost }) })).status;
+    };
+    try {
+      expect(await status(alice)).toBe(200);
+      expect(await status(dave)).toBe(401);
+      writeKeysFile([dave], keys_file);
+      const t0 = performance.now();
+      await vi.waitFor(async () => expect(await status(alice)).toBe(401), { timeout: 3_000, interval: 50 });
+      expect(performance.now() - t0).toBeLessThan(2_500);
+      expect(await status(dave)).toBe(200);
+    } finally {
+      await live.stop();
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('count by configured access key, any other under one label', async () => {
+    for (const name of ['u1', 'u2', 'u3']) await signedPost({ access_key: name, secret_key: newSecret() }, privatePath(), echoBody('x'));
+    const text = (await signedGet(alice, '/metrics')).body as string;
+    expect(text).toMatch(/aiges_auth_requests_total\{access_key="_unknown",result="unauthenticated"\} [1-9]/);
+    expect(text).toMatch(/aiges_auth_requests_total\{access_key="bob",result="forbidden"\} [1-9]/);
+    expect(text).toMatch(/aiges_auth_requests_total\{access_key="carol",result="rate_limited"\} [1-9]/);
+    expect(text).not.toMatch(/access_key="u[123]"/);
   });
 });
 
