@@ -306,3 +306,20 @@ describe('parseScalar', () => {
     expect(parseScalar(input)).toEqual(expected);
   });
 });
+
+describe('[auth]', () => {
+  it('is off by default, and its keys file is relative to the config file', () => {
+    expect(loadConfig().auth).toEqual({ mode: 'none', clock_skew_s: 300, replay_cache_max: 1_000_000, open_metrics: false });
+    const config = loadConfig({ file: toml('[auth]\nmode = "aksk"\nkeys_file = "keys.toml"\n') });
+    expect(config.auth.keys_file).toBe(join(dir, 'keys.toml'));
+  });
+
+  it('needs keys_file with mode "aksk", and a skew within 1..3600 s', () => {
+    expect(configError(() => loadConfig({ overrides: { auth: { mode: 'aksk' } } })).message).toMatch(/auth\.keys_file.*needs keys_file/);
+    expect(configError(() => loadConfig({ overrides: { auth: { clock_skew_s: 0 } } })).message).toMatch(/auth\.clock_skew_s/);
+  });
+
+  it('leaves $AIGES_ACCESS_KEY and $AIGES_SECRET_KEY (client credentials) out of the config', () => {
+    expect(loadConfig({ env: { AIGES_ACCESS_KEY: 'ak', AIGES_SECRET_KEY: 'c2s=', AIGES_AUTH_MODE: 'none' } }).auth.mode).toBe('none');
+  });
+});

@@ -2,6 +2,7 @@
  * AK/SK on the HTTP adapter: a real loader with `[auth] mode = "aksk"` on port 0, requests signed
  * by the test's own signer (auth-helpers.ts), and every way a request can fail its check.
  */
+import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Codes } from '../../loader/errors.js';
@@ -303,6 +304,14 @@ describe('HTTP sessions', () => {
 });
 
 describe('the keys file', () => {
+  it('stops a loader at startup when it does not check, without quoting it', async () => {
+    const keys_file = writeKeysFile([]);
+    writeFileSync(keys_file, `[[keys]]\naccess_key = "a"\nsecret_key = "${alice.secret_key}`);
+    const starting = startLoader({ auth: { mode: 'aksk', keys_file } }, { start: false });
+    await expect(starting).rejects.toThrow(/keys file .* is not valid TOML \(line 3/);
+    await expect(starting).rejects.not.toThrow(alice.secret_key.slice(0, 10));
+  });
+
   it('revokes a key removed from it within about a second, and takes a key added to it', async () => {
     const dave: TestKey = { access_key: 'dave', secret_key: newSecret() };
     const keys_file = writeKeysFile([alice]);
