@@ -1,0 +1,85 @@
+/**
+ * The records under one etcd prefix, followed: the watch reads the whole prefix when it
+ * (re)attaches, applies each put and delete after that, and hands the full sorted list to the
+ * caller after each change (only when the list changed). Events no newer than the last read are
+ * skipped, so a replayed event never resurrects a record the read saw gone. Values that do not
+ * parse are left out rather than break every watcher. Used by discovery (instances) and the key
+ * store (access keys).
+ */
+import type { Etcd3, IKeyValue } from 'etcd3';
+import type { Watcher } from './types.js';
+import { EtcdWatch } from './watch-etcd.js';
+
+const REREAD_DELAY_MS = 500;
+
+export class PrefixWatch<T> implements Watcher {
+  readonly #records = new Map<string, T>();
+  /** Revision of the last full read; older events are already in it. */
+  #readRevision = 0n;
+  #reading = 0;
+  /** Events that arrive while a read is in flight, applied after it (those newer than the read). */
+  #buffered: { kind: 'put' | 'delete'; kv: IKeyValue }[] | undefined;
+  #lastSignature: string | undefined;
+  #closed = false;
+  readonly #watch: EtcdWatch;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    private readonly parse: (value: Buffer) => T | undefined,
+    private readonly order: (a: T, b: T) => number,
+    private readonly onChange: (records: T[]) => void,
+  ) {
+    this.#watch = new EtcdWatch(client, [{ prefix }], {
+      onConnect: () => void this.#read(),
+      onEvent: (kind, kv) => (this.#buffered === undefined ? this.#apply(kind, kv) : this.#buffered.push({ kind, kv })),
+    });
+  }
+
+  async #read(): Promise<void> {
+    const reading = ++this.#reading;
+    this.#buffered ??= [];
+    try {
+      const res = await this.client.getAll().prefix(this.prefix).exec();
+      if (reading !== this.#reading || this.#closed) return; // a later read supersedes this one
+      this.#records.clear();
+      for (const kv of res.kvs) {
+        const record = this.parse(kv.value);
+        if (record !== undefined) this.#records.set(kv.key.toString(), record);
+      }
+      this.#readRevision = BigInt(res.header.revision);
+      const buffered = this.#buffered ?? [];
+      this.#buffered = undefined;
+      for (const { kind, kv } of buffered) this.#apply(kind, kv, false);
+      this.#emit();
+    } catch {
+      // etcd went away mid-read; try again (a reconnect also reads again).
+      if (reading === this.#reading && !this.#closed) setTimeout(() => void this.#read(), REREAD_DELAY_MS).unref();
+    }
+  }
+
+  #apply(kind: 'put' | 'delete', kv: IKeyValue, emit = true): void {
+    if (BigInt(kv.mod_revision) <= this.#readRevision) return;
+    const key = kv.key.toString();
+    if (kind === 'delete') this.#records.delete(key);
+    else {
+      const record = this.parse(kv.value);
+      if (record === undefined) return;
+      this.#records.set(key, record);
+    }
+    if (emit) this.#emit();
+  }
+
+  #emit(): void {
+    const list = [...this.#records.values()].sort(this.order);
+    const signature = JSON.stringify(list);
+    if (signature === this.#lastSignature) return;
+    this.#lastSignature = signature;
+    this.onChange(list);
+  }
+
+  close(): void {
+    this.#closed = true;
+    void this.#watch.close();
+  }
+}
