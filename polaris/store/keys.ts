@@ -29,6 +29,16 @@ export const configKeys = {
   status: (service: string, instance: string) => `${configKeys.statusPrefix(service)}${checkName('instance id', instance)}`,
 };
 
+export const accessKeyKeys = {
+  prefix: `${ROOT}keys/`,
+  key: (accessKey: string) => `${ROOT}keys/${checkName('access key', accessKey)}`,
+};
+
+/** Sorts stored keys by access key. */
+export function byAccessKey(a: { accessKey: string }, b: { accessKey: string }): number {
+  return a.accessKey < b.accessKey ? -1 : a.accessKey > b.accessKey ? 1 : 0;
+}
+
 /** Sorts instance records as Discovery promises: by service, version, id. */
 export function byServiceVersionId(a: { service: string; version: string; id: string }, b: typeof a): number {
   return a.service.localeCompare(b.service) || a.version.localeCompare(b.version) || a.id.localeCompare(b.id);

@@ -1,5 +1,5 @@
 /**
- * Polaris on etcd: registry, discovery and config center over one etcd3 client, sharing the
+ * Polaris on etcd: registry, discovery, config center and AK/SK keys over one etcd3 client, sharing the
  * instances' leases (an instance's record and its config status live under one lease).
  */
 import type { Etcd3 } from 'etcd3';
@@ -9,6 +9,7 @@ import { connectEtcd, type EtcdConnectOptions } from './etcd-client.js';
 import { LeasePool } from './lease-etcd.js';
 import { EtcdRegistry } from './registry-etcd.js';
 import type { ConfigValidator, Polaris } from './types.js';
+import { EtcdKeyStore } from './keys-etcd.js';
 
 export interface EtcdPolarisOptions extends EtcdConnectOptions {
   /** Lease TTL of registrations, in seconds (default 5). */
@@ -22,6 +23,7 @@ export class EtcdPolaris implements Polaris {
   readonly registry: EtcdRegistry;
   readonly discovery: EtcdDiscovery;
   readonly config: EtcdConfigCenter;
+  readonly keys: EtcdKeyStore;
   #closing: Promise<void> | undefined;
 
   constructor(options: EtcdPolarisOptions) {
@@ -30,12 +32,13 @@ export class EtcdPolaris implements Polaris {
     this.registry = new EtcdRegistry(leases);
     this.discovery = new EtcdDiscovery(this.client);
     this.config = new EtcdConfigCenter(this.client, leases, options.validateConfig);
+    this.keys = new EtcdKeyStore(this.client);
   }
 
   /** Deregisters what is registered here, stops every watch, closes the client. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.all([this.registry.close(), this.discovery.close(), this.config.close()]);
+      await Promise.all([this.registry.close(), this.discovery.close(), this.config.close(), this.keys.close()]);
       this.client.close();
     })();
     return this.#closing;

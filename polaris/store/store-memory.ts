@@ -5,7 +5,7 @@
  * lost lease (`expire`).
  */
 import { EventEmitter } from 'node:events';
-import type { ApplyStatus, ConfigVersion, InstanceRecord } from './types.js';
+import type { ApplyStatus, ConfigVersion, InstanceRecord, StoredKey } from './types.js';
 
 export interface ServiceConfig {
   versions: ConfigVersion[];
@@ -27,7 +27,8 @@ export class StoreUnavailableError extends Error {
 
 /**
  * Events: `instances` (membership changed), `config` (service: string) (a version, pointer or
- * status changed), `available` (the store answers again), `expire` (id: string).
+ * status changed), `keys` (an access key was created or revoked), `available` (the store answers
+ * again), `expire` (id: string).
  */
 export class MemoryStore extends EventEmitter {
   /** Live instance records by id. */
@@ -37,6 +38,8 @@ export class MemoryStore extends EventEmitter {
    * (kept while pending, written on registration). Set by the memory registry.
    */
   readonly leases = new Map<string, { setStatus(service: string, status: ApplyStatus): void }>();
+  /** AK/SK keys by access key. */
+  readonly keys = new Map<string, StoredKey>();
   readonly #configs = new Map<string, ServiceConfig>();
   #available = true;
 

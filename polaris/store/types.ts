@@ -10,6 +10,7 @@
  *   polaris/config/<service>/trial                       the version being tried on every instance (a rollout)
  *   polaris/config/<service>/instances/<instance-id>     a version number for one instance (gray release)
  *   polaris/config/<service>/status/<instance-id>        ApplyStatus JSON, under the instance's lease
+ *   polaris/keys/<access-key>                            StoredKey JSON: an AK/SK key for every loader with [auth] keys_source = "polaris"
  *
  * A push is a rollout (rollout.ts): the version is stored as a `trial` and tried, on every instance
  * (the `trial` key, gray overrides cleared) or on one (its override); the instances report whether
@@ -198,11 +199,46 @@ export interface ConfigCenter {
   close(): Promise<void>;
 }
 
-/** The three parts over one store, as the loader and the CLI use them. */
+/**
+ * An AK/SK access key kept in polaris (`aiges keys`), for every loader of the fleet whose
+ * `[auth] keys_source` is "polaris" (docs/security.md). The secret is kept as issued (base64),
+ * since loaders need it to check signatures: etcd's own authentication and TLS protect it.
+ */
+export interface StoredKey {
+  accessKey: string;
+  /** base64 of at least 16 random bytes. */
+  secretKey: string;
+  /** The services it may call; absent: every service. */
+  services?: string[];
+  /** Calls per second per loader (token bucket), and the bucket's size. */
+  rate?: number;
+  burst?: number;
+  createdAt: string;
+  /** Free text: whose key, what for. */
+  note: string;
+}
+
+export interface KeyStore {
+  /** Stores a new key; throws when the access key exists already. */
+  create(key: StoredKey): Promise<void>;
+  /** Every key, by access key. */
+  list(): Promise<StoredKey[]>;
+  /** Removes a key; false when there was none. */
+  revoke(accessKey: string): Promise<boolean>;
+  /**
+   * Calls `onChange` with every key (sorted by access key) once the store answers and after every
+   * change, also across store restarts. Resolves at once.
+   */
+  watch(onChange: (keys: StoredKey[]) => void): Promise<Watcher>;
+  close(): Promise<void>;
+}
+
+/** The parts over one store, as the loader and the CLI use them. */
 export interface Polaris {
   readonly registry: Registry;
   readonly discovery: Discovery;
   readonly config: ConfigCenter;
-  /** Closes the three and the connection to the store. */
+  readonly keys: KeyStore;
+  /** Closes the parts and the connection to the store. */
   close(): Promise<void>;
 }
