@@ -9,10 +9,13 @@ import type { DestinationStream } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { AkSkAuth } from './auth/aksk.js';
+import { KeysFile, type KeySource } from './auth/keys.js';
+import { PolarisKeys } from './auth/keys-polaris.js';
 import type { LoaderConfig, PolarisSettings } from './config/schema.js';
 import type { Dataplane } from './dataplane/dataplane.js';
 import type { PluginFaults } from './faults.js';
 import { HealthState } from './health.js';
+import { withTimeout } from './lib/timeout.js';
 import { createLogger, type Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
 import { createPlane, loadOptions } from './plane.js';
@@ -26,6 +29,9 @@ import { advertiseHost, instanceRecord, newInstanceId } from './polaris/advertis
 import { TlsFiles } from './lib/tls-files.js';
 import { bindGrpc, createGrpcServer } from './server/grpc.js';
 import { createHttpServer } from './server/http.js';
+
+/** At start, how long the loader waits for its access keys from polaris before turning ready without them. */
+const KEYS_WAIT_MS = 2_000;
 
 /** After the drain, how long open gRPC streams (e.g. health watchers) get before being cut. */
 export const GRPC_SHUTDOWN_GRACE_MS = 1_000;
@@ -86,7 +92,10 @@ export class Loader {
     const settings = config.polaris;
     this.instanceId = settings?.instance_id ?? newInstanceId();
     const registers = settings !== undefined || options.polaris !== undefined;
-    this.#auth = config.auth.mode === 'aksk' ? new AkSkAuth(config.auth, this.log, this.metrics.auth) : undefined;
+    const polaris = registers
+      ? (options.polaris ?? new EtcdPolaris({ ...settings!, ttlS: settings!.ttl_s, validateConfig: parseHotConfig }))
+      : undefined;
+    this.#auth = config.auth.mode === 'aksk' ? new AkSkAuth(config.auth, this.#keySource(polaris), this.log, this.metrics.auth) : undefined;
     const deps = {
       instanceId: registers ? this.instanceId : undefined,
       dataplane: this.dataplane,
@@ -108,11 +117,18 @@ export class Loader {
       loadOptions,
       service: () => this.registry.soleService() ?? '',
     });
-    if (registers) {
-      const polaris = options.polaris ?? new EtcdPolaris({ ...settings!, ttlS: settings!.ttl_s, validateConfig: parseHotConfig });
+    if (polaris !== undefined) {
       const where = settings?.endpoints.join(',') ?? 'injected';
       this.#polaris = { polaris, owned: options.polaris === undefined, link: new PolarisLink(polaris, this.#hot, this.log, where) };
     }
+  }
+
+  /** Where `[auth] mode = "aksk"` finds its keys. */
+  #keySource(polaris: Polaris | undefined): KeySource {
+    const { keys_source, keys_file } = this.config.auth;
+    if (keys_source === 'file') return new KeysFile(keys_file as string, this.log);
+    if (polaris === undefined) throw new Error('[auth] keys_source = "polaris" needs a [polaris] section');
+    return new PolarisKeys(polaris.keys, this.log);
   }
 
   /** The config in effect: the startup config with the last applied polaris config version over it. */
@@ -151,6 +167,7 @@ export class Loader {
     this.log.info({ grpc_port: this.#grpcPort, http_port: this.#httpPort, host, tls: this.#tls !== undefined }, 'listening');
 
     const instance = await this.registry.load(loadOptions(this.config));
+    await this.#keysLoaded();
     const polaris = this.#polaris;
     const settings: Pick<PolarisSettings, 'service' | 'service_version' | 'labels' | 'advertise_host'> = this.config.polaris ?? {
       service_version: '1',
@@ -174,6 +191,14 @@ export class Loader {
       startedAt: new Date(),
     });
     await polaris.link.register(record);
+  }
+
+  /** Waits a moment for the first access keys (polaris); without them every signed call is refused. */
+  async #keysLoaded(): Promise<void> {
+    if (this.#auth === undefined) return;
+    await withTimeout(this.#auth.keys.loaded, KEYS_WAIT_MS, () => new Error('no answer')).catch(() =>
+      this.log.warn({ wait_ms: KEYS_WAIT_MS }, 'no access keys from polaris yet: signed calls are refused until it answers'),
+    );
   }
 
   /** Graceful stop; safe to call more than once (later calls wait for the first). */

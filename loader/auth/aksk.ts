@@ -16,7 +16,7 @@ import { AigesError, Codes, named } from '../errors.js';
 import type { Caller } from '../dataplane/call.js';
 import type { Logger } from '../log.js';
 import type { AuthCounts } from '../metrics.js';
-import { type AccessKey, KeysFile } from './keys.js';
+import type { AccessKey, KeySource } from './keys.js';
 import { ReplayCache } from './replay.js';
 
 /** What a request presents, as received (undefined: header absent). */
@@ -92,17 +92,15 @@ class KeyCaller implements SignedCaller {
 }
 
 export class AkSkAuth {
-  readonly keys: KeysFile;
   readonly #replays: ReplayCache;
   readonly #skewMs: number;
 
   constructor(
-    settings: Pick<AuthSettings, 'keys_file' | 'clock_skew_s' | 'replay_cache_max'>,
+    settings: Pick<AuthSettings, 'clock_skew_s' | 'replay_cache_max'>,
+    readonly keys: KeySource,
     private readonly log: Logger,
     readonly counts: AuthCounts,
   ) {
-    if (settings.keys_file === undefined) throw new Error('[auth] mode "aksk" needs keys_file');
-    this.keys = new KeysFile(settings.keys_file, log);
     this.#skewMs = settings.clock_skew_s * 1000;
     this.#replays = new ReplayCache(settings.replay_cache_max);
   }
@@ -160,9 +158,9 @@ export class AkSkAuth {
     return new AigesError(Codes.RATE_LIMITED, reason);
   }
 
-  /** Re-reads the keys file whenever it changes. */
-  watch(intervalMs?: number): void {
-    this.keys.watch(intervalMs);
+  /** Follows key changes from now on. */
+  watch(): void {
+    this.keys.watch();
   }
 
   close(): void {

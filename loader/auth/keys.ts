@@ -20,7 +20,8 @@ export const MIN_SECRET_BYTES = 16;
 const ACCESS_KEY = /^[A-Za-z0-9._~+/-]{1,128}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const KeyEntry = z
+/** One key as a keys file table has it (and, camel-cased, as polaris stores it: keys-polaris.ts). */
+export const KeyEntry = z
   .object({
     access_key: z.string().regex(ACCESS_KEY, 'must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ + / -'),
     secret_key: z.string().refine((s) => BASE64.test(s) && Buffer.from(s, 'base64').length >= MIN_SECRET_BYTES, {
@@ -37,6 +38,8 @@ const KeyEntry = z
   .refine((k) => k.burst === undefined || k.rate !== undefined, { message: 'burst needs rate', path: ['burst'] });
 
 const KeysFileSchema = z.object({ keys: z.array(KeyEntry).default([]) }).strict();
+
+export type KeyEntry = z.infer<typeof KeyEntry>;
 
 /** One access key as the loader checks it. */
 export interface AccessKey {
@@ -86,14 +89,29 @@ function parseKeys(text: string, path: string): ReadonlyMap<string, AccessKey> {
   const keys = new Map<string, AccessKey>();
   for (const [index, k] of parsed.data.keys.entries()) {
     if (keys.has(k.access_key)) throw new KeysFileError(`keys file ${path} is invalid: keys[${index}].access_key is given twice`);
-    keys.set(k.access_key, {
-      accessKey: k.access_key,
-      secret: createSecretKey(Buffer.from(k.secret_key, 'base64')),
-      services: k.services === undefined ? undefined : new Set(k.services),
-      bucket: k.rate === undefined ? undefined : new TokenBucket(k.rate, k.burst ?? Math.max(1, Math.ceil(k.rate))),
-    });
+    keys.set(k.access_key, accessKeyOf(k));
   }
   return keys;
+}
+
+/** A checked entry as the loader holds it: the secret as a KeyObject, a full token bucket. */
+export function accessKeyOf(k: KeyEntry): AccessKey {
+  return {
+    accessKey: k.access_key,
+    secret: createSecretKey(Buffer.from(k.secret_key, 'base64')),
+    services: k.services === undefined ? undefined : new Set(k.services),
+    bucket: k.rate === undefined ? undefined : new TokenBucket(k.rate, k.burst ?? Math.max(1, Math.ceil(k.rate))),
+  };
+}
+
+/** Where the loader finds access keys: the keys file (KeysFile) or polaris (PolarisKeys). */
+export interface KeySource {
+  /** Resolves once the source has keys to give (the file: at once; polaris: when it first answers). */
+  readonly loaded: Promise<void>;
+  get(accessKey: string): AccessKey | undefined;
+  /** Follows changes from now on (the file polled, polaris watched). */
+  watch(): void;
+  close(): void;
 }
 
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('base64');
@@ -111,7 +129,8 @@ function pathOf(path: readonly PropertyKey[]): string {
  * replaced by rename, a Kubernetes secret's symlink swap, two writes within one timestamp tick),
  * where inotify loses renamed files and stat times are coarse.
  */
-export class KeysFile {
+export class KeysFile implements KeySource {
+  readonly loaded = Promise.resolve();
   #keys: ReadonlyMap<string, AccessKey>;
   /** The digest of the text last looked at, taken or not. */
   #digest: string;

@@ -187,12 +187,14 @@ export const ServerTlsSection = z
 /**
  * Who may call: `none` (anyone who reaches the ports), or `aksk`: every HTTP route but health and
  * every gRPC method but grpc.health.v1 needs a request signed with an access key of `keys_file`
- * (docs/security.md). Fixed at startup: a pushed config may not change it; the keys file is
+ * or of polaris (docs/security.md). Fixed at startup: a pushed config may not change it; the keys file is
  * re-read when it changes.
  */
 export const AuthSection = z
   .object({
     mode: z.enum(['none', 'aksk']).default('none'),
+    /** Where the keys are: `file` (keys_file) or `polaris` (`aiges keys`, watched: needs [polaris]). */
+    keys_source: z.enum(['file', 'polaris']).default('file'),
     /** TOML file of `[[keys]]` tables: access_key, secret_key (base64), optional services, rate, burst. */
     keys_file: z.string().min(1).optional(),
     /** How far a request's `date` may be from the loader's clock; signatures are remembered this long (replay). */
@@ -203,8 +205,8 @@ export const AuthSection = z
     open_metrics: z.boolean().default(false),
   })
   .strict()
-  .refine((a) => a.mode !== 'aksk' || a.keys_file !== undefined, {
-    message: 'mode "aksk" needs keys_file',
+  .refine((a) => a.mode !== 'aksk' || a.keys_source !== 'file' || a.keys_file !== undefined, {
+    message: 'mode "aksk" needs keys_file (or keys_source = "polaris")',
     path: ['keys_file'],
   });
 

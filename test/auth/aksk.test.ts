@@ -5,6 +5,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AkSkAuth, parseAuthorization, type Presented } from '../../loader/auth/aksk.js';
+import { KeysFile } from '../../loader/auth/keys.js';
 import { Codes } from '../../loader/errors.js';
 import { AuthCounts } from '../../loader/metrics.js';
 import { newSecret, signHeaders, type TestKey, writeKeysFile } from '../server/auth-helpers.js';
@@ -17,11 +18,8 @@ const T0 = Date.parse('Tue, 15 Nov 2022 08:12:31 GMT');
 function makeAuth(settings: { clock_skew_s?: number; replay_cache_max?: number } = {}) {
   const counts = new AuthCounts();
   const auth = new AkSkAuth(
-    {
-      keys_file: writeKeysFile([alice, free]),
-      clock_skew_s: settings.clock_skew_s ?? 300,
-      replay_cache_max: settings.replay_cache_max ?? 100,
-    },
+    { clock_skew_s: settings.clock_skew_s ?? 300, replay_cache_max: settings.replay_cache_max ?? 100 },
+    new KeysFile(writeKeysFile([alice, free]), silent),
     silent,
     counts,
   );

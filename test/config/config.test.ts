@@ -309,7 +309,13 @@ describe('parseScalar', () => {
 
 describe('[auth]', () => {
   it('is off by default, and its keys file is relative to the config file', () => {
-    expect(loadConfig().auth).toEqual({ mode: 'none', clock_skew_s: 300, replay_cache_max: 1_000_000, open_metrics: false });
+    expect(loadConfig().auth).toEqual({
+      mode: 'none',
+      keys_source: 'file',
+      clock_skew_s: 300,
+      replay_cache_max: 1_000_000,
+      open_metrics: false,
+    });
     const config = loadConfig({ file: toml('[auth]\nmode = "aksk"\nkeys_file = "keys.toml"\n') });
     expect(config.auth.keys_file).toBe(join(dir, 'keys.toml'));
   });
