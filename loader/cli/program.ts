@@ -8,6 +8,7 @@ import { callCommand } from './call.js';
 import { checkCommand } from './check.js';
 import { configCommand } from './config.js';
 import { imageCommand } from './image.js';
+import { keysCommand } from './keys.js';
 import { lbCommand } from './lb.js';
 import { newCommand } from './new.js';
 import { serveCommand } from './serve.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     .addCommand(lbCommand())
     .addCommand(configCommand())
     .addCommand(servicesCommand({ fetchLoad }))
+    .addCommand(keysCommand())
     .addCommand(xtestCommand())
     .addCommand(imageCommand())
     .addCommand(newCommand())
