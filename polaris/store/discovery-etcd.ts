@@ -5,7 +5,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Discovery, InstanceRecord, Watcher } from './types.js';
 import { byServiceVersionId, serviceKeys } from './keys.js';
-import { PrefixWatch } from './prefix-watch-etcd.js';
+import { listPrefix, PrefixWatches } from './prefix-watch-etcd.js';
 
 function parseRecord(value: Buffer | string): InstanceRecord | undefined {
   try {
@@ -17,31 +17,21 @@ function parseRecord(value: Buffer | string): InstanceRecord | undefined {
 }
 
 export class EtcdDiscovery implements Discovery {
-  readonly #watches = new Set<PrefixWatch<InstanceRecord>>();
+  readonly #watches: PrefixWatches;
 
-  constructor(private readonly client: Etcd3) {}
+  constructor(private readonly client: Etcd3) {
+    this.#watches = new PrefixWatches(client);
+  }
 
   async list(service?: string): Promise<InstanceRecord[]> {
-    const values = await this.client.getAll().prefix(serviceKeys.prefix(service)).buffers();
-    return Object.values(values)
-      .map(parseRecord)
-      .filter((r): r is InstanceRecord => r !== undefined)
-      .sort(byServiceVersionId);
+    return listPrefix(this.client, serviceKeys.prefix(service), parseRecord, byServiceVersionId);
   }
 
   async watch(service: string, onChange: (instances: InstanceRecord[]) => void): Promise<Watcher> {
-    const watch = new PrefixWatch(this.client, serviceKeys.prefix(service), parseRecord, byServiceVersionId, onChange);
-    this.#watches.add(watch);
-    return {
-      close: () => {
-        this.#watches.delete(watch);
-        watch.close();
-      },
-    };
+    return this.#watches.open(serviceKeys.prefix(service), parseRecord, byServiceVersionId, onChange);
   }
 
   async close(): Promise<void> {
-    for (const watch of this.#watches) watch.close();
-    this.#watches.clear();
+    this.#watches.close();
   }
 }

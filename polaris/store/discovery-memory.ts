@@ -5,11 +5,14 @@
 import type { Discovery, InstanceRecord, Watcher } from './types.js';
 import { byServiceVersionId } from './keys.js';
 import type { MemoryStore } from './store-memory.js';
+import { MemoryWatches } from './watch-memory.js';
 
 export class MemoryDiscovery implements Discovery {
-  readonly #watchers = new Set<Watcher>();
+  readonly #watches: MemoryWatches;
 
-  constructor(private readonly store: MemoryStore) {}
+  constructor(private readonly store: MemoryStore) {
+    this.#watches = new MemoryWatches(store);
+  }
 
   async list(service?: string): Promise<InstanceRecord[]> {
     this.store.check();
@@ -17,31 +20,11 @@ export class MemoryDiscovery implements Discovery {
   }
 
   async watch(service: string, onChange: (instances: InstanceRecord[]) => void): Promise<Watcher> {
-    let last: string | undefined;
-    const emit = () => {
-      if (!this.store.available) return;
-      const list = this.#list(service);
-      const signature = JSON.stringify(list);
-      if (signature === last) return;
-      last = signature;
-      onChange(list);
-    };
-    this.store.on('instances', emit);
-    this.store.on('available', emit);
-    queueMicrotask(emit);
-    const watcher: Watcher = {
-      close: () => {
-        this.store.off('instances', emit);
-        this.store.off('available', emit);
-        this.#watchers.delete(watcher);
-      },
-    };
-    this.#watchers.add(watcher);
-    return watcher;
+    return this.#watches.open('instances', () => this.#list(service), onChange);
   }
 
   async close(): Promise<void> {
-    for (const watcher of [...this.#watchers]) watcher.close();
+    this.#watches.close();
   }
 
   #list(service: string | undefined): InstanceRecord[] {

@@ -5,7 +5,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { accessKeyKeys, byAccessKey } from './keys.js';
-import { PrefixWatch } from './prefix-watch-etcd.js';
+import { listPrefix, PrefixWatches } from './prefix-watch-etcd.js';
 import type { KeyStore, StoredKey, Watcher } from './types.js';
 
 /** A stored value as a key, or undefined when it is not one (left out, never quoted). */
@@ -19,9 +19,11 @@ export function parseStoredKey(value: Buffer | string): StoredKey | undefined {
 }
 
 export class EtcdKeyStore implements KeyStore {
-  readonly #watches = new Set<PrefixWatch<StoredKey>>();
+  readonly #watches: PrefixWatches;
 
-  constructor(private readonly client: Etcd3) {}
+  constructor(private readonly client: Etcd3) {
+    this.#watches = new PrefixWatches(client);
+  }
 
   async create(key: StoredKey): Promise<void> {
     const name = accessKeyKeys.key(key.accessKey);
@@ -33,11 +35,7 @@ export class EtcdKeyStore implements KeyStore {
   }
 
   async list(): Promise<StoredKey[]> {
-    const values = await this.client.getAll().prefix(accessKeyKeys.prefix).buffers();
-    return Object.values(values)
-      .map(parseStoredKey)
-      .filter((k): k is StoredKey => k !== undefined)
-      .sort(byAccessKey);
+    return listPrefix(this.client, accessKeyKeys.prefix, parseStoredKey, byAccessKey);
   }
 
   async revoke(accessKey: string): Promise<boolean> {
@@ -46,18 +44,10 @@ export class EtcdKeyStore implements KeyStore {
   }
 
   async watch(onChange: (keys: StoredKey[]) => void): Promise<Watcher> {
-    const watch = new PrefixWatch(this.client, accessKeyKeys.prefix, parseStoredKey, byAccessKey, onChange);
-    this.#watches.add(watch);
-    return {
-      close: () => {
-        this.#watches.delete(watch);
-        watch.close();
-      },
-    };
+    return this.#watches.open(accessKeyKeys.prefix, parseStoredKey, byAccessKey, onChange);
   }
 
   async close(): Promise<void> {
-    for (const watch of this.#watches) watch.close();
-    this.#watches.clear();
+    this.#watches.close();
   }
 }

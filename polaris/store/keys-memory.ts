@@ -4,12 +4,15 @@
  */
 import { accessKeyKeys, byAccessKey } from './keys.js';
 import type { MemoryStore } from './store-memory.js';
+import { MemoryWatches } from './watch-memory.js';
 import type { KeyStore, StoredKey, Watcher } from './types.js';
 
 export class MemoryKeyStore implements KeyStore {
-  readonly #watchers = new Set<Watcher>();
+  readonly #watches: MemoryWatches;
 
-  constructor(private readonly store: MemoryStore) {}
+  constructor(private readonly store: MemoryStore) {
+    this.#watches = new MemoryWatches(store);
+  }
 
   async create(key: StoredKey): Promise<void> {
     this.store.check();
@@ -32,31 +35,11 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async watch(onChange: (keys: StoredKey[]) => void): Promise<Watcher> {
-    let last: string | undefined;
-    const emit = () => {
-      if (!this.store.available) return;
-      const list = this.#list();
-      const signature = JSON.stringify(list);
-      if (signature === last) return;
-      last = signature;
-      onChange(list);
-    };
-    this.store.on('keys', emit);
-    this.store.on('available', emit);
-    queueMicrotask(emit);
-    const watcher: Watcher = {
-      close: () => {
-        this.store.off('keys', emit);
-        this.store.off('available', emit);
-        this.#watchers.delete(watcher);
-      },
-    };
-    this.#watchers.add(watcher);
-    return watcher;
+    return this.#watches.open('keys', () => this.#list(), onChange);
   }
 
   async close(): Promise<void> {
-    for (const watcher of [...this.#watchers]) watcher.close();
+    this.#watches.close();
   }
 
   #list(): StoredKey[] {

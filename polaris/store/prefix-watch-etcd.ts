@@ -83,3 +83,45 @@ export class PrefixWatch<T> implements Watcher {
     void this.#watch.close();
   }
 }
+
+/** The prefix watches one store part opened, closed together when the part closes. */
+export class PrefixWatches {
+  readonly #watches = new Set<Watcher>();
+
+  constructor(private readonly client: Etcd3) {}
+
+  open<T>(
+    prefix: string,
+    parse: (value: Buffer) => T | undefined,
+    order: (a: T, b: T) => number,
+    onChange: (records: T[]) => void,
+  ): Watcher {
+    const watch = new PrefixWatch(this.client, prefix, parse, order, onChange);
+    const handle: Watcher = {
+      close: () => {
+        this.#watches.delete(handle);
+        watch.close();
+      },
+    };
+    this.#watches.add(handle);
+    return handle;
+  }
+
+  close(): void {
+    for (const watch of [...this.#watches]) watch.close();
+  }
+}
+
+/** The records under a prefix now, sorted (values that do not parse left out). */
+export async function listPrefix<T>(
+  client: Etcd3,
+  prefix: string,
+  parse: (value: Buffer) => T | undefined,
+  order: (a: T, b: T) => number,
+): Promise<T[]> {
+  const values = await client.getAll().prefix(prefix).buffers();
+  return Object.values(values)
+    .map(parse)
+    .filter((r): r is T => r !== undefined)
+    .sort(order);
+}
