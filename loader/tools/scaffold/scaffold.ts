@@ -2,9 +2,10 @@
  * `aiges new`: writes a plugin project from a template. The project works as written: its test
  * passes, `aiges check` passes and `aiges serve` serves it, with no edits and no download.
  *
- * A TS project depends on `aiges-ts` as `file:<install root>`, and gets the links `npm install`
- * would make from that (node_modules/aiges-ts, node_modules/.bin/aiges), so that it resolves
- * `import 'aiges-ts'` offline. In the base image /home/aiges/node_modules/aiges-ts plays that part.
+ * Every project depends on `aiges-ts` as `file:<install root>`, and gets the links `npm install`
+ * would make from that (node_modules/aiges-ts, node_modules/.bin/aiges), so that a TS project
+ * resolves `import 'aiges-ts'` offline and `npx aiges` runs this install wherever the project is
+ * (without the link, npx asks the registry for a package named aiges: 404). In the base image /home/aiges/node_modules/aiges-ts plays that part.
  */
 import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -56,7 +57,7 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, file.content, { mode: file.path.endsWith('.sh') ? 0o755 : 0o644 });
   }
-  if (lang === 'ts') linkSdk(dir);
+  linkSdk(dir);
   return { dir, lang, files: files.map((f) => f.path) };
 }
 
