@@ -16,6 +16,7 @@ import { isToolError, USAGE_EXIT_CODE } from '../tools/errors.js';
 import { ImageCodes, imageError } from '../tools/image/errors.js';
 import { commandLine, runBuild } from '../tools/image/run.js';
 import { packageVersion, stageBaseContext } from '../tools/image/stage.js';
+import { offlineHint } from '../tools/image/upstream.js';
 import { printError } from './fail.js';
 import { examples } from './help.js';
 
@@ -117,7 +118,7 @@ function baseCommand(): Command {
         await stageBaseContext(context);
         const cmd = buildCommand(builder, { context, dockerfile: join(context, `Dockerfile.${flags.variant}`), tag, buildArgs }, buildah);
         process.stdout.write(`aiges image base: ${commandLine(cmd)}\n`);
-        await runBuild(cmd);
+        await runBuild(cmd, process.env, offlineHint(flags.variant, buildArgs));
         process.stdout.write(`built ${tag}\n`);
       } finally {
         rmSync(context, { recursive: true, force: true });

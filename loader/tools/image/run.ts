@@ -12,13 +12,17 @@ export function commandLine(c: Command): string {
   return [c.cmd, ...c.args].map(quote).join(' ');
 }
 
-export function runBuild(c: Command, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** `hint`, when given, ends the IMAGE_BUILD_FAILED message (what to try instead). */
+export function runBuild(c: Command, env: NodeJS.ProcessEnv = process.env, hint?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(c.cmd, c.args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', (err) => reject(imageError(ImageCodes.BUILD_FAILED, `cannot run ${c.cmd}: ${err.message}`)));
     child.once('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(imageError(ImageCodes.BUILD_FAILED, `${c.cmd} failed (${signal ?? `exit ${code}`}): ${commandLine(c)}`));
+      else {
+        const failed = `${c.cmd} failed (${signal ?? `exit ${code}`}): ${commandLine(c)}`;
+        reject(imageError(ImageCodes.BUILD_FAILED, hint === undefined ? failed : `${failed}; ${hint}`));
+      }
     });
   });
 }

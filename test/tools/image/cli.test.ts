@@ -1,8 +1,9 @@
 /** `aiges image` as a child process: bad input gets its stable [IMAGE_…] code and exit 2. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_UPSTREAMS, offlineHint } from '../../../loader/tools/image/upstream.js';
 import { runToExit } from '../../cli/serve-process.js';
 
 const empty = mkdtempSync(join(tmpdir(), 'aiges-nopath-'));
@@ -47,5 +48,35 @@ describe('aiges image', () => {
     const r = await runToExit(['image', 'stage', 'demo/echo']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[IMAGE_BAD_ARGUMENT] stage folder');
+  });
+
+  it('base: a failed pull of the default upstream (offline) points at --from and a local root image', { timeout: 60_000 }, async () => {
+    // A buildah that runs but cannot reach the registry, as on a machine with no network.
+    const fake = mkdtempSync(join(tmpdir(), 'aiges-fake-buildah-'));
+    writeFileSync(
+      join(fake, 'buildah'),
+      '#!/bin/sh\n[ "$1" = --version ] && exit 0\n' +
+        'echo "Error: pinging container registry registry-1.docker.io: dial tcp: lookup registry-1.docker.io: no such host" >&2\nexit 125\n',
+      { mode: 0o755 },
+    );
+    try {
+      const r = await runToExit(['image', 'base', '--variant', 'cpu', '--builder', 'buildah'], { PATH: `${fake}:${process.env['PATH']}` });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^aiges image base: \[IMAGE_BUILD_FAILED\] buildah failed \(exit 125\): buildah .*bud/m);
+      expect(r.stderr).toContain('build from a local root image instead: docker/local-root.sh localhost/node-root:20');
+      expect(r.stderr).toContain('aiges image base --builder buildah --from localhost/node-root:20 (docs/images.md');
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+
+  it("base: the hint names only upstreams that were pulled by default (the Dockerfiles' ARG defaults)", () => {
+    for (const [variant, args] of Object.entries(DEFAULT_UPSTREAMS)) {
+      const dockerfile = readFileSync(join('docker', `Dockerfile.${variant}`), 'utf8');
+      for (const [arg, image] of Object.entries(args)) expect(dockerfile).toContain(`ARG ${arg}=${image}\n`);
+    }
+    expect(offlineHint('cpu', { BASE: 'localhost/node-root:20' })).toBeUndefined();
+    expect(offlineHint('cuda', { BASE: 'localhost/cuda' })).toContain('node:20-bookworm-slim from the public registry');
+    expect(offlineHint('cuda', {})).toContain('--from <local CUDA runtime image> --node-image <local Node image>');
   });
 });
