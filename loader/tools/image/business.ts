@@ -1,7 +1,8 @@
 /**
  * Plans the build of a business image from a plugin project folder:
  * - a project with its own Dockerfile is built as it is (context = the project folder);
- * - otherwise a temporary context is made: a copy of the project (without .git), the generated
+ * - otherwise a temporary context is made: a copy of the project without development artefacts
+ *   (.git, node_modules, tests, logs: dockerfile.ts `isLeftOut`), the generated
  *   contract Dockerfile, and an aiges.toml naming the folder as the plugin when the project has
  *   none (a TS project whose folder holds wrapper.ts / index.ts / a package.json entry).
  * Either way, a relative `[plugin] path` in aiges.toml must stay inside the project (the image holds
@@ -14,7 +15,7 @@ import { parse as parseToml } from 'smol-toml';
 import { ConfigError } from '../../config/load.js';
 import { resolveTarget } from '../../config/target.js';
 import { locatePlugin } from '../../plugin/repository.js';
-import { businessDockerfile, DEFAULT_AIGES_TOML, DOCKERIGNORE, type Variant } from './dockerfile.js';
+import { businessDockerfile, DEFAULT_AIGES_TOML, DOCKERIGNORE, isLeftOut, type Variant } from './dockerfile.js';
 import { ImageCodes, imageError } from './errors.js';
 
 export interface BusinessPlan {
@@ -59,7 +60,7 @@ export function planBusinessBuild(projectDir: string, version: string, variant: 
   const context = mkdtempSync(join(tmpdir(), 'aiges-image-'));
   chmodSync(context, 0o755);
   try {
-    cpSync(project, context, { recursive: true, filter: (src) => relative(project, src) !== '.git' });
+    cpSync(project, context, { recursive: true, filter: (src) => !isLeftOut(relative(project, src)) });
     writeFileSync(join(context, 'Dockerfile'), businessDockerfile(version, variant));
     const ignore = join(context, '.dockerignore');
     writeFileSync(ignore, (existsSync(ignore) ? `${readFileSync(ignore, 'utf8')}\n` : '') + DOCKERIGNORE);

@@ -30,8 +30,36 @@ export function businessDockerfile(version: string, variant: Variant = 'cpu'): s
   ].join('\n');
 }
 
-/** What never belongs in a business image's plugin folder. */
-export const DOCKERIGNORE = ['.git', 'Dockerfile', '.dockerignore', '*.log', ''].join('\n');
+/**
+ * Development artefacts a generated business image leaves out, at any depth: folders by name
+ * (node_modules is a link out of the image or the dev tree; a plugin's own npm dependencies are
+ * bundled into it, or the project brings its own Dockerfile), files by pattern (tests, logs).
+ */
+export const LEFT_OUT_DIRS = ['.git', 'node_modules', 'coverage', '.nyc_output'] as const;
+const TEST_EXTS = ['ts', 'mts', 'cts', 'tsx', 'js', 'mjs', 'cjs', 'jsx'];
+export const LEFT_OUT_FILES = [
+  ...['test', 'spec'].flatMap((kind) => TEST_EXTS.map((ext) => `*.${kind}.${ext}`)),
+  '*.log',
+  '*.tsbuildinfo',
+] as const;
+
+const leftOutFile = new RegExp(`^(?:[^/]*\\.(?:test|spec)\\.(?:${TEST_EXTS.join('|')})|[^/]*\\.log|[^/]*\\.tsbuildinfo)$`);
+
+/** Whether a project path ('/'-separated, relative to the project) stays out of the image. */
+export function isLeftOut(relPath: string): boolean {
+  const parts = relPath.split(/[\\/]/);
+  if (parts.some((p) => (LEFT_OUT_DIRS as readonly string[]).includes(p))) return true;
+  return leftOutFile.test(parts[parts.length - 1] ?? '');
+}
+
+/** What never belongs in a business image's plugin folder, as .dockerignore lines (docker and buildah read them). */
+export const DOCKERIGNORE = [
+  'Dockerfile',
+  '.dockerignore',
+  ...LEFT_OUT_DIRS.flatMap((d) => [d, `**/${d}`]),
+  ...LEFT_OUT_FILES.map((f) => `**/${f}`),
+  '',
+].join('\n');
 
 /** The aiges.toml written for a project that has none: the project folder is the plugin. */
 export const DEFAULT_AIGES_TOML = [

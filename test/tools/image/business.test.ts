@@ -1,5 +1,5 @@
 /** Planning a business image build from a plugin project folder (no builder runs here). */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,44 @@ describe('planBusinessBuild', () => {
       'FROM ${AIGES_BASE}',
       'COPY --chown=10001:10001 . /home/aiges/plugin/',
     ]);
+  });
+
+  it('copies no development artefacts: node_modules (a link out of the image), tests, logs, .git', () => {
+    const dir = project({
+      'wrapper.ts': 'export default {};\n',
+      'wrapper.test.ts': 'test\n',
+      'lib/util.spec.mjs': 'test\n',
+      'lib/util.js': 'ok\n',
+      'samples/requests.toml': '\n',
+      'coverage/index.html': 'x\n',
+      'debug.log': 'x\n',
+      '.git/HEAD': 'ref\n',
+      'sub/node_modules/x/index.js': 'x\n',
+    });
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(ROOT, join(dir, 'node_modules', 'aiges-ts'), 'dir');
+    const plan = planBusinessBuild(dir, '0.1.0');
+    try {
+      const copied = readdirSync(plan.context, { recursive: true, encoding: 'utf8' }).sort();
+      expect(copied).toEqual([
+        '.dockerignore',
+        'Dockerfile',
+        'aiges.toml',
+        'lib',
+        'lib/util.js',
+        'samples',
+        'samples/requests.toml',
+        'sub',
+        'wrapper.ts',
+      ]);
+      // The same list for a builder that reads the context's .dockerignore.
+      const ignore = readFileSync(join(plan.context, '.dockerignore'), 'utf8').split('\n');
+      expect(ignore).toEqual(
+        expect.arrayContaining(['node_modules', '**/node_modules', '**/*.test.ts', '**/*.spec.mjs', '**/*.log', '.git']),
+      );
+    } finally {
+      plan.cleanup();
+    }
   });
 
   it("keeps the project's own .dockerignore lines and leaves out .git", () => {
