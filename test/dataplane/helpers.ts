@@ -2,6 +2,7 @@
  * Unit-test helpers for the data plane: a Dataplane over one in-memory plugin instance, with its
  * metrics exposed (the SDK harness hides them), and a gate a test opens on an event.
  */
+import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { ConfigSchema, execConcurrency } from '../../loader/config/schema.js';
 import type { Cancellable, CallOptions } from '../../loader/dataplane/call.js';
@@ -116,4 +117,16 @@ export function client(): { options: CallOptions; cancel(): void } {
       target?.cancel();
     },
   };
+}
+
+/** A logger whose lines are kept, parsed, in `lines` (level info). */
+export function capturingLogger(): { lines: Record<string, unknown>[]; log: Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, log: pino({ level: 'info' }, sink) };
 }

@@ -2,7 +2,6 @@
  * The once-call path's own guarantees (loader/dataplane/once-call.ts): a sync exec, the per-call
  * logger, an abandoned plugin failing late, a client cancel while queued for an exec slot.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { ConfigSchema } from '../../loader/config/schema.js';
@@ -13,24 +12,12 @@ import type { Cancellable } from '../../loader/dataplane/call.js';
 import { defineWrapper } from '../../plugins/index.js';
 import { item } from '../../plugins/testing.js';
 import type { DataItem, RawRequest } from '../../plugins/types.js';
-import { gate, makePlane } from './helpers.js';
+import { capturingLogger, gate, makePlane } from './helpers.js';
 
 const text = { input: { text: { type: 'text' } }, output: { text: { type: 'text' } } } as const;
 
 function req(service: string, items: DataItem[], params: Record<string, string> = {}): RawRequest {
   return { service, params, headers: {}, items };
-}
-
-/** A pino logger whose lines land in `lines`, parsed. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, log: pino({ level: 'info' }, sink) };
 }
 
 describe('once calls', () => {

@@ -3,8 +3,6 @@
  * its error is logged under, never the plugin's own text; the log keeps the text. On (the default
  * outside NODE_ENV=production), the text is passed on.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { exposePluginErrors } from '../../loader/config/schema.js';
 import { ConfigSchema } from '../../loader/config/schema.js';
@@ -12,18 +10,7 @@ import { Codes } from '../../loader/errors.js';
 import { item } from '../../plugins/testing.js';
 import { DataStatus } from '../../plugins/types.js';
 import throws from '../fixtures/plugins/throws.js';
-import { collect, makePlane } from './helpers.js';
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, log: pino({ level: 'info' }, sink) };
-}
+import { capturingLogger, collect, makePlane } from './helpers.js';
 
 const hidden = (sid: string, _code: number, name: string) => `${name}: the plugin failed; the loader's log has its error under sid ${sid}`;
 
