@@ -206,30 +206,21 @@ export function isolationReport(r: IsolationResult): string {
 
 /** The summary rows of (g): a plugin process against in-process, per size. */
 export function isolationSummary(r: IsolationResult): SummaryRow[] {
-  const rows: SummaryRow[] = [];
-  const small = [medians(r, 'process', SMALL_BYTES), medians(r, 'none', SMALL_BYTES)] as const;
-  if (small[0] !== undefined && small[1] !== undefined) {
-    rows.push({
-      section: '(g)',
-      case: `native-echo ${sizeLabel(SMALL_BYTES)} in a plugin process (isolation = "process")`,
-      metric: 'p50 µs',
-      higherIsBetter: false,
-      ours: small[0].p50Us,
-      baseline: 'in-process (isolation = "none")',
-      baselineValue: small[1].p50Us,
-    });
-  }
-  const large = [medians(r, 'process', LARGE_BYTES), medians(r, 'none', LARGE_BYTES)] as const;
-  if (large[0] !== undefined && large[1] !== undefined) {
-    rows.push({
-      section: '(g)',
-      case: `native-echo ${sizeLabel(LARGE_BYTES)} in a plugin process (isolation = "process")`,
-      metric: 'MB/s',
-      higherIsBetter: true,
-      ours: large[0].mbPerSec,
-      baseline: 'in-process (isolation = "none")',
-      baselineValue: large[1].mbPerSec,
-    });
-  }
-  return rows;
+  const row = (bytes: number, metric: string, higherIsBetter: boolean, value: (m: Medians) => number): SummaryRow[] => {
+    const ours = medians(r, 'process', bytes);
+    const base = medians(r, 'none', bytes);
+    if (ours === undefined || base === undefined) return [];
+    return [
+      {
+        section: '(g)',
+        case: `native-echo ${sizeLabel(bytes)} in a plugin process (isolation = "process")`,
+        metric,
+        higherIsBetter,
+        ours: value(ours),
+        baseline: 'in-process (isolation = "none")',
+        baselineValue: value(base),
+      },
+    ];
+  };
+  return [...row(SMALL_BYTES, 'p50 µs', false, (m) => m.p50Us), ...row(LARGE_BYTES, 'MB/s', true, (m) => m.mbPerSec)];
 }
