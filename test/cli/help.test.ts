@@ -3,7 +3,8 @@
  * an Examples section whose lines run that verb. The tree is walked in-process (cli/program.ts), so
  * a verb added later is held to it without a list here to update.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { constants, accessSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -45,5 +46,15 @@ describe('--help', () => {
     const r = await runToExit(['image', 'base', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('\nExamples:\n  aiges image base --variant cpu');
+  });
+});
+
+describe('the built bin', () => {
+  // npm links `aiges` to this file; a link made by an earlier install of the same checkout path is
+  // not marked again, so the build itself leaves it executable (package.json "build").
+  it('is executable and runs on its own (shebang), as npx and a global install run it', () => {
+    const bin = join(ROOT, 'dist/loader/cli/main.js');
+    expect(() => accessSync(bin, constants.X_OK)).not.toThrow();
+    expect(execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
