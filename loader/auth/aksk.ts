@@ -33,7 +33,16 @@ export interface Presented {
 export interface SignedCaller extends Caller {
   /** Throws 10206 unless `sha256` (base64) is the hash the request signed. Counts the request. */
   checkBody(sha256: string): void;
+  /**
+   * The caller a balancer names for a call it relays (`aiges-caller` metadata, a Relay frame's
+   * `caller`): throws 10207 unless this caller's key may relay (`relay = true`), 10206 when the
+   * named key is not one of the loader's (revoked, say).
+   */
+  onBehalfOf(accessKey: string): Caller;
 }
+
+/** Request metadata by which a balancer names the caller of a call it relays (docs/security.md). */
+export const CALLER_METADATA = 'aiges-caller';
 
 /** The metric label of requests whose access key is not configured (a bounded label set). */
 export const UNKNOWN_KEY_LABEL = '_unknown';
@@ -85,10 +94,48 @@ class KeyCaller implements SignedCaller {
   }
 
   authorize(service: string): void {
-    if (this.key.services === undefined || this.key.services.has(service)) return;
-    this.auth.counts.add(this.key.accessKey, 'forbidden');
-    throw new AigesError(Codes.PERMISSION_DENIED, `access key "${this.key.accessKey}" may not call service ${named(service)}`);
+    if (this.key.relay) {
+      this.auth.counts.add(this.key.accessKey, 'forbidden');
+      throw new AigesError(
+        Codes.PERMISSION_DENIED,
+        `access key "${this.key.accessKey}" relays the calls of other keys and calls no service itself: the call names no caller (aiges lb needs --auth aksk)`,
+      );
+    }
+    authorizeKey(this.key, service, this.auth);
   }
+
+  onBehalfOf(accessKey: string): Caller {
+    if (!this.key.relay) {
+      this.auth.counts.add(this.key.accessKey, 'forbidden');
+      throw new AigesError(Codes.PERMISSION_DENIED, `access key "${this.key.accessKey}" may not relay calls of other keys`);
+    }
+    const key = this.auth.keys.get(accessKey);
+    if (key === undefined || key.relay) throw this.auth.refuse(undefined, 'the relayed call names an unknown access key');
+    this.auth.counts.add(key.accessKey, 'ok');
+    return new RelayedCaller(key, this.auth);
+  }
+}
+
+/** A caller a balancer checked at its edge and names; its key's services hold here too. */
+class RelayedCaller implements Caller {
+  constructor(
+    private readonly key: AccessKey,
+    private readonly auth: AkSkAuth,
+  ) {}
+
+  get accessKey(): string {
+    return this.key.accessKey;
+  }
+
+  authorize(service: string): void {
+    authorizeKey(this.key, service, this.auth);
+  }
+}
+
+function authorizeKey(key: AccessKey, service: string, auth: AkSkAuth): void {
+  if (key.services === undefined || key.services.has(service)) return;
+  auth.counts.add(key.accessKey, 'forbidden');
+  throw new AigesError(Codes.PERMISSION_DENIED, `access key "${key.accessKey}" may not call service ${named(service)}`);
 }
 
 export class AkSkAuth {

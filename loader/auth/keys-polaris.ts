@@ -40,7 +40,7 @@ export class PolarisKeys implements KeySource {
     if (this.#closed) return;
     const next = new Map<string, { record: string; key: AccessKey }>();
     for (const s of stored) {
-      const record = JSON.stringify([s.secretKey, s.services, s.rate, s.burst]);
+      const record = JSON.stringify([s.secretKey, s.services, s.rate, s.burst, s.relay]);
       const kept = this.#keys.get(s.accessKey);
       if (kept !== undefined && kept.record === record) {
         next.set(s.accessKey, kept);
@@ -52,6 +52,7 @@ export class PolarisKeys implements KeySource {
         services: s.services,
         rate: s.rate,
         burst: s.burst,
+        relay: s.relay,
       });
       if (!entry.success) {
         const fields = [...new Set(entry.error.issues.map((i) => i.path.join('.')))].join(', ');

@@ -33,6 +33,12 @@ export const KeyEntry = z
     rate: z.number().positive().finite().optional(),
     /** Calls the key may make at once after being idle (bucket size); default: `rate`, at least 1. */
     burst: z.number().int().positive().optional(),
+    /**
+     * A balancer's key (`aiges lb --access-key`): its calls carry calls of other keys, whose
+     * signatures it checked at the edge, named by `aiges-caller` (docs/security.md). It calls no
+     * service of its own.
+     */
+    relay: z.boolean().optional(),
   })
   .strict()
   .refine((k) => k.burst === undefined || k.rate !== undefined, { message: 'burst needs rate', path: ['burst'] });
@@ -49,6 +55,8 @@ export interface AccessKey {
   readonly services: ReadonlySet<string> | undefined;
   /** Absent: no rate limit. */
   readonly bucket: TokenBucket | undefined;
+  /** May relay calls of other keys (a balancer's key). */
+  readonly relay: boolean;
 }
 
 export class KeysFileError extends Error {
@@ -101,6 +109,7 @@ export function accessKeyOf(k: KeyEntry): AccessKey {
     secret: createSecretKey(Buffer.from(k.secret_key, 'base64')),
     services: k.services === undefined ? undefined : new Set(k.services),
     bucket: k.rate === undefined ? undefined : new TokenBucket(k.rate, k.burst ?? Math.max(1, Math.ceil(k.rate))),
+    relay: k.relay === true,
   };
 }
 

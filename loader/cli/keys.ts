@@ -16,6 +16,7 @@ interface CreateFlags extends PolarisFlags {
   services?: string;
   rate?: number;
   burst?: number;
+  relay?: boolean;
   note: string;
 }
 
@@ -36,6 +37,7 @@ function newKey(flags: CreateFlags): StoredKey {
   if (flags.services !== undefined) key.services = flags.services.split(',').map((s) => s.trim());
   if (flags.rate !== undefined) key.rate = flags.rate;
   if (flags.burst !== undefined) key.burst = flags.burst;
+  if (flags.relay === true) key.relay = true;
   // The loaders' own rules: a key they would leave out is never stored.
   const checked = KeyEntry.safeParse({
     access_key: key.accessKey,
@@ -43,6 +45,7 @@ function newKey(flags: CreateFlags): StoredKey {
     services: key.services,
     rate: key.rate,
     burst: key.burst,
+    relay: key.relay,
   });
   if (!checked.success) {
     const issue = checked.error.issues[0];
@@ -57,8 +60,16 @@ export function keysCommand(): Command {
     .option('--services <list>', 'comma-separated services it may call (default: every service)')
     .option('--rate <n>', 'calls per second it may make on each loader (token bucket; default: no limit)', positive)
     .option('--burst <n>', 'calls it may make at once after idling (default: --rate)', positive)
+    .option('--relay', "a balancer's key (aiges lb --access-key): it relays the calls it checked, and calls no service itself")
     .option('--note <text>', 'whose key, what for', '')
-    .addHelpText('after', examples('aiges keys create --services echo --rate 50 --note "team A"', 'aiges keys create --json > ak1.json'))
+    .addHelpText(
+      'after',
+      examples(
+        'aiges keys create --services echo --rate 50 --note "team A"',
+        'aiges keys create --json > ak1.json',
+        'aiges keys create --access-key lb1 --relay --note "aiges lb"',
+      ),
+    )
     .action(async (flags: CreateFlags) => {
       await withPolaris('keys create', flags, async (polaris) => {
         const key = newKey(flags);
@@ -77,8 +88,16 @@ export function keysCommand(): Command {
         if (flags.json) return printJson(keys);
         if (keys.length === 0) return void process.stdout.write('no access keys\n');
         printTable(
-          ['ACCESS KEY', 'SERVICES', 'RATE', 'BURST', 'CREATED', 'NOTE'],
-          keys.map((k) => [k.accessKey, k.services?.join(',') ?? '*', String(k.rate ?? '-'), String(k.burst ?? '-'), k.createdAt, k.note]),
+          ['ACCESS KEY', 'SERVICES', 'RATE', 'BURST', 'RELAY', 'CREATED', 'NOTE'],
+          keys.map((k) => [
+            k.accessKey,
+            k.services?.join(',') ?? '*',
+            String(k.rate ?? '-'),
+            String(k.burst ?? '-'),
+            k.relay === true ? 'yes' : '-',
+            k.createdAt,
+            k.note,
+          ]),
         );
       });
     });

@@ -5,8 +5,20 @@
  *
  * TLS: --tls-* on the front (the names of a loader's [server.tls] keys), --upstream-* to loaders
  * that register `tls: true`. SIGHUP reads every TLS file again (they are also checked every second).
+ *
+ * AK/SK: --auth aksk checks every call's signature at the edge, with the keys of polaris (`aiges
+ * keys`, watched) or of --auth-keys-file (a loader's keys file, polled); --access-key/--secret-key
+ * (or $AIGES_ACCESS_KEY/$AIGES_SECRET_KEY) is the balancer's own key, `relay = true`, which signs
+ * every hop to a loader with `[auth]` (docs/security.md).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { AkSkAuth } from '../auth/aksk.js';
+import { KeysFile, type KeySource } from '../auth/keys.js';
+import { PolarisKeys } from '../auth/keys-polaris.js';
+import { AuthSection } from '../config/schema.js';
+import { AuthCounts } from '../metrics.js';
+import { credentialOptions, credentialsOf } from '../tools/credentials.js';
+import { EdgeAuth, HopSigner } from '../../polaris/balancer/edge-auth.js';
 import { createLogger, type Logger } from '../log.js';
 import { TlsFiles } from '../lib/tls-files.js';
 import { Balancer, MAX_MESSAGE_BYTES, SESSION_OPEN_TIMEOUT_MS } from '../../polaris/balancer/balancer.js';
@@ -35,6 +47,10 @@ interface LbFlags {
   upstreamCaFile?: string;
   upstreamCertFile?: string;
   upstreamKeyFile?: string;
+  auth: 'none' | 'aksk';
+  authKeysFile?: string;
+  accessKey?: string;
+  secretKey?: string;
 }
 
 /** "host:port", "[v6]:port" or ":port" (all interfaces). */
@@ -53,7 +69,7 @@ function levelArg(value: string): Level {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function lbCommand(): Command {
-  return new Command('lb')
+  const command = new Command('lb')
     .description('Balance aiges.v1 gRPC calls over the loaders registered in polaris (least loaded, sessions sticky).')
     .option('--etcd <endpoints>', 'etcd endpoints, comma-separated (default: $AIGES_POLARIS_ENDPOINTS or http://127.0.0.1:2379)')
     .addOption(
@@ -88,6 +104,13 @@ export function lbCommand(): Command {
     .option('--upstream-ca-file <file>', "loaders registered with TLS: CA bundle to trust (default: Node's bundled roots)")
     .option('--upstream-cert-file <file>', 'loaders that require client certificates: this certificate (PEM), with --upstream-key-file')
     .option('--upstream-key-file <file>', 'its private key (PEM)')
+    .addOption(
+      new Option('--auth <mode>', "aksk: check every call's AK/SK signature at the edge (keys: polaris, or --auth-keys-file)")
+        .choices(['none', 'aksk'])
+        .default('none'),
+    )
+    .option('--auth-keys-file <file>', "with --auth aksk: the keys of this file (a loader's [auth] keys_file) instead of polaris");
+  return credentialOptions(command)
     .addHelpText(
       'after',
       '\nTLS and auth to etcd: AIGES_POLARIS_CA_FILE, _CERT_FILE, _KEY_FILE, _USERNAME, _PASSWORD.\n' +
@@ -95,6 +118,7 @@ export function lbCommand(): Command {
           'aiges lb --etcd http://127.0.0.1:2379 --listen 0.0.0.0:5080 --service echo',
           'aiges lb --listen 127.0.0.1:0 --log-level debug      # every service; logs the port it picked',
           'aiges lb --service echo --tls-cert-file lb.pem --tls-key-file lb.key --upstream-ca-file fleet-ca.pem   # TLS both ways',
+          'aiges lb --service echo --auth aksk   # AK/SK at the edge; its own key from $AIGES_ACCESS_KEY, $AIGES_SECRET_KEY',
         ),
     )
     .action(async (flags: LbFlags) => {
@@ -116,13 +140,27 @@ function tlsOf(flags: LbFlags, log: Logger): { tls?: TlsFiles; upstreamTls?: Tls
   };
 }
 
+/** The edge check and the hop signer of the flags; throws on a bad keys file or key. */
+function authOf(flags: LbFlags, polaris: EtcdPolaris, log: Logger): { auth?: EdgeAuth; signer?: HopSigner } {
+  if (flags.auth === 'none' && flags.authKeysFile !== undefined) throw new Error('--auth-keys-file needs --auth aksk');
+  const credentials = credentialsOf(flags, 'INVALID_ARGUMENT');
+  let auth: EdgeAuth | undefined;
+  if (flags.auth === 'aksk') {
+    const keys: KeySource = flags.authKeysFile === undefined ? new PolarisKeys(polaris.keys, log) : new KeysFile(flags.authKeysFile, log);
+    auth = new EdgeAuth(new AkSkAuth(AuthSection.parse({ mode: 'aksk', keys_source: 'polaris' }), keys, log, new AuthCounts()));
+  }
+  return { ...(auth === undefined ? {} : { auth }), ...(credentials === undefined ? {} : { signer: new HopSigner(credentials) }) };
+}
+
 async function runBalancer(flags: LbFlags): Promise<void> {
   const log = createLogger(flags.logLevel);
   let polaris: EtcdPolaris;
   let tls: ReturnType<typeof tlsOf>;
+  let auth: ReturnType<typeof authOf>;
   try {
     tls = tlsOf(flags, log);
     polaris = openPolaris({ ...(flags.etcd === undefined ? {} : { etcd: flags.etcd }) });
+    auth = authOf(flags, polaris, log);
   } catch (err) {
     printError('lb', err, flags.logLevel);
     process.exit(2);
@@ -136,6 +174,7 @@ async function runBalancer(flags: LbFlags): Promise<void> {
     relay: flags.relay,
     sessionOpenTimeoutMs: flags.sessionOpenTimeoutMs,
     ...tls,
+    ...auth,
   });
 
   let signals = 0;

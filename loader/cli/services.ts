@@ -5,7 +5,11 @@
  * e.g. while its plugin process restarts after a crash, or every exec slot is stuck).
  */
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { fetchLoad } from '../../polaris/client/load-fetch.js';
 import { formatLoad, formatReady, serviceRows, type LoadSource } from '../../polaris/client/services-ls.js';
+import { createLoaderClient } from '../tools/client.js';
+import { type CredentialFlags, credentialOptions, credentialsOf } from '../tools/credentials.js';
 import { examples } from './help.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
@@ -17,19 +21,44 @@ function age(startedAt: string, now: number): string {
   return `${Math.round(s / 86_400)}d`;
 }
 
-export function servicesCommand(options: { fetchLoad?: LoadSource } = {}): Command {
-  const ls = polarisVerb('ls', 'List live instances (of one service, or of all).')
+interface LsFlags extends PolarisFlags, CredentialFlags {
+  caFile?: string;
+}
+
+/**
+ * Each instance's load, read as a client of it: over TLS when it registered `tls` (trusting
+ * --ca-file, default Node's roots), signed with the flags' key (loaders with `[auth]`).
+ */
+function loadSource(fetch: typeof fetchLoad, flags: LsFlags): LoadSource {
+  const credentials = credentialsOf(flags, 'INVALID_FLAG');
+  const tls = flags.caFile === undefined ? undefined : { ca: readFileSync(flags.caFile) };
+  return (record) =>
+    fetch(record.address, (address) =>
+      record.tls === true
+        ? createLoaderClient(`grpcs://${address}`, {}, tls, credentials)
+        : createLoaderClient(address, {}, undefined, credentials),
+    );
+}
+
+export function servicesCommand(options: { fetchLoad?: typeof fetchLoad } = {}): Command {
+  const ls = credentialOptions(polarisVerb('ls', 'List live instances (of one service, or of all).'))
+    .option('--ca-file <file>', "instances registered with TLS: CA bundle (PEM) to trust reading their load (default: Node's roots)")
     .argument('[service]', 'service name (default: every service)')
     .addHelpText(
       'after',
       '\nColumns: VERSION is the service version the instance registered with, its [polaris] service_version\n' +
         '(default "1"; not a config version: aiges config status shows those), ADDRESS its gRPC address,\n' +
         'HTTP its HTTP address, LOAD once calls + sessions / capacity now, AGE since it started.\n' +
-        examples('aiges services ls', 'aiges services ls echo --etcd http://127.0.0.1:2379 --json'),
+        examples(
+          'aiges services ls',
+          'aiges services ls echo --etcd http://127.0.0.1:2379 --json',
+          'aiges services ls --ca-file fleet-ca.pem   # TLS loaders; with [auth]: a key in $AIGES_ACCESS_KEY, $AIGES_SECRET_KEY',
+        ),
     )
-    .action(async (service: string | undefined, flags: PolarisFlags) => {
+    .action(async (service: string | undefined, flags: LsFlags) => {
       await withPolaris('services ls', flags, async (polaris) => {
-        const rows = await serviceRows(polaris.discovery, service, options.fetchLoad);
+        const source = options.fetchLoad === undefined ? undefined : loadSource(options.fetchLoad, flags);
+        const rows = await serviceRows(polaris.discovery, service, source);
         if (flags.json) return printJson(rows);
         if (rows.length === 0)
           return void process.stdout.write(service === undefined ? 'no live instances\n' : `no live instances of ${service}\n`);

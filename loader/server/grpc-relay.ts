@@ -8,9 +8,13 @@
  * "no new calls": the open ones are answered, then the stream ends (so does the loader stopping:
  * after its drain); the stream breaking (the balancer went away) cancels every open call. A
  * draining loader answers new calls 10101, which a balancer retries elsewhere.
+ *
+ * Callers (`[auth]`): a call is its frame's `caller` when the frame names one (the stream's signer
+ * must be a balancer's key, `relay = true`: SignedCaller.onBehalfOf), else the stream's signer's.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes, grpcStatusOf, toAigesError } from '../errors.js';
+import type { SignedCaller } from '../auth/aksk.js';
 import type { Caller, Cancellable, Dataplane } from '../dataplane/dataplane.js';
 import type { InferRequest__Output } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { RelayFrame, RelayFrame__Output } from '../../proto/gen/aiges/v1/RelayFrame.js';
@@ -27,8 +31,8 @@ interface Open {
 export interface RelayDeps {
   dataplane: Dataplane;
   codec: InferCodec;
-  /** Who opened the stream (`[auth]`): every call on it is that caller's. */
-  caller: Caller | undefined;
+  /** Who signed the stream (`[auth]`): the caller of its calls whose frames name none. */
+  caller: SignedCaller | undefined;
   /** The AigesError for a frame grpc-js could not decode (tolerantService's marker), else undefined. */
   malformedFrame(frame: unknown): AigesError | undefined;
   /** Subscribes to the loader's state; returns the unsubscribe. */
@@ -73,6 +77,14 @@ export function serveRelay(call: RelayCall, { dataplane, codec, caller, malforme
     } catch (err) {
       return fail(id, new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(err as Error).message}`));
     }
+    let frameCaller: Caller | undefined = caller;
+    if (caller !== undefined && frame.caller !== '') {
+      try {
+        frameCaller = caller.onBehalfOf(frame.caller);
+      } catch (err) {
+        return fail(id, err);
+      }
+    }
     const entry: Open = { target: undefined, cancelled: false };
     open.set(id, entry);
     const deadline = frame.timeoutMs > 0 ? Date.now() + frame.timeoutMs : undefined;
@@ -80,7 +92,7 @@ export function serveRelay(call: RelayCall, { dataplane, codec, caller, malforme
       entry.target = target;
       if (entry.cancelled) target.cancel();
     };
-    inferOnWire(dataplane, codec, request, { deadline, onCancel, caller }).then(
+    inferOnWire(dataplane, codec, request, { deadline, onCancel, caller: frameCaller }).then(
       (response) => {
         open.delete(id);
         reply({ id, response });

@@ -15,7 +15,7 @@ import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
 import { contentSha256 } from '../../plugins/aksk.js';
 import type { AkSkAuth } from '../auth/aksk.js';
-import { authInterceptor, callerOf, REQUEST_SHA256 } from './grpc-auth.js';
+import { authInterceptor, callerOf, REQUEST_SHA256, signerOf } from './grpc-auth.js';
 import { grpcError } from './grpc-errors.js';
 import { metadataToWire } from './grpc-convert.js';
 import { type InferCodec, inferOnWire } from './grpc-infer.js';
@@ -136,7 +136,7 @@ function loaderHandlers({ dataplane, health, instanceId }: GrpcServerDeps): Load
       serveRelay(call, {
         dataplane,
         codec,
-        caller: callerOf(call.metadata),
+        caller: signerOf(call.metadata),
         malformedFrame: malformedError,
         onHealth: (listener) => health.onChange(listener),
       });

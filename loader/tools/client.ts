@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { AkSkCredentials } from '../../plugins/aksk.js';
 import { loadLoaderProto } from '../../proto/load.js';
-import { authorityOf, bufferPassing, signingInterceptor } from './client-sign.js';
+import { authorityOf, bufferPassing, signingInterceptor } from '../lib/grpc-sign.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { InferRequest } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { InferResponse__Output } from '../../proto/gen/aiges/v1/InferResponse.js';
@@ -20,7 +20,7 @@ export type { LoaderClient, InferRequest, InferResponse__Output, SessionRequest,
  * A client of the loader (or of `aiges lb`) at `target`: "host:port" or "grpc://host:port" in
  * plaintext, "grpcs://host:port" over TLS, trusting `tls.ca` (default Node's bundled roots) and
  * presenting `tls.cert` / `tls.key` for mutual TLS (client-tls.ts). TLS material with a plaintext
- * target throws. With `credentials`, every call is signed with that access key (client-sign.ts),
+ * target throws. With `credentials`, every call is signed with that access key (lib/grpc-sign.ts),
  * for a loader with `[auth] mode = "aksk"`.
  */
 export function createLoaderClient(

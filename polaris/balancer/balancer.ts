@@ -25,6 +25,7 @@ import type { TlsFiles } from '../../loader/lib/tls-files.js';
 import { followTlsFiles, secureServerOptions } from '../../loader/lib/tls-servers.js';
 import { loadHealthProto } from '../../proto/load.js';
 import type { EndpointSnapshot } from './endpoint.js';
+import type { EdgeAuth, HopSigner } from './edge-auth.js';
 import { forwardSession, forwardUnary, type Router } from './forward.js';
 import { balancerHealth, type HealthView, type ServingStatus } from './health.js';
 import { H2_MAX_SESSION_MEMORY, H2_SESSION_WINDOW, H2_SETTINGS, H2Link } from './link.js';
@@ -72,6 +73,13 @@ export interface BalancerOptions {
    * certificate for loaders that require one (upstream.ts). The caller owns (closes) them.
    */
   upstreamTls?: TlsFiles | undefined;
+  /**
+   * AK/SK at the edge: every call's signature checked (10206/10207/10208 as a loader answers),
+   * before anything is routed; absent: calls pass unchecked (edge-auth.ts). The balancer closes it.
+   */
+  auth?: EdgeAuth | undefined;
+  /** The balancer's own key (`relay = true`): signs every stream to a loader; absent: unsigned. */
+  signer?: HopSigner | undefined;
 }
 
 /** Default of `sessionOpenTimeoutMs`. */
@@ -82,6 +90,7 @@ const LOADER = '/aiges.v1.Loader/';
 export class Balancer implements Router, HealthView {
   readonly maxMessageBytes: number;
   readonly sessionOpenTimeoutMs: number;
+  readonly edge: EdgeAuth | undefined;
   readonly #pools = new Map<string, ServicePool>();
   readonly #opening = new Map<string, Promise<ServicePool>>();
   readonly #services: readonly string[];
@@ -100,6 +109,7 @@ export class Balancer implements Router, HealthView {
     this.#services = options.services ?? [];
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.sessionOpenTimeoutMs = options.sessionOpenTimeoutMs ?? SESSION_OPEN_TIMEOUT_MS;
+    this.edge = options.auth;
     this.#server = createFront(options.tls);
     this.#server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
@@ -118,6 +128,12 @@ export class Balancer implements Router, HealthView {
 
   /** Watches the configured services, then listens; resolves with the port (0 picks one). */
   async start(host: string, port: number): Promise<number> {
+    if (this.edge !== undefined) {
+      // Keys followed from now on (a revoked one refused as soon as its source says so), and in
+      // hand before the first call: until then every signed call would be refused.
+      this.edge.verifier.watch();
+      await this.edge.verifier.keys.loaded;
+    }
     await Promise.all(this.#services.map((s) => this.#open(s)));
     this.#ownLink = new H2Link(`127.0.0.1:${await bindLoopback(this.#own)}`);
     this.#port = await new Promise<number>((resolve, reject) => {
@@ -127,7 +143,17 @@ export class Balancer implements Router, HealthView {
         resolve((this.#server.address() as { port: number }).port);
       });
     });
-    this.options.log.info({ host, port: this.#port, services: this.#services, tls: this.options.tls !== undefined }, 'balancer listening');
+    this.options.log.info(
+      {
+        host,
+        port: this.#port,
+        services: this.#services,
+        tls: this.options.tls !== undefined,
+        auth: this.edge === undefined ? 'none' : 'aksk',
+        access_key: this.options.signer?.credentials.accessKey,
+      },
+      'balancer listening',
+    );
     return this.#port;
   }
 
@@ -194,6 +220,7 @@ export class Balancer implements Router, HealthView {
     await Promise.allSettled(this.#opening.values());
     for (const pool of this.#pools.values()) pool.close();
     this.#pools.clear();
+    this.edge?.close();
     this.options.log.info('balancer stopped');
   }
 
@@ -222,8 +249,8 @@ export class Balancer implements Router, HealthView {
     if (this.#opening.size >= MAX_SERVICES) {
       return Promise.reject(new AigesError(Codes.SERVICE_NOT_FOUND, `this balancer already watches ${MAX_SERVICES} services`));
     }
-    const { discovery, log, relay, upstreamTls } = this.options;
-    const promise = ServicePool.open(service, discovery, log, relay ?? true, upstreamTls).then((pool) => {
+    const { discovery, log, relay, upstreamTls, signer } = this.options;
+    const promise = ServicePool.open(service, discovery, log, relay ?? true, { files: upstreamTls, signer }).then((pool) => {
       if (this.#stopped) {
         pool.close();
         throw new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping');

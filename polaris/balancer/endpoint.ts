@@ -1,7 +1,7 @@
 /**
  * One loader instance as the balancer sees it: an HTTP/2 link that forwarded calls go over
- * (balancer-link.ts), a grpc-js channel for one WatchLoad subscription that keeps its load current, and whether it may be
- * picked ("live").
+ * (balancer-link.ts), a grpc-js channel for one WatchLoad subscription that keeps its load
+ * current (signed with the balancer's key when it has one), and whether it may be picked ("live").
  *
  * Live means: the load stream is open, its last report came less than SILENCE_MS ago, and the
  * report says ready. Anything else ejects the instance at once: the stream failing (a dead
@@ -13,11 +13,10 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../loader/log.js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { LoadReport__Output } from '../../proto/gen/aiges/v1/LoadReport.js';
-import type { TlsFiles } from '../../loader/lib/tls-files.js';
 import { H2Link } from './link.js';
 import type { Pickable } from './picker.js';
 import type { InstanceRecord } from '../store/types.js';
-import { channelCredentials } from './upstream.js';
+import { channelCredentials, type Hop } from './upstream.js';
 
 /** A load stream silent this long ejects the instance (loaders send a heartbeat every 1 s). */
 export const SILENCE_MS = 3_000;
@@ -92,12 +91,13 @@ export class Endpoint implements Pickable {
     private readonly onLiveChange: (endpoint: Endpoint) => void,
     /** Whether small once calls may go on a Relay stream (H2Link). */
     relay = true,
-    /** The balancer's TLS files for instances whose record says `tls` (upstream.ts). */
-    upstreamTls?: TlsFiles,
+    /** The balancer's TLS files for instances whose record says `tls`, and its key (upstream.ts). */
+    hop: Hop = {},
   ) {
     this.#record = record;
-    const upstream = { tls: record.tls === true, files: upstreamTls };
-    this.client = new grpc.Client(record.address, channelCredentials(upstream), INSTANCE_CHANNEL_OPTIONS);
+    const upstream = { tls: record.tls === true, ...hop };
+    const signing = hop.signer === undefined ? {} : { interceptors: [hop.signer.interceptor(record.address)] };
+    this.client = new grpc.Client(record.address, channelCredentials(upstream), { ...INSTANCE_CHANNEL_OPTIONS, ...signing });
     this.link = new H2Link(record.address, relay, upstream);
     // NOTE: an instance that started more than a warm-up ago is already warm (a balancer that
     // restarts must not ramp the whole fleet again). startedAt is the loader's clock: skew only
@@ -208,7 +208,8 @@ export class Endpoint implements Pickable {
     metadata.setOptions({ waitForReady: true });
     const stream = this.client.makeServerStreamRequest(
       WATCH_LOAD_PATH,
-      method.requestSerialize,
+      // A signing interceptor hands on the message as the bytes it signed.
+      (request: object) => (Buffer.isBuffer(request) ? request : method.requestSerialize(request)),
       method.responseDeserialize as (bytes: Buffer) => LoadReport__Output,
       {},
       metadata,

@@ -16,10 +16,18 @@
  *
  * A session is one bidi stream relayed to one instance for its whole life, never retried: its
  * frames go to the instance as they arrive.
+ *
+ * AK/SK (`Router.edge`, edge-auth.ts): a call's signature is checked when its headers arrive, its
+ * message's hash once the message is whole, its key's services once the service is read, all
+ * before an instance is picked; the call then goes on signed by the balancer's key, naming the
+ * caller.
  */
 import type { ClientHttp2Stream, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { SignedCaller } from '../../loader/auth/aksk.js';
 import { AigesError, Codes } from '../../loader/errors.js';
+import { contentSha256, EMPTY_CONTENT_SHA256 } from '../../plugins/aksk.js';
+import type { EdgeAuth } from './edge-auth.js';
 import type { Endpoint } from './endpoint.js';
 import type { ServicePool } from './pool.js';
 import type { RelayStream } from './mux.js';
@@ -55,6 +63,8 @@ export interface Router {
   readonly maxMessageBytes: number;
   /** How long a session stream may take to send its open message (the balancer routes by it). */
   readonly sessionOpenTimeoutMs: number;
+  /** Checks every call's AK/SK signature; absent: calls pass unchecked. */
+  readonly edge?: EdgeAuth | undefined;
 }
 
 type Picked = (err: unknown, pool?: ServicePool, endpoint?: Endpoint) => void;
@@ -106,10 +116,35 @@ function readService(message: Buffer, headers: IncomingHttpHeaders): string {
   }
 }
 
-/** A new stream to `endpoint`, or undefined when its connection refuses one at once. */
-function open(endpoint: Endpoint, headers: IncomingHttpHeaders): ClientHttp2Stream | undefined {
+/**
+ * The caller of a call whose headers just arrived: checked at the edge, or undefined when the
+ * balancer checks none. A refusal answers the call (its body is dropped) and returns null.
+ */
+function checkCaller(down: ServerHttp2Stream, headers: IncomingHttpHeaders, router: Router): SignedCaller | undefined | null {
+  if (router.edge === undefined) return undefined;
   try {
-    const up = endpoint.link.request(upstreamHeaders(headers, endpoint.record.address));
+    return router.edge.check(headers);
+  } catch (err) {
+    respondError(down, err);
+    down.resume();
+    return null;
+  }
+}
+
+/**
+ * A new stream to `endpoint`, signed by the balancer when it has a key (`sha256`: the hash of the
+ * call's message), or undefined when its connection refuses one at once.
+ */
+function open(
+  endpoint: Endpoint,
+  headers: IncomingHttpHeaders,
+  sha256: () => string,
+  caller: string | undefined,
+): ClientHttp2Stream | undefined {
+  try {
+    const out = upstreamHeaders(headers, endpoint.record.address);
+    if (endpoint.link.signs) endpoint.link.sign(out, sha256(), caller);
+    const up = endpoint.link.request(out);
     up.on('error', () => undefined); // its end shows in 'close'
     return up;
   } catch {
@@ -127,6 +162,8 @@ function mayRetry(headers: IncomingHttpHeaders | undefined): boolean {
 
 /** A unary method (Infer, Metadata) forwarded as bytes, with the one retry. */
 export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeaders, router: Router): void {
+  const caller = checkCaller(down, headers, router);
+  if (caller === null) return;
   const body = new FirstMessage(headers['grpc-encoding'] as string | undefined, router.maxMessageBytes);
   let message: Buffer | undefined;
   let cancelled = false;
@@ -155,20 +192,24 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
   down.once('end', () => {
     if (down.headersSent || cancelled) return;
     if (message === undefined) return respondError(down, new AigesError(Codes.INVALID_DATA, 'the request carries no message'));
+    const callMessage = message;
+    let sha256: string | undefined;
+    const hashed = () => (sha256 ??= contentSha256(callMessage));
     let service: string;
     try {
+      caller?.checkBody(hashed());
       service = readService(message, headers);
+      caller?.authorize(service);
     } catch (err) {
       return respondError(down, err);
     }
     const request = body.chunks.length === 1 ? (body.chunks[0] as Buffer) : Buffer.concat(body.chunks);
-    const callMessage = message;
     const relayable = headers[':path'] === INFER_PATH && callMessage.length <= RELAY_MAX_BYTES;
 
     const attempt = (pool: ServicePool, endpoint: Endpoint, retried: boolean): void => {
       const mux = relayable ? endpoint.link.relay() : undefined;
       if (mux !== undefined) return viaRelay(mux, pool, endpoint, retried);
-      const up = open(endpoint, headers);
+      const up = open(endpoint, headers, hashed, caller?.accessKey);
       if (up === undefined) {
         endpoint.settled();
         return answer(pool, endpoint, retried, undefined, undefined);
@@ -190,28 +231,33 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
       const deadline = deadlineOf(headers);
       const timeoutMs = Number.isFinite(deadline) ? Math.max(1, Math.ceil(deadline - Date.now())) : 0;
       endpoint.link.relayedCalls++;
-      const id = mux.call(callMessage, timeoutMs, {
-        answered: (reply) => {
-          relayed = undefined;
-          endpoint.settled();
-          if (cancelled) return;
-          if (reply.grpcStatus === GrpcStatus.OK) return respondMessage(down, reply.response);
-          const status = { 'grpc-status': String(reply.grpcStatus), 'aiges-code': String(reply.aigesCode) };
-          if (!retried && mayRetry(status)) {
-            const next = pool.pick(endpoint);
-            if (next !== undefined) return attempt(pool, next, true);
-          }
-          respondStatus(down, reply.grpcStatus, reply.grpcMessage, reply.aigesCode);
+      const id = mux.call(
+        callMessage,
+        timeoutMs,
+        {
+          answered: (reply) => {
+            relayed = undefined;
+            endpoint.settled();
+            if (cancelled) return;
+            if (reply.grpcStatus === GrpcStatus.OK) return respondMessage(down, reply.response);
+            const status = { 'grpc-status': String(reply.grpcStatus), 'aiges-code': String(reply.aigesCode) };
+            if (!retried && mayRetry(status)) {
+              const next = pool.pick(endpoint);
+              if (next !== undefined) return attempt(pool, next, true);
+            }
+            respondStatus(down, reply.grpcStatus, reply.grpcMessage, reply.aigesCode);
+          },
+          lost: (unsupported) => {
+            relayed = undefined;
+            // No Relay there: nothing ran; the same instance (still picked) as a stream of the call's own.
+            if (unsupported && !cancelled) return attempt(pool, endpoint, retried);
+            endpoint.settled();
+            if (cancelled) return;
+            answer(pool, endpoint, retried, undefined, undefined);
+          },
         },
-        lost: (unsupported) => {
-          relayed = undefined;
-          // No Relay there: nothing ran; the same instance (still picked) as a stream of the call's own.
-          if (unsupported && !cancelled) return attempt(pool, endpoint, retried);
-          endpoint.settled();
-          if (cancelled) return;
-          answer(pool, endpoint, retried, undefined, undefined);
-        },
-      });
+        caller?.accessKey,
+      );
       relayed = { mux, id, endpoint };
     };
 
@@ -245,6 +291,15 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
 
 /** The Session method: a bidi stream relayed, as bytes, to one instance for its whole life. */
 export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHeaders, router: Router): void {
+  const caller = checkCaller(down, headers, router);
+  if (caller === null) return;
+  try {
+    caller?.checkBody(EMPTY_CONTENT_SHA256);
+  } catch (err) {
+    respondError(down, err);
+    down.resume();
+    return;
+  }
   const first = new FirstMessage(headers['grpc-encoding'] as string | undefined, router.maxMessageBytes);
   let finished = false;
   const fail = (err: unknown) => {
@@ -272,6 +327,7 @@ export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHea
       message = first.push(chunk);
       if (message === undefined) return;
       service = readService(message, headers);
+      caller?.authorize(service);
     } catch (err) {
       return fail(err);
     }
@@ -282,7 +338,7 @@ export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHea
     pickFor(router, service, deadlineOf(headers), (err, _pool, endpoint) => {
       if (finished) return endpoint?.settled();
       if (err !== null || endpoint === undefined) return fail(err);
-      const up = open(endpoint, headers);
+      const up = open(endpoint, headers, () => EMPTY_CONTENT_SHA256, caller?.accessKey);
       if (up === undefined) {
         endpoint.settled();
         return fail(brokenConnection(endpoint));

@@ -6,6 +6,7 @@
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { AigesError, Codes, grpcStatusOf, toAigesError } from '../../loader/errors.js';
+import { SIGNING_HEADERS } from './edge-auth.js';
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -24,11 +25,12 @@ export function frameMessage(message: Uint8Array): Buffer {
 /**
  * The request headers for the hop to an instance: every header the client sent (metadata,
  * grpc-timeout, grpc-encoding, te, ...) with the pseudo-headers of the new hop (`:scheme` is the
- * connection's own, http or https, which node:http2 sets).
+ * connection's own, http or https, which node:http2 sets), less a client's AK/SK signature and
+ * claimed caller (edge-auth.ts): the hop signs for itself.
  */
 export function upstreamHeaders(headers: IncomingHttpHeaders, authority: string): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ':method': 'POST', ':path': headers[':path'], ':authority': authority };
-  for (const key in headers) if (key[0] !== ':') out[key] = headers[key];
+  for (const key in headers) if (key[0] !== ':' && !SIGNING_HEADERS.has(key)) out[key] = headers[key];
   return out;
 }
 

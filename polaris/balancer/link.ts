@@ -6,6 +6,7 @@
  */
 import type http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import { EMPTY_CONTENT_SHA256 } from '../../plugins/aksk.js';
 import { RelayStream } from './mux.js';
 import { RELAY_PATH } from './relay-frame.js';
 import { connectH2, PLAINTEXT, type Upstream } from './upstream.js';
@@ -50,10 +51,10 @@ export class H2Link {
     if (current?.usable) return current;
     let up: ClientHttp2Stream;
     try {
-      up = this.#connected().request(
-        { ':method': 'POST', ':path': RELAY_PATH, 'content-type': 'application/grpc', te: 'trailers' },
-        { endStream: false },
-      );
+      const headers: OutgoingHttpHeaders = { ':method': 'POST', ':path': RELAY_PATH, 'content-type': 'application/grpc', te: 'trailers' };
+      // The stream is signed once; each frame names the caller checked at the edge.
+      this.sign(headers, EMPTY_CONTENT_SHA256, undefined);
+      up = this.#connected().request(headers, { endStream: false });
     } catch {
       return undefined;
     }
@@ -63,6 +64,16 @@ export class H2Link {
     });
     this.#relay = relay;
     return relay;
+  }
+
+  /** Whether streams to the instance are signed (the balancer has a key). */
+  get signs(): boolean {
+    return this.upstream.signer !== undefined;
+  }
+
+  /** Signs a stream's request headers with the balancer's key, when it has one (edge-auth.ts). */
+  sign(headers: OutgoingHttpHeaders, sha256: string, caller: string | undefined): void {
+    this.upstream.signer?.sign(headers, this.address, sha256, caller);
   }
 
   /** A new stream to the instance; throws when the link is closed or the session refuses one. */

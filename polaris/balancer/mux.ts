@@ -70,13 +70,14 @@ export class RelayStream {
 
   /**
    * Sends a call: `request` is the InferRequest message (uncompressed), `timeoutMs` its deadline
-   * from now (0: none). Returns its id, for `cancel`.
+   * from now (0: none), `caller` the access key the balancer checked at its edge. Returns its id,
+   * for `cancel`.
    */
-  call(request: Uint8Array, timeoutMs: number, handler: RelayCall): number {
+  call(request: Uint8Array, timeoutMs: number, handler: RelayCall, caller?: string): number {
     this.#nextId = (this.#nextId + 1) >>> 0 || 1;
     const id = this.#nextId;
     this.#calls.set(id, handler);
-    this.#up.write(callFrame(id, request, timeoutMs));
+    this.#up.write(callFrame(id, request, timeoutMs, caller));
     return id;
   }
 

@@ -4,10 +4,10 @@
  * live ones that picks choose from.
  */
 import type { Logger } from '../../loader/log.js';
-import type { TlsFiles } from '../../loader/lib/tls-files.js';
 import { Endpoint, type EndpointSnapshot } from './endpoint.js';
 import { pickTwoChoices } from './picker.js';
 import type { Discovery, InstanceRecord, Watcher } from '../store/types.js';
+import type { Hop } from './upstream.js';
 
 export class ServicePool {
   readonly #endpoints = new Map<string, Endpoint>();
@@ -20,12 +20,12 @@ export class ServicePool {
     readonly service: string,
     private readonly log: Logger,
     private readonly relay: boolean,
-    private readonly upstreamTls: TlsFiles | undefined,
+    private readonly hop: Hop,
   ) {}
 
   /** Watches `service` and resolves once discovery gave its first list. */
-  static async open(service: string, discovery: Discovery, log: Logger, relay = true, upstreamTls?: TlsFiles): Promise<ServicePool> {
-    const pool = new ServicePool(service, log.child({ service }), relay, upstreamTls);
+  static async open(service: string, discovery: Discovery, log: Logger, relay = true, hop: Hop = {}): Promise<ServicePool> {
+    const pool = new ServicePool(service, log.child({ service }), relay, hop);
     const watcher = await discovery.watch(service, (instances) => pool.#update(instances));
     if (pool.#closed) watcher.close();
     else pool.#watcher = watcher;
@@ -101,7 +101,7 @@ export class ServicePool {
         continue;
       }
       known?.close();
-      this.#endpoints.set(record.id, new Endpoint(record, this.log, () => this.#refresh(), this.relay, this.upstreamTls));
+      this.#endpoints.set(record.id, new Endpoint(record, this.log, () => this.#refresh(), this.relay, this.hop));
       this.log.info({ instance: record.id, address: record.address, tls: record.tls === true }, 'instance discovered');
     }
     for (const [id, endpoint] of this.#endpoints) {

@@ -19,12 +19,13 @@ export interface RelayReply {
   aigesCode: number;
 }
 
-/** A call frame, ready to write to the stream: {id, request, timeout_ms}. */
-export function callFrame(id: number, request: Uint8Array, timeoutMs: number): Buffer {
+/** A call frame, ready to write to the stream: {id, request, timeout_ms, caller}. */
+export function callFrame(id: number, request: Uint8Array, timeoutMs: number, caller?: string): Buffer {
   const w = protobuf.Writer.create();
   w.uint32((1 << 3) | 0).uint32(id);
   w.uint32((2 << 3) | 2).bytes(request);
   if (timeoutMs > 0) w.uint32((3 << 3) | 0).uint32(timeoutMs);
+  if (caller !== undefined && caller !== '') w.uint32((9 << 3) | 2).string(caller);
   return frameMessage(w.finish());
 }
 

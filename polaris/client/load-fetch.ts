@@ -1,17 +1,18 @@
 /**
  * One look at a loader's load: opens its WatchLoad stream, takes the first report (sent at once)
- * and cancels. For `aiges services ls` (a LoadSource); balancers keep the stream open instead.
+ * and cancels. For `aiges services ls`; balancers keep the stream open instead. `open` makes the
+ * client (default: plaintext, unsigned; the CLI's dials TLS loaders over TLS and signs).
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { LoadReport__Output } from '../../proto/gen/aiges/v1/LoadReport.js';
-import type { InstanceLoad, LoadSource } from './services-ls.js';
+import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
+import type { InstanceLoad } from './services-ls.js';
 
 const FETCH_TIMEOUT_MS = 2_000;
 
-export const fetchLoad: LoadSource = (address) => {
-  const Loader = loadLoaderProto().aiges.v1.Loader;
-  const client = new Loader(address, grpc.credentials.createInsecure());
+export function fetchLoad(address: string, open: (address: string) => LoaderClient = plaintext): Promise<InstanceLoad | undefined> {
+  const client = open(address);
   return new Promise<InstanceLoad | undefined>((resolve) => {
     const call = client.WatchLoad({}, { deadline: Date.now() + FETCH_TIMEOUT_MS });
     const done = (load: InstanceLoad | undefined) => {
@@ -25,4 +26,9 @@ export const fetchLoad: LoadSource = (address) => {
     call.on('error', () => done(undefined));
     call.once('end', () => done(undefined));
   });
-};
+}
+
+function plaintext(address: string): LoaderClient {
+  const Loader = loadLoaderProto().aiges.v1.Loader;
+  return new Loader(address, grpc.credentials.createInsecure());
+}

@@ -15,8 +15,8 @@ export interface InstanceLoad {
   ready: boolean;
 }
 
-/** Asks the loader at `address` (host:port of its gRPC server) for its load; undefined when it does not answer. */
-export type LoadSource = (address: string) => Promise<InstanceLoad | undefined>;
+/** Asks the instance `record` registers for its load; undefined when it does not answer. */
+export type LoadSource = (record: InstanceRecord) => Promise<InstanceLoad | undefined>;
 
 export interface ServiceRow extends InstanceRecord {
   /** Present only when a load source is wired; null when the instance did not answer. */
@@ -26,9 +26,7 @@ export interface ServiceRow extends InstanceRecord {
 export async function serviceRows(discovery: Discovery, service: string | undefined, fetchLoad?: LoadSource): Promise<ServiceRow[]> {
   const instances = await discovery.list(service);
   if (fetchLoad === undefined) return instances;
-  return Promise.all(
-    instances.map(async (record) => ({ ...record, load: (await fetchLoad(record.address).catch(() => undefined)) ?? null })),
-  );
+  return Promise.all(instances.map(async (record) => ({ ...record, load: (await fetchLoad(record).catch(() => undefined)) ?? null })));
 }
 
 /** "3+1/8" (once calls + sessions / capacity), or "?" when the instance did not answer. */

@@ -213,6 +213,8 @@ export interface StoredKey {
   /** Calls per second per loader (token bucket), and the bucket's size. */
   rate?: number;
   burst?: number;
+  /** A balancer's key: relays calls of other keys and calls no service itself. */
+  relay?: boolean;
   createdAt: string;
   /** Free text: whose key, what for. */
   note: string;

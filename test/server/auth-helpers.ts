@@ -14,6 +14,8 @@ export interface TestKey {
   services?: string[];
   rate?: number;
   burst?: number;
+  /** A balancer's key (relays calls of other keys). */
+  relay?: boolean;
 }
 
 export const newSecret = (): string => randomBytes(32).toString('base64');
@@ -25,6 +27,7 @@ export function writeKeysFile(keys: TestKey[], path = join(mkdtempSync(join(tmpd
     if (k.services !== undefined) lines.push(`services = [${k.services.map((s) => `"${s}"`).join(', ')}]`);
     if (k.rate !== undefined) lines.push(`rate = ${k.rate}`);
     if (k.burst !== undefined) lines.push(`burst = ${k.burst}`);
+    if (k.relay !== undefined) lines.push(`relay = ${k.relay}`);
     return `[[keys]]\n${lines.join('\n')}\n`;
   });
   writeFileSync(path, tables.join('\n'), { mode: 0o600 });

@@ -2,13 +2,17 @@
  * AK/SK keys in polaris on a real etcd: the key store itself (create once, list, revoke, watch),
  * and a fleet end to end: `aiges keys create` makes a key two loaders with
  * `[auth] keys_source = "polaris"` take, `aiges keys ls` never shows the secret, and after
- * `aiges keys revoke` both loaders refuse the key within a second.
+ * `aiges keys revoke` both loaders refuse the key within a second; and the same fleet behind
+ * `aiges lb --auth aksk` with a balancer key made by `aiges keys create --relay`.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Loader } from '../../../loader/loader.js';
 import { EtcdPolaris } from '../../../polaris/store/polaris-etcd.js';
 import type { StoredKey } from '../../../polaris/store/types.js';
-import { runToExit } from '../../cli/serve-process.js';
+import * as grpc from '@grpc/grpc-js';
+import { createLoaderClient, infer } from '../../../loader/tools/client.js';
+import { runCli, runToExit, startServe } from '../../cli/serve-process.js';
+import { expectGrpcError, textItem } from '../../server/grpc-helpers.js';
 import { newSecret, signHeaders, type TestKey } from '../../server/auth-helpers.js';
 import { startLoader } from '../../server/http-helpers.js';
 import { TestEtcd } from '../etcd.js';
@@ -101,4 +105,70 @@ describe('a fleet with keys in polaris', () => {
       await Promise.all(loaders.map((l) => l.stop()));
     }
   });
+});
+
+describe('a secured fleet behind aiges lb', () => {
+  it('checks calls at the edge with keys from polaris and signs each hop with a key made by aiges keys create --relay', async () => {
+    const made = async (...flags: string[]) => {
+      const r = await aiges('keys', 'create', ...flags, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as StoredKey;
+    };
+    const relayKey = await made('--access-key', 'lb-edge', '--relay', '--note', 'aiges lb');
+    const clientKey = await made('--services', 'echo');
+    expect((await aiges('keys', 'ls')).stdout).toMatch(/lb-edge +\* +- +- +yes/);
+
+    const serve = await startServe(['demo/echo', '--set', `polaris.endpoints=${etcd.endpoint}`], {
+      AIGES_AUTH_MODE: 'aksk',
+      AIGES_AUTH_KEYS_SOURCE: 'polaris',
+    });
+    const lb = runCli(['lb', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--service', 'echo', '--auth', 'aksk'], {
+      AIGES_ACCESS_KEY: relayKey.accessKey,
+      AIGES_SECRET_KEY: relayKey.secretKey,
+    });
+    try {
+      await serve.waitForLog('registered in polaris');
+      const listening = await lb.waitForLog('balancer listening');
+      expect(listening).toMatchObject({ auth: 'aksk', access_key: 'lb-edge' });
+      expect(JSON.stringify(lb.logs)).not.toContain(relayKey.secretKey);
+      await lb.waitForLog('instance admitted');
+      const address = `127.0.0.1:${Number(listening['port'])}`;
+
+      const call = (...extra: string[]) => runToExit(['call', address, 'echo', '--text', 'text=through the edge', ...extra]);
+      const signed = await call('--access-key', clientKey.accessKey, '--secret-key', clientKey.secretKey);
+      expect(signed.code, signed.stderr).toBe(0);
+      expect(JSON.parse(signed.stdout).items[0].text).toBe('through the edge');
+      const unsigned = await call();
+      expect(unsigned.code).toBe(1);
+      expect(unsigned.stderr).toMatch(/error 10206 \(UNAUTHENTICATED\)/);
+
+      // aiges services ls reads each loader's load signed (WatchLoad needs a key too).
+      const ls = (env: Record<string, string>) => runToExit(['services', 'ls', 'echo', '--etcd', etcd.endpoint], env);
+      const withKey = await ls({ AIGES_ACCESS_KEY: clientKey.accessKey, AIGES_SECRET_KEY: clientKey.secretKey });
+      expect(withKey.stdout, withKey.stderr).toMatch(/ 0\+0\/\d+ +yes /);
+      expect((await ls({})).stdout).toMatch(/ \? +\? /);
+
+      // Revoked: refused at the edge within a second.
+      const client = createLoaderClient(address, {}, undefined, { accessKey: clientKey.accessKey, secretKey: clientKey.secretKey });
+      try {
+        await infer(client, { service: 'echo', items: [textItem('x')] });
+        expect((await aiges('keys', 'revoke', clientKey.accessKey)).code).toBe(0);
+        const t0 = performance.now();
+        await vi.waitFor(
+          () => expectGrpcError(infer(client, { service: 'echo', items: [textItem('x')] }), grpc.status.UNAUTHENTICATED, 10206),
+          {
+            timeout: 2_000,
+            interval: 20,
+          },
+        );
+        expect(performance.now() - t0).toBeLessThan(1_000);
+      } finally {
+        client.close();
+      }
+    } finally {
+      lb.proc.kill('SIGTERM');
+      serve.proc.kill('SIGTERM');
+      await Promise.all([lb.exited, serve.exited]);
+    }
+  }, 60_000);
 });

@@ -9,6 +9,8 @@
  * - loader to balancer, a success: id, response (the call's InferResponse message);
  * - loader to balancer, a failure: id, grpc_status (not 0), grpc_message, aiges_code.
  * The loader answers every call exactly once, in any order (a cancelled one with CANCELLED).
+ * With AK/SK (docs/security.md), a call frame's `caller` names the access key whose signature the
+ * balancer verified; a loader takes it only on a Relay stream signed by a key allowed to relay.
  */
 export interface RelayFrame {
   /**
@@ -25,6 +27,7 @@ export interface RelayFrame {
   'grpcStatus'?: (number);
   'grpcMessage'?: (string);
   'aigesCode'?: (number);
+  'caller'?: (string);
 }
 
 /**
@@ -35,6 +38,8 @@ export interface RelayFrame {
  * - loader to balancer, a success: id, response (the call's InferResponse message);
  * - loader to balancer, a failure: id, grpc_status (not 0), grpc_message, aiges_code.
  * The loader answers every call exactly once, in any order (a cancelled one with CANCELLED).
+ * With AK/SK (docs/security.md), a call frame's `caller` names the access key whose signature the
+ * balancer verified; a loader takes it only on a Relay stream signed by a key allowed to relay.
  */
 export interface RelayFrame__Output {
   /**
@@ -51,4 +56,5 @@ export interface RelayFrame__Output {
   'grpcStatus': (number);
   'grpcMessage': (string);
   'aigesCode': (number);
+  'caller': (string);
 }

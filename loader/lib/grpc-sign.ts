@@ -1,6 +1,7 @@
 /**
- * AK/SK signing for the aiges.v1 client (docs/security.md, gRPC form): each call gets
- * `authorization`, `date`, `x-ark-content-sha256` and a fresh `x-ark-nonce` in its metadata. A
+ * AK/SK signing of grpc-js calls, for the aiges.v1 client and the balancer's WatchLoad streams
+ * (docs/security.md, gRPC form): each call gets `authorization`, `date`, `x-ark-content-sha256`
+ * and a fresh `x-ark-nonce` in its metadata. A
  * call with one request message signs that message's bytes, so its metadata waits for the message:
  * the message is serialized once here and passed on as bytes (the client's codec sends a Buffer as
  * is: `bufferPassing`). A call with a request stream signs the empty body when it starts.
