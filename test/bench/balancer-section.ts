@@ -8,13 +8,16 @@
  * 2. Registration → first routed call: with no instance live, a client calls through `aiges lb`
  *    in a loop; a new loader starts and registers; the time from its "registered in polaris" log
  *    line to the first call answered through the balancer (same clock, same machine).
+ * 3. A large upload beside small calls: small 1 KiB calls' p99 through `aiges lb` while idle, then
+ *    while another client keeps one 32 MiB Infer in flight through the same balancer (target: p99
+ *    within 2× of idle; issue 14).
  *
  * Every process is real: etcd (test/polaris/etcd.ts), `aiges serve` and `aiges lb` from dist/.
  * The load generator is the server sections' (load.ts: aiges xtest's closed loop and HDR histogram).
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createLoaderClient, infer } from '../../loader/tools/client.js';
+import { createLoaderClient, type InferRequest, infer } from '../../loader/tools/client.js';
 import { runCli, startServe, type CliProcess } from '../cli/serve-process.js';
 import { TestEtcd } from '../polaris/etcd.js';
 import { textItem } from '../server/grpc-helpers.js';
@@ -52,11 +55,27 @@ export interface PathStats {
   cpuMicrosPerCall: number;
 }
 
+/** Part 3: small calls beside a large upload. */
+export interface UploadIsolation {
+  uploadBytes: number;
+  /** Small calls in flight. */
+  concurrency: number;
+  idle: PathStats;
+  withUpload: PathStats;
+  /** Large calls answered during the loaded window. */
+  uploads: number;
+}
+
 export interface BalancerResult {
   paths: Record<Path, PathStats>;
   /** Registration → first routed call, ms, one per round. */
   routeMs: number[];
+  upload: UploadIsolation;
 }
+
+/** The upload of part 3, and the small calls in flight beside it. */
+const UPLOAD_BYTES = 32 * 1024 * 1024;
+const SMALL_CONCURRENCY = 4;
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -177,7 +196,63 @@ async function routeLatency(etcd: TestEtcd, rounds: number, children: CliProcess
   return latencies;
 }
 
-/** Runs both parts against a fresh etcd (which must be installed: TestEtcd names the apt command). */
+/** Part 3: small calls' latency through the balancer, idle and beside a 32 MiB upload kept in flight. */
+async function uploadIsolation(
+  etcd: TestEtcd,
+  s: BalancerSettings,
+  children: CliProcess[],
+  progress: (line: string) => void,
+): Promise<UploadIsolation> {
+  const loader = await startServe([
+    'demo/echo',
+    '--capacity',
+    '256',
+    '--set',
+    `limits.max_message_bytes=${2 * UPLOAD_BYTES}`,
+    '--set',
+    `polaris.endpoints=${etcd.endpoint}`,
+  ]);
+  children.push(loader);
+  await loader.waitForLog('registered in polaris');
+  const lb = runCli(['lb', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--service', 'echo']);
+  children.push(lb);
+  const lbPort = Number((await lb.waitForLog('balancer listening'))['port']);
+  await lb.waitForLog('instance admitted');
+
+  const small = grpcTarget(lbPort, Buffer.alloc(1024, 7));
+  await small.check();
+  const load = () =>
+    runLoad(small, { concurrency: SMALL_CONCURRENCY, warmupMs: s.warmupMs, durationMs: s.durationMs, serverPid: lb.proc.pid as number });
+  const idle = await load();
+  progress(`  balancer small calls, idle: p50 ${ms(idle.p50Ms)}, p99 ${ms(idle.p99Ms)}`);
+
+  const big = createLoaderClient(`127.0.0.1:${lbPort}`);
+  const request: InferRequest = { service: 'echo', items: [{ key: 'data', type: 4, status: 3, data: Buffer.alloc(UPLOAD_BYTES, 9) }] };
+  let uploading = true;
+  let uploads = 0;
+  const uploader = (async () => {
+    while (uploading) {
+      await infer(big, request, 60_000);
+      uploads++;
+    }
+  })();
+  // The first upload is under way before the window opens (its warm-up covers it).
+  const withUpload = await load();
+  const counted = uploads;
+  uploading = false;
+  await uploader;
+  big.close();
+  await small.close();
+  progress(
+    `  balancer small calls beside a ${sizeLabel(UPLOAD_BYTES)} upload: p50 ${ms(withUpload.p50Ms)}, p99 ${ms(withUpload.p99Ms)} ` +
+      `(${counted} uploads answered meanwhile)`,
+  );
+  await stop(lb);
+  await stop(loader);
+  return { uploadBytes: UPLOAD_BYTES, concurrency: SMALL_CONCURRENCY, idle, withUpload, uploads: counted };
+}
+
+/** Runs the three parts against a fresh etcd (which must be installed: TestEtcd names the apt command). */
 export async function runBalancer(root: string, s: BalancerSettings, progress: (line: string) => void): Promise<BalancerResult> {
   const etcd = await TestEtcd.start();
   const children: CliProcess[] = [];
@@ -185,7 +260,8 @@ export async function runBalancer(root: string, s: BalancerSettings, progress: (
     progress(`  balancer: concurrency ${s.concurrency}, ${sizeLabel(s.size)} payload, warm-up ${s.warmupMs} ms, window ${s.durationMs} ms`);
     const paths = await throughput(root, etcd, s, children, progress);
     const routeMs = await routeLatency(etcd, s.rounds, children, progress);
-    return { paths, routeMs };
+    const upload = await uploadIsolation(etcd, s, children, progress);
+    return { paths, routeMs, upload };
   } finally {
     for (const c of children) c.proc.kill('SIGKILL');
     await etcd.stop();
@@ -219,7 +295,16 @@ export function balancerReport(r: BalancerResult, s: BalancerSettings): string {
     `added latency: p50 +${ms(l.p50Ms - d.p50Ms)}, p99 +${ms(l.p99Ms - d.p99Ms)}`,
     `registration → first routed call: median ${median(r.routeMs).toFixed(0)} ms, worst ${worstRoute} ms over ` +
       `${r.routeMs.length} rounds (target ≤ 1000 ms) ${worstRoute <= 1_000 ? 'OK' : 'ABOVE TARGET'}`,
+    uploadLine(r.upload),
   ].join('\n');
+}
+
+function uploadLine(u: UploadIsolation): string {
+  const factor = u.withUpload.p99Ms / u.idle.p99Ms;
+  return (
+    `small calls (1 KiB, ${u.concurrency} in flight) beside a ${sizeLabel(u.uploadBytes)} upload kept in flight (${u.uploads} answered): ` +
+    `p99 ${ms(u.withUpload.p99Ms)} against ${ms(u.idle.p99Ms)} idle, ${factor.toFixed(2)}× (target ≤ 2×) ${factor <= 2 ? 'OK' : 'ABOVE TARGET'}`
+  );
 }
 
 export function balancerSummary(r: BalancerResult, s: BalancerSettings): SummaryRow[] {
@@ -262,6 +347,15 @@ export function balancerSummary(r: BalancerResult, s: BalancerSettings): Summary
       ours: lb.cpuMicrosPerCall,
       baseline: 'bare grpc-js proxy',
       baselineValue: bare.cpuMicrosPerCall,
+    },
+    {
+      section,
+      case: `1 KiB calls beside a ${sizeLabel(r.upload.uploadBytes)} upload through aiges lb`,
+      metric: 'p99 ms',
+      higherIsBetter: false,
+      ours: r.upload.withUpload.p99Ms,
+      baseline: 'the same calls, no upload',
+      baselineValue: r.upload.idle.p99Ms,
     },
   ];
 }

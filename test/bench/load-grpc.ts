@@ -3,14 +3,14 @@
  * channel (one HTTP/2 connection), with the project's own client (loader/tools/client.ts); over
  * TLS (grpcs://) when `tls` is given.
  */
-import { type ClientTls, createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
+import { type AkSkCredentials, type ClientTls, createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
 import type { Target } from './load.js';
 
 const OTHER = 4;
 const ONCE = 3;
 
-export function grpcTarget(port: number, payload: Buffer, tls?: ClientTls): Target {
-  const client = createLoaderClient(`${tls === undefined ? '' : 'grpcs://'}127.0.0.1:${port}`, {}, tls);
+export function grpcTarget(port: number, payload: Buffer, tls?: ClientTls, credentials?: AkSkCredentials): Target {
+  const client = createLoaderClient(`${tls === undefined ? '' : 'grpcs://'}127.0.0.1:${port}`, {}, tls, credentials);
   const request: InferRequest = {
     service: 'echo',
     params: {},

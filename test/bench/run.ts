@@ -10,6 +10,7 @@
  *       worker    [plugin] isolation = "worker" against "none": a CPU-bound plugin's
  *                 throughput, a trivial plugin's overhead             (worker-section.ts)
  *       tls       [server.tls] against plaintext: echo 1 KiB over gRPC and HTTP (tls-section.ts)
+ *       auth      AK/SK: verification per request, and a signed gRPC echo against an unsigned one (auth-section.ts)
  * Each section prints its own table as it finishes; the run ends with one table of every
  * comparison, ours/baseline (summary.ts). Flags: settings.ts.
  *
@@ -22,6 +23,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { authReport, authSummary, runAuth } from './auth-section.js';
 import { balancerReport, balancerSummary, runBalancer } from './balancer-section.js';
 import { isolationReport, isolationSummary, runIsolation } from './isolation-section.js';
 import { missingArtifacts, nativeArtifacts } from './native-levels.js';
@@ -90,6 +92,11 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     const cases = await runTls(ROOT, s.tls, s.repeat, progress);
     console.log(`\n${tlsReport(cases, s.tls, s.repeat)}`);
     return { summary: tlsSummary(cases, s.tls), json: cases };
+  },
+  async auth(s) {
+    const run = await runAuth(ROOT, s.auth, s.repeat, progress);
+    console.log(`\n${authReport(run, s.auth, s.repeat)}`);
+    return { summary: authSummary(run, s.auth), json: run };
   },
 };
 
