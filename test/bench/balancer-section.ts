@@ -100,6 +100,22 @@ async function startBareProxy(root: string, target: string): Promise<{ port: num
   return { port: (JSON.parse(line) as { port: number }).port, pid: child.pid as number, kill: () => child.kill() };
 }
 
+/** One `aiges serve demo/echo` registered in `etcd` (with `loaderArgs`) and an `aiges lb` that admitted it. */
+async function startFleet(
+  etcd: TestEtcd,
+  loaderArgs: readonly string[],
+  children: CliProcess[],
+): Promise<{ loader: Awaited<ReturnType<typeof startServe>>; lb: CliProcess; lbPort: number }> {
+  const loader = await startServe(['demo/echo', '--capacity', '256', ...loaderArgs, '--set', `polaris.endpoints=${etcd.endpoint}`]);
+  children.push(loader);
+  await loader.waitForLog('registered in polaris');
+  const lb = runCli(['lb', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--service', 'echo']);
+  children.push(lb);
+  const lbPort = Number((await lb.waitForLog('balancer listening'))['port']);
+  await lb.waitForLog('instance admitted');
+  return { loader, lb, lbPort };
+}
+
 async function throughput(
   root: string,
   etcd: TestEtcd,
@@ -107,15 +123,7 @@ async function throughput(
   children: CliProcess[],
   progress: (line: string) => void,
 ): Promise<Record<Path, PathStats>> {
-  const polaris = ['--set', `polaris.endpoints=${etcd.endpoint}`];
-  const loader = await startServe(['demo/echo', '--capacity', '256', ...polaris]);
-  children.push(loader);
-  await loader.waitForLog('registered in polaris');
-  const lb = runCli(['lb', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--service', 'echo']);
-  children.push(lb);
-  const lbPort = Number((await lb.waitForLog('balancer listening'))['port']);
-  await lb.waitForLog('instance admitted');
-
+  const { loader, lb, lbPort } = await startFleet(etcd, [], children);
   const bare = await startBareProxy(root, `127.0.0.1:${loader.grpcPort}`);
   const ports: Record<Path, number> = { direct: loader.grpcPort, lb: lbPort, bare: bare.port };
   const pids: Record<Path, number> = { direct: loader.proc.pid as number, lb: lb.proc.pid as number, bare: bare.pid };
@@ -203,21 +211,7 @@ async function uploadIsolation(
   children: CliProcess[],
   progress: (line: string) => void,
 ): Promise<UploadIsolation> {
-  const loader = await startServe([
-    'demo/echo',
-    '--capacity',
-    '256',
-    '--set',
-    `limits.max_message_bytes=${2 * UPLOAD_BYTES}`,
-    '--set',
-    `polaris.endpoints=${etcd.endpoint}`,
-  ]);
-  children.push(loader);
-  await loader.waitForLog('registered in polaris');
-  const lb = runCli(['lb', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--service', 'echo']);
-  children.push(lb);
-  const lbPort = Number((await lb.waitForLog('balancer listening'))['port']);
-  await lb.waitForLog('instance admitted');
+  const { loader, lb, lbPort } = await startFleet(etcd, ['--set', `limits.max_message_bytes=${2 * UPLOAD_BYTES}`], children);
 
   const small = grpcTarget(lbPort, Buffer.alloc(1024, 7));
   await small.check();
