@@ -55,7 +55,7 @@ export class EtcdAuthAdmin {
   }
 
   async permissions(role: string): Promise<Permission[]> {
-    return (await this.client.auth.roleGet({ role })).perm.map(fromEtcd);
+    return (await this.client.auth.roleGet({ role })).perm.map(fromEtcd).map(({ type, key, prefix }) => ({ type, key, prefix }));
   }
 
   /** Makes `role` hold exactly `wanted`. */

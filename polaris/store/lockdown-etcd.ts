@@ -134,7 +134,12 @@ export function listUsers(at: EtcdAt, rootPassword: string): Promise<UserListing
       (await admin.users()).map(async (u) => ({
         name: u.name,
         // root's role is etcd's own: it may do anything, and etcd lists no permissions for it.
-        roles: await Promise.all(u.roles.map(async (r) => ({ name: r, permissions: r === ROOT_USER ? [] : await admin.permissions(r) }))),
+        roles: await Promise.all(
+          u.roles.map(async (r) => ({
+            name: r,
+            permissions: r === ROOT_USER ? [] : await admin.permissions(r),
+          })),
+        ),
       })),
     ),
   );
