@@ -4,7 +4,7 @@
  *  - calls `onConnect` on the first attach and after every reconnect, so the caller re-reads the
  *    state it derives (cheap, and right even when events were compacted away meanwhile);
  *  - replaces a watcher that etcd cancels (e.g. its revision was compacted) with a fresh one; one
- *    that etcd refuses (authentication on, and the user may not read it) is told to `onError` and
+ *    that etcd refuses (authentication on, and the user may not read it) is told to `onRefused` and
  *    tried again every 2 s, since a role may be granted meanwhile;
  *  - never waits for etcd: it returns at once, attaching when etcd answers.
  */
