@@ -4,7 +4,8 @@
  * it (milliseconds). Each stored key is checked as a keys file entry is; one that does not check is
  * left out and logged by its access key (never quoted). A key whose record did not change keeps
  * its token bucket across updates. Until polaris first answers there is no key: every signed
- * request is refused (fail closed), and the loader says so.
+ * request is refused (fail closed), and the loader says so. When etcd refuses to show the keys (its
+ * user may not read polaris/keys/), the loader logs why, once until it changes, and keeps trying.
  */
 import type { KeyStore, StoredKey, Watcher } from '../../polaris/store/types.js';
 import type { Logger } from '../log.js';
@@ -14,6 +15,7 @@ export class PolarisKeys implements KeySource {
   #keys = new Map<string, { record: string; key: AccessKey }>();
   #watcher: Promise<Watcher> | undefined;
   #closed = false;
+  #lastRefusal: string | undefined;
   #loaded!: () => void;
   /** Resolves when polaris has answered once. */
   readonly loaded = new Promise<void>((resolve) => (this.#loaded = resolve));
@@ -28,7 +30,14 @@ export class PolarisKeys implements KeySource {
   }
 
   watch(): void {
-    this.#watcher ??= this.store.watch((keys) => this.#take(keys));
+    this.#watcher ??= this.store.watch(
+      (keys) => this.#take(keys),
+      (err) => {
+        if (this.#closed || err.message === this.#lastRefusal) return;
+        this.#lastRefusal = err.message;
+        this.log.error({ err }, 'polaris refused the access keys: signed calls are refused until it shows them');
+      },
+    );
   }
 
   close(): void {
@@ -38,6 +47,7 @@ export class PolarisKeys implements KeySource {
 
   #take(stored: StoredKey[]): void {
     if (this.#closed) return;
+    this.#lastRefusal = undefined;
     const next = new Map<string, { record: string; key: AccessKey }>();
     for (const s of stored) {
       const record = JSON.stringify([s.secretKey, s.services, s.rate, s.burst, s.relay]);

@@ -8,6 +8,7 @@
  * AIGES_POLARIS_CERT_FILE, AIGES_POLARIS_KEY_FILE, AIGES_POLARIS_USERNAME, AIGES_POLARIS_PASSWORD.
  */
 import { Command } from 'commander';
+import { isEtcdRefusal } from '../../polaris/store/etcd-errors.js';
 import { EtcdPolaris } from '../../polaris/store/polaris-etcd.js';
 import { parseHotConfig } from '../config/hot.js';
 import { PolarisSection } from '../config/schema.js';
@@ -28,8 +29,9 @@ export function polarisVerb(name: string, description: string): Command {
     .option('--json', 'print JSON instead of text');
 }
 
-export function openPolaris(flags: PolarisFlags, env: NodeJS.ProcessEnv = process.env): EtcdPolaris {
-  const settings = PolarisSection.parse({
+/** Where etcd is and how to reach it (TLS, credentials), from --etcd and the AIGES_POLARIS_* variables. */
+export function etcdSettings(flags: PolarisFlags, env: NodeJS.ProcessEnv = process.env) {
+  return PolarisSection.parse({
     endpoints: flags.etcd ?? env['AIGES_POLARIS_ENDPOINTS'] ?? DEFAULT_ETCD,
     ca_file: env['AIGES_POLARIS_CA_FILE'],
     cert_file: env['AIGES_POLARIS_CERT_FILE'],
@@ -37,7 +39,10 @@ export function openPolaris(flags: PolarisFlags, env: NodeJS.ProcessEnv = proces
     username: env['AIGES_POLARIS_USERNAME'],
     password: env['AIGES_POLARIS_PASSWORD'],
   });
-  return new EtcdPolaris({ ...settings, validateConfig: parseHotConfig });
+}
+
+export function openPolaris(flags: PolarisFlags, env: NodeJS.ProcessEnv = process.env): EtcdPolaris {
+  return new EtcdPolaris({ ...etcdSettings(flags, env), validateConfig: parseHotConfig });
 }
 
 /** Runs a verb's body with Polaris open; any failure is one line on stderr and exit code 1. */
@@ -47,17 +52,22 @@ export async function withPolaris(verb: string, flags: PolarisFlags, body: (pola
     polaris = openPolaris(flags);
     await body(polaris);
   } catch (err) {
-    const error = err as Error;
-    // etcd3's transport errors (GRPC…, Etcd…) say little on their own: say where etcd was expected.
-    const transport = /^(GRPC|Etcd)/.test(error.constructor.name);
-    const message = transport
-      ? `cannot reach etcd at ${flags.etcd ?? process.env['AIGES_POLARIS_ENDPOINTS'] ?? DEFAULT_ETCD}: ${error.message}`
-      : error.message;
-    printError(verb, new Error(message.replace(/[.:\s]*(Resolution note:)?\s*$/, ''), { cause: err }));
-    process.exitCode = 1;
+    failVerb(verb, flags, err);
   } finally {
     await polaris?.close();
   }
+}
+
+/** A polaris verb's failure as one line on stderr and exit code 1; etcd's refusals as etcd-errors.ts words them. */
+export function failVerb(verb: string, flags: PolarisFlags, err: unknown): void {
+  const error = err as Error;
+  // etcd3's transport errors (GRPC…, Etcd…) say little on their own: say where etcd was expected.
+  const transport = !isEtcdRefusal(error) && /^(GRPC|Etcd)/.test(error.constructor.name);
+  const message = transport
+    ? `cannot reach etcd at ${flags.etcd ?? process.env['AIGES_POLARIS_ENDPOINTS'] ?? DEFAULT_ETCD}: ${error.message}`
+    : error.message;
+  printError(verb, new Error(message.replace(/[.:\s]*(Resolution note:)?\s*$/, ''), { cause: err }));
+  process.exitCode = 1;
 }
 
 export function printJson(value: unknown): void {

@@ -11,6 +11,7 @@ import { imageCommand } from './image.js';
 import { keysCommand } from './keys.js';
 import { lbCommand } from './lb.js';
 import { newCommand } from './new.js';
+import { polarisCommand } from './polaris.js';
 import { serveCommand } from './serve.js';
 import { servicesCommand } from './services.js';
 import { xtestCommand } from './xtest.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     .addCommand(configCommand())
     .addCommand(servicesCommand({ fetchLoad }))
     .addCommand(keysCommand())
+    .addCommand(polarisCommand())
     .addCommand(xtestCommand())
     .addCommand(imageCommand())
     .addCommand(newCommand())

@@ -17,6 +17,7 @@ import type { ApplyStatus, ConfigVersion, InstanceRecord, Polaris, Registration,
 import { withTimeout } from '../lib/timeout.js';
 import type { Logger } from '../log.js';
 import type { HotConfig } from '../config/hot-apply.js';
+import { isRefusal } from '../../polaris/store/etcd-errors.js';
 
 /** How long `prepare` waits for etcd before starting with the startup config. */
 const PREPARE_TIMEOUT_MS = 2_000;
@@ -62,10 +63,13 @@ export class PolarisLink {
       );
     } catch (err) {
       this.#warnedStandalone = true;
-      this.log.warn(
-        { err, polaris: this.where },
-        'polaris unreachable: serving standalone with the startup config; will register and follow config when it answers',
-      );
+      if (isRefusal(err))
+        this.log.error({ err, polaris: this.where }, 'polaris refused to show the config: serving with the startup config');
+      else
+        this.log.warn(
+          { err, polaris: this.where },
+          'polaris unreachable: serving standalone with the startup config; will register and follow config when it answers',
+        );
       return;
     }
     if (config === undefined) return;
@@ -96,14 +100,21 @@ export class PolarisLink {
     this.#service = record.service;
     const context = { service: record.service, instance: record.id, address: record.address, polaris: this.where };
     if (registration.state === 'registered') this.log.info(context, 'registered in polaris');
-    else if (!this.#warnedStandalone) {
+    else if (isRefusal(registration.error)) {
+      // Wrong credentials or a role that does not cover this instance: say so, whatever prepare saw.
+      this.log.error({ ...context, err: registration.error }, 'polaris refused the registration: serving standalone; trying again');
+    } else if (!this.#warnedStandalone) {
       this.log.warn({ ...context, err: registration.error }, 'polaris unreachable: serving standalone; will register when it answers');
     }
     registration.onState((state, error) => {
       if (state === 'registered') {
         this.log.info(context, 'registered in polaris');
         void this.#report(); // re-sent: a status written under a lost lease is gone
-      } else if (state === 'pending') this.log.warn({ ...context, err: error }, 'polaris registration lost; registering again');
+      } else if (state === 'pending') {
+        if (isRefusal(error))
+          this.log.error({ ...context, err: error }, 'polaris refused the registration: serving standalone; trying again');
+        else this.log.warn({ ...context, err: error }, 'polaris registration lost; registering again');
+      }
     });
     if (this.#status !== undefined) {
       // A version applied before registering (at startup) is reported now, and its trial settled.

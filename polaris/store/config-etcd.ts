@@ -18,6 +18,7 @@ import { checkName, configKeys } from './keys.js';
 import { decided, judge, ROLLOUT_TIMEOUT_MS, runnable } from './rollout.js';
 import type { LeasePool } from './lease-etcd.js';
 import { EtcdWatch } from './watch-etcd.js';
+import { refusedAs } from './etcd-errors.js';
 
 const PUSH_ATTEMPTS = 10;
 
@@ -33,19 +34,31 @@ function versionNumber(text: string | null): number | undefined {
 export class EtcdConfigCenter implements ConfigCenter {
   readonly #watches = new Set<Watcher>();
 
-  /** `leases`: the instances registered through this client (needed to report status only). */
+  /**
+   * `leases`: the instances registered through this client (needed to report status only); `user`:
+   * the etcd user the client authenticates as, named when etcd refuses a call (etcd-errors.ts).
+   */
   constructor(
     private readonly client: Etcd3,
     private readonly leases?: LeasePool,
     private readonly validate: ConfigValidator = () => undefined,
+    private readonly user?: string,
   ) {}
+
+  /** Runs one public operation, naming what it needed when etcd refuses it. */
+  #as<T>(access: 'read' | 'read and write', service: string, what: string, call: () => Promise<T>): Promise<T> {
+    return refusedAs(this.user, `${access} ${configKeys.prefix(service)}, to ${what}`, call);
+  }
 
   async push(
     service: string,
     toml: string,
     options: { instance?: string; note?: string; timeoutMs?: number } = {},
   ): Promise<ConfigVersion> {
-    checkName('service', service);
+    return this.#as('read and write', checkName('service', service), 'push config', () => this.#push(service, toml, options));
+  }
+
+  async #push(service: string, toml: string, options: { instance?: string; note?: string; timeoutMs?: number }): Promise<ConfigVersion> {
     if (options.instance !== undefined) checkName('instance id', options.instance);
     this.validate(toml);
     const { instance, note = '', timeoutMs = ROLLOUT_TIMEOUT_MS } = options;
@@ -87,6 +100,10 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   async settle(service: string, live: readonly string[]): Promise<void> {
+    return this.#as('read and write', checkName('service', service), 'settle a config rollout', () => this.#settle(service, live));
+  }
+
+  async #settle(service: string, live: readonly string[]): Promise<void> {
     const now = Date.now();
     const statuses = await this.status(service);
     const trialText = await this.client.get(configKeys.trial(service)).string();
@@ -126,16 +143,23 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   async get(service: string, options: { version?: number; instance?: string } = {}): Promise<ConfigVersion | undefined> {
-    if (options.version !== undefined) return this.#version(service, options.version);
-    return this.#target(service, options.instance);
+    return this.#as('read', checkName('service', service), 'read config', () =>
+      options.version !== undefined ? this.#version(service, options.version) : this.#target(service, options.instance),
+    );
   }
 
   async current(service: string): Promise<ConfigVersion | undefined> {
-    const current = await this.#version(service, versionNumber(await this.client.get(configKeys.current(service)).string()));
-    return runnable(current) ? current : undefined;
+    return this.#as('read', checkName('service', service), 'read config', async () => {
+      const current = await this.#version(service, versionNumber(await this.client.get(configKeys.current(service)).string()));
+      return runnable(current) ? current : undefined;
+    });
   }
 
   async history(service: string): Promise<ConfigVersion[]> {
+    return this.#as('read', checkName('service', service), 'read config history', () => this.#history(service));
+  }
+
+  async #history(service: string): Promise<ConfigVersion[]> {
     const values = await this.client.getAll().prefix(configKeys.versionsPrefix(service)).strings();
     return Object.values(values)
       .map((v) => JSON.parse(v) as ConfigVersion)
@@ -143,6 +167,10 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   async rollback(service: string, version: number): Promise<void> {
+    return this.#as('read and write', checkName('service', service), 'roll config back', () => this.#rollback(service, version));
+  }
+
+  async #rollback(service: string, version: number): Promise<void> {
     const target = await this.#version(service, version);
     if (target === undefined) throw new Error(`service ${service} has no config version ${version}`);
     if (target.state === 'failed')
@@ -175,10 +203,12 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   async status(service: string): Promise<ApplyStatus[]> {
-    const values = await this.client.getAll().prefix(configKeys.statusPrefix(service)).strings();
-    return Object.values(values)
-      .map((v) => JSON.parse(v) as ApplyStatus)
-      .sort((a, b) => a.instance.localeCompare(b.instance));
+    return this.#as('read', checkName('service', service), 'read config status', async () => {
+      const values = await this.client.getAll().prefix(configKeys.statusPrefix(service)).strings();
+      return Object.values(values)
+        .map((v) => JSON.parse(v) as ApplyStatus)
+        .sort((a, b) => a.instance.localeCompare(b.instance));
+    });
   }
 
   async watch(service: string, instance: string, onConfig: (config: ConfigVersion | undefined) => void): Promise<Watcher> {

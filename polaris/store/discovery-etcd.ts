@@ -6,6 +6,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Discovery, InstanceRecord, Watcher } from './types.js';
 import { byServiceVersionId, serviceKeys } from './keys.js';
 import { listPrefix, PrefixWatches } from './prefix-watch-etcd.js';
+import { refusedAs } from './etcd-errors.js';
 
 function parseRecord(value: Buffer | string): InstanceRecord | undefined {
   try {
@@ -19,16 +20,28 @@ function parseRecord(value: Buffer | string): InstanceRecord | undefined {
 export class EtcdDiscovery implements Discovery {
   readonly #watches: PrefixWatches;
 
-  constructor(private readonly client: Etcd3) {
+  /** `user`: the etcd user the client authenticates as, named when etcd refuses a call. */
+  constructor(
+    private readonly client: Etcd3,
+    private readonly user?: string,
+  ) {
     this.#watches = new PrefixWatches(client);
   }
 
   async list(service?: string): Promise<InstanceRecord[]> {
-    return listPrefix(this.client, serviceKeys.prefix(service), parseRecord, byServiceVersionId);
+    const prefix = serviceKeys.prefix(service);
+    return refusedAs(this.user, `read ${prefix}, to list instances`, () =>
+      listPrefix(this.client, prefix, parseRecord, byServiceVersionId),
+    );
   }
 
-  async watch(service: string, onChange: (instances: InstanceRecord[]) => void): Promise<Watcher> {
-    return this.#watches.open(serviceKeys.prefix(service), parseRecord, byServiceVersionId, onChange);
+  async watch(service: string, onChange: (instances: InstanceRecord[]) => void, onError?: (err: Error) => void): Promise<Watcher> {
+    const prefix = serviceKeys.prefix(service);
+    return this.#watches.open(prefix, parseRecord, byServiceVersionId, onChange, {
+      user: this.user,
+      action: `read ${prefix}, to follow the instances`,
+      ...(onError === undefined ? {} : { onError }),
+    });
   }
 
   async close(): Promise<void> {

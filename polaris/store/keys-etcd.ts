@@ -7,6 +7,7 @@ import type { Etcd3 } from 'etcd3';
 import { accessKeyKeys, byAccessKey } from './keys.js';
 import { listPrefix, PrefixWatches } from './prefix-watch-etcd.js';
 import type { KeyStore, StoredKey, Watcher } from './types.js';
+import { refusedAs } from './etcd-errors.js';
 
 /** A stored value as a key, or undefined when it is not one (left out, never quoted). */
 export function parseStoredKey(value: Buffer | string): StoredKey | undefined {
@@ -21,30 +22,43 @@ export function parseStoredKey(value: Buffer | string): StoredKey | undefined {
 export class EtcdKeyStore implements KeyStore {
   readonly #watches: PrefixWatches;
 
-  constructor(private readonly client: Etcd3) {
+  /** `user`: the etcd user the client authenticates as, named when etcd refuses a call. */
+  constructor(
+    private readonly client: Etcd3,
+    private readonly user?: string,
+  ) {
     this.#watches = new PrefixWatches(client);
   }
 
   async create(key: StoredKey): Promise<void> {
     const name = accessKeyKeys.key(key.accessKey);
-    const res = await this.client
-      .if(name, 'Create', '==', 0)
-      .then(this.client.put(name).value(JSON.stringify(key)))
-      .commit();
+    const res = await refusedAs(this.user, `write ${name}, to create an access key`, () =>
+      this.client
+        .if(name, 'Create', '==', 0)
+        .then(this.client.put(name).value(JSON.stringify(key)))
+        .commit(),
+    );
     if (!res.succeeded) throw new Error(`access key "${key.accessKey}" exists already`);
   }
 
   async list(): Promise<StoredKey[]> {
-    return listPrefix(this.client, accessKeyKeys.prefix, parseStoredKey, byAccessKey);
+    return refusedAs(this.user, `read ${accessKeyKeys.prefix}, to list access keys`, () =>
+      listPrefix(this.client, accessKeyKeys.prefix, parseStoredKey, byAccessKey),
+    );
   }
 
   async revoke(accessKey: string): Promise<boolean> {
-    const res = await this.client.delete().key(accessKeyKeys.key(accessKey)).exec();
+    const name = accessKeyKeys.key(accessKey);
+    const res = await refusedAs(this.user, `write ${name}, to revoke an access key`, () => this.client.delete().key(name).exec());
     return Number(res.deleted) > 0;
   }
 
-  async watch(onChange: (keys: StoredKey[]) => void): Promise<Watcher> {
-    return this.#watches.open(accessKeyKeys.prefix, parseStoredKey, byAccessKey, onChange);
+  async watch(onChange: (keys: StoredKey[]) => void, onError?: (err: Error) => void): Promise<Watcher> {
+    return this.#watches.open(accessKeyKeys.prefix, parseStoredKey, byAccessKey, onChange, {
+      user: this.user,
+      action: `read ${accessKeyKeys.prefix}, to follow the access keys`,
+      ...(onError === undefined ? {} : { onError }),
+    });
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,8 @@ export const serviceKeys = {
 };
 
 export const configKeys = {
+  /** Everything of one service's config. */
+  prefix: (service: string) => `${ROOT}config/${checkName('service', service)}/`,
   versionsPrefix: (service: string) => `${ROOT}config/${checkName('service', service)}/versions/`,
   version: (service: string, n: number) => `${configKeys.versionsPrefix(service)}${n}`,
   current: (service: string) => `${ROOT}config/${checkName('service', service)}/current`,

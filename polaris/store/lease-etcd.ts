@@ -9,6 +9,7 @@
  * at startup, and etcd3's keepalive stream reconnects by itself.
  */
 import type { Etcd3, Lease } from 'etcd3';
+import { describeRefusal } from './etcd-errors.js';
 
 export type LeaseState = 'pending' | 'live' | 'closed';
 
@@ -38,6 +39,8 @@ export class LeaseKeeper {
     private readonly client: Etcd3,
     private readonly ttlS: number,
     initial: ReadonlyMap<string, string>,
+    /** The etcd user the client authenticates as, named when etcd refuses a write. */
+    private readonly user?: string,
   ) {
     for (const [key, value] of initial) this.#keys.set(key, value);
     this.#loop = this.#run();
@@ -126,7 +129,7 @@ export class LeaseKeeper {
         void this.#flush();
         error = await Promise.race([lost, this.#closed.then(() => undefined)]);
       } catch (err) {
-        error = err as Error;
+        error = describeRefusal(err, this.user, `write ${[...this.#keys.keys()].join(' and ')}, to register`) as Error;
       }
       this.#lease = undefined;
       if (this.#isClosed()) break;
@@ -175,11 +178,12 @@ export class LeasePool {
   constructor(
     private readonly client: Etcd3,
     private readonly ttlS: number,
+    private readonly user?: string,
   ) {}
 
   open(instance: string, initial: ReadonlyMap<string, string>): LeaseKeeper {
     if (this.#keepers.has(instance)) throw new Error(`instance "${instance}" is already registered`);
-    const keeper = new LeaseKeeper(this.client, this.ttlS, initial);
+    const keeper = new LeaseKeeper(this.client, this.ttlS, initial, this.user);
     this.#keepers.set(instance, keeper);
     return keeper;
   }

@@ -28,11 +28,11 @@ export class EtcdPolaris implements Polaris {
 
   constructor(options: EtcdPolarisOptions) {
     this.client = connectEtcd(options);
-    const leases = new LeasePool(this.client, options.ttlS ?? 5);
+    const leases = new LeasePool(this.client, options.ttlS ?? 5, options.username);
     this.registry = new EtcdRegistry(leases);
-    this.discovery = new EtcdDiscovery(this.client);
-    this.config = new EtcdConfigCenter(this.client, leases, options.validateConfig);
-    this.keys = new EtcdKeyStore(this.client);
+    this.discovery = new EtcdDiscovery(this.client, options.username);
+    this.config = new EtcdConfigCenter(this.client, leases, options.validateConfig, options.username);
+    this.keys = new EtcdKeyStore(this.client, options.username);
   }
 
   /** Deregisters what is registered here, stops every watch, closes the client. Idempotent. */

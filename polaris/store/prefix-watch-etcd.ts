@@ -9,8 +9,19 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
 import type { Watcher } from './types.js';
 import { EtcdWatch } from './watch-etcd.js';
+import { describeRefusal, isEtcdRefusal } from './etcd-errors.js';
 
 const REREAD_DELAY_MS = 500;
+/** How often a read etcd refused (credentials, permissions) is tried again: a grant may come later. */
+const REFUSED_REREAD_MS = 2_000;
+
+/** Who is watching, to name in a refusal, and who hears it. */
+export interface RefusalReport {
+  user: string | undefined;
+  /** What the watch needs, e.g. "read polaris/keys/, to follow the access keys". */
+  action: string;
+  onError?: (err: Error) => void;
+}
 
 export class PrefixWatch<T> implements Watcher {
   readonly #records = new Map<string, T>();
@@ -29,11 +40,18 @@ export class PrefixWatch<T> implements Watcher {
     private readonly parse: (value: Buffer) => T | undefined,
     private readonly order: (a: T, b: T) => number,
     private readonly onChange: (records: T[]) => void,
+    private readonly refusals?: RefusalReport,
   ) {
     this.#watch = new EtcdWatch(client, [{ prefix }], {
       onConnect: () => void this.#read(),
       onEvent: (kind, kv) => (this.#buffered === undefined ? this.#apply(kind, kv) : this.#buffered.push({ kind, kv })),
+      onRefused: (err) => this.#refused(err),
     });
+  }
+
+  #refused(err: Error): void {
+    if (this.#closed || this.refusals?.onError === undefined) return;
+    this.refusals.onError(describeRefusal(err, this.refusals.user, this.refusals.action) as Error);
   }
 
   async #read(): Promise<void> {
@@ -52,9 +70,12 @@ export class PrefixWatch<T> implements Watcher {
       this.#buffered = undefined;
       for (const { kind, kv } of buffered) this.#apply(kind, kv, false);
       this.#emit();
-    } catch {
+    } catch (err) {
       // etcd went away mid-read; try again (a reconnect also reads again).
-      if (reading === this.#reading && !this.#closed) setTimeout(() => void this.#read(), REREAD_DELAY_MS).unref();
+      const refused = isEtcdRefusal(err);
+      if (refused) this.#refused(err as Error);
+      if (reading === this.#reading && !this.#closed)
+        setTimeout(() => void this.#read(), refused ? REFUSED_REREAD_MS : REREAD_DELAY_MS).unref();
     }
   }
 
@@ -95,8 +116,9 @@ export class PrefixWatches {
     parse: (value: Buffer) => T | undefined,
     order: (a: T, b: T) => number,
     onChange: (records: T[]) => void,
+    refusals?: RefusalReport,
   ): Watcher {
-    const watch = new PrefixWatch(this.client, prefix, parse, order, onChange);
+    const watch = new PrefixWatch(this.client, prefix, parse, order, onChange, refusals);
     const handle: Watcher = {
       close: () => {
         this.#watches.delete(handle);

@@ -96,8 +96,10 @@ export interface Discovery {
   /**
    * Calls `onChange` with the full current list (sorted as `list`) once the store answers and after
    * every change, also across store restarts (the list is read again on reconnect). Resolves at once.
+   * `onError` hears why the store refuses the watch (its credentials may not read the instances); the
+   * watch keeps trying, for a grant may come later.
    */
-  watch(service: string, onChange: (instances: InstanceRecord[]) => void): Promise<Watcher>;
+  watch(service: string, onChange: (instances: InstanceRecord[]) => void, onError?: (err: Error) => void): Promise<Watcher>;
   close(): Promise<void>;
 }
 
@@ -229,9 +231,10 @@ export interface KeyStore {
   revoke(accessKey: string): Promise<boolean>;
   /**
    * Calls `onChange` with every key (sorted by access key) once the store answers and after every
-   * change, also across store restarts. Resolves at once.
+   * change, also across store restarts. Resolves at once. `onError` hears why the store refuses the
+   * watch (its credentials may not read the keys); the watch keeps trying, for a grant may come later.
    */
-  watch(onChange: (keys: StoredKey[]) => void): Promise<Watcher>;
+  watch(onChange: (keys: StoredKey[]) => void, onError?: (err: Error) => void): Promise<Watcher>;
   close(): Promise<void>;
 }
 

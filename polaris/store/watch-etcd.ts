@@ -3,10 +3,13 @@
  * reconnect by themselves and replay what they missed; on top of that this helper
  *  - calls `onConnect` on the first attach and after every reconnect, so the caller re-reads the
  *    state it derives (cheap, and right even when events were compacted away meanwhile);
- *  - replaces a watcher that etcd cancels (e.g. its revision was compacted) with a fresh one;
+ *  - replaces a watcher that etcd cancels (e.g. its revision was compacted) with a fresh one; one
+ *    that etcd refuses (authentication on, and the user may not read it) is told to `onRefused` and
+ *    tried again every 2 s, since a role may be granted meanwhile;
  *  - never waits for etcd: it returns at once, attaching when etcd answers.
  */
 import type { Etcd3, IKeyValue, Watcher as EtcdWatcher } from 'etcd3';
+import { isEtcdRefusal } from './etcd-errors.js';
 
 export type WatchTarget = { key: string } | { prefix: string };
 
@@ -15,9 +18,12 @@ export interface WatchHandlers {
   onConnect(): void;
   /** A key changed. */
   onEvent(kind: 'put' | 'delete', kv: IKeyValue): void;
+  /** etcd refused the watch (credentials, permissions). */
+  onRefused?(err: Error): void;
 }
 
 const REPLACE_DELAY_MS = 100;
+const REFUSED_RETRY_MS = 2_000;
 const CANCEL_TIMEOUT_MS = 500;
 
 export class EtcdWatch {
@@ -43,11 +49,13 @@ export class EtcdWatch {
     watcher.on('connected', () => this.handlers.onConnect());
     watcher.on('put', (kv) => this.handlers.onEvent('put', kv));
     watcher.on('delete', (kv) => this.handlers.onEvent('delete', kv));
-    watcher.on('error', () => {
+    watcher.on('error', (err: Error) => {
       // etcd cancelled this watcher (e.g. compaction): start over from the current state.
       this.#watchers.delete(watcher);
       void watcher.cancel().catch(() => undefined);
-      setTimeout(() => this.#attach(target), REPLACE_DELAY_MS).unref();
+      const refused = isEtcdRefusal(err);
+      if (refused && !this.#closed) this.handlers.onRefused?.(err);
+      setTimeout(() => this.#attach(target), refused ? REFUSED_RETRY_MS : REPLACE_DELAY_MS).unref();
     });
   }
 

@@ -15,7 +15,9 @@ import { TestEtcd } from '../polaris/etcd.js';
 
 const run = promisify(execFile);
 const doc = readFileSync(join(ROOT, 'docs/security.md'), 'utf8');
-const aksk = doc.slice(doc.indexOf('\n## AK/SK request signing\n'));
+const akskStart = doc.indexOf('\n## AK/SK request signing\n');
+const akskEnd = doc.indexOf('\n## ', akskStart + 1); // the section's blocks only, not the next section's
+const aksk = doc.slice(akskStart, akskEnd === -1 ? undefined : akskEnd);
 const blocks = [...aksk.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 const dir = mkdtempSync(join(tmpdir(), 'aiges-security-doc-'));
 
