@@ -89,6 +89,7 @@ function printSteps(steps: readonly (Step & { note?: string })[]): void {
 
 interface SecureFlags extends AdminFlags {
   credentialsDir?: string;
+  balancerKeys?: boolean;
 }
 
 function secureVerb(): Command {
@@ -100,6 +101,7 @@ function secureVerb(): Command {
       '--credentials-dir <dir>',
       `the ${OPERATOR} and ${BALANCER} passwords: read from <dir>/<user>.password where it exists, else generated and written there (0600) instead of printed`,
     )
+    .option('--balancer-keys', `${BALANCER} may read the access keys too (polaris/keys/), for aiges lb --auth aksk`)
     .addHelpText(
       'after',
       '\nLoaders need a user each: aiges polaris loader-user.\n' +
@@ -120,6 +122,7 @@ function secureVerb(): Command {
         const { authWasOn, steps } = await secure(etcdAt(flags), {
           rootPassword: rootPassword(flags),
           passwords: { operator: files.get(OPERATOR)?.password, balancer: files.get(BALANCER)?.password },
+          balancerKeys: flags.balancerKeys,
           generate,
         });
         const shown = steps.map((s): Step & { note?: string } => {

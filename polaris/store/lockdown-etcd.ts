@@ -82,6 +82,8 @@ export interface SecureOptions {
   rootPassword: string;
   /** Passwords the operator and balancer users must have; absent: generated for a new user. */
   passwords: { operator?: string | undefined; balancer?: string | undefined };
+  /** The balancer may read the access keys too (`aiges lb --auth aksk`). */
+  balancerKeys?: boolean | undefined;
   generate: () => string;
 }
 
@@ -99,7 +101,12 @@ export function secure(at: EtcdAt, options: SecureOptions): Promise<{ authWasOn:
     }
     const { generate } = options;
     steps.push(...(await ensureParty(admin, authOn, OPERATOR, operatorPermissions(), { password: options.passwords.operator, generate })));
-    steps.push(...(await ensureParty(admin, authOn, BALANCER, balancerPermissions(), { password: options.passwords.balancer, generate })));
+    steps.push(
+      ...(await ensureParty(admin, authOn, BALANCER, balancerPermissions(options.balancerKeys === true), {
+        password: options.passwords.balancer,
+        generate,
+      })),
+    );
     if (!authOn) await admin.enable();
     steps.push({ name: 'authentication', kind: 'authentication', change: authOn ? 'unchanged' : 'created' });
     return { authWasOn: authOn, steps };

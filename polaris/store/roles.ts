@@ -4,8 +4,8 @@
  * keys.ts. Each party gets exactly what its code reads and writes:
  *
  * - the operator (`aiges config`, `aiges keys`, `aiges services ls`): read and write all of `polaris/`;
- * - a balancer (`aiges lb`): reads the instances (`polaris/services/`), nothing else — it neither
- *   checks signatures nor follows config, so it never sees a secret key;
+ * - a balancer (`aiges lb`): reads the instances (`polaris/services/`), and with `keys` the access
+ *   keys (`aiges lb --auth aksk` checks signatures at its edge with them); it follows no config;
  * - one loader: writes its own instance record and its own config status (both under its lease:
  *   etcd lets a lease be revoked only by a user who may write every key attached to it), reads the
  *   config versions and the three keys that point it at one (`current`, `trial`, its own override),
@@ -35,8 +35,11 @@ export function operatorPermissions(): Permission[] {
   return [{ type: 'Readwrite', key: 'polaris/', prefix: true }];
 }
 
-export function balancerPermissions(): Permission[] {
-  return [{ type: 'Read', key: serviceKeys.prefix(), prefix: true }];
+export function balancerPermissions(keys = false): Permission[] {
+  return [
+    { type: 'Read', key: serviceKeys.prefix(), prefix: true },
+    ...(keys ? [{ type: 'Read' as const, key: accessKeyKeys.prefix, prefix: true }] : []),
+  ];
 }
 
 export interface LoaderIdentity {

@@ -222,4 +222,17 @@ describe('polaris locked down', () => {
     }
     expect((await as(e1).config.get('echo'))?.state).toBe('good');
   });
+
+  it('lets the balancer read the access keys with balancerKeys (aiges lb --auth aksk), and takes that back without', async () => {
+    const at = { endpoints: [etcd.endpoint] };
+    const options = { rootPassword: ROOT_PASSWORD, passwords: { operator: passwords[OPERATOR], balancer: passwords[BALANCER] }, generate };
+    const withKeys = await secure(at, { ...options, balancerKeys: true });
+    expect(withKeys.steps.find((s) => s.name === BALANCER && s.kind === 'role')?.change).toBe('updated');
+    await as(OPERATOR).keys.create(key('AKedge'));
+    expect((await as(BALANCER).keys.list()).map((k) => k.accessKey)).toContain('AKedge');
+    await expect(as(BALANCER).config.get('echo')).rejects.toThrow(/may not read polaris\/config\/echo\//);
+
+    await secure(at, options);
+    await expect(as(BALANCER).keys.list()).rejects.toThrow(/aiges-balancer" may not read polaris\/keys\//);
+  });
 });
