@@ -58,10 +58,13 @@ interface Credential {
 
 /**
  * The header's one form, fields in the issue's order (one regular expression: no per-request
- * split or map). A key is at most 128 characters; a signature is 44 base64 characters.
+ * split or map). A key is at most 128 characters; a signature is 44 base64 characters, canonical:
+ * NOTE: the 43rd character carries 4 bits of the digest and 2 that decoding drops, so only the
+ * 16 characters whose dropped bits are 0 are taken there; else four spellings of a signature
+ * (the right one and three with one character changed) would all be taken.
  */
 const AUTHORIZATION = new RegExp(
-  `^${AKSK_ALGORITHM} Credential=([^&=\\s]{1,128})&SignedHeaders=${AKSK_SIGNED_HEADERS}&Signature=([A-Za-z0-9+/]{43}=)$`,
+  `^${AKSK_ALGORITHM} Credential=([^&=\\s]{1,128})&SignedHeaders=${AKSK_SIGNED_HEADERS}&Signature=([A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$`,
 );
 
 /** Parses `HMAC-SHA256 Credential=…&SignedHeaders=…&Signature=…`; a string says what is wrong. */
@@ -176,8 +179,8 @@ export class AkSkAuth {
     const expected = signatureDigest(key, p);
     if (!timingSafeEqual(expected, credential.signature)) throw this.refuse(label, 'signature does not match');
     const nowS = Math.floor(nowMs / 1000);
-    // NOTE: keyed by the digest computed here, not the presented text: base64 has more than one
-    // spelling of the same bytes, so a reworded signature is still the same request.
+    // NOTE: keyed by the digest computed here, not the presented text: 16 bytes rather than 44
+    // characters, and the same request however its header was written.
     const replayKey = expected.toString('latin1', 0, 16);
     const untilS = Math.floor((dateMs + this.#skewMs) / 1000);
     const seen = this.#replays.remember(replayKey, untilS, nowS);

@@ -97,7 +97,7 @@ const SUBTABLES: Readonly<Record<string, readonly string[]>> = { server: ['tls']
 
 /** A section's key as a path in the config tree: ["server", "tls", "cert_file"] for a key of a subtable. */
 export function keyPath(section: string, key: string, separator: '_' | '.'): string[] {
-  for (const table of SUBTABLES[section] ?? []) {
+  for (const table of Object.hasOwn(SUBTABLES, section) ? (SUBTABLES[section] as readonly string[]) : []) {
     if (key.startsWith(`${table}${separator}`)) return [section, table, key.slice(table.length + 1)];
   }
   return [section, key];
@@ -106,8 +106,27 @@ export function keyPath(section: string, key: string, separator: '_' | '.'): str
 /** Sets `value` at `path` in `tree`, making the tables on the way. */
 export function setPath(tree: Tree, path: readonly string[], value: unknown): void {
   let node = tree;
-  for (const part of path.slice(0, -1)) node = (node[part] ??= {}) as Tree;
-  node[path[path.length - 1] as string] = value;
+  for (const [i, part] of path.slice(0, -1).entries()) {
+    const next = ownValue(node, part);
+    if (next === undefined) setOwn(node, part, (node = {}));
+    else if (isTree(next)) node = next;
+    else throw new ConfigError(`config key "${path.slice(0, i + 1).join('.')}" is set both as a value and as a table`);
+  }
+  setOwn(node, path[path.length - 1] as string, value);
+}
+
+/**
+ * NOTE: keys are read and set as own properties only: `__proto__` and `constructor` are TOML
+ * keys like any other (the schema then refuses them by name), never a way to an object's
+ * prototype: `[__proto__]` in a file, or `--set __proto__.x=1`, would otherwise write into
+ * Object.prototype for the whole process.
+ */
+function ownValue(tree: Tree, key: string): unknown {
+  return Object.hasOwn(tree, key) ? tree[key] : undefined;
+}
+
+function setOwn(tree: Tree, key: string, value: unknown): void {
+  Object.defineProperty(tree, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** "8" → 8, "true" → true, "0.5" → 0.5, anything else stays a string. */
@@ -124,10 +143,10 @@ export function parseScalar(value: string): unknown {
 
 function mergeInto(target: Tree, source: Tree): void {
   for (const [key, value] of Object.entries(source)) {
-    const existing = target[key];
+    const existing = ownValue(target, key);
     if (isTree(value) && isTree(existing)) mergeInto(existing, value);
     // Copies, so that freezing the result never freezes a caller's object or array.
-    else target[key] = isTree(value) || Array.isArray(value) ? structuredClone(value) : value;
+    else setOwn(target, key, isTree(value) || Array.isArray(value) ? structuredClone(value) : value);
   }
 }
 
@@ -152,7 +171,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], layers: { tree: Tre
 function originOf(path: readonly PropertyKey[], layers: { tree: Tree; origin: string }[]): string {
   for (const layer of [...layers].reverse()) {
     let node: unknown = layer.tree;
-    for (const part of path) node = isTree(node) ? node[String(part)] : undefined;
+    for (const part of path) node = isTree(node) ? ownValue(node, String(part)) : undefined;
     if (node !== undefined) return `, from ${layer.origin}`;
   }
   return '';

@@ -18,6 +18,7 @@ import type { SignedCaller } from '../auth/aksk.js';
 import type { Caller, Cancellable, Dataplane } from '../dataplane/dataplane.js';
 import type { InferRequest__Output } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { RelayFrame, RelayFrame__Output } from '../../proto/gen/aiges/v1/RelayFrame.js';
+import { grpcError } from './grpc-errors.js';
 import { type InferCodec, inferOnWire } from './grpc-infer.js';
 
 export type RelayCall = grpc.ServerDuplexStream<RelayFrame__Output, RelayFrame>;
@@ -61,7 +62,7 @@ export function serveRelay(call: RelayCall, { dataplane, codec, caller, malforme
       // A frame we cannot read: the stream itself is broken (its calls cannot be told apart).
       gone = true;
       for (const o of open.values()) cancelOpen(o);
-      call.emit('error', Object.assign(new Error(bad.message), { code: grpcStatusOf(bad.aigesCode) }));
+      call.emit('error', grpcError(bad));
       return;
     }
     const id = frame.id;

@@ -129,6 +129,9 @@ function loaderHandlers({ dataplane, health, instanceId }: GrpcServerDeps): Load
     },
 
     WatchLoad(call) {
+      const bad = malformedError(call.request);
+      // grpc-js sends a stream's error status when 'error' is emitted on it.
+      if (bad !== undefined) return void call.emit('error', grpcError(bad));
       watchLoad(call, { admission: dataplane.admission, health, instanceId });
     },
 

@@ -16,7 +16,7 @@
  * (http-auth.ts); `/metrics` too, unless `[auth] open_metrics`.
  */
 import type { Server as TlsServer } from 'node:tls';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AigesError, Codes } from '../errors.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HealthState } from '../health.js';
@@ -68,6 +68,23 @@ function nodeTimeouts(requestTimeoutMs: number): { requestTimeout: number; conne
   };
 }
 
+/**
+ * Node's server options. NOTE: `requireHostHeader` off: Node would answer an HTTP/1.1 request
+ * without `host` with a bare 400 of its own (no `aiges-code`, no body); the loader refuses it
+ * itself instead (refuseMissingHost), in the shape of every other error.
+ */
+function nodeOptions(requestTimeoutMs: number) {
+  return { ...nodeTimeouts(requestTimeoutMs), requireHostHeader: false };
+}
+
+/** HTTP/1.1 requires `host` (RFC 9112 §3.2): a request without one is 10009. */
+function refuseMissingHost(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+    return done(new AigesError(Codes.INVALID_DATA, 'missing host header (HTTP/1.1 requires one)'));
+  }
+  done();
+}
+
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   const { dataplane, health, metrics } = deps;
   const log = deps.log.child({ component: 'http' });
@@ -86,8 +103,8 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     // A request (headers and body) that has not arrived whole by then is answered 408 / 10210.
     requestTimeout: deps.requestTimeoutMs,
     // NOTE: fastify hands `https` (not `http`) to Node when there is TLS: the timeouts go in both.
-    http: nodeTimeouts(deps.requestTimeoutMs),
-    ...(deps.tls === undefined ? {} : { https: { ...secureServerOptions(deps.tls), ...nodeTimeouts(deps.requestTimeoutMs) } }),
+    http: nodeOptions(deps.requestTimeoutMs),
+    ...(deps.tls === undefined ? {} : { https: { ...secureServerOptions(deps.tls), ...nodeOptions(deps.requestTimeoutMs) } }),
   }) as unknown as FastifyInstance;
   if (deps.tls !== undefined) followTlsFiles(app.server as unknown as TlsServer, deps.tls);
 
@@ -104,7 +121,9 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
       parseJson(request, body as unknown as string, done);
     },
   );
+  // NOTE: after the signature check, so that a signed loader answers an unsigned client 10206 whatever it sent.
   if (deps.auth !== undefined) registerAuth(app, deps.auth, { openMetrics: deps.openMetrics ?? false });
+  app.addHook('onRequest', refuseMissingHost);
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err, errorOptions));
   app.setNotFoundHandler((request, reply) => {
     const route = `${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`;

@@ -79,6 +79,21 @@ describe('AkSkAuth', () => {
     expect(auth.remembered).toBe(1);
   });
 
+  it('refuses a signature whose last character differs only in the bits base64 decoding drops', () => {
+    const { auth } = makeAuth();
+    const good = presented(free, '/bits', new Date(T0));
+    const header = good.authorization as string;
+    // The 43rd character keeps 4 bits of the digest: the next character in the alphabet decodes
+    // to the same 32 bytes whenever the right one's 2 dropped bits are 0 (always, when canonical).
+    const last = header.length - 2;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const sibling = alphabet[alphabet.indexOf(header[last] as string) + 1] as string;
+    const reworded = `${header.slice(0, last)}${sibling}=`;
+    expect(Buffer.from(reworded.slice(-44), 'base64')).toEqual(Buffer.from(header.slice(-44), 'base64'));
+    expect(codeOf(() => auth.authenticate({ ...good, authorization: reworded }, T0))).toBe(Codes.UNAUTHENTICATED);
+    expect(codeOf(() => auth.authenticate(good, T0))).toBeUndefined();
+  });
+
   it('counts unknown access keys under one label', () => {
     const { auth, counts } = makeAuth();
     for (const name of ['x1', 'x2', 'x3'])

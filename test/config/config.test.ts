@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, keyPath, loadConfig, parseScalar } from '../../loader/config/load.js';
+import { ConfigError, keyPath, loadConfig, parseScalar, setPath } from '../../loader/config/load.js';
 
 let dir: string;
 let n = 0;
@@ -283,6 +283,46 @@ level = "debug"
     expect(config.wrapper).toEqual({ beam: 4, langs: ['zh'] });
     expect(Object.isFrozen(langs)).toBe(false);
     expect(Object.isFrozen(config.wrapper['langs'])).toBe(true);
+  });
+});
+
+describe('keys that name prototypes', () => {
+  const polluted = () => Reflect.ownKeys(Object.prototype).filter((k) => k === 'polluted' || k === 'host');
+
+  it('[__proto__] in a file is an unknown key, and Object.prototype is left alone', () => {
+    const err = configError(() => loadConfig({ file: toml('[__proto__]\npolluted = 1\nhost = "x"\n') }));
+    expect(err.message).toContain('unknown config key "__proto__" (in top level');
+    expect(polluted()).toEqual([]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it("a section's __proto__ and constructor are unknown keys of that section", () => {
+    const err = configError(() => loadConfig({ file: toml('[server.__proto__]\npolluted = 1\n[limits.constructor]\nprototype = 1\n') }));
+    expect(err.message).toContain('unknown config key "server.__proto__"');
+    expect(err.message).toContain('unknown config key "limits.constructor"');
+    expect(polluted()).toEqual([]);
+  });
+
+  it('--set __proto__.x and constructor.prototype (setPath) make keys, not prototype writes', () => {
+    const tree: Record<string, unknown> = {};
+    setPath(tree, keyPath('__proto__', 'polluted', '.'), 1);
+    setPath(tree, keyPath('constructor', 'prototype', '.'), 1);
+    expect(polluted()).toEqual([]);
+    const err = configError(() => loadConfig({ overrides: tree }));
+    expect(err.message).toContain('unknown config key "__proto__" (in top level, from command line)');
+    expect(err.message).toContain('unknown config key "constructor" (in top level, from command line)');
+  });
+
+  it('AIGES_CONSTRUCTOR_PROTOTYPE is an unknown key from the environment', () => {
+    const err = configError(() => loadConfig({ env: { AIGES_CONSTRUCTOR_PROTOTYPE: '1', AIGES___PROTO___X: '1' } }));
+    expect(err.message).toContain('AIGES___PROTO___X');
+    const alone = configError(() => loadConfig({ env: { AIGES_CONSTRUCTOR_PROTOTYPE: '1' } }));
+    expect(alone.message).toContain('unknown config key "constructor" (in top level, from environment)');
+  });
+
+  it('a key set both as a value and as a table is a ConfigError naming it', () => {
+    const err = configError(() => loadConfig({ env: { AIGES_SERVER_TLS: '1', AIGES_SERVER_TLS_CERT_FILE: 'c.pem' } }));
+    expect(err.message).toContain('"server.tls" is set both as a value and as a table');
   });
 });
 

@@ -9,7 +9,8 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { infer, type LoaderClient } from '../../loader/tools/client.js';
+import { aigesCodeOf, infer, type LoaderClient } from '../../loader/tools/client.js';
+import { Codes } from '../../loader/errors.js';
 import { Admission } from '../../loader/dataplane/admission.js';
 import { HealthState } from '../../loader/health.js';
 import { HEARTBEAT_MS, REPORT_MIN_INTERVAL_MS, watchLoad } from '../../loader/server/grpc-load.js';
@@ -223,6 +224,27 @@ describe('WatchLoad on a real loader', () => {
     await session.done;
     expect(await watch.until((r) => r.inflight === 0 && r.sessions === 0)).toMatchObject({ ready: true });
     watch.call.cancel();
+  });
+
+  it('refuses a request message that does not decode with 10009, as every method does, instead of reporting', async () => {
+    served = await serve();
+    const raw = new grpc.Client(served.address, grpc.credentials.createInsecure());
+    const identity = (b: Buffer) => b;
+    // A lone 0 byte: field number 0, which no protobuf message may hold.
+    const call = raw.makeServerStreamRequest('/aiges.v1.Loader/WatchLoad', identity, identity, Buffer.from([0]));
+    const ending = await new Promise<grpc.ServiceError | 'a report'>((resolve) => {
+      call.on('data', () => resolve('a report'));
+      call.on('error', resolve);
+    });
+    call.cancel();
+    raw.close();
+    expect(
+      ending === 'a report' ? ending : { status: grpc.status[ending.code], code: aigesCodeOf(ending), details: ending.details },
+    ).toEqual({
+      status: 'INVALID_ARGUMENT',
+      code: Codes.INVALID_DATA,
+      details: expect.stringMatching(/^malformed protobuf message/),
+    });
   });
 
   it('keeps reporting while nothing changes: a heartbeat', async () => {

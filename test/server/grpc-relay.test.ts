@@ -8,6 +8,7 @@ import { loadLoaderProto } from '../../proto/load.js';
 import type { InferRequest } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { RelayFrame, RelayFrame__Output } from '../../proto/gen/aiges/v1/RelayFrame.js';
 import { Codes } from '../../loader/errors.js';
+import { aigesCodeOf } from '../../loader/tools/client.js';
 import { slowStats } from '../fixtures/plugins/slow.js';
 import { FIXTURES, expectFree, rawBidi, serve, textItem, type Served } from './grpc-helpers.js';
 
@@ -163,6 +164,7 @@ describe('Relay', () => {
       (e: grpc.ServiceError) => e,
     );
     expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err === undefined ? undefined : aigesCodeOf(err)).toBe(Codes.INVALID_DATA);
     await expectFree(s.loader);
   });
 });

@@ -73,6 +73,14 @@ describe('requests Node refuses before any route', () => {
   it('a request line that is not HTTP → 400 / 10009', async () => {
     expect(expectAnswer(await raw('HELLO THERE\r\n\r\n'), 400, 10009)).toBe('malformed HTTP request');
   });
+
+  it("an HTTP/1.1 request without host → 400 / 10009 in the same shape (not Node's bare 400); HTTP/1.0 needs none", async () => {
+    const answer = await raw('GET /v2/health/live HTTP/1.1\r\nconnection: close\r\n\r\n');
+    expect(expectAnswer(answer, 400, 10009)).toBe('missing host header (HTTP/1.1 requires one)');
+    const old = await raw('GET /v2/health/live HTTP/1.0\r\n\r\n');
+    expect(old.status).toBe(200);
+    expect(old.body).toEqual({ live: true });
+  });
 });
 
 describe('server.request_timeout_ms', () => {
