@@ -4,7 +4,11 @@
 #   /usr/local/bin/node and /usr/bin/env with the shared libraries ldd names, /etc/passwd and
 #   /etc/group with root and aiges (10001), /tmp (1777), PATH set. No shell, no package manager.
 #
-# Usage: docker/local-root.sh <image-name> [buildah global options, e.g. --root DIR --runroot DIR --storage-driver vfs]
+# Usage: docker/local-root.sh <image-name> [buildah global options: --root DIR --runroot DIR --storage-driver DRIVER]
+#   The image goes where `aiges image` builds: buildah's store with the vfs driver (its default
+#   --storage-driver), unless the options name another driver. Give `aiges image` the same
+#   --storage-root/--run-root/--storage-driver as --root/--runroot/--storage-driver here, and plain
+#   buildah commands the same global options (`buildah --storage-driver vfs images`).
 #   NODE=/path/to/node   the Node binary to take (default: the node on PATH)
 #   EXTRA_LIBS="a.so b.so" more libraries to copy with their dependencies (e.g. libcudart for the CUDA variant)
 # Prints the image id. Needs buildah (apt-get install -y buildah).
@@ -12,6 +16,12 @@ set -euo pipefail
 
 name=${1:?usage: docker/local-root.sh <image-name> [buildah global options]}
 shift
+# NOTE: buildah's own default driver (overlay on most machines) keeps a separate set of images that
+# `aiges image` (vfs) cannot see, so vfs unless the caller chose a driver.
+case " $* " in
+  *" --storage-driver "* | *" --storage-driver="*) ;;
+  *) set -- --storage-driver vfs "$@" ;;
+esac
 command -v buildah >/dev/null || { echo "local-root.sh: buildah not found; install it: apt-get install -y buildah" >&2; exit 1; }
 node_bin=$(readlink -f "${NODE:-$(command -v node)}")
 env_bin=$(readlink -f "$(command -v env)")

@@ -16,7 +16,7 @@ import { isToolError, USAGE_EXIT_CODE } from '../tools/errors.js';
 import { ImageCodes, imageError } from '../tools/image/errors.js';
 import { commandLine, runBuild } from '../tools/image/run.js';
 import { packageVersion, stageBaseContext } from '../tools/image/stage.js';
-import { offlineHint } from '../tools/image/upstream.js';
+import { offlineHint, storeHint } from '../tools/image/upstream.js';
 import { printError } from './fail.js';
 import { examples } from './help.js';
 
@@ -39,7 +39,11 @@ function builderOptions(cmd: Command): Command {
     )
     .option('--storage-root <dir>', 'buildah: image storage folder (--root); implies buildah under auto')
     .option('--run-root <dir>', 'buildah: state folder (--runroot); implies buildah under auto')
-    .option('--storage-driver <driver>', 'buildah: storage driver', DEFAULT_BUILDAH.storageDriver)
+    .option(
+      '--storage-driver <driver>',
+      'buildah: storage driver (docker/local-root.sh uses the same default)',
+      DEFAULT_BUILDAH.storageDriver,
+    )
     .option('--build-arg <NAME=value>', 'extra build argument (repeatable)', collect, []);
 }
 
@@ -58,6 +62,9 @@ function resolveBuilder(flags: BuilderFlags) {
   };
   return { builder, buildah };
 }
+
+/** The hints that apply, as one; undefined when none does. */
+const joinHints = (hints: (string | undefined)[]) => hints.filter((h) => h !== undefined).join('; ') || undefined;
 
 /** Runs a verb's body; a failure is `aiges image <verb>: [CODE] message` and the error's exit code. */
 async function reportErrors(verb: string, action: () => Promise<void>): Promise<void> {
@@ -118,7 +125,8 @@ function baseCommand(): Command {
         await stageBaseContext(context);
         const cmd = buildCommand(builder, { context, dockerfile: join(context, `Dockerfile.${flags.variant}`), tag, buildArgs }, buildah);
         process.stdout.write(`aiges image base: ${commandLine(cmd)}\n`);
-        await runBuild(cmd, process.env, offlineHint(flags.variant, buildArgs));
+        const hints = [offlineHint(flags.variant, buildArgs), builder === 'buildah' ? storeHint(buildah) : undefined];
+        await runBuild(cmd, process.env, joinHints(hints));
         process.stdout.write(`built ${tag}\n`);
       } finally {
         rmSync(context, { recursive: true, force: true });
@@ -162,7 +170,7 @@ function buildBusinessCommand(): Command {
             process.stdout.write(`aiges image build: generated ${plan.generated.join(', ')} (the project has none)\n`);
           const cmd = buildCommand(builder, { context: plan.context, dockerfile: plan.dockerfile, tag: flags.tag, buildArgs }, buildah);
           process.stdout.write(`aiges image build: ${commandLine(cmd)}\n`);
-          await runBuild(cmd);
+          await runBuild(cmd, process.env, builder === 'buildah' ? storeHint(buildah) : undefined);
           process.stdout.write(`built ${flags.tag}\n`);
         } finally {
           plan.cleanup();

@@ -9,6 +9,17 @@ import { runToExit } from '../../cli/serve-process.js';
 const empty = mkdtempSync(join(tmpdir(), 'aiges-nopath-'));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
+/** Runs `args` with a buildah on PATH that answers --version and fails everything else with `said`. */
+async function withFailingBuildah(said: string, args: string[]) {
+  const fake = mkdtempSync(join(tmpdir(), 'aiges-fake-buildah-'));
+  writeFileSync(join(fake, 'buildah'), `#!/bin/sh\n[ "$1" = --version ] && exit 0\necho '${said}' >&2\nexit 125\n`, { mode: 0o755 });
+  try {
+    return await runToExit(args, { PATH: `${fake}:${process.env['PATH']}` });
+  } finally {
+    rmSync(fake, { recursive: true, force: true });
+  }
+}
+
 describe('aiges image', () => {
   it('build: a missing project folder is IMAGE_NO_PROJECT', async () => {
     const r = await runToExit(['image', 'build', join(empty, 'nope'), '--tag', 'x:1']);
@@ -52,22 +63,31 @@ describe('aiges image', () => {
 
   it('base: a failed pull of the default upstream (offline) points at --from and a local root image', { timeout: 60_000 }, async () => {
     // A buildah that runs but cannot reach the registry, as on a machine with no network.
-    const fake = mkdtempSync(join(tmpdir(), 'aiges-fake-buildah-'));
-    writeFileSync(
-      join(fake, 'buildah'),
-      '#!/bin/sh\n[ "$1" = --version ] && exit 0\n' +
-        'echo "Error: pinging container registry registry-1.docker.io: dial tcp: lookup registry-1.docker.io: no such host" >&2\nexit 125\n',
-      { mode: 0o755 },
+    const r = await withFailingBuildah(
+      'Error: pinging container registry registry-1.docker.io: dial tcp: lookup registry-1.docker.io: no such host',
+      ['image', 'base', '--variant', 'cpu', '--builder', 'buildah'],
     );
-    try {
-      const r = await runToExit(['image', 'base', '--variant', 'cpu', '--builder', 'buildah'], { PATH: `${fake}:${process.env['PATH']}` });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^aiges image base: \[IMAGE_BUILD_FAILED\] buildah failed \(exit 125\): buildah .*bud/m);
-      expect(r.stderr).toContain('build from a local root image instead: docker/local-root.sh localhost/node-root:20');
-      expect(r.stderr).toContain('aiges image base --builder buildah --from localhost/node-root:20 (docs/images.md');
-    } finally {
-      rmSync(fake, { recursive: true, force: true });
-    }
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^aiges image base: \[IMAGE_BUILD_FAILED\] buildah failed \(exit 125\): buildah .*bud/m);
+    expect(r.stderr).toContain('build from a local root image instead: docker/local-root.sh localhost/node-root:20');
+    expect(r.stderr).toContain('aiges image base --builder buildah --from localhost/node-root:20 (docs/images.md');
+    expect(r.stderr).toContain('buildah builds FROM the images `buildah --storage-driver vfs images` lists');
+  });
+
+  it('build: a buildah failure names the store it looked in, with the --root given', { timeout: 60_000 }, async () => {
+    // What buildah says when the base was saved in another store (another driver or --root).
+    const r = await withFailingBuildah('Error: creating build container: localhost/aiges-ts/base:0.1.0-cpu: image not known', [
+      'image',
+      'build',
+      'demo/echo',
+      '--tag',
+      'x:1',
+      '--storage-root',
+      join(empty, 'store'),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the images \`buildah --root ${join(empty, 'store')} --storage-driver vfs images\` lists`);
+    expect(r.stderr).toContain('(docs/images.md, "Without a docker daemon")');
   });
 
   it("base: the hint names only upstreams that were pulled by default (the Dockerfiles' ARG defaults)", () => {

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,17 @@ export class Store {
 
   get global(): string[] {
     return ['--root', this.root, '--runroot', this.runroot, '--storage-driver', 'vfs'];
+  }
+
+  /**
+   * This store as buildah's configuration file, for commands run as written (no --root flags):
+   * `CONTAINERS_STORAGE_CONF` in their environment. Its driver stands for the machine's default:
+   * a command that does not name vfs reaches another set of images, as it would on that machine.
+   */
+  confEnv(driver = 'overlay'): { CONTAINERS_STORAGE_CONF: string } {
+    const conf = join(this.dir, 'storage.conf');
+    writeFileSync(conf, `[storage]\ndriver = "${driver}"\ngraphroot = "${this.root}"\nrunroot = "${this.runroot}"\n`);
+    return { CONTAINERS_STORAGE_CONF: conf };
   }
 
   buildah(args: string[]): string {
