@@ -30,10 +30,9 @@ import {
   requestParams,
   SERVER_NAME,
   timeoutDeadline,
+  V2_EXTENSIONS,
 } from './v2-items.js';
 import { modelStatistics } from './v2-stats.js';
-
-export const V2_EXTENSIONS = ['binary_tensor_data', 'statistics'];
 
 type ModelParams = { model: string; version?: string };
 

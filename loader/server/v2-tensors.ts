@@ -175,3 +175,45 @@ export function bytesRaw(elements: readonly Buffer[]): Buffer[] {
   }
   return parts;
 }
+
+/** gRPC typed contents, as decoded (proto/gen InferTensorContents__Output). */
+export interface TypedContents {
+  boolContents: boolean[];
+  intContents: number[];
+  int64Contents: number[];
+  uintContents: number[];
+  uint64Contents: number[];
+  fp32Contents: number[];
+  fp64Contents: number[];
+  bytesContents: Buffer[];
+}
+
+const CONTENTS_FIELD: Record<Exclude<TensorDatatype, 'FP16' | 'BF16' | 'BYTES'>, keyof TypedContents> = {
+  BOOL: 'boolContents',
+  INT8: 'intContents',
+  INT16: 'intContents',
+  INT32: 'intContents',
+  INT64: 'int64Contents',
+  UINT8: 'uintContents',
+  UINT16: 'uintContents',
+  UINT32: 'uintContents',
+  UINT64: 'uint64Contents',
+  FP32: 'fp32Contents',
+  FP64: 'fp64Contents',
+};
+
+/**
+ * gRPC typed contents → raw bytes, the element count checked against the shape. INT64 and UINT64
+ * arrive as JS numbers (the loader's protobuf options): exact to 2^53; past it send raw contents.
+ */
+export function fromContents(name: string, datatype: TensorDatatype, shape: readonly number[], contents: TypedContents): Buffer {
+  if (datatype === 'BYTES') {
+    const count = elementCount(shape);
+    if (contents.bytesContents.length !== count) {
+      throw tensorError(name, `shape [${shape.join(',')}] needs ${count} elements, bytes_contents has ${contents.bytesContents.length}`);
+    }
+    return Buffer.concat(bytesRaw(contents.bytesContents));
+  }
+  if (datatype === 'FP16' || datatype === 'BF16') throw tensorError(name, `${datatype} tensors travel only as raw contents`);
+  return fromJson(name, datatype, shape, contents[CONTENTS_FIELD[datatype]]);
+}
