@@ -12,6 +12,9 @@ export type CallMode = 'once' | 'session';
 interface ModeCounts {
   byCode: Map<number, number>;
   latency: HistogramSeries;
+  /** Seconds spent by the calls that succeeded, and by those that failed. */
+  okSeconds: number;
+  failSeconds: number;
 }
 
 /**
@@ -31,6 +34,8 @@ export class ServiceStats {
   /** Session messages in (client → plugin) and out (results). */
   framesIn = 0;
   framesOut = 0;
+  /** When a call last ended (epoch ms; 0: never). */
+  lastEnded = 0;
   readonly #modes: Partial<Record<CallMode, ModeCounts>> = {};
 
   constructor(
@@ -42,11 +47,20 @@ export class ServiceStats {
   ended(mode: CallMode, code: number, seconds: number): void {
     let counts = this.#modes[mode];
     if (counts === undefined) {
-      counts = { byCode: new Map(), latency: this.duration.series(this.service, mode) };
+      counts = { byCode: new Map(), latency: this.duration.series(this.service, mode), okSeconds: 0, failSeconds: 0 };
       this.#modes[mode] = counts;
     }
     counts.byCode.set(code, (counts.byCode.get(code) ?? 0) + 1);
     counts.latency.observe(seconds);
+    if (code === 0) counts.okSeconds += seconds;
+    else counts.failSeconds += seconds;
+    this.lastEnded = Date.now();
+  }
+
+  /** Seconds spent by the calls of `mode` that succeeded, and by those that failed. */
+  seconds(mode: CallMode): { ok: number; fail: number } {
+    const counts = this.#modes[mode];
+    return { ok: counts?.okSeconds ?? 0, fail: counts?.failSeconds ?? 0 };
   }
 
   /** Calls ended in `mode`, by code. */

@@ -26,6 +26,17 @@ export {
   type TensorInfo,
 } from './types.js';
 export {
+  TENSOR_DATATYPES,
+  type TensorDatatype,
+  type NumericDatatype,
+  type TensorArray,
+  bytesElements,
+  elementCount,
+  tensorData,
+  tensorView,
+  typedArrayOf,
+} from './tensor.js';
+export {
   signRequest,
   newNonce,
   contentSha256,

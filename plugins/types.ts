@@ -2,6 +2,7 @@
  * The data model shared by every protocol and the plugin contract (docs/plugins.md).
  * Enum values are AIGes's, so items map one to one onto AIGes `DataList` nodes.
  */
+import type { TensorDatatype } from './tensor.js';
 
 export const DataType = { TEXT: 0, AUDIO: 1, IMAGE: 2, VIDEO: 3, OTHER: 4 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
@@ -20,7 +21,10 @@ export const DATA_TYPE_BY_NAME: Readonly<Record<DataTypeName, DataType>> = {
   other: DataType.OTHER,
 };
 
-/** Tensor view of an item's bytes (Open Inference Protocol datatype names, e.g. "FP32"). */
+/**
+ * Tensor view of an item's bytes (Open Inference Protocol datatype names, e.g. "FP32"): `data`
+ * holds the elements little-endian and row-major (plugins/tensor.ts, `tensorView`).
+ */
 export interface TensorInfo {
   datatype: string;
   shape: number[];
@@ -91,6 +95,15 @@ export interface ItemSpec {
   /** Accepted (input) or produced (output) encodings; empty accepts any. */
   encodings?: readonly string[];
   description?: string;
+  /**
+   * A tensor item (Open Inference Protocol datatype, e.g. "FP32"): an input must then carry a
+   * tensor of this datatype (`DataItem.tensor`), with its data sized as its shape says; V2 model
+   * metadata lists the key as this tensor. Without it the item is plain bytes, listed in V2 as a
+   * BYTES tensor of one element (docs/v2.md).
+   */
+  datatype?: TensorDatatype;
+  /** With `datatype`: the tensor's shape, -1 for a dimension of any size. Absent: any shape. */
+  shape?: readonly number[];
 }
 
 interface ParamBase<T> {

@@ -9,8 +9,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as LoaderProto } from './gen/loader.js';
 import type { ProtoGrpcType as HealthProto } from './gen/health.js';
+import type { ProtoGrpcType as InferenceProto } from './gen/grpc_service.js';
 
-export type { LoaderProto, HealthProto };
+export type { LoaderProto, HealthProto, InferenceProto };
 
 /** The options proto/gen was generated with (package.json "proto:gen"): keep them in step. */
 export const PROTO_OPTIONS: protoLoader.Options = { longs: Number, defaults: true, oneofs: true };
@@ -41,4 +42,14 @@ export function loadHealthProto(): HealthProto {
     protoLoader.loadSync(join(protoRoot(), 'grpc/health/v1/health.proto'), PROTO_OPTIONS),
   ) as unknown as HealthProto;
   return healthProto;
+}
+
+let inferenceProto: InferenceProto | undefined;
+
+/** The Open Inference Protocol V2 (`inference.GRPCInferenceService`). */
+export function loadInferenceProto(): InferenceProto {
+  inferenceProto ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync(join(protoRoot(), 'inference/grpc_service.proto'), PROTO_OPTIONS),
+  ) as unknown as InferenceProto;
+  return inferenceProto;
 }

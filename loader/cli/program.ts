@@ -16,7 +16,7 @@ import { serveCommand } from './serve.js';
 import { servicesCommand } from './services.js';
 import { xtestCommand } from './xtest.js';
 import { USAGE_EXIT_CODE } from '../tools/errors.js';
-import { installRoot } from '../tools/scaffold/install-root.js';
+import { installRoot } from '../lib/install-root.js';
 import { errorLine } from './fail.js';
 import { examples } from './help.js';
 import { fetchLoad } from '../../polaris/client/load-fetch.js';

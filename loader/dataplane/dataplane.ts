@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { AigesError, Codes, toAigesError, named } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { LoaderMetrics } from '../metrics.js';
+import type { LoaderMetrics, ServiceStats } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { JsonSchema } from '../plugin/schema.js';
@@ -52,6 +52,10 @@ export type SessionOpen = Omit<RawRequest, 'items'>;
 export interface ServiceMetadata {
   service: string;
   version: string;
+  /** The version the plugin declares, if it declares one (`version` shows '0.0.0' otherwise). */
+  declaredVersion: string | undefined;
+  /** Whether the service's live instance set can serve now (the loader's own readiness aside). */
+  ready: boolean;
   description: string;
   inputs: Readonly<Record<string, ItemSpec>>;
   outputs: Readonly<Record<string, ItemSpec>>;
@@ -205,6 +209,8 @@ export class Dataplane {
     return {
       service: w.id,
       version: w.version ?? '0.0.0',
+      declaredVersion: w.version,
+      ready: instance.ready,
       description: w.description ?? '',
       inputs: w.schema.input,
       outputs: w.schema.output,
@@ -213,6 +219,11 @@ export class Dataplane {
       supportsSession: w.session !== undefined,
       capacity: this.#limits.capacity,
     };
+  }
+
+  /** The call counts of a service (the caller has looked it up: `metadata`). */
+  statistics(service: string): ServiceStats {
+    return this.metrics.of(service);
   }
 
   /** Refuses new calls from now on (10101); running ones go on. */

@@ -15,6 +15,7 @@ import {
   type ParamSpec,
   type WrapperSchema,
 } from '../../plugins/types.js';
+import { isTensorDatatype, TENSOR_DATATYPES, tensorDataProblem } from '../../plugins/tensor.js';
 
 export interface JsonSchema {
   [key: string]: unknown;
@@ -152,6 +153,7 @@ export class CompiledSchema {
           { detail: { key: item.key } },
         );
       }
+      if (decl.spec.datatype !== undefined) checkTensor(item, decl.spec);
     }
     if (seen !== undefined) {
       const missing = this.#requiredInputs.filter((k) => !seen.has(k));
@@ -215,9 +217,41 @@ function compileItems(items: Readonly<Record<string, ItemSpec>>, side: string) {
     if (type === undefined) {
       throw new TypeError(`schema.${side}.${key}.type must be one of ${Object.keys(DATA_TYPE_BY_NAME).join(', ')}`);
     }
+    compileTensorSpec(spec, `schema.${side}.${key}`);
     out.set(key, { type, spec });
   }
   return out;
+}
+
+/** A tensor declaration that no tensor could meet fails the plugin's load. */
+function compileTensorSpec(spec: ItemSpec, path: string): void {
+  if (spec.datatype === undefined) {
+    if (spec.shape !== undefined) throw new TypeError(`${path}.shape needs a datatype`);
+    return;
+  }
+  if (!isTensorDatatype(spec.datatype)) {
+    throw new TypeError(`${path}.datatype must be one of ${Object.keys(TENSOR_DATATYPES).join(', ')}`);
+  }
+  if (spec.shape !== undefined && (!Array.isArray(spec.shape) || !spec.shape.every((d) => Number.isSafeInteger(d) && d >= -1))) {
+    throw new TypeError(`${path}.shape must be a list of sizes (integers ≥ 0, or -1 for any size)`);
+  }
+}
+
+/** An input declared as a tensor: the item carries one of that datatype and shape, its data sized to match. */
+function checkTensor(item: DataItem, spec: ItemSpec): void {
+  const tensor = item.tensor;
+  const datatype = spec.datatype as NonNullable<ItemSpec['datatype']>;
+  const fail = (what: string) => new AigesError(Codes.INVALID_PARAM, `input ${named(item.key)} ${what}`, { detail: { key: item.key } });
+  if (tensor === undefined) throw fail(`must be a ${datatype} tensor`);
+  if (tensor.datatype !== datatype) throw fail(`must be a ${datatype} tensor, got ${named(String(tensor.datatype))}`);
+  const shape = spec.shape;
+  if (shape !== undefined) {
+    const fits = tensor.shape.length === shape.length && shape.every((d, i) => d === -1 || d === tensor.shape[i]);
+    if (!fits) throw fail(`must have shape [${shape.join(',')}], got [${tensor.shape.join(',')}]`);
+  }
+  const problem = tensorDataProblem(datatype, tensor.shape, item.data);
+  if (problem !== undefined)
+    throw new AigesError(Codes.INVALID_DATA, `input ${named(item.key)}: ${problem}`, { detail: { key: item.key } });
 }
 
 function paramError(errors: readonly ErrorObject[]): AigesError {

@@ -7,7 +7,7 @@
  * (a length prefix promising 20 MiB, then nothing): no handler runs for it, so the data plane
  * never sees it.
  *
- * So for Infer and Session, a 'stream' listener ahead of grpc-js's own:
+ * So for Infer (and V2 ModelInfer, which shares its default) and Session, a 'stream' listener ahead of grpc-js's own:
  * - passes the client's deadline on in the `aiges-deadline` header (epoch ms; one a client sends
  *   is dropped), which the adapter gives the data plane (deadlineOf);
  * - sets `grpc-timeout` to a backstop: the client's timeout, else the loader's default for the
@@ -57,7 +57,7 @@ export function guardDeadline(headers: IncomingHttpHeaders, defaults: DefaultDea
   const limit =
     defaults === undefined
       ? undefined
-      : path === '/aiges.v1.Loader/Infer'
+      : path === '/aiges.v1.Loader/Infer' || path === '/inference.GRPCInferenceService/ModelInfer'
         ? defaults.default_deadline_ms
         : path === '/aiges.v1.Loader/Session'
           ? defaults.session_deadline_ms

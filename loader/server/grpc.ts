@@ -1,5 +1,6 @@
 /**
- * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad, Relay) and
+ * The gRPC adapter: aiges.v1.Loader (Infer, Session, Metadata, WatchLoad, Relay),
+ * inference.GRPCInferenceService (the Open Inference Protocol V2, grpc-v2.ts) and
  * grpc.health.v1.Health. Converts wire messages to domain types and calls the data plane; nothing else.
  * With `[auth] mode = "aksk"` every method but Health needs a signed call (grpc-auth.ts).
  */
@@ -10,7 +11,9 @@ import type { Cancellable } from '../dataplane/call.js';
 import type { HealthState } from '../health.js';
 import type { TlsFiles } from '../lib/tls-files.js';
 import { grpcServerCredentials } from '../lib/tls-servers.js';
-import { loadHealthProto, loadLoaderProto } from '../../proto/load.js';
+import { loadHealthProto, loadInferenceProto, loadLoaderProto } from '../../proto/load.js';
+import { installRoot } from '../lib/install-root.js';
+import { type ModelInferCodec, v2Handlers } from './grpc-v2.js';
 import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
 import { contentSha256 } from '../../plugins/aksk.js';
@@ -188,6 +191,22 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
   });
   deadlineDefaults.set(server, () => deps.dataplane.limits);
   server.addService(tolerantService(loadLoaderProto().aiges.v1.Loader.service, deps.auth !== undefined), loaderHandlers(deps));
+  const inference = loadInferenceProto().inference.GRPCInferenceService.service;
+  const v2 = v2Handlers(
+    {
+      dataplane: deps.dataplane,
+      health: deps.health,
+      version: installRoot().version,
+      malformed: malformedError,
+      callOptions: (call) => ({
+        deadline: deadlineOf(call),
+        caller: callerOf(call.metadata),
+        onCancel: (target) => cancelOnCancelled(call, target),
+      }),
+    },
+    inference.ModelInfer as unknown as ModelInferCodec,
+  );
+  server.addService(tolerantService(inference, deps.auth !== undefined), v2);
   server.addService(loadHealthProto().grpc.health.v1.Health.service, healthHandlers(deps));
   return server;
 }

@@ -62,7 +62,21 @@ export function httpErrorOf(err: unknown, bodyLimit: number): AigesError {
   return toAigesError(err);
 }
 
-/** Sends `err` in the AIGes JSON error shape. Internal faults are logged, with the sid. */
+/**
+ * Whether a request is the V2 protocol's (its errors take V2's shape): `/v2` and below, but for
+ * the health routes, which every orchestrator probes and which keep the loader's own shape.
+ */
+function isV2Request(request: FastifyRequest): boolean {
+  const url = request.url;
+  if (!url.startsWith('/v2') || url.startsWith('/v2/health/')) return false;
+  return url.length === 3 || url[3] === '/' || url[3] === '?';
+}
+
+/**
+ * Sends `err` in the AIGes JSON error shape, or on a V2 route (health aside) in V2's
+ * `{"error": "<message>"}`; the catalog's HTTP status and `aiges-code` either way. Internal
+ * faults are logged, with the sid.
+ */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -74,7 +88,9 @@ export function sendError(
   if (error.aigesCode === Codes.INTERNAL) {
     options.log.error({ err, sid, method: request.method, url: request.url }, 'http request failed');
   }
-  const body: ErrorBody = { header: { code: error.aigesCode, message: error.message, sid } };
+  const body: ErrorBody | { error: string } = isV2Request(request)
+    ? { error: error.message }
+    : { header: { code: error.aigesCode, message: error.message, sid } };
   return reply
     .code(httpStatusOf(error.aigesCode))
     .header('aiges-code', String(error.aigesCode))

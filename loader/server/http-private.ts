@@ -32,7 +32,7 @@ function onResponseClose(this: CancellableResponse): void {
 }
 
 /** Subscribes the data plane's call to the client disconnecting before `res` is sent ('close' comes once per response). */
-function cancelOnDisconnect(this: CancellableResponse, call: Cancellable): void {
+export function cancelOnDisconnect(this: CancellableResponse, call: Cancellable): void {
   this[CANCEL] = call;
   this.on('close', onResponseClose);
 }
@@ -74,7 +74,7 @@ export function registerPrivateRoute(app: FastifyInstance, dataplane: Dataplane)
 }
 
 /** The deadline the `aiges-timeout-ms` header sets; a bad value is 10009. */
-function deadlineOf(request: FastifyRequest): number | undefined {
+export function deadlineOf(request: FastifyRequest): number | undefined {
   const value = request.headers[TIMEOUT_HEADER];
   if (value === undefined) return undefined;
   const ms = typeof value === 'string' && /^[1-9][0-9]*$/.test(value.trim()) ? Number(value.trim()) : NaN;

@@ -11,6 +11,7 @@
  * - `GET  /v1/metadata?service=`  the service schema (the sole service when none is named)
  * - `GET  /openapi.json?service=` OpenAPI 3.1 built from that schema
  * - `POST /v1/private/:service`   AIGes public JSON protocol, once and session mode
+ * - `GET|POST /v2/…`              the Open Inference Protocol V2 (http-v2.ts)
  *
  * With `[auth] mode = "aksk"` every route but the two health routes needs a signed request
  * (http-auth.ts); `/metrics` too, unless `[auth] open_metrics`.
@@ -29,6 +30,9 @@ import { callerOf, hashBody, registerAuth } from './http-auth.js';
 import { answerClientError, sendError } from './http-errors.js';
 import { buildOpenApi } from './http-openapi.js';
 import { registerPrivateRoute } from './http-private.js';
+import { BinaryBody, HEADER_LENGTH, headerLengthOf } from './http-v2-convert.js';
+import { registerV2Routes } from './http-v2.js';
+import { installRoot } from '../lib/install-root.js';
 
 export interface HttpServerDeps {
   dataplane: Dataplane;
@@ -110,17 +114,34 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   // A JSON body is taken whatever type the client declared for it: `curl -d` (form-urlencoded) and
   // AIGes clients that send text/plain post the same JSON document. Parsed from the bytes as
-  // received, which a signed request's hash covers (http-auth.ts).
+  // received, which a signed request's hash covers (http-auth.ts). A V2 route's body with header
+  // `Inference-Header-Content-Length` is a JSON header and binary tensors (any content type, or
+  // none: V2 clients differ), taken apart here (http-v2-convert.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  const parseBody = (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void, jsonType: boolean) => {
+    hashBody(request.raw, body);
+    const headerLength = request.headers[HEADER_LENGTH];
+    if (headerLength !== undefined && request.routeOptions.url?.startsWith('/v2/') === true) {
+      let n: number;
+      try {
+        n = headerLengthOf(headerLength, body.length);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (n === 0) return done(null, new BinaryBody(undefined, body));
+      const header = body.subarray(0, n).toString('utf8');
+      return parseJson(request, header, (err, json) => (err === null ? done(null, new BinaryBody(json, body.subarray(n))) : done(err)));
+    }
+    if (!jsonType) return done(new AigesError(Codes.INVALID_DATA, 'unsupported content type: send application/json'));
+    parseJson(request, body as unknown as string, done);
+  };
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
     ['application/json', 'application/x-www-form-urlencoded', 'text/plain'],
     { parseAs: 'buffer' },
-    (request, body: Buffer, done) => {
-      hashBody(request.raw, body);
-      parseJson(request, body as unknown as string, done);
-    },
+    (request, body, done) => parseBody(request, body as Buffer, done, true),
   );
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => parseBody(request, body as Buffer, done, false));
   // NOTE: after the signature check, so that a signed loader answers an unsigned client 10206 whatever it sent.
   if (deps.auth !== undefined) registerAuth(app, deps.auth, { openMetrics: deps.openMetrics ?? false });
   app.addHook('onRequest', refuseMissingHost);
@@ -150,5 +171,6 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   );
 
   registerPrivateRoute(app, dataplane);
+  registerV2Routes(app, { dataplane, health, version: installRoot().version });
   return app;
 }

@@ -1,5 +1,5 @@
 /**
- * The curl lines of README.md and demo/echo/README.md, run as written (with the port of a real
+ * The curl lines of README.md, demo/echo/README.md and docs/v2.md, run as written (with the port of a real
  * `aiges serve demo/echo` on a free port instead of 8080): each must answer as a reader expects,
  * e.g. `curl -d` posts JSON as application/x-www-form-urlencoded, which the loader takes.
  */
@@ -12,7 +12,7 @@ import { ROOT, startServe } from '../cli/serve-process.js';
 
 const run = promisify(execFile);
 
-/** Every `curl …` command of a markdown file's sh blocks, with its continuation lines joined. */
+/** Every `curl …` command (or pipe into curl) of a markdown file's sh blocks, with its continuation lines joined. */
 function curlCommands(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
   const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
@@ -21,7 +21,7 @@ function curlCommands(file: string): string[] {
     const joined = block.replace(/\\\n\s*/g, '');
     for (const line of joined.split('\n')) {
       const command = line.replace(/\s+#.*$/, '').trim();
-      if (command.startsWith('curl ')) commands.push(command);
+      if (command.startsWith('curl ') || command.includes('| curl ')) commands.push(command);
     }
   }
   return commands;
@@ -57,6 +57,31 @@ describe.each(['README.md', 'demo/echo/README.md'])('%s curl lines', (file) => {
       expect(body).toEqual({ ready: true });
     } else if (command.includes('/openapi.json')) {
       expect(body.openapi).toMatch(/^3\./);
+    } else throw new Error(`no expectation for ${command}`);
+  });
+});
+
+describe('docs/v2.md curl lines', () => {
+  const commands = curlCommands('docs/v2.md');
+
+  it('has the JSON and the binary infer calls', () => {
+    const infers = commands.filter((c) => c.includes('/v2/models/echo/infer'));
+    expect(infers.map((c) => c.includes('Inference-Header-Content-Length'))).toEqual([false, true]);
+  });
+
+  it.each(commands)('runs as written: %s', async (command) => {
+    const body = (await curl(command)) as Record<string, any>;
+    if (command.includes('/v2/models/echo/infer')) {
+      expect(body.model_name).toBe('echo');
+      expect(body.outputs).toHaveLength(1);
+      expect(body.outputs[0]).toMatchObject({ datatype: 'BYTES', shape: [1], data: ['hello'] });
+    } else if (command.includes('/v2/models/echo/stats')) {
+      expect(body.model_stats[0]).toMatchObject({ name: 'echo', version: '1.0.0' });
+      expect(body.model_stats[0].inference_count).toBeGreaterThan(0);
+    } else if (command.includes('/v2/models/echo')) {
+      expect(body).toMatchObject({ name: 'echo', versions: ['1.0.0'], platform: 'aiges-ts' });
+    } else if (command.endsWith('localhost:8080/v2')) {
+      expect(body).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics'] });
     } else throw new Error(`no expectation for ${command}`);
   });
 });

@@ -145,6 +145,14 @@ describe('CompiledSchema.params', () => {
       /schema\.input\.x\.type must be one of text, audio, image, video, other/,
     );
   });
+
+  it('a tensor declaration no tensor could meet is a clear construction error', () => {
+    const schema = (spec: object) => ({ input: { x: { type: 'other', ...spec } }, output: {} }) as unknown as WrapperSchema;
+    expect(() => new CompiledSchema(schema({ datatype: 'FP8' }))).toThrow(/schema\.input\.x\.datatype must be one of BOOL, /);
+    expect(() => new CompiledSchema(schema({ shape: [1] }))).toThrow(/schema\.input\.x\.shape needs a datatype/);
+    expect(() => new CompiledSchema(schema({ datatype: 'FP32', shape: [-2] }))).toThrow(/shape must be a list of sizes/);
+    expect(() => new CompiledSchema(schema({ datatype: 'FP32', shape: [-1, 3] }))).not.toThrow();
+  });
 });
 
 describe('CompiledSchema.inputItems', () => {

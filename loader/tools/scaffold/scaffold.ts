@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSyn
 import { dirname, join, resolve } from 'node:path';
 import { ToolError } from '../errors.js';
 import { ScaffoldCodes } from './errors.js';
-import { installRoot } from './install-root.js';
+import { installRoot } from '../../lib/install-root.js';
 import { checkLang, checkName, cIdentifier, type Lang } from './names.js';
 import { renderTemplates } from './templates.js';
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ToolError } from '../errors.js';
 import { ScaffoldCodes } from './errors.js';
-import { installRoot } from './install-root.js';
+import { installRoot } from '../../lib/install-root.js';
 import type { Lang } from './names.js';
 
 const LAYERS: Readonly<Record<Lang, readonly string[]>> = {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installRoot } from '../../../loader/tools/scaffold/install-root.js';
+import { installRoot } from '../../../loader/lib/install-root.js';
 import { ROOT, runToExit } from '../../cli/serve-process.js';
 
 const run = promisify(execFile);

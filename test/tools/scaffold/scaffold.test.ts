@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ScaffoldCodes } from '../../../loader/tools/scaffold/errors.js';
-import { installRoot } from '../../../loader/tools/scaffold/install-root.js';
+import { installRoot } from '../../../loader/lib/install-root.js';
 import { checkName, LANGS } from '../../../loader/tools/scaffold/names.js';
 import { scaffold, templateVars } from '../../../loader/tools/scaffold/scaffold.js';
 import { render, renderTemplates } from '../../../loader/tools/scaffold/templates.js';

@@ -1,0 +1,205 @@
+/**
+ * The Open Inference Protocol V2 over gRPC, `inference.GRPCInferenceService`, beside `aiges.v1`
+ * on the loader's gRPC port and through the same data plane (docs/v2.md). Conversion only: the
+ * tensor codec (v2-tensors.ts) and the tensor ↔ item mapping (v2-items.ts) are REST's.
+ *
+ * ModelInfer takes each input's data from `raw_input_contents` (all inputs, in order) or from its
+ * typed `contents`, never both, and answers every output in `raw_output_contents`.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { AigesError, Codes } from '../errors.js';
+import type { CallOptions, Dataplane, ServiceMetadata } from '../dataplane/dataplane.js';
+import type { HealthState } from '../health.js';
+import type { DataItem } from '../../plugins/types.js';
+import type { GRPCInferenceServiceHandlers } from '../../proto/gen/inference/GRPCInferenceService.js';
+import type { InferParameter__Output } from '../../proto/gen/inference/InferParameter.js';
+import type { ModelInferRequest__Output } from '../../proto/gen/inference/ModelInferRequest.js';
+import type { ModelInferResponse } from '../../proto/gen/inference/ModelInferResponse.js';
+import { callerOf } from './grpc-auth.js';
+import { grpcError } from './grpc-errors.js';
+import {
+  checkRequestedOutputs,
+  checkVersion,
+  inputItem,
+  type InputTensor,
+  modelMetadata,
+  modelVersion,
+  outputTensor,
+  type ParameterValue,
+  refuseSequence,
+  requestParams,
+  SERVER_NAME,
+  timeoutDeadline,
+  V2_EXTENSIONS,
+} from './v2-items.js';
+import { bytesRaw, checkRaw, datatypeOf, fromContents, shapeOf } from './v2-tensors.js';
+
+export interface V2GrpcDeps {
+  dataplane: Dataplane;
+  health: HealthState;
+  version: string;
+  /** The malformed-message check of the gRPC adapter (grpc.ts). */
+  malformed: (value: unknown) => AigesError | undefined;
+  /** The client's deadline and cancel, as grpc.ts reads them. */
+  callOptions: (call: grpc.ServerUnaryCall<unknown, unknown>) => CallOptions;
+}
+
+/** ModelInfer's response codec (the proto-loader method definition's). */
+export interface ModelInferCodec {
+  responseSerialize(value: ModelInferResponse): Buffer;
+}
+
+function parameterValue(p: InferParameter__Output): ParameterValue {
+  switch (p.parameterChoice) {
+    case 'boolParam':
+      return p.boolParam as boolean;
+    case 'int64Param':
+      return p.int64Param as number;
+    case 'uint64Param':
+      return p.uint64Param as number;
+    case 'doubleParam':
+      return p.doubleParam as number;
+    default:
+      return p.stringParam ?? '';
+  }
+}
+
+function parametersOf(map: Record<string, InferParameter__Output> | undefined): Record<string, ParameterValue> {
+  const out: Record<string, ParameterValue> = {};
+  for (const name in map) if (name !== '__proto__') out[name] = parameterValue(map[name] as InferParameter__Output);
+  return out;
+}
+
+/** The request's inputs as tensors: raw contents for all, or typed contents for each. */
+function inputTensors(req: ModelInferRequest__Output): InputTensor[] {
+  const raw = req.rawInputContents;
+  if (raw.length > 0 && raw.length !== req.inputs.length) {
+    throw new AigesError(Codes.INVALID_DATA, `raw_input_contents holds ${raw.length} tensors for ${req.inputs.length} inputs`);
+  }
+  if (req.inputs.length === 0) throw new AigesError(Codes.INVALID_DATA, 'inputs must not be empty');
+  return req.inputs.map((input, i): InputTensor => {
+    const name = input.name;
+    const datatype = datatypeOf(name, input.datatype);
+    const shape = shapeOf(name, input.shape);
+    let data: Buffer;
+    if (raw.length > 0) {
+      if (input.contents !== null && hasContents(input.contents)) {
+        throw new AigesError(Codes.INVALID_DATA, `tensor "${name}": raw_input_contents and contents are exclusive`);
+      }
+      data = raw[i] as Buffer;
+      checkRaw(name, datatype, shape, data);
+    } else data = fromContents(name, datatype, shape, input.contents ?? emptyContents());
+    return { name, datatype, shape, data, parameters: parametersOf(input.parameters) };
+  });
+}
+
+function hasContents(c: NonNullable<ModelInferRequest__Output['inputs'][number]['contents']>): boolean {
+  return (
+    c.boolContents.length + c.intContents.length + c.int64Contents.length + c.uintContents.length + c.uint64Contents.length > 0 ||
+    c.fp32Contents.length + c.fp64Contents.length + c.bytesContents.length > 0
+  );
+}
+
+function emptyContents() {
+  return {
+    boolContents: [],
+    intContents: [],
+    int64Contents: [],
+    uintContents: [],
+    uint64Contents: [],
+    fp32Contents: [],
+    fp64Contents: [],
+    bytesContents: [],
+  };
+}
+
+/** One ModelInfer: wire → items, the data plane's once call, items → serialized response. */
+export function modelInfer(
+  dataplane: Dataplane,
+  codec: ModelInferCodec,
+  meta: ServiceMetadata,
+  req: ModelInferRequest__Output,
+  options: CallOptions,
+): Promise<Buffer> {
+  const parameters = parametersOf(req.parameters);
+  refuseSequence(parameters, 'ModelInfer');
+  const requested = req.outputs.map((o) => o.name);
+  if (requested.length > 0) checkRequestedOutputs(meta, requested);
+  const items = inputTensors(req).map((tensor) => inputItem(meta, tensor));
+  const params = requestParams(parameters, req.id);
+  const timeout = timeoutDeadline(parameters);
+  const deadline =
+    options.deadline === undefined ? timeout : timeout === undefined ? options.deadline : Math.min(options.deadline, timeout);
+  const encode = (out: DataItem[], sid: string): Buffer => {
+    let tensors = out.map(outputTensor);
+    if (requested.length > 0) tensors = requested.flatMap((name) => tensors.filter((t) => t.name === name));
+    const response: ModelInferResponse = {
+      modelName: meta.service,
+      modelVersion: modelVersion(meta),
+      id: req.id === '' ? sid : req.id,
+      outputs: [],
+      rawOutputContents: [],
+    };
+    for (const t of tensors) {
+      const parameters: Record<string, { stringParam: string }> = {};
+      for (const name in t.parameters) parameters[name] = { stringParam: t.parameters[name] as string };
+      response.outputs?.push({ name: t.name, datatype: t.datatype, shape: t.shape, parameters });
+      const data = t.elements !== undefined ? Buffer.concat(bytesRaw(t.elements)) : (t.data as Buffer);
+      if (t.elements === undefined) {
+        try {
+          checkRaw(t.name, t.datatype, t.shape, data);
+        } catch (err) {
+          throw new AigesError(Codes.INVALID_OUTPUT, `output "${t.name}": ${(err as Error).message}`);
+        }
+      }
+      response.rawOutputContents?.push(data);
+    }
+    // Serialized here: the plugin may take its output memory back once the answer is encoded.
+    return codec.responseSerialize(response);
+  };
+  return dataplane.infer({ service: meta.service, params, headers: {}, items }, { ...options, deadline, encode });
+}
+
+export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInferenceServiceHandlers {
+  const { dataplane, health, malformed } = deps;
+  const metaOf = (call: grpc.ServerUnaryCall<unknown, unknown>, name: string, version: string): ServiceMetadata => {
+    const meta = dataplane.metadata(name, callerOf(call.metadata));
+    checkVersion(meta, version);
+    return meta;
+  };
+  /** A unary handler: a malformed request is 10009, a thrown error its catalog status. */
+  const unary =
+    <Req, Res>(answer: (call: grpc.ServerUnaryCall<Req, Res>) => Res) =>
+    (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      try {
+        const bad = malformed(call.request);
+        if (bad !== undefined) throw bad;
+        callback(null, answer(call));
+      } catch (err) {
+        callback(grpcError(err));
+      }
+    };
+  return {
+    ServerLive: unary(() => ({ live: health.live })),
+    ServerReady: unary(() => ({ ready: health.ready })),
+    ModelReady: unary((call) => ({ ready: health.ready && metaOf(call as never, call.request.name, call.request.version).ready })),
+    ServerMetadata: unary(() => ({ name: SERVER_NAME, version: deps.version, extensions: [...V2_EXTENSIONS] })),
+    ModelMetadata: unary((call) => modelMetadata(metaOf(call as never, call.request.name, call.request.version))),
+    ModelInfer(call, callback) {
+      let answer: Promise<Buffer>;
+      try {
+        const bad = malformed(call.request);
+        if (bad !== undefined) throw bad;
+        const meta = metaOf(call as never, call.request.modelName, call.request.modelVersion);
+        answer = modelInfer(dataplane, codec, meta, call.request, deps.callOptions(call as never));
+      } catch (err) {
+        return callback(grpcError(err));
+      }
+      answer.then(
+        // Serialized already (grpc.ts's tolerantService sends a Buffer as is).
+        (bytes) => callback(null, bytes as never),
+        (err: unknown) => callback(grpcError(err)),
+      );
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The Open Inference Protocol V2 over REST (docs/v2.md), beside the AIGes routes and through the
+ * same data plane: a model is a service of the loader, its version the plugin's (else "1").
+ *
+ * Routes (`{v}` optional: `/versions/{v}` after the model name; another version is 404):
+ * - `GET  /v2`                              server metadata `{name, version, extensions}`
+ * - `GET  /v2/models/{m}`                   model metadata `{name, versions, platform, inputs, outputs}`
+ * - `GET  /v2/models/{m}/ready`             200 ready, 400 not ready, 404 unknown
+ * - `POST /v2/models/{m}/infer`             inference, JSON or binary tensor data
+ * - `GET  /v2/models/{m}/stats`             per-model statistics (Triton's shape)
+ * The health routes `GET /v2/health/live|ready` are http.ts's. Errors: `{"error": "<message>"}`
+ * with the catalog's HTTP status and the `aiges-code` header (http-errors.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Dataplane, ServiceMetadata } from '../dataplane/dataplane.js';
+import type { HealthState } from '../health.js';
+import type { DataItem } from '../../plugins/types.js';
+import { AigesError, Codes, named } from '../errors.js';
+import { callerOf } from './http-auth.js';
+import { cancelOnDisconnect, deadlineOf } from './http-private.js';
+import { BinaryBody, encodeAnswer, HEADER_LENGTH, parseInferRequest, rawBodyInput } from './http-v2-convert.js';
+import {
+  checkRequestedOutputs,
+  checkVersion,
+  inputItem,
+  modelMetadata,
+  modelVersion,
+  outputTensor,
+  refuseSequence,
+  requestParams,
+  SERVER_NAME,
+  timeoutDeadline,
+  V2_EXTENSIONS,
+} from './v2-items.js';
+import { modelStatistics } from './v2-stats.js';
+
+type ModelParams = { model: string; version?: string };
+
+export interface V2RouteDeps {
+  dataplane: Dataplane;
+  health: HealthState;
+  /** The loader's version, for server metadata. */
+  version: string;
+}
+
+/** Both spellings of a model route: without and with `/versions/{v}`. */
+function both(suffix: string): string[] {
+  return [`/v2/models/:model${suffix}`, `/v2/models/:model/versions/:version${suffix}`];
+}
+
+export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void {
+  const { dataplane, health } = deps;
+  const metaOf = (request: FastifyRequest<{ Params: ModelParams }>): ServiceMetadata => {
+    const meta = dataplane.metadata(request.params.model, callerOf(request));
+    checkVersion(meta, request.params.version);
+    return meta;
+  };
+
+  app.get('/v2', async () => ({ name: SERVER_NAME, version: deps.version, extensions: V2_EXTENSIONS }));
+
+  for (const url of both('')) {
+    app.get<{ Params: ModelParams }>(url, async (request) => modelMetadata(metaOf(request)));
+  }
+  for (const url of both('/ready')) {
+    app.get<{ Params: ModelParams }>(url, async (request, reply) => {
+      const ready = health.ready && metaOf(request).ready;
+      // The spec's answer for a model that is not ready is a 4xx.
+      return reply.code(ready ? 200 : 400).send({ name: request.params.model, ready });
+    });
+  }
+  for (const url of both('/stats')) {
+    app.get<{ Params: ModelParams }>(url, async (request) => {
+      const meta = metaOf(request);
+      return { model_stats: [modelStatistics(meta.service, modelVersion(meta), dataplane.statistics(meta.service))] };
+    });
+  }
+  for (const url of both('/infer')) {
+    app.post<{ Params: ModelParams }>(url, (request, reply) => infer(dataplane, metaOf(request), request, reply));
+  }
+}
+
+/** An infer request: wire → items, the data plane's once call, items → the answer. */
+function infer(dataplane: Dataplane, meta: ServiceMetadata, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const body = request.body;
+  let req: ReturnType<typeof parseInferRequest>;
+  if (body instanceof BinaryBody && body.header === undefined) {
+    const name = soleInput(meta);
+    const spec = meta.inputs[name];
+    req = { id: '', parameters: {}, outputs: undefined, inputs: [rawBodyInput(name, spec?.datatype, spec?.shape, body.rest)] };
+  } else if (body instanceof BinaryBody) req = parseInferRequest(body.header, body.rest);
+  else req = parseInferRequest(body, undefined);
+
+  refuseSequence(req.parameters, 'V2 REST');
+  if (req.outputs !== undefined)
+    checkRequestedOutputs(
+      meta,
+      req.outputs.map((o) => o.name),
+    );
+  const binaryOutput = req.parameters['binary_data_output'];
+  if (binaryOutput !== undefined && typeof binaryOutput !== 'boolean') {
+    throw new AigesError(Codes.INVALID_DATA, 'parameter binary_data_output must be true or false');
+  }
+  const items = req.inputs.map((tensor) => inputItem(meta, tensor));
+  const params = requestParams(req.parameters, req.id);
+  const deadline = earliest(deadlineOf(request), timeoutDeadline(req.parameters));
+  const head = { model: meta.service, version: modelVersion(meta), id: req.id };
+  const encode = (out: DataItem[], sid: string) =>
+    encodeAnswer({ ...head, id: head.id === '' ? sid : head.id }, out.map(outputTensor), req.outputs, binaryOutput === true);
+  return dataplane
+    .infer(
+      { service: meta.service, params, headers: {}, items },
+      { deadline, onCancel: cancelOnDisconnect.bind(reply.raw), caller: callerOf(request), encode },
+    )
+    .then((answer) => {
+      if (answer.body === undefined) return reply.type('application/json; charset=utf-8').send(answer.json);
+      return reply
+        .header(HEADER_LENGTH, String(Buffer.byteLength(answer.json)))
+        .type('application/octet-stream')
+        .send(answer.body);
+    });
+}
+
+/** The model's one input, for a body that is that input's bytes alone. */
+function soleInput(meta: ServiceMetadata): string {
+  const names = Object.keys(meta.inputs).filter((k) => k !== '*');
+  if (names.length !== 1 || Object.hasOwn(meta.inputs, '*')) {
+    throw new AigesError(
+      Codes.INVALID_DATA,
+      `Inference-Header-Content-Length: 0 sends one input's bytes alone, but model ${named(meta.service)} does not have exactly one input: send the JSON header`,
+    );
+  }
+  return names[0] as string;
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

@@ -1,0 +1,173 @@
+/**
+ * The Open Inference Protocol V2 over gRPC: a client made from proto/inference/grpc_service.proto
+ * (package, messages and field numbers as upstream's) against real loaders on port 0.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Loader } from '../../loader/loader.js';
+import { loadInferenceProto } from '../../proto/load.js';
+import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
+import { startLoader } from './http-helpers.js';
+import { newSecret, writeKeysFile } from './auth-helpers.js';
+
+let tensors: Loader;
+let echo: Loader;
+let clients: GRPCInferenceServiceClient[] = [];
+
+function client(loader: Loader): GRPCInferenceServiceClient {
+  const Client = loadInferenceProto().inference.GRPCInferenceService;
+  const c = new Client(`127.0.0.1:${loader.grpcPort}`, grpc.credentials.createInsecure());
+  clients.push(c);
+  return c;
+}
+
+/** Calls a unary method; resolves with the answer or the error. */
+function unary<Res>(c: GRPCInferenceServiceClient, method: string, request: unknown): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (c as unknown as Record<string, (r: unknown, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method]?.call(
+      c,
+      request,
+      (err, value) => (err === null ? resolve(value) : reject(err)),
+    );
+  });
+}
+
+beforeAll(async () => {
+  [tensors, echo] = await Promise.all([startLoader({ plugin: { path: 'test/fixtures/plugins/tensor-echo.ts' } }), startLoader()]);
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  clients = [];
+  await Promise.all([tensors, echo].map((l) => l?.stop()));
+});
+
+const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
+
+describe('inference.GRPCInferenceService', () => {
+  it('server live, ready and metadata; model ready and metadata; an unknown model or version is NOT_FOUND', async () => {
+    const c = client(tensors);
+    expect(await unary(c, 'ServerLive', {})).toEqual({ live: true });
+    expect(await unary(c, 'ServerReady', {})).toEqual({ ready: true });
+    expect(await unary(c, 'ServerMetadata', {})).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics'] });
+    expect(await unary(c, 'ModelReady', { name: 'tensor-echo', version: '3' })).toEqual({ ready: true });
+    expect(await unary(c, 'ModelMetadata', { name: 'tensor-echo' })).toEqual({
+      name: 'tensor-echo',
+      versions: ['3'],
+      platform: 'aiges-ts',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+    });
+    await expect(unary(c, 'ModelReady', { name: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(unary(c, 'ModelMetadata', { name: 'tensor-echo', version: '2' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it('ModelInfer with raw_input_contents: the plugin math through a typed-array view, raw_output_contents back', async () => {
+    const res = await unary<any>(client(tensors), 'ModelInfer', {
+      modelName: 'tensor-echo',
+      id: 'g1',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }],
+      outputs: [{ name: 'y' }],
+      rawInputContents: [f32(1.5, -2)],
+    });
+    expect(res).toMatchObject({ modelName: 'tensor-echo', modelVersion: '3', id: 'g1' });
+    expect(res.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [1, 2], parameters: {}, contents: null }]);
+    expect([...new Float32Array(new Uint8Array(res.rawOutputContents[0]).buffer)]).toEqual([3, -4]);
+  });
+
+  it('ModelInfer with typed contents of each kind; outputs come back raw', async () => {
+    const inputs = [
+      { name: 'b', datatype: 'BOOL', shape: [2], contents: { boolContents: [true, false] } },
+      { name: 'i', datatype: 'INT16', shape: [2], contents: { intContents: [-3, 300] } },
+      { name: 'l', datatype: 'INT64', shape: [1], contents: { int64Contents: [-5] } },
+      { name: 'u', datatype: 'UINT8', shape: [1], contents: { uintContents: [200] } },
+      { name: 'q', datatype: 'UINT64', shape: [1], contents: { uint64Contents: [7] } },
+      { name: 'f', datatype: 'FP64', shape: [1], contents: { fp64Contents: [0.5] } },
+      { name: 's', datatype: 'BYTES', shape: [2], contents: { bytesContents: [Buffer.from('ab'), Buffer.alloc(0)] } },
+    ];
+    const res = await unary<any>(client(tensors), 'ModelInfer', { modelName: 'tensor-echo', inputs });
+    expect(res.outputs.map((o: any) => [o.name, o.datatype, o.shape])).toEqual(inputs.map((i) => [i.name, i.datatype, i.shape]));
+    const raw = res.rawOutputContents.map((b: Uint8Array) => Buffer.from(b));
+    expect([...raw[0]]).toEqual([1, 0]);
+    expect([raw[1].readInt16LE(0), raw[1].readInt16LE(2)]).toEqual([-3, 300]);
+    expect(raw[2].readBigInt64LE(0)).toBe(-5n);
+    expect([...raw[3]]).toEqual([200]);
+    expect(raw[4].readBigUInt64LE(0)).toBe(7n);
+    expect(raw[5].readDoubleLE(0)).toBe(0.5);
+    expect([...raw[6]]).toEqual([2, 0, 0, 0, 0x61, 0x62, 0, 0, 0, 0]);
+  });
+
+  it('demo/echo answers a BYTES [1] request unchanged; its output is a BYTES [1] tensor', async () => {
+    const res = await unary<any>(client(echo), 'ModelInfer', {
+      modelName: 'echo',
+      parameters: { delay_ms: { int64Param: 0 } },
+      inputs: [
+        {
+          name: 'text',
+          datatype: 'BYTES',
+          shape: [1],
+          parameters: { encoding: { stringParam: 'utf8' } },
+          contents: { bytesContents: [Buffer.from('hi')] },
+        },
+      ],
+    });
+    expect(res.outputs).toEqual([
+      {
+        name: 'text',
+        datatype: 'BYTES',
+        shape: [1],
+        parameters: { encoding: { stringParam: 'utf8', parameterChoice: 'stringParam' } },
+        contents: null,
+      },
+    ]);
+    expect([...Buffer.from(res.rawOutputContents[0])]).toEqual([2, 0, 0, 0, 0x68, 0x69]);
+  });
+
+  it('refuses what does not fit with INVALID_ARGUMENT and aiges-code', async () => {
+    const c = client(tensors);
+    const refused = async (request: unknown, message: RegExp) => {
+      const err = (await unary(c, 'ModelInfer', request).catch((e: unknown) => e)) as grpc.ServiceError;
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toMatch(message);
+      expect(err.metadata.get('aiges-code')[0]).toMatch(/^10/);
+    };
+    await refused(
+      { modelName: 'tensor-echo', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], rawInputContents: [f32(1)] },
+      /needs 8 bytes, got 4/,
+    );
+    await refused(
+      { modelName: 'tensor-echo', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], rawInputContents: [f32(1, 2), f32(3)] },
+      /2 tensors for 1 inputs/,
+    );
+    await refused(
+      { modelName: 'tensor-echo', inputs: [{ name: 'v', datatype: 'INT32', shape: [2], contents: { intContents: [1] } }] },
+      /needs 2 elements/,
+    );
+    await refused({ modelName: 'tensor-echo', inputs: [{ name: 'v', datatype: 'FP16', shape: [1] }] }, /only as raw contents/);
+    await refused(
+      { modelName: 'tensor-echo', inputs: [{ name: 'x', datatype: 'INT32', shape: [1, 2], contents: { intContents: [1, 2] } }] },
+      /must be a FP32 tensor/,
+    );
+  });
+});
+
+describe('with [auth] mode = "aksk"', () => {
+  it('every V2 method takes signed calls only', async () => {
+    const signed = await startLoader({ auth: { mode: 'aksk', keys_file: writeKeysFile([{ access_key: 'a', secret_key: newSecret() }]) } });
+    try {
+      const c = client(signed);
+      for (const [method, request] of [
+        ['ServerLive', {}],
+        ['ModelMetadata', { name: 'echo' }],
+        [
+          'ModelInfer',
+          { modelName: 'echo', inputs: [{ name: 'data', datatype: 'BYTES', shape: [1], contents: { bytesContents: [Buffer.from('x')] } }] },
+        ],
+      ] as const) {
+        await expect(unary(c, method, request)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+      }
+    } finally {
+      await signed.stop();
+    }
+  });
+});
