@@ -132,19 +132,21 @@ function checkCaller(down: ServerHttp2Stream, headers: IncomingHttpHeaders, rout
 }
 
 /**
- * A new stream to `endpoint`, signed by the balancer when it has a key (`sha256`: the hash of the
- * call's message), or undefined when its connection refuses one at once.
+ * A new stream to `endpoint` (on its bulk connection when `bulk`), signed by the balancer when it
+ * has a key (`sha256`: the hash of the call's message), or undefined when its connection refuses
+ * one at once.
  */
 function open(
   endpoint: Endpoint,
   headers: IncomingHttpHeaders,
   sha256: () => string,
   caller: string | undefined,
+  bulk = false,
 ): ClientHttp2Stream | undefined {
   try {
     const out = upstreamHeaders(headers, endpoint.record.address);
     if (endpoint.link.signs) endpoint.link.sign(out, sha256(), caller);
-    const up = endpoint.link.request(out);
+    const up = endpoint.link.request(out, bulk);
     up.on('error', () => undefined); // its end shows in 'close'
     return up;
   } catch {
@@ -209,7 +211,8 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
     const attempt = (pool: ServicePool, endpoint: Endpoint, retried: boolean): void => {
       const mux = relayable ? endpoint.link.relay() : undefined;
       if (mux !== undefined) return viaRelay(mux, pool, endpoint, retried);
-      const up = open(endpoint, headers, hashed, caller?.accessKey);
+      // A large call goes on the instance's bulk connection: small calls never queue behind it.
+      const up = open(endpoint, headers, hashed, caller?.accessKey, callMessage.length > RELAY_MAX_BYTES);
       if (up === undefined) {
         endpoint.settled();
         return answer(pool, endpoint, retried, undefined, undefined);

@@ -1,6 +1,8 @@
 /**
- * The balancer's HTTP/2 connection to one instance, for forwarding calls as raw streams
- * (balancer-forward.ts). Connected on first use, and again on the first use after it closed,
+ * The balancer's HTTP/2 connections to one instance, for forwarding calls as raw streams
+ * (balancer-forward.ts): one for the Relay stream, sessions and small calls, one for large once
+ * calls ("bulk"), so that a large upload never holds the small calls' frames behind its own on one
+ * TCP stream. Each is connected on first use, and again on the first use after it closed,
  * failed or got a GOAWAY: a dead instance costs a failed connection attempt per call at most,
  * and the load stream (balancer-endpoint.ts) ejects it within moments anyway.
  */
@@ -22,8 +24,15 @@ export const H2_SESSION_WINDOW = 16 * 1024 * 1024;
  */
 export const H2_MAX_SESSION_MEMORY = Number.MAX_SAFE_INTEGER;
 
+type Connection = 'main' | 'bulk';
+
 export class H2Link {
-  #session: ClientHttp2Session | undefined;
+  /**
+   * `main` carries the Relay stream, sessions and small calls; `bulk` large once calls: their DATA
+   * frames fill a connection's TCP stream for as long as they take, and small calls queued behind
+   * them on the same connection would wait that long.
+   */
+  readonly #sessions: Record<Connection, ClientHttp2Session | undefined> = { main: undefined, bulk: undefined };
   #closed = false;
   #relay: RelayStream | undefined;
   /** The instance answered Relay with UNIMPLEMENTED: forward every call as a stream of its own. */
@@ -76,10 +85,13 @@ export class H2Link {
     this.upstream.signer?.sign(headers, this.address, sha256, caller);
   }
 
-  /** A new stream to the instance; throws when the link is closed or the session refuses one. */
-  request(headers: OutgoingHttpHeaders): ClientHttp2Stream {
+  /**
+   * A new stream to the instance, on the bulk connection when `bulk` (a large once call); throws
+   * when the link is closed or the session refuses one.
+   */
+  request(headers: OutgoingHttpHeaders, bulk = false): ClientHttp2Stream {
     if (this.#closed) throw new Error(`link to ${this.address} is closed`);
-    const stream = this.#connected().request(headers, { endStream: false });
+    const stream = this.#connected(bulk ? 'bulk' : 'main').request(headers, { endStream: false });
     this.streamedCalls++;
     return stream;
   }
@@ -88,23 +100,35 @@ export class H2Link {
   close(): void {
     this.#closed = true;
     this.#relay?.end(); // the instance answers the calls open on it, then the stream ends
-    this.#session?.close();
-    this.#session = undefined;
+    for (const kind of ['main', 'bulk'] as const) {
+      this.#sessions[kind]?.close();
+      this.#sessions[kind] = undefined;
+    }
   }
 
-  #connected(): ClientHttp2Session {
-    const current = this.#session;
+  /** The connection of `kind`, connected again when it closed, failed or got a GOAWAY. */
+  #connected(kind: Connection = 'main'): ClientHttp2Session {
+    const current = this.#sessions[kind];
     if (current !== undefined && !current.closed && !current.destroyed) return current;
+    const session = this.#connect(
+      () => this.#sessions[kind],
+      () => (this.#sessions[kind] = undefined),
+    );
+    this.#sessions[kind] = session;
+    return session;
+  }
+
+  /** A new connection; `forget` runs when it fails, gets a GOAWAY or closes while still `held`. */
+  #connect(held: () => ClientHttp2Session | undefined, forget: () => void): ClientHttp2Session {
     const session = connectH2(this.address, this.upstream, { settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY });
-    const forget = () => {
-      if (this.#session === session) this.#session = undefined;
+    const drop = () => {
+      if (held() === session) forget();
     };
     // Failures reach each stream on the session as its own error or reset.
-    session.on('error', forget);
-    session.on('goaway', forget);
-    session.on('close', forget);
+    session.on('error', drop);
+    session.on('goaway', drop);
+    session.on('close', drop);
     session.once('connect', () => session.setLocalWindowSize(H2_SESSION_WINDOW));
-    this.#session = session;
     return session;
   }
 }

@@ -9,15 +9,17 @@
  *    in a loop; a new loader starts and registers; the time from its "registered in polaris" log
  *    line to the first call answered through the balancer (same clock, same machine).
  * 3. A large upload beside small calls: small 1 KiB calls' p99 through `aiges lb` while idle, then
- *    while another client keeps one 32 MiB Infer in flight through the same balancer (target: p99
- *    within 2× of idle; issue 14).
+ *    while another client keeps one 32 MiB Infer in flight through the same balancer to another
+ *    service's loader (target: p99 within 2× of idle; issue 14).
  *
  * Every process is real: etcd (test/polaris/etcd.ts), `aiges serve` and `aiges lb` from dist/.
  * The load generator is the server sections' (load.ts: aiges xtest's closed loop and HDR histogram).
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
 import { createLoaderClient, type InferRequest, infer } from '../../loader/tools/client.js';
+import { SERVICE_METADATA } from '../../polaris/balancer/forward.js';
 import { runCli, startServe, type CliProcess } from '../cli/serve-process.js';
 import { TestEtcd } from '../polaris/etcd.js';
 import { textItem } from '../server/grpc-helpers.js';
@@ -100,16 +102,28 @@ async function startBareProxy(root: string, target: string): Promise<{ port: num
   return { port: (JSON.parse(line) as { port: number }).port, pid: child.pid as number, kill: () => child.kill() };
 }
 
-/** One `aiges serve demo/echo` registered in `etcd` (with `loaderArgs`) and an `aiges lb` that admitted it. */
-async function startFleet(
-  etcd: TestEtcd,
-  loaderArgs: readonly string[],
-  children: CliProcess[],
-): Promise<{ loader: Awaited<ReturnType<typeof startServe>>; lb: CliProcess; lbPort: number }> {
+type Serve = Awaited<ReturnType<typeof startServe>>;
+
+/** An `aiges serve demo/echo` registered in `etcd` (with `loaderArgs`). */
+async function registered(etcd: TestEtcd, loaderArgs: readonly string[], children: CliProcess[]): Promise<Serve> {
   const loader = await startServe(['demo/echo', '--capacity', '256', ...loaderArgs, '--set', `polaris.endpoints=${etcd.endpoint}`]);
   children.push(loader);
   await loader.waitForLog('registered in polaris');
-  const lb = runCli(['lb', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--service', 'echo']);
+  return loader;
+}
+
+/**
+ * One `aiges serve demo/echo` registered in `etcd` as service echo, and an `aiges lb` fronting echo
+ * and `alsoFronted` that admitted it.
+ */
+async function startFleet(
+  etcd: TestEtcd,
+  children: CliProcess[],
+  alsoFronted: readonly string[] = [],
+): Promise<{ loader: Serve; lb: CliProcess; lbPort: number }> {
+  const loader = await registered(etcd, [], children);
+  const services = ['echo', ...alsoFronted].flatMap((s) => ['--service', s]);
+  const lb = runCli(['lb', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', ...services]);
   children.push(lb);
   const lbPort = Number((await lb.waitForLog('balancer listening'))['port']);
   await lb.waitForLog('instance admitted');
@@ -123,7 +137,7 @@ async function throughput(
   children: CliProcess[],
   progress: (line: string) => void,
 ): Promise<Record<Path, PathStats>> {
-  const { loader, lb, lbPort } = await startFleet(etcd, [], children);
+  const { loader, lb, lbPort } = await startFleet(etcd, children);
   const bare = await startBareProxy(root, `127.0.0.1:${loader.grpcPort}`);
   const ports: Record<Path, number> = { direct: loader.grpcPort, lb: lbPort, bare: bare.port };
   const pids: Record<Path, number> = { direct: loader.proc.pid as number, lb: lb.proc.pid as number, bare: bare.pid };
@@ -211,7 +225,10 @@ async function uploadIsolation(
   children: CliProcess[],
   progress: (line: string) => void,
 ): Promise<UploadIsolation> {
-  const { loader, lb, lbPort } = await startFleet(etcd, ['--set', `limits.max_message_bytes=${2 * UPLOAD_BYTES}`], children);
+  // The upload goes to a loader of its own (service bulk): what is measured is the balancer's
+  // isolation of one client's calls from another's, not one loader's CPU shared by both.
+  const bulk = await registered(etcd, ['--set', `limits.max_message_bytes=${2 * UPLOAD_BYTES}`, '--set', 'polaris.service=bulk'], children);
+  const { loader, lb, lbPort } = await startFleet(etcd, children, ['bulk']);
 
   const small = grpcTarget(lbPort, Buffer.alloc(1024, 7));
   await small.check();
@@ -221,15 +238,24 @@ async function uploadIsolation(
   progress(`  balancer small calls, idle: p50 ${ms(idle.p50Ms)}, p99 ${ms(idle.p99Ms)}`);
 
   const big = createLoaderClient(`127.0.0.1:${lbPort}`);
-  const request: InferRequest = { service: 'echo', items: [{ key: 'data', type: 4, status: 3, data: Buffer.alloc(UPLOAD_BYTES, 9) }] };
+  // The loader serves its plugin (echo) under the polaris service name bulk: the balancer routes by
+  // aiges-service, the loader takes its only plugin for the empty service.
+  const request: InferRequest = { service: '', items: [{ key: 'data', type: 4, status: 3, data: Buffer.alloc(UPLOAD_BYTES, 9) }] };
+  const routed = new grpc.Metadata();
+  routed.set(SERVICE_METADATA, 'bulk');
+  const upload = () =>
+    new Promise<void>((resolve, reject) =>
+      big.Infer(request, routed, { deadline: Date.now() + 60_000 }, (err) => (err ? reject(err) : resolve())),
+    );
   let uploading = true;
   let uploads = 0;
   const uploader = (async () => {
     while (uploading) {
-      await infer(big, request, 60_000);
+      await upload();
       uploads++;
     }
   })();
+  uploader.catch(() => undefined); // awaited below, after the window
   // The first upload is under way before the window opens (its warm-up covers it).
   const withUpload = await load();
   const counted = uploads;
@@ -243,6 +269,7 @@ async function uploadIsolation(
   );
   await stop(lb);
   await stop(loader);
+  await stop(bulk);
   return { uploadBytes: UPLOAD_BYTES, concurrency: SMALL_CONCURRENCY, idle, withUpload, uploads: counted };
 }
 
