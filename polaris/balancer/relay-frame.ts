@@ -73,11 +73,17 @@ export function decodeReply(bytes: Buffer): RelayReply {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Largest Relay reply taken (the balancer's own default message limit): a longer one breaks the stream. */
+export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+
 /**
  * Splits a stream of bytes into gRPC messages, whatever the chunking. Compressed messages are
- * refused: the balancer asks for none (no grpc-accept-encoding on the Relay stream).
+ * refused: the balancer asks for none (no grpc-accept-encoding on the Relay stream). A message
+ * whose length prefix is over `maxBytes` throws at once, before any of it is buffered.
  */
 export class MessageSplitter {
+  constructor(private readonly maxBytes = MAX_REPLY_BYTES) {}
+
   #pending: Buffer[] = [];
   #bytes = 0;
   /** Prefix plus length of the message being received, once its prefix is in. */
@@ -93,7 +99,9 @@ export class MessageSplitter {
         if ((this.#pending[0] as Buffer).length < PREFIX_BYTES) this.#pending = [Buffer.concat(this.#pending, this.#bytes)];
         const head = this.#pending[0] as Buffer;
         if (head[0] !== 0) throw new Error('a compressed Relay frame (none was asked for)');
-        this.#need = PREFIX_BYTES + head.readUInt32BE(1);
+        const length = head.readUInt32BE(1);
+        if (length > this.maxBytes) throw new Error(`a Relay frame of ${length} bytes is over the limit of ${this.maxBytes}`);
+        this.#need = PREFIX_BYTES + length;
       }
       // NOTE: the chunks are joined once the whole message is in, not on every chunk.
       if (this.#bytes < this.#need) return;

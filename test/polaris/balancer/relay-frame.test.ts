@@ -67,4 +67,15 @@ describe('RelayFrame codec', () => {
     const splitter = new MessageSplitter();
     expect(() => splitter.push(Buffer.from([1, 0, 0, 0, 1, 9]), () => undefined)).toThrow(/compressed/);
   });
+
+  it('refuses a message whose length prefix is over its limit, from the prefix alone', () => {
+    const splitter = new MessageSplitter(16);
+    const got: Buffer[] = [];
+    splitter.push(Buffer.from([0, 0, 0, 0, 16, ...Buffer.alloc(16, 1)]), (m) => got.push(m));
+    expect(got).toHaveLength(1);
+    // 4 GiB promised, five bytes sent: refused before anything is buffered.
+    expect(() => splitter.push(Buffer.from([0, 0xff, 0xff, 0xff, 0xff]), () => undefined)).toThrow(
+      'a Relay frame of 4294967295 bytes is over the limit of 16',
+    );
+  });
 });
