@@ -132,13 +132,17 @@ export class PolarisLink {
     this.hot.close();
     const registration = this.#registration;
     if (registration === undefined) return;
+    const inPlace = registration.state === 'registered';
     try {
       await withTimeout(
         registration.deregister(),
         DEREGISTER_TIMEOUT_MS,
         () => new Error(`polaris deregister: no answer within ${DEREGISTER_TIMEOUT_MS} ms`),
       );
-      this.log.info({ instance: registration.record.id }, 'deregistered from polaris');
+      this.log.info(
+        { instance: registration.record.id },
+        inPlace ? 'deregistered from polaris' : 'stopped registering in polaris (the registration was not in place)',
+      );
     } catch (err) {
       this.log.warn({ err }, 'could not deregister from polaris; the record expires with its lease');
     }

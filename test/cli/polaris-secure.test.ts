@@ -151,6 +151,9 @@ describe('aiges polaris', () => {
     }
     // Stopped, the loader deregistered itself (revoking its lease needs write on its keys: it has it).
     expect(serve.logs.some((l) => l['msg'] === 'deregistered from polaris')).toBe(true);
+    // The impostor's registration was never in place: it says so instead.
+    expect(impostor.logs.map((l) => l['msg'])).toContain('stopped registering in polaris (the registration was not in place)');
+    expect(impostor.logs.some((l) => l['msg'] === 'deregistered from polaris')).toBe(false);
     const after = await aiges(['services', 'ls', 'echo', '--json'], operator());
     expect(JSON.parse(after.stdout)).toEqual([]);
   }, 45_000);
