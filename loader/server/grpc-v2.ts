@@ -4,7 +4,8 @@
  * tensor codec (v2-tensors.ts) and the tensor ↔ item mapping (v2-items.ts) are REST's.
  *
  * ModelInfer takes each input's data from `raw_input_contents` (all inputs, in order) or from its
- * typed `contents`, never both, and answers every output in `raw_output_contents`.
+ * typed `contents`, never both, and answers every output in `raw_output_contents`. ModelStreamInfer
+ * is grpc-v2-stream.ts's, on the same conversions.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes } from '../errors.js';
@@ -16,6 +17,7 @@ import type { InferParameter__Output } from '../../proto/gen/inference/InferPara
 import type { ModelInferRequest__Output } from '../../proto/gen/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../proto/gen/inference/ModelInferResponse.js';
 import { callerOf } from './grpc-auth.js';
+import type { StreamInferCall } from './grpc-v2-stream.js';
 import { grpcError } from './grpc-errors.js';
 import {
   checkRequestedOutputs,
@@ -42,6 +44,8 @@ export interface V2GrpcDeps {
   malformed: (value: unknown) => AigesError | undefined;
   /** The client's deadline and cancel, as grpc.ts reads them. */
   callOptions: (call: grpc.ServerUnaryCall<unknown, unknown>) => CallOptions;
+  /** Serves one ModelStreamInfer call (grpc-v2-stream.ts). */
+  streamInfer: (call: StreamInferCall) => void;
 }
 
 /** ModelInfer's response codec (the proto-loader method definition's). */
@@ -221,5 +225,6 @@ export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInfere
         (err: unknown) => callback(grpcError(err)),
       );
     },
+    ModelStreamInfer: deps.streamInfer,
   };
 }
