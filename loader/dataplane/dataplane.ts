@@ -4,6 +4,7 @@
  * - `infer` (once mode), with an `encode` that turns the output into the adapter's answer;
  * - `sessionStream` (a session driven by one stream of messages: gRPC);
  * - `sessionStep` (a session carried across requests that share a sid: AIGes's HTTP JSON);
+ * - `streamCalls` (once calls and keyed sessions multiplexed on one stream: V2 gRPC ModelStreamInfer);
  * - `openSession` (the session itself, for in-process callers: the test harness, `aiges check`).
  * Every feature — validation, admission, deadlines, cancellation, metrics, logging, output release —
  * lives here and in the call objects it makes (call.ts), so every protocol has it.
@@ -24,6 +25,7 @@ import type { SessionSink } from './results.js';
 import { Session } from './session.js';
 import { type SessionStep, SessionSteps, type StepAnswer } from './session-steps.js';
 import { type SessionMessage, SessionStream } from './session-stream.js';
+import { StreamCalls } from './stream-calls.js';
 
 export type { Caller, CallOptions, Cancellable } from './call.js';
 
@@ -195,6 +197,11 @@ export class Dataplane {
   sessionStream(sink: SessionSink, options: CallOptions = {}): SessionStream {
     const plane = { deadlines: this.#deadlines, openSession: (open: SessionOpen, o: CallOptions) => this.openSession(open, o) };
     return new SessionStream(plane, sink, options, this.#limits.session_idle_timeout_ms);
+  }
+
+  /** Once calls and keyed sessions on one stream (see stream-calls.ts). */
+  streamCalls<S extends SessionSink>(): StreamCalls<S> {
+    return new StreamCalls<S>({ sessionStream: (sink, options) => this.sessionStream(sink, options) });
   }
 
   /** One request of a session carried across requests (see session-steps.ts). */

@@ -6,8 +6,8 @@
  *
  * What is hashed: a method with one request message (Infer, Metadata, WatchLoad) signs that
  * message's bytes as sent, checked when it arrives; a method with a request stream (Session,
- * Relay) signs the empty body and is checked once, at its start: the stream is one call, its
- * messages ride inside it (their integrity is the transport's: TLS).
+ * Relay, V2 ModelStreamInfer) signs the empty body and is checked once, at its start: the stream
+ * is one call, its messages ride inside it (their integrity is the transport's: TLS).
  *
  * A call signed by a balancer's key (`relay = true`) is the call of the key its `aiges-caller`
  * metadata names (the balancer checked that key's signature at its edge); on its Relay stream, each

@@ -14,6 +14,8 @@
  *   method (`limits.default_deadline_ms`, `limits.session_deadline_ms`), plus as much again up to
  *   BACKSTOP_GRACE_MS, at most 2^31 - 1 ms in all. It fires only where the data plane has not answered: a request still
  *   arriving, or stalled.
+ * V2 ModelStreamInfer gets both for a client's deadline only: without one the stream has no
+ * deadline, each once call and session on it has the loader's default.
  * Other methods (Relay, WatchLoad, Metadata, health) keep their header, clamped.
  */
 import type { EventEmitter } from 'node:events';
@@ -26,6 +28,9 @@ export const MAX_GRPC_TIMEOUT_MS = 2 ** 31 - 1;
 export const BACKSTOP_GRACE_MS = 5_000;
 /** The header carrying the client's deadline (epoch ms) from here to the adapter. */
 export const DEADLINE_HEADER = 'aiges-deadline';
+
+/** A stream of once calls and sessions: only a client's deadline is passed on (no default of its own). */
+const STREAM_INFER_PATH = '/inference.GRPCInferenceService/ModelStreamInfer';
 
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
 /** The header's form (grpc-js matches it unanchored, as here). */
@@ -64,6 +69,12 @@ export function guardDeadline(headers: IncomingHttpHeaders, defaults: DefaultDea
           : undefined;
   const value = headers['grpc-timeout'];
   const client = timeoutMs(value);
+  if (path === STREAM_INFER_PATH && defaults !== undefined && client !== undefined) {
+    // No default: each call on the stream has its own; the client's deadline bounds them all.
+    headers[DEADLINE_HEADER] = String(now + client);
+    headers['grpc-timeout'] = timeoutText(client + Math.min(client, BACKSTOP_GRACE_MS));
+    return;
+  }
   if (limit === undefined) {
     if (client !== undefined && client > MAX_GRPC_TIMEOUT_MS) headers['grpc-timeout'] = timeoutText(client);
     return;

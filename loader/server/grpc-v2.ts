@@ -4,7 +4,8 @@
  * tensor codec (v2-tensors.ts) and the tensor ↔ item mapping (v2-items.ts) are REST's.
  *
  * ModelInfer takes each input's data from `raw_input_contents` (all inputs, in order) or from its
- * typed `contents`, never both, and answers every output in `raw_output_contents`.
+ * typed `contents`, never both, and answers every output in `raw_output_contents`. ModelStreamInfer
+ * is grpc-v2-stream.ts's, on the same conversions.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes } from '../errors.js';
@@ -16,6 +17,7 @@ import type { InferParameter__Output } from '../../proto/gen/inference/InferPara
 import type { ModelInferRequest__Output } from '../../proto/gen/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../proto/gen/inference/ModelInferResponse.js';
 import { callerOf } from './grpc-auth.js';
+import type { StreamInferCall } from './grpc-v2-stream.js';
 import { grpcError } from './grpc-errors.js';
 import {
   checkRequestedOutputs,
@@ -42,6 +44,8 @@ export interface V2GrpcDeps {
   malformed: (value: unknown) => AigesError | undefined;
   /** The client's deadline and cancel, as grpc.ts reads them. */
   callOptions: (call: grpc.ServerUnaryCall<unknown, unknown>) => CallOptions;
+  /** Serves one ModelStreamInfer call (grpc-v2-stream.ts). */
+  streamInfer: (call: StreamInferCall) => void;
 }
 
 /** ModelInfer's response codec (the proto-loader method definition's). */
@@ -64,7 +68,7 @@ function parameterValue(p: InferParameter__Output): ParameterValue {
   }
 }
 
-function parametersOf(map: Record<string, InferParameter__Output> | undefined): Record<string, ParameterValue> {
+export function parametersOf(map: Record<string, InferParameter__Output> | undefined): Record<string, ParameterValue> {
   const out: Record<string, ParameterValue> = {};
   for (const name in map) if (name !== '__proto__') out[name] = parameterValue(map[name] as InferParameter__Output);
   return out;
@@ -113,9 +117,57 @@ function emptyContents() {
   };
 }
 
+/** The deadline of a call: the client's, or the request's `timeout` parameter when sooner. */
+export function callDeadline(parameters: Readonly<Record<string, ParameterValue>>, client: number | undefined): number | undefined {
+  const timeout = timeoutDeadline(parameters);
+  return client === undefined ? timeout : timeout === undefined ? client : Math.min(client, timeout);
+}
+
+/** A request's inputs as items, and the output names it asks for (checked). */
+export function requestItems(meta: ServiceMetadata, req: ModelInferRequest__Output): { items: DataItem[]; requested: string[] } {
+  const requested = req.outputs.map((o) => o.name);
+  if (requested.length > 0) checkRequestedOutputs(meta, requested);
+  return { items: inputTensors(req).map((tensor) => inputItem(meta, tensor)), requested };
+}
+
+/** Output items → a ModelInferResponse, every output raw; only the `requested` ones when any are. */
+export function inferResponse(
+  meta: ServiceMetadata,
+  out: readonly DataItem[],
+  id: string,
+  requested: readonly string[],
+  parameters?: ModelInferResponse['parameters'],
+): ModelInferResponse {
+  let tensors = out.map(outputTensor);
+  if (requested.length > 0) tensors = requested.flatMap((name) => tensors.filter((t) => t.name === name));
+  const response: ModelInferResponse = {
+    modelName: meta.service,
+    modelVersion: modelVersion(meta),
+    id,
+    parameters,
+    outputs: [],
+    rawOutputContents: [],
+  };
+  for (const t of tensors) {
+    const parameters: Record<string, { stringParam: string }> = {};
+    for (const name in t.parameters) parameters[name] = { stringParam: t.parameters[name] as string };
+    response.outputs?.push({ name: t.name, datatype: t.datatype, shape: t.shape, parameters });
+    const data = t.elements !== undefined ? Buffer.concat(bytesRaw(t.elements)) : (t.data as Buffer);
+    if (t.elements === undefined) {
+      try {
+        checkRaw(t.name, t.datatype, t.shape, data);
+      } catch (err) {
+        throw new AigesError(Codes.INVALID_OUTPUT, `output "${t.name}": ${(err as Error).message}`);
+      }
+    }
+    response.rawOutputContents?.push(data);
+  }
+  return response;
+}
+
 /** One ModelInfer: wire → items, the data plane's once call, items → serialized response. */
 export function modelInfer(
-  dataplane: Dataplane,
+  dataplane: Pick<Dataplane, 'infer'>,
   codec: ModelInferCodec,
   meta: ServiceMetadata,
   req: ModelInferRequest__Output,
@@ -123,40 +175,12 @@ export function modelInfer(
 ): Promise<Buffer> {
   const parameters = parametersOf(req.parameters);
   refuseSequence(parameters, 'ModelInfer');
-  const requested = req.outputs.map((o) => o.name);
-  if (requested.length > 0) checkRequestedOutputs(meta, requested);
-  const items = inputTensors(req).map((tensor) => inputItem(meta, tensor));
+  const { items, requested } = requestItems(meta, req);
   const params = requestParams(parameters, req.id);
-  const timeout = timeoutDeadline(parameters);
-  const deadline =
-    options.deadline === undefined ? timeout : timeout === undefined ? options.deadline : Math.min(options.deadline, timeout);
-  const encode = (out: DataItem[], sid: string): Buffer => {
-    let tensors = out.map(outputTensor);
-    if (requested.length > 0) tensors = requested.flatMap((name) => tensors.filter((t) => t.name === name));
-    const response: ModelInferResponse = {
-      modelName: meta.service,
-      modelVersion: modelVersion(meta),
-      id: req.id === '' ? sid : req.id,
-      outputs: [],
-      rawOutputContents: [],
-    };
-    for (const t of tensors) {
-      const parameters: Record<string, { stringParam: string }> = {};
-      for (const name in t.parameters) parameters[name] = { stringParam: t.parameters[name] as string };
-      response.outputs?.push({ name: t.name, datatype: t.datatype, shape: t.shape, parameters });
-      const data = t.elements !== undefined ? Buffer.concat(bytesRaw(t.elements)) : (t.data as Buffer);
-      if (t.elements === undefined) {
-        try {
-          checkRaw(t.name, t.datatype, t.shape, data);
-        } catch (err) {
-          throw new AigesError(Codes.INVALID_OUTPUT, `output "${t.name}": ${(err as Error).message}`);
-        }
-      }
-      response.rawOutputContents?.push(data);
-    }
-    // Serialized here: the plugin may take its output memory back once the answer is encoded.
-    return codec.responseSerialize(response);
-  };
+  const deadline = callDeadline(parameters, options.deadline);
+  // Serialized here: the plugin may take its output memory back once the answer is encoded.
+  const encode = (out: DataItem[], sid: string): Buffer =>
+    codec.responseSerialize(inferResponse(meta, out, req.id === '' ? sid : req.id, requested));
   return dataplane.infer({ service: meta.service, params, headers: {}, items }, { ...options, deadline, encode });
 }
 
@@ -201,5 +225,6 @@ export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInfere
         (err: unknown) => callback(grpcError(err)),
       );
     },
+    ModelStreamInfer: deps.streamInfer,
   };
 }

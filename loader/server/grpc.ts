@@ -14,6 +14,7 @@ import { grpcServerCredentials } from '../lib/tls-servers.js';
 import { loadHealthProto, loadInferenceProto, loadLoaderProto } from '../../proto/load.js';
 import { installRoot } from '../lib/install-root.js';
 import { type ModelInferCodec, v2Handlers } from './grpc-v2.js';
+import { serveStreamInfer, type StreamInferCodec } from './grpc-v2-stream.js';
 import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
 import { contentSha256 } from '../../plugins/aksk.js';
@@ -203,6 +204,13 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
         caller: callerOf(call.metadata),
         onCancel: (target) => cancelOnCancelled(call, target),
       }),
+      streamInfer: (call) =>
+        serveStreamInfer(call, {
+          dataplane: deps.dataplane,
+          codec: inference.ModelStreamInfer as unknown as StreamInferCodec,
+          malformed: malformedError,
+          options: { deadline: deadlineOf(call as never), caller: callerOf(call.metadata) },
+        }),
     },
     inference.ModelInfer as unknown as ModelInferCodec,
   );

@@ -15,6 +15,7 @@ const NOW = 1_000_000;
 const DEFAULTS = { default_deadline_ms: 30_000, session_deadline_ms: 600_000 };
 const INFER = '/aiges.v1.Loader/Infer';
 const SESSION = '/aiges.v1.Loader/Session';
+const STREAM_INFER = '/inference.GRPCInferenceService/ModelStreamInfer';
 
 function guarded(path: string, timeout: string | undefined, extra: IncomingHttpHeaders = {}, defaults = DEFAULTS) {
   const headers: IncomingHttpHeaders = { ':path': path, ...extra, ...(timeout === undefined ? {} : { 'grpc-timeout': timeout }) };
@@ -35,6 +36,8 @@ describe('guardDeadline', () => {
     ['/aiges.v1.Loader/Relay', '2592000S', '2147483S', undefined], // other methods: clamped only
     ['/aiges.v1.Loader/Relay', '5S', '5S', undefined],
     ['/aiges.v1.Loader/WatchLoad', undefined, undefined, undefined],
+    [STREAM_INFER, undefined, undefined, undefined], // no default: each call on the stream has its own
+    [STREAM_INFER, '100m', '200m', String(NOW + 100)],
   ])('%s with grpc-timeout %s → %s, deadline %s', (path, timeout, backstop, deadline) => {
     expect(guarded(path, timeout)).toEqual({ timeout: backstop, deadline });
   });
