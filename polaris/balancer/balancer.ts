@@ -28,7 +28,7 @@ import { installRoot } from '../../loader/lib/install-root.js';
 import { loadHealthProto, loadInferenceProto } from '../../proto/load.js';
 import type { EndpointSnapshot } from './endpoint.js';
 import type { EdgeAuth, HopSigner } from './edge-auth.js';
-import { forwardSession, forwardUnary, type Router } from './forward.js';
+import { checkOwnCall, forwardSession, forwardUnary, type Router } from './forward.js';
 import { balancerHealth, type HealthView, type ServingStatus } from './health.js';
 import { H2_MAX_SESSION_MEMORY, H2_SESSION_WINDOW, H2_SETTINGS, H2Link } from './link.js';
 import { ServicePool } from './pool.js';
@@ -40,6 +40,8 @@ import type { Discovery } from '../store/types.js';
 
 /** Services watched at most when the balancer fronts whatever requests name. */
 export const MAX_SERVICES = 256;
+/** Methods of the Open Inference Protocol V2; those not forwarded (route.ts) are the balancer's own. */
+const V2_PREFIX = '/inference.GRPCInferenceService/';
 /** Default of `drainGraceMs`. */
 const DRAIN_GRACE_MS = 10_000;
 /** Default of `maxMessageBytes`: above any loader's own limit that makes sense (16 MiB default). */
@@ -242,6 +244,14 @@ export class Balancer implements Router, HealthView, ReadyView {
     if (route?.mode === 'unary') return forwardUnary(stream, headers, this);
     if (route?.mode === 'stream') return forwardSession(stream, headers, this);
     // Anything else (health, V2 server methods, unknown methods) is the balancer's own grpc-js server's to answer.
+    // NOTE: with AK/SK, the V2 server methods are signed calls, as at a loader; health stays open (probes).
+    if (this.edge !== undefined && path.startsWith(V2_PREFIX))
+      return checkOwnCall(stream, headers, this, (initial) => this.#toOwn(stream, headers, initial));
+    this.#toOwn(stream, headers, []);
+  }
+
+  /** Relays a call to the balancer's own grpc-js server; `initial`: its request bytes read already. */
+  #toOwn(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, initial: readonly Buffer[]): void {
     const link = this.#ownLink;
     if (link === undefined) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is starting'));
     let up: ClientHttp2Stream;
@@ -251,7 +261,7 @@ export class Balancer implements Router, HealthView, ReadyView {
       return respondError(stream, err);
     }
     up.on('error', () => undefined);
-    relay(stream, up, [], link.address, () => undefined);
+    relay(stream, up, initial, link.address, () => undefined);
   }
 
   #open(service: string): Promise<ServicePool> {

@@ -361,3 +361,41 @@ export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHea
   };
   down.on('data', onData);
 }
+
+/**
+ * A unary call the balancer answers itself (its V2 server methods, v2-server.ts), checked at the
+ * edge as a loader checks them: the signature when its headers arrive, its message's hash at its
+ * end; then `answer` with the request bytes read. A refusal answers `down`. Without AK/SK at the
+ * edge, `answer` runs at once with nothing read.
+ */
+export function checkOwnCall(
+  down: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  router: Router,
+  answer: (initial: readonly Buffer[]) => void,
+): void {
+  const caller = checkCaller(down, headers, router);
+  if (caller === null) return;
+  if (caller === undefined) return answer([]);
+  const body = new FirstMessage(headers['grpc-encoding'] as string | undefined, router.maxMessageBytes);
+  let message: Buffer | undefined;
+  let refused = false;
+  down.on('data', (chunk: Buffer) => {
+    if (refused) return;
+    try {
+      message = body.push(chunk) ?? message;
+    } catch (err) {
+      refused = true;
+      respondError(down, err);
+    }
+  });
+  down.once('end', () => {
+    if (refused) return;
+    try {
+      caller.checkBody(message === undefined ? EMPTY_CONTENT_SHA256 : contentSha256(message));
+    } catch (err) {
+      return respondError(down, err);
+    }
+    answer(body.chunks);
+  });
+}

@@ -11,7 +11,6 @@ import { AkSkAuth } from '../../../loader/auth/aksk.js';
 import { KeysFile } from '../../../loader/auth/keys.js';
 import { AuthSection } from '../../../loader/config/schema.js';
 import { installRoot } from '../../../loader/lib/install-root.js';
-import { authorityOf, bufferPassing, signingInterceptor } from '../../../loader/lib/grpc-sign.js';
 import type { Loader } from '../../../loader/loader.js';
 import { createLogger } from '../../../loader/log.js';
 import { AuthCounts, type AuthResult } from '../../../loader/metrics.js';
@@ -23,7 +22,7 @@ import type { ModelInferRequest } from '../../../proto/gen/inference/ModelInferR
 import type { ModelInferResponse__Output } from '../../../proto/gen/inference/ModelInferResponse.js';
 import { loadInferenceProto } from '../../../proto/load.js';
 import { newSecret, type TestKey, writeKeysFile } from '../../server/auth-helpers.js';
-import { expectGrpcError, FIXTURES, gate, useGates } from '../../server/grpc-helpers.js';
+import { expectGrpcError, FIXTURES, gate, healthClient, inferenceClient, useGates, v2Unary } from '../../server/grpc-helpers.js';
 import { startLoader } from '../../server/http-helpers.js';
 import { FakeDiscovery, record } from '../fake-discovery.js';
 import { onceCalls, type RunningBalancer, startBalancerWith } from './helpers.js';
@@ -57,31 +56,14 @@ async function live(b: RunningBalancer, service: string, n: number): Promise<voi
   await vi.waitFor(() => expect(b.balancer.snapshot()[service]?.filter((e) => e.live).length).toBe(n));
 }
 
-/** A V2 client of `address`; with `key`, every call signed with it. */
-function v2Client(address: string, key?: TestKey): GRPCInferenceServiceClient {
-  const Client = loadInferenceProto().inference.GRPCInferenceService;
-  let c: GRPCInferenceServiceClient;
-  if (key === undefined) c = new Client(address, grpc.credentials.createInsecure());
-  else {
-    const authority = authorityOf(address);
-    const Signed = grpc.makeGenericClientConstructor(bufferPassing(Client.service), 'GRPCInferenceService') as unknown as typeof Client;
-    c = new Signed(address, grpc.credentials.createInsecure(), {
-      'grpc.default_authority': authority,
-      interceptors: [signingInterceptor({ accessKey: key.access_key, secretKey: key.secret_key }, authority)],
-    });
-  }
+/** A V2 client of `address`, closed after the test; with `key`, signed (see inferenceClient). */
+function v2Client(address: string, key?: TestKey, tamper?: Buffer): GRPCInferenceServiceClient {
+  const c = inferenceClient(address, key === undefined ? undefined : { accessKey: key.access_key, secretKey: key.secret_key }, tamper);
   cleanups.push(() => c.close());
   return c;
 }
 
-/** Calls a unary method, with `metadata` if given; resolves with the answer or rejects with the error. */
-function unary<Res>(c: GRPCInferenceServiceClient, method: string, request: unknown, metadata = new grpc.Metadata()): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    (c as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[
-      method
-    ]?.call(c, request, metadata, (err, value) => (err === null ? resolve(value) : reject(err)));
-  });
-}
+const unary = v2Unary;
 
 /** A ModelInfer of a text-in, text-out model (demo/echo, the gated fixture). */
 function textInfer(model: string, key: string, text: string | Buffer): ModelInferRequest {
@@ -94,6 +76,27 @@ function textInfer(model: string, key: string, text: string | Buffer): ModelInfe
 /** The one BYTES output's element, as text (raw contents: 4-byte length, then the bytes). */
 function textOut(res: ModelInferResponse__Output): string {
   return (res.rawOutputContents[0] as Buffer).subarray(4).toString();
+}
+
+const modelInferSerialize = loadInferenceProto().inference.GRPCInferenceService.service.ModelInfer.requestSerialize as (
+  value: ModelInferRequest,
+) => Buffer;
+
+/**
+ * A ModelStreamInfer stream of `c` writing `requests`, then half-closed unless `end` is false;
+ * resolves with its responses (as bytes) at its OK end.
+ */
+function modelStream(c: GRPCInferenceServiceClient, requests: ModelInferRequest[], end = true): Promise<Buffer[]> {
+  // NOTE: by path: the V2 proto here has no ModelStreamInfer yet.
+  const call = c.makeBidiStreamRequest(STREAM_PATH, modelInferSerialize, (b: Buffer) => b);
+  const got: Buffer[] = [];
+  call.on('data', (b: Buffer) => got.push(b));
+  for (const r of requests) call.write(r);
+  if (end) call.end();
+  return new Promise((resolve, reject) => {
+    call.on('error', reject);
+    call.on('status', (s) => s.code === grpc.status.OK && resolve(got));
+  });
 }
 
 const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
@@ -173,20 +176,7 @@ describe('V2 gRPC through the balancer', () => {
     discovery.add(record('echo', echo.grpcPort, 64));
     const lb = await balancer(discovery, ['echo'], { sessionOpenTimeoutMs: 300 });
     await live(lb, 'echo', 1);
-    const c = v2Client(lb.address);
-    const serialize = loadInferenceProto().inference.GRPCInferenceService.service.ModelInfer.requestSerialize as (v: unknown) => Buffer;
-    /** A ModelStreamInfer stream writing `requests`, then half-closed; resolves at its OK end. */
-    const stream = (requests: ModelInferRequest[], end = true): Promise<Buffer[]> => {
-      const call = c.makeBidiStreamRequest(STREAM_PATH, serialize, (b: Buffer) => b);
-      const got: Buffer[] = [];
-      call.on('data', (b: Buffer) => got.push(b));
-      for (const r of requests) call.write(r);
-      if (end) call.end();
-      return new Promise((resolve, reject) => {
-        call.on('error', reject);
-        call.on('status', (s) => s.code === grpc.status.OK && resolve(got));
-      });
-    };
+    const stream = (requests: ModelInferRequest[], end = true) => modelStream(v2Client(lb.address), requests, end);
 
     // NOTE: this loader has no ModelStreamInfer yet: it answers UNIMPLEMENTED, and that status
     // comes back through the stream the balancer opened to it.
@@ -277,7 +267,37 @@ describe('V2 gRPC through the balancer with AK/SK', () => {
     await expectGrpcError(unary(v2Client(lb.address, bob), 'ModelReady', { name: 'echo' }), grpc.status.PERMISSION_DENIED, 10207);
     expect(await onceCalls(echo)).toBe(2);
 
-    // The server methods are the balancer's own, open like its grpc.health.v1.
-    expect(await unary(v2Client(lb.address), 'ServerReady', {})).toEqual({ ready: true });
+    // A message that is not the one signed: refused at the edge once it is whole.
+    const other = modelInferSerialize(textInfer('echo', 'text', 'not signed'));
+    const tamperedDetails = await expectGrpcError(
+      unary(v2Client(lb.address, alice, other), 'ModelInfer', textInfer('echo', 'text', 'signed')),
+      grpc.status.UNAUTHENTICATED,
+      10206,
+    );
+    expect(tamperedDetails).toMatch(/sha256/i);
+    expect(await onceCalls(echo)).toBe(2);
+
+    // A ModelStreamInfer stream: signed at its start (the empty body), the first message's model
+    // checked against the key's services; it reaches the loader (UNIMPLEMENTED there, see above).
+    await expectGrpcError(modelStream(signed, [textInfer('echo', 'text', 'a')]), grpc.status.UNIMPLEMENTED, undefined);
+    await expectGrpcError(modelStream(v2Client(lb.address), [textInfer('echo', 'text', 'a')]), grpc.status.UNAUTHENTICATED, 10206);
+    await expectGrpcError(modelStream(v2Client(lb.address, bob), [textInfer('echo', 'text', 'a')]), grpc.status.PERMISSION_DENIED, 10207);
+    expect(lb.balancer.snapshot()['echo']?.[0]?.streamed).toBe(3 + 1); // two ModelInfer, ModelMetadata, the one stream
+
+    // The server methods, the balancer's own, take signed calls only, as a loader's do.
+    expect(await unary(signed, 'ServerReady', {})).toEqual({ ready: true });
+    expect(await unary(signed, 'ServerMetadata', {})).toMatchObject({ name: 'aiges-lb' });
+    await expectGrpcError(unary(v2Client(lb.address), 'ServerLive', {}), grpc.status.UNAUTHENTICATED, 10206);
+    await expectGrpcError(
+      unary(v2Client(lb.address, alice, Buffer.from([0x08, 0x01])), 'ServerLive', {}),
+      grpc.status.UNAUTHENTICATED,
+      10206,
+    );
+    // Its grpc.health.v1 stays open (probes).
+    const health = healthClient(lb.address);
+    cleanups.push(() => health.close());
+    expect(
+      await new Promise((resolve, reject) => health.Check({ service: '' }, (err, res) => (err ? reject(err) : resolve(res?.status)))),
+    ).toBe(1); // SERVING
   });
 });
