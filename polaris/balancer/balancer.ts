@@ -40,8 +40,10 @@ import type { Discovery } from '../store/types.js';
 
 /** Services watched at most when the balancer fronts whatever requests name. */
 export const MAX_SERVICES = 256;
-/** Methods of the Open Inference Protocol V2; those not forwarded (route.ts) are the balancer's own. */
-const V2_PREFIX = '/inference.GRPCInferenceService/';
+/** The V2 methods the balancer answers itself (v2-server.ts); the model methods are forwarded (route.ts). */
+const V2_OWN: ReadonlySet<string> = new Set(
+  ['ServerLive', 'ServerReady', 'ServerMetadata'].map((m) => `/inference.GRPCInferenceService/${m}`),
+);
 /** Default of `drainGraceMs`. */
 const DRAIN_GRACE_MS = 10_000;
 /** Default of `maxMessageBytes`: above any loader's own limit that makes sense (16 MiB default). */
@@ -245,8 +247,7 @@ export class Balancer implements Router, HealthView, ReadyView {
     if (route?.mode === 'stream') return forwardSession(stream, headers, this);
     // Anything else (health, V2 server methods, unknown methods) is the balancer's own grpc-js server's to answer.
     // NOTE: with AK/SK, the V2 server methods are signed calls, as at a loader; health stays open (probes).
-    if (this.edge !== undefined && path.startsWith(V2_PREFIX))
-      return checkOwnCall(stream, headers, this, (initial) => this.#toOwn(stream, headers, initial));
+    if (V2_OWN.has(path)) return checkOwnCall(stream, headers, this, (initial) => this.#toOwn(stream, headers, initial));
     this.#toOwn(stream, headers, []);
   }
 
