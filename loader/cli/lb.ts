@@ -70,7 +70,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function lbCommand(): Command {
   const command = new Command('lb')
-    .description('Balance aiges.v1 gRPC calls over the loaders registered in polaris (least loaded, sessions sticky).')
+    .description('Balance aiges.v1 and V2 gRPC calls over the loaders registered in polaris (least loaded, sessions sticky).')
     .option('--etcd <endpoints>', 'etcd endpoints, comma-separated (default: $AIGES_POLARIS_ENDPOINTS or http://127.0.0.1:2379)')
     .addOption(
       new Option('--listen <host:port>', 'where to listen (port 0 picks a free one and logs it)')

@@ -1,6 +1,7 @@
 /**
- * `aiges lb`: a stateless gRPC front for aiges.v1.Loader (Infer, Session, Metadata) and
- * grpc.health.v1.Health. Run as many as you like: each one discovers the instances of its
+ * `aiges lb`: a stateless gRPC front for aiges.v1.Loader (Infer, Session, Metadata), the Open
+ * Inference Protocol V2's inference.GRPCInferenceService (model methods routed by model name,
+ * server methods answered here: v2-server.ts) and grpc.health.v1.Health. Run as many as you like: each one discovers the instances of its
  * services through polaris (Discovery), subscribes to every instance's load stream, and picks by
  * live load (balancer-picker.ts). Nothing is shared between balancers but what the instances
  * report.
@@ -23,19 +24,26 @@ import { AigesError, Codes } from '../../loader/errors.js';
 import type { Logger } from '../../loader/log.js';
 import type { TlsFiles } from '../../loader/lib/tls-files.js';
 import { followTlsFiles, secureServerOptions } from '../../loader/lib/tls-servers.js';
-import { loadHealthProto } from '../../proto/load.js';
+import { installRoot } from '../../loader/lib/install-root.js';
+import { loadHealthProto, loadInferenceProto } from '../../proto/load.js';
 import type { EndpointSnapshot } from './endpoint.js';
 import type { EdgeAuth, HopSigner } from './edge-auth.js';
-import { forwardSession, forwardUnary, type Router } from './forward.js';
+import { checkOwnCall, forwardSession, forwardUnary, type Router } from './forward.js';
 import { balancerHealth, type HealthView, type ServingStatus } from './health.js';
 import { H2_MAX_SESSION_MEMORY, H2_SESSION_WINDOW, H2_SETTINGS, H2Link } from './link.js';
 import { ServicePool } from './pool.js';
+import { ROUTES } from './route.js';
+import { balancerV2, type ReadyView } from './v2-server.js';
 import { relay } from './relay.js';
 import { respondError, upstreamHeaders } from './h2-grpc.js';
 import type { Discovery } from '../store/types.js';
 
 /** Services watched at most when the balancer fronts whatever requests name. */
 export const MAX_SERVICES = 256;
+/** The V2 methods the balancer answers itself (v2-server.ts); the model methods are forwarded (route.ts). */
+const V2_OWN: ReadonlySet<string> = new Set(
+  ['ServerLive', 'ServerReady', 'ServerMetadata'].map((m) => `/inference.GRPCInferenceService/${m}`),
+);
 /** Default of `drainGraceMs`. */
 const DRAIN_GRACE_MS = 10_000;
 /** Default of `maxMessageBytes`: above any loader's own limit that makes sense (16 MiB default). */
@@ -85,19 +93,17 @@ export interface BalancerOptions {
 /** Default of `sessionOpenTimeoutMs`. */
 export const SESSION_OPEN_TIMEOUT_MS = 10_000;
 
-const LOADER = '/aiges.v1.Loader/';
-
-export class Balancer implements Router, HealthView {
+export class Balancer implements Router, HealthView, ReadyView {
   readonly maxMessageBytes: number;
   readonly sessionOpenTimeoutMs: number;
   readonly edge: EdgeAuth | undefined;
   readonly #pools = new Map<string, ServicePool>();
   readonly #opening = new Map<string, Promise<ServicePool>>();
   readonly #services: readonly string[];
-  /** The front: aiges.v1.Loader calls forwarded as raw HTTP/2 streams (balancer-forward.ts). */
+  /** The front: aiges.v1.Loader and V2 model calls forwarded as raw HTTP/2 streams (balancer-forward.ts). */
   readonly #server: Http2Server | Http2SecureServer;
   readonly #sessions = new Set<Http2Session>();
-  /** Behind the front, on loopback: the balancer's own gRPC services (health), served by grpc-js. */
+  /** Behind the front, on loopback: the balancer's own gRPC services (health, V2 server methods), served by grpc-js. */
   readonly #own: grpc.Server;
   #ownLink: H2Link | undefined;
   readonly #listeners = new Set<(stopped: boolean) => void>();
@@ -120,6 +126,8 @@ export class Balancer implements Router, HealthView {
     this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#onStream(stream, headers));
     this.#own = new grpc.Server({ 'grpc.enable_channelz': 0 });
     this.#own.addService(loadHealthProto().grpc.health.v1.Health.service, balancerHealth(this));
+    // Only the server methods: the model methods are forwarded at the front and never get here.
+    this.#own.addService(loadInferenceProto().inference.GRPCInferenceService.service, balancerV2(this, installRoot().version));
   }
 
   get port(): number {
@@ -183,6 +191,12 @@ export class Balancer implements Router, HealthView {
     return pool.liveCount > 0 ? 'SERVING' : 'NOT_SERVING';
   }
 
+  ready(): boolean {
+    if (this.#stopped) return false;
+    for (const pool of this.#pools.values()) if (pool.liveCount > 0) return true;
+    return false;
+  }
+
   onChange(listener: (stopped: boolean) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -228,9 +242,17 @@ export class Balancer implements Router, HealthView {
     stream.on('error', () => undefined); // a reset by the client shows as 'close'
     const path = headers[':path'] ?? '';
     if (this.#stopped) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is stopping'));
-    if (path === `${LOADER}Infer` || path === `${LOADER}Metadata`) return forwardUnary(stream, headers, this);
-    if (path === `${LOADER}Session`) return forwardSession(stream, headers, this);
-    // Anything else (health, unknown methods) is the balancer's own grpc-js server's to answer.
+    const route = ROUTES.get(path);
+    if (route?.mode === 'unary') return forwardUnary(stream, headers, this);
+    if (route?.mode === 'stream') return forwardSession(stream, headers, this);
+    // Anything else (health, V2 server methods, unknown methods) is the balancer's own grpc-js server's to answer.
+    // NOTE: with AK/SK, the V2 server methods are signed calls, as at a loader; health stays open (probes).
+    if (V2_OWN.has(path)) return checkOwnCall(stream, headers, this, (initial) => this.#toOwn(stream, headers, initial));
+    this.#toOwn(stream, headers, []);
+  }
+
+  /** Relays a call to the balancer's own grpc-js server; `initial`: its request bytes read already. */
+  #toOwn(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, initial: readonly Buffer[]): void {
     const link = this.#ownLink;
     if (link === undefined) return respondError(stream, new AigesError(Codes.INSTANCE_INACTIVE, 'the balancer is starting'));
     let up: ClientHttp2Stream;
@@ -240,7 +262,7 @@ export class Balancer implements Router, HealthView {
       return respondError(stream, err);
     }
     up.on('error', () => undefined);
-    relay(stream, up, [], link.address, () => undefined);
+    relay(stream, up, initial, link.address, () => undefined);
   }
 
   #open(service: string): Promise<ServicePool> {

@@ -1,12 +1,13 @@
 /**
- * The balancer's forwarding of aiges.v1.Loader calls, as raw HTTP/2 streams: a call's request
- * bytes go to the picked instance's connection (balancer-link.ts) as they came, and its response
- * (headers, messages, trailers with `aiges-code`) back the same way. Only the first message's
- * `service` field is read, to route. NOTE: a grpc-js server and client in between would decode
+ * The balancer's forwarding of aiges.v1.Loader and V2 inference.GRPCInferenceService calls
+ * (route.ts ROUTES), as raw HTTP/2 streams: a call's request bytes go to the picked instance's
+ * connection (balancer-link.ts) as they came, and its response (headers, messages, trailers with
+ * `aiges-code`) back the same way. Only the first message's field that names the service (aiges.v1
+ * `service`, V2 `model_name` or `name`) is read, to route. NOTE: a grpc-js server and client in between would decode
  * and re-frame every message and run their per-call machinery twice; measured, that hop cost
  * about as much CPU per call as the loader itself (BENCHMARKS.md, balancer section).
  *
- * Once calls (Infer, Metadata) are retried ONCE, on another instance, when the first answers
+ * Once calls (Infer, Metadata; V2 ModelInfer, ModelMetadata, ModelReady) are retried ONCE, on another instance, when the first answers
  * RESOURCE_EXHAUSTED with aiges-code 10110 (capacity full; not 10201, a payload too large
  * anywhere), UNAVAILABLE (draining), or its connection fails, and no response message came back;
  * the client sees nothing of the first attempt. NOTE: a call that fails because its instance died
@@ -14,8 +15,10 @@
  * which holds in this system (a once call is one self-contained inference with no side effects
  * the loader knows of).
  *
- * A session is one bidi stream relayed to one instance for its whole life, never retried: its
- * frames go to the instance as they arrive.
+ * A session (aiges.v1 Session, V2 ModelStreamInfer) is one bidi stream relayed to one instance
+ * for its whole life, never retried: its frames go to the instance as they arrive. Only aiges.v1
+ * Infer calls ride the Relay stream (its frames carry InferRequests); V2 calls go as streams of
+ * their own.
  *
  * AK/SK (`Router.edge`, edge-auth.ts): a call's signature is checked when its headers arrive, its
  * message's hash once the message is whole, its key's services once the service is read, all
@@ -32,7 +35,7 @@ import type { Endpoint } from './endpoint.js';
 import type { ServicePool } from './pool.js';
 import type { RelayStream } from './mux.js';
 import { relay, relayResponse } from './relay.js';
-import { serviceOf } from './route.js';
+import { ROUTES, stringField } from './route.js';
 import {
   cancel,
   deadlineOf,
@@ -46,7 +49,10 @@ import {
 
 /** Request metadata that names the polaris service to route to, over the message's `service`. */
 export const SERVICE_METADATA = 'aiges-service';
-/** The once method that may travel on an instance's Relay stream (Metadata goes as a stream of its own). */
+/**
+ * The once method that may travel on an instance's Relay stream, whose frames carry InferRequests:
+ * every other (Metadata, the V2 methods) goes as a stream of its own.
+ */
 const INFER_PATH = '/aiges.v1.Loader/Infer';
 /**
  * Requests up to this size go on the Relay stream; larger ones get a stream of their own, so that
@@ -104,13 +110,14 @@ function pickFor(router: Router, service: string, deadline: number, done: Picked
 
 /**
  * The routing key: request metadata `aiges-service` when set (a polaris service name that is not
- * the plugin's id: the request's own `service` may then stay empty), else the `service` field.
+ * the plugin's id: the request's own `service` may then stay empty), else the message's field
+ * naming the service (route.ts).
  */
 function readService(message: Buffer, headers: IncomingHttpHeaders): string {
   const named = headers[SERVICE_METADATA];
   if (typeof named === 'string' && named !== '') return named;
   try {
-    return serviceOf(message);
+    return stringField(message, ROUTES.get(headers[':path'] ?? '')?.field ?? 1);
   } catch (err) {
     throw new AigesError(Codes.INVALID_DATA, `malformed protobuf message: ${(err as Error).message}`);
   }
@@ -162,7 +169,7 @@ function mayRetry(headers: IncomingHttpHeaders | undefined): boolean {
   return status === String(GrpcStatus.RESOURCE_EXHAUSTED) && headers?.['aiges-code'] === String(Codes.CAPACITY);
 }
 
-/** A unary method (Infer, Metadata) forwarded as bytes, with the one retry. */
+/** A unary method (route.ts ROUTES, mode 'unary') forwarded as bytes, with the one retry. */
 export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeaders, router: Router): void {
   const caller = checkCaller(down, headers, router);
   if (caller === null) return;
@@ -292,7 +299,10 @@ export function forwardUnary(down: ServerHttp2Stream, headers: IncomingHttpHeade
   });
 }
 
-/** The Session method: a bidi stream relayed, as bytes, to one instance for its whole life. */
+/**
+ * A stream method (route.ts ROUTES, mode 'stream': Session, ModelStreamInfer): a bidi stream
+ * routed by its first message and relayed, as bytes, to one instance for its whole life.
+ */
 export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHeaders, router: Router): void {
   const caller = checkCaller(down, headers, router);
   if (caller === null) return;
@@ -314,10 +324,10 @@ export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHea
     down.resume(); // drop what the client still sends until it has the status
   };
   const openTimer = setTimeout(
-    () => fail(new AigesError(Codes.SESSION_TIMEOUT, `no open message within ${router.sessionOpenTimeoutMs} ms`)),
+    () => fail(new AigesError(Codes.SESSION_TIMEOUT, `no first (open) message within ${router.sessionOpenTimeoutMs} ms`)),
     router.sessionOpenTimeoutMs,
   );
-  const endedEarly = () => fail(new AigesError(Codes.INVALID_OP, 'session stream ended before its open message'));
+  const endedEarly = () => fail(new AigesError(Codes.INVALID_OP, 'the stream ended before its first (open) message'));
   down.once('end', endedEarly);
   down.once('close', () => {
     finished = true;
@@ -350,4 +360,42 @@ export function forwardSession(down: ServerHttp2Stream, headers: IncomingHttpHea
     });
   };
   down.on('data', onData);
+}
+
+/**
+ * A unary call the balancer answers itself (its V2 server methods, v2-server.ts), checked at the
+ * edge as a loader checks them: the signature when its headers arrive, its message's hash at its
+ * end; then `answer` with the request bytes read. A refusal answers `down`. Without AK/SK at the
+ * edge, `answer` runs at once with nothing read.
+ */
+export function checkOwnCall(
+  down: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  router: Router,
+  answer: (initial: readonly Buffer[]) => void,
+): void {
+  const caller = checkCaller(down, headers, router);
+  if (caller === null) return;
+  if (caller === undefined) return answer([]);
+  const body = new FirstMessage(headers['grpc-encoding'] as string | undefined, router.maxMessageBytes);
+  let message: Buffer | undefined;
+  let refused = false;
+  down.on('data', (chunk: Buffer) => {
+    if (refused) return;
+    try {
+      message = body.push(chunk) ?? message;
+    } catch (err) {
+      refused = true;
+      respondError(down, err);
+    }
+  });
+  down.once('end', () => {
+    if (refused) return;
+    try {
+      caller.checkBody(message === undefined ? EMPTY_CONTENT_SHA256 : contentSha256(message));
+    } catch (err) {
+      return respondError(down, err);
+    }
+    answer(body.chunks);
+  });
 }

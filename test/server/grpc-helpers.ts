@@ -1,6 +1,7 @@
 /**
  * Shared helpers of the gRPC adapter tests: real loaders on port 0 with a client, error
- * assertions (status + `aiges-code` trailer), hand-driven session streams and raw-bytes calls.
+ * assertions (status + `aiges-code` trailer), hand-driven session streams and raw-bytes calls,
+ * V2 (inference.GRPCInferenceService) clients, signed or not.
  */
 import * as grpc from '@grpc/grpc-js';
 import { expect, vi } from 'vitest';
@@ -12,7 +13,10 @@ import {
   type SessionResponse__Output,
 } from '../../loader/tools/client.js';
 import type { Loader } from '../../loader/loader.js';
-import { loadHealthProto } from '../../proto/load.js';
+import { authorityOf, bufferPassing, signingInterceptor } from '../../loader/lib/grpc-sign.js';
+import type { AkSkCredentials } from '../../plugins/aksk.js';
+import { loadHealthProto, loadInferenceProto } from '../../proto/load.js';
+import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
 import type { DataItem } from '../../proto/gen/aiges/v1/DataItem.js';
 import type { HealthClient } from '../../proto/gen/grpc/health/v1/Health.js';
 import { startLoader } from './http-helpers.js';
@@ -144,4 +148,35 @@ export function rawBidi(address: string, path: string, messages: Buffer[]): Prom
   for (const m of messages) call.write(m);
   call.end();
   return done.finally(() => client.close());
+}
+
+/**
+ * A V2 client of `address`; with `credentials`, every call signed with them, and with `tamper`,
+ * each request message replaced by these bytes after it was signed.
+ */
+export function inferenceClient(address: string, credentials?: AkSkCredentials, tamper?: Buffer): GRPCInferenceServiceClient {
+  const Client = loadInferenceProto().inference.GRPCInferenceService;
+  if (credentials === undefined) return new Client(address, grpc.credentials.createInsecure());
+  const authority = authorityOf(address);
+  const Signed = grpc.makeGenericClientConstructor(bufferPassing(Client.service), 'GRPCInferenceService') as unknown as typeof Client;
+  const tampering: grpc.Interceptor = (options, next) =>
+    new grpc.InterceptingCall(next(options), { sendMessage: (_message, send) => send(tamper) });
+  return new Signed(address, grpc.credentials.createInsecure(), {
+    'grpc.default_authority': authority,
+    interceptors: [signingInterceptor(credentials, authority), ...(tamper === undefined ? [] : [tampering])],
+  });
+}
+
+/** Calls a unary V2 method, with `metadata` if given; resolves with the answer or rejects with the error. */
+export function v2Unary<Res>(
+  c: GRPCInferenceServiceClient,
+  method: string,
+  request: unknown,
+  metadata = new grpc.Metadata(),
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (c as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[
+      method
+    ]?.call(c, request, metadata, (err, value) => (err === null ? resolve(value) : reject(err)));
+  });
 }

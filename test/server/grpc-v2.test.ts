@@ -8,6 +8,7 @@ import type { Loader } from '../../loader/loader.js';
 import { loadInferenceProto } from '../../proto/load.js';
 import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
 import { startLoader } from './http-helpers.js';
+import { inferenceClient, v2Unary } from './grpc-helpers.js';
 import { newSecret, writeKeysFile } from './auth-helpers.js';
 
 let tensors: Loader;
@@ -168,6 +169,49 @@ describe('with [auth] mode = "aksk"', () => {
       }
     } finally {
       await signed.stop();
+    }
+  });
+  it("takes the caller a balancer's key names in aiges-caller, on V2 methods as on aiges.v1", async () => {
+    const alice = { access_key: 'alice', secret_key: newSecret(), services: ['echo'] };
+    const bob = { access_key: 'bob', secret_key: newSecret(), services: ['other'] };
+    const lb = { access_key: 'lb1', secret_key: newSecret(), relay: true };
+    const loader = await startLoader({ auth: { mode: 'aksk', keys_file: writeKeysFile([alice, bob, lb]) } });
+    const address = `127.0.0.1:${loader.grpcPort}`;
+    const signedBy = (k: typeof lb | typeof bob) => {
+      const c = inferenceClient(address, { accessKey: k.access_key, secretKey: k.secret_key });
+      clients.push(c);
+      return c;
+    };
+    const naming = (caller: string) => {
+      const md = new grpc.Metadata();
+      md.set('aiges-caller', caller);
+      return md;
+    };
+    const request = {
+      modelName: 'echo',
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], contents: { bytesContents: [Buffer.from('x')] } }],
+    };
+    try {
+      const res = await v2Unary<{ modelName: string }>(signedBy(lb), 'ModelInfer', request, naming('alice'));
+      expect(res.modelName).toBe('echo');
+      expect(await v2Unary(signedBy(lb), 'ModelReady', { name: 'echo' }, naming('alice'))).toEqual({ ready: true });
+      // Both counted as alice's calls.
+      const [, counts] = [...loader.metrics.auth.entries()].find(([key]) => key === 'alice') ?? [];
+      expect(counts?.get('ok')).toBe(2);
+      // The named caller's services hold; only a balancer's key may name one; a balancer's key names someone.
+      await expect(v2Unary(signedBy(lb), 'ModelInfer', request, naming('bob'))).rejects.toMatchObject({
+        code: grpc.status.PERMISSION_DENIED,
+      });
+      await expect(v2Unary(signedBy(bob), 'ModelInfer', request, naming('alice'))).rejects.toMatchObject({
+        code: grpc.status.PERMISSION_DENIED,
+        details: expect.stringMatching(/may not relay calls of other keys/),
+      });
+      await expect(v2Unary(signedBy(lb), 'ModelMetadata', { name: 'echo' })).rejects.toMatchObject({
+        code: grpc.status.PERMISSION_DENIED,
+        details: expect.stringMatching(/names no caller/),
+      });
+    } finally {
+      await loader.stop();
     }
   });
 });

@@ -4,9 +4,8 @@
  * the one retry, ejection (stopped, silent) and a graceful loader stop under load.
  */
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLoaderClient, infer, metadata, type InferResponse__Output } from '../../../loader/tools/client.js';
-import type { Loader } from '../../../loader/loader.js';
 import { SILENCE_MS } from '../../../polaris/balancer/endpoint.js';
 import { HEARTBEAT_MS } from '../../../loader/server/grpc-load.js';
 import { createLogger } from '../../../loader/log.js';
@@ -14,8 +13,7 @@ import { loadLoaderProto } from '../../../proto/load.js';
 import type { HealthCheckResponse__Output } from '../../../proto/gen/grpc/health/v1/HealthCheckResponse.js';
 import { bindGrpc } from '../../../loader/server/grpc.js';
 import { FIXTURES, expectGrpcError, gate, healthClient, openSession, rawUnary, textItem, useGates } from '../../server/grpc-helpers.js';
-import { startLoader } from '../../server/http-helpers.js';
-import { boundedLoad, echoCall, onceCalls, openSessions, startBalancer, startBalancerWith, type RunningBalancer } from './helpers.js';
+import { balancerFixtures, boundedLoad, echoCall, onceCalls, openSessions, staleView, startBalancerWith } from './helpers.js';
 import { RELAY_MAX_BYTES } from '../../../polaris/balancer/forward.js';
 import { FakeDiscovery, record } from '../fake-discovery.js';
 
@@ -25,27 +23,7 @@ const SERVING = 1;
 const NOT_SERVING = 2;
 const GATED = `${FIXTURES}/http-gated.ts`;
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function loader(overrides: Record<string, Record<string, unknown>> = {}): Promise<Loader> {
-  const l = await startLoader(overrides);
-  cleanups.push(() => l.stop());
-  return l;
-}
-
-async function balancer(discovery: FakeDiscovery, services: string[]): Promise<RunningBalancer> {
-  const b = await startBalancer(discovery, services);
-  cleanups.push(() => b.close());
-  return b;
-}
-
-/** Waits until the balancer sees `n` live instances of `service`. */
-async function live(b: RunningBalancer, service: string, n: number): Promise<void> {
-  await vi.waitFor(() => expect(b.balancer.snapshot()[service]?.filter((e) => e.live).length).toBe(n));
-}
+const { cleanups, loader, balancer, live } = balancerFixtures();
 
 describe('forwarding', () => {
   it('passes payloads, errors and their aiges-code trailers through untouched', async () => {
@@ -291,29 +269,14 @@ describe('picking', () => {
     const hold = gate();
     const full = await loader({ plugin: { path: GATED }, wrapper: useGates({ exec: hold }), limits: { capacity: 1 } });
     const free = await loader({ plugin: { path: GATED }, limits: { capacity: 4 } });
-    // The balancer's view is stale, as it is for a moment when another balancer just filled an
-    // instance: `full` reports itself idle, `free` reports itself busier than it is.
-    vi.spyOn(full.dataplane.admission, 'onceCalls', 'get').mockReturnValue(0);
-    vi.spyOn(free.dataplane.admission, 'onceCalls', 'get').mockReturnValue(3);
-    cleanups.push(() => {
-      vi.restoreAllMocks();
-    });
     const direct = createLoaderClient(`127.0.0.1:${full.grpcPort}`);
     cleanups.push(() => direct.close());
-    const held = infer(direct, { service: 'gated', items: [textItem('held')] });
-    await vi.waitFor(() => expect(full.dataplane.admission.inUse).toBe(1));
-
-    const discovery = new FakeDiscovery();
-    discovery.set('gated', [record('gated', full.grpcPort, 1), record('gated', free.grpcPort, 4)]);
-    const lb = await balancer(discovery, ['gated']);
-    await live(lb, 'gated', 2);
-    await vi.waitFor(() =>
-      expect(
-        lb.balancer
-          .snapshot()
-          ['gated']?.map((e) => e.inflight)
-          .sort(),
-      ).toEqual([0, 3]),
+    const { lb, held } = await staleView(
+      full,
+      free,
+      () => infer(direct, { service: 'gated', items: [textItem('held')] }),
+      (discovery) => balancer(discovery, ['gated']),
+      cleanups,
     );
 
     // The picker prefers `full` (load 0 against 3/4); it refuses, the call goes to `free`.

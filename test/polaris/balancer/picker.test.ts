@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { warmUp, WARMUP_MS } from '../../../polaris/balancer/endpoint.js';
 import { pickTwoChoices, type Pickable } from '../../../polaris/balancer/picker.js';
-import { serviceOf } from '../../../polaris/balancer/route.js';
-import { loadLoaderProto } from '../../../proto/load.js';
+import { ROUTES, serviceOf, stringField } from '../../../polaris/balancer/route.js';
+import { loadInferenceProto, loadLoaderProto } from '../../../proto/load.js';
 
 class Fake implements Pickable {
   constructor(
@@ -86,5 +86,26 @@ describe('serviceOf', () => {
   it('throws on bytes that are not a protobuf message', () => {
     expect(() => serviceOf(Buffer.from([0x0a, 0x50, 0x41]))).toThrow(/past the end/);
     expect(() => serviceOf(Buffer.from([0x0f, 0x01]))).toThrow(); // wire type 7 does not exist
+  });
+});
+
+describe('stringField on V2 requests', () => {
+  const v2 = loadInferenceProto().inference.GRPCInferenceService.service;
+  const fieldOf = (path: string) => ROUTES.get(`/inference.GRPCInferenceService/${path}`)?.field as number;
+
+  it('reads model_name of a ModelInferRequest past its tensors, and name of ModelMetadata/ModelReady requests', () => {
+    const infer = v2.ModelInfer.requestSerialize({
+      modelName: 'tensor-echo',
+      modelVersion: '3',
+      parameters: { a: { stringParam: 'not-me' } },
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }],
+      rawInputContents: [Buffer.alloc(100_000, 1)],
+    });
+    expect(stringField(infer, fieldOf('ModelInfer'))).toBe('tensor-echo');
+    expect(stringField(v2.ModelMetadata.requestSerialize({ name: 'echo', version: '1' }), fieldOf('ModelMetadata'))).toBe('echo');
+    expect(stringField(v2.ModelReady.requestSerialize({ name: 'echo' }), fieldOf('ModelReady'))).toBe('echo');
+    expect(ROUTES.get('/inference.GRPCInferenceService/ModelStreamInfer')).toEqual({ mode: 'stream', field: 1 });
+    // The server methods are not forwarded: the balancer answers them.
+    expect(ROUTES.has('/inference.GRPCInferenceService/ServerReady')).toBe(false);
   });
 });
