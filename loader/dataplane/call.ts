@@ -45,6 +45,8 @@ export interface Caller {
   readonly accessKey: string;
   /** Throws PERMISSION_DENIED (10207) when the key may not call `service`. */
   authorize(service: string): void;
+  /** Whether the key may call `service`, counting nothing (for listings). */
+  mayCall(service: string): boolean;
 }
 
 /** What an adapter passes with every call or session. */

@@ -228,6 +228,12 @@ export class Dataplane {
     };
   }
 
+  /** The services served, by id: those `caller` may call when there is one. */
+  serviceNames(caller?: Caller): string[] {
+    const names = this.registry.services().map((instance) => instance.service);
+    return caller === undefined ? names : names.filter((name) => caller.mayCall(name));
+  }
+
   /** The call counts of a service (the caller has looked it up: `metadata`). */
   statistics(service: string): ServiceStats {
     return this.metrics.of(service);

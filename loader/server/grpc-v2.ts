@@ -24,6 +24,7 @@ import {
   checkVersion,
   inputItem,
   type InputTensor,
+  modelConfig,
   modelMetadata,
   modelVersion,
   outputTensor,
@@ -34,6 +35,7 @@ import {
   timeoutDeadline,
   V2_EXTENSIONS,
 } from './v2-items.js';
+import { grpcStatistics, statisticsOf } from './v2-stats.js';
 import { bytesRaw, checkRaw, datatypeOf, fromContents, shapeOf } from './v2-tensors.js';
 
 export interface V2GrpcDeps {
@@ -226,5 +228,10 @@ export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInfere
       );
     },
     ModelStreamInfer: deps.streamInfer,
+    ModelStatistics: unary((call) => {
+      const stats = statisticsOf(dataplane, call.request.name, call.request.version, callerOf(call.metadata));
+      return { modelStats: stats.map(grpcStatistics) };
+    }),
+    ModelConfig: unary((call) => ({ config: modelConfig(metaOf(call as never, call.request.name, call.request.version)) })),
   };
 }

@@ -8,6 +8,8 @@
  * - `GET  /v2/models/{m}/ready`             200 ready, 400 not ready, 404 unknown
  * - `POST /v2/models/{m}/infer`             inference, JSON or binary tensor data
  * - `GET  /v2/models/{m}/stats`             per-model statistics (Triton's shape)
+ * - `GET  /v2/models/stats`                 every model's statistics (a model named "stats" is
+ *                                           shadowed here, as in Triton's URL scheme)
  * The health routes `GET /v2/health/live|ready` are http.ts's. Errors: `{"error": "<message>"}`
  * with the catalog's HTTP status and the `aiges-code` header (http-errors.ts).
  */
@@ -32,7 +34,7 @@ import {
   timeoutDeadline,
   V2_EXTENSIONS,
 } from './v2-items.js';
-import { modelStatistics } from './v2-stats.js';
+import { statisticsOf } from './v2-stats.js';
 
 type ModelParams = { model: string; version?: string };
 
@@ -68,10 +70,11 @@ export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void 
       return reply.code(ready ? 200 : 400).send({ name: request.params.model, ready });
     });
   }
+  app.get('/v2/models/stats', async (request) => ({ model_stats: statisticsOf(dataplane, '', undefined, callerOf(request)) }));
   for (const url of both('/stats')) {
     app.get<{ Params: ModelParams }>(url, async (request) => {
-      const meta = metaOf(request);
-      return { model_stats: [modelStatistics(meta.service, modelVersion(meta), dataplane.statistics(meta.service))] };
+      const { model, version } = request.params;
+      return { model_stats: statisticsOf(dataplane, model, version, callerOf(request)) };
     });
   }
   for (const url of both('/infer')) {

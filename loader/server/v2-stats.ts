@@ -1,10 +1,14 @@
 /**
  * Per-model statistics in the shape of Triton's statistics extension, from the loader's call
- * counts (metrics.ts): once calls only (a session is not an inference of its own), one execution
- * per inference (no batching yet), durations in nanoseconds. Triton's queue and compute
- * breakdowns are not measured separately and are left out.
+ * counts (metrics.ts), for REST (`GET /v2/models[/{m}[/versions/{v}]]/stats`) and gRPC
+ * ModelStatistics alike: once calls only (a session is not an inference of its own), one
+ * execution per inference (no batching yet), durations in nanoseconds. Triton's queue and
+ * compute breakdowns are not measured separately and are left out.
  */
+import type { Caller, Dataplane } from '../dataplane/dataplane.js';
 import type { ServiceStats } from '../metrics.js';
+import type { ModelStatistics as GrpcModelStatistics } from '../../proto/gen/inference/ModelStatistics.js';
+import { checkVersion, modelVersion } from './v2-items.js';
 
 export interface ModelStatistics {
   name: string;
@@ -32,5 +36,35 @@ export function modelStatistics(name: string, version: string, stats: ServiceSta
     inference_count: ok,
     execution_count: ok,
     inference_stats: { success: { count: ok, ns: ns(seconds.ok) }, fail: { count: failed, ns: ns(seconds.fail) } },
+  };
+}
+
+/**
+ * The statistics of model `name` (404 for an unknown one or another version), or of every model
+ * the caller may call when `name` is empty, as Triton answers a request naming none.
+ */
+export function statisticsOf(
+  dataplane: Pick<Dataplane, 'metadata' | 'serviceNames' | 'statistics'>,
+  name: string,
+  version: string | undefined,
+  caller: Caller | undefined,
+): ModelStatistics[] {
+  const names = name === '' ? dataplane.serviceNames(caller) : [name];
+  return names.map((n) => {
+    const meta = dataplane.metadata(n, caller);
+    if (name !== '') checkVersion(meta, version);
+    return modelStatistics(meta.service, modelVersion(meta), dataplane.statistics(meta.service));
+  });
+}
+
+/** The gRPC ModelStatistics message of the same figures. */
+export function grpcStatistics(s: ModelStatistics): GrpcModelStatistics {
+  return {
+    name: s.name,
+    version: s.version,
+    lastInference: s.last_inference,
+    inferenceCount: s.inference_count,
+    executionCount: s.execution_count,
+    inferenceStats: s.inference_stats,
   };
 }

@@ -124,6 +124,59 @@ describe('inference.GRPCInferenceService', () => {
     expect([...Buffer.from(res.rawOutputContents[0])]).toEqual([2, 0, 0, 0, 0x68, 0x69]);
   });
 
+  it('ModelStatistics: the REST figures, of one model or of every one (empty name); versions as elsewhere', async () => {
+    const c = client(tensors);
+    const stats = async (name = 'tensor-echo') => (await unary<any>(c, 'ModelStatistics', { name })).modelStats;
+    const [before] = await stats();
+    const x = (datatype: string, contents: object) => [{ name: 'x', datatype, shape: [1, 2], contents }];
+    await unary(c, 'ModelInfer', { modelName: 'tensor-echo', inputs: x('FP32', { fp32Contents: [1, 2] }) });
+    await expect(unary(c, 'ModelInfer', { modelName: 'tensor-echo', inputs: x('INT32', { intContents: [1, 2] }) })).rejects.toThrow();
+    const [after] = await stats();
+    expect(after).toMatchObject({ name: 'tensor-echo', version: '3', executionCount: after.inferenceCount });
+    // One more success (counted, timed) and one more failure.
+    const { success, fail } = after.inferenceStats;
+    expect([after.inferenceCount, success.count, fail.count, success.ns > before.inferenceStats.success.ns]).toEqual([
+      before.inferenceCount + 1,
+      before.inferenceStats.success.count + 1,
+      before.inferenceStats.fail.count + 1,
+      true,
+    ]);
+    expect(after.lastInference).toBeGreaterThan(0);
+    const rest = async (path: string): Promise<any> => (await fetch(`http://127.0.0.1:${tensors.httpPort}${path}`)).json();
+    expect((await rest('/v2/models/tensor-echo/versions/3/stats')).model_stats).toEqual([
+      {
+        name: 'tensor-echo',
+        version: '3',
+        last_inference: after.lastInference,
+        inference_count: after.inferenceCount,
+        execution_count: after.executionCount,
+        inference_stats: { success, fail },
+      },
+    ]);
+    expect((await stats('')).map((m: any) => m.name)).toEqual(['tensor-echo']);
+    expect((await rest('/v2/models/stats')).model_stats.map((m: any) => m.name)).toEqual(['tensor-echo']);
+    await expect(unary(c, 'ModelStatistics', { name: 'tensor-echo', version: '2' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(unary(c, 'ModelStatistics', { name: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it("ModelConfig: the schema's tensors in Triton's terms, no batching; an unknown model is NOT_FOUND", async () => {
+    const TYPE_FP32 = 11;
+    const TYPE_STRING = 13;
+    expect(await unary(client(tensors), 'ModelConfig', { name: 'tensor-echo', version: '3' })).toEqual({
+      config: {
+        name: 'tensor-echo',
+        platform: 'aiges-ts',
+        backend: '',
+        maxBatchSize: 0,
+        input: [{ name: 'x', dataType: TYPE_FP32, dims: [-1, 2] }],
+        output: [{ name: 'y', dataType: TYPE_FP32, dims: [-1, 2] }],
+      },
+    });
+    const echoed = await unary<any>(client(echo), 'ModelConfig', { name: 'echo' });
+    expect(echoed.config.input).toEqual(['text', 'audio', 'data'].map((name) => ({ name, dataType: TYPE_STRING, dims: [1] })));
+    await expect(unary(client(echo), 'ModelConfig', { name: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
   it('refuses what does not fit with INVALID_ARGUMENT and aiges-code', async () => {
     const c = client(tensors);
     const refused = async (request: unknown, message: RegExp) => {
@@ -210,6 +263,10 @@ describe('with [auth] mode = "aksk"', () => {
         code: grpc.status.PERMISSION_DENIED,
         details: expect.stringMatching(/names no caller/),
       });
+      // Every model's statistics: those the caller may call, none for a key of other services.
+      const all = (k: typeof lb | typeof bob, md?: grpc.Metadata) => v2Unary<any>(signedBy(k), 'ModelStatistics', {}, md);
+      expect((await all(lb, naming('alice'))).modelStats.map((m: any) => m.name)).toEqual(['echo']);
+      expect(await all(bob)).toEqual({ modelStats: [] });
     } finally {
       await loader.stop();
     }

@@ -417,6 +417,14 @@ describe('statistics', () => {
     expect(after.inference_stats.fail.count - before.inference_stats.fail.count).toBe(1);
     expect(after.inference_stats.success.ns).toBeGreaterThan(before.inference_stats.success.ns);
   });
+
+  it('GET /v2/models/stats lists every model; a version or model not served is 404', async () => {
+    const all = await v2(scale, '/v2/models/stats');
+    expect([all.status, all.body.model_stats.map((m: { name: string }) => m.name)]).toEqual([200, ['tensor-scale']]);
+    expect((await v2(scale, '/v2/models/tensor-scale/versions/1/stats')).body.model_stats).toEqual(all.body.model_stats);
+    expect((await v2(scale, '/v2/models/tensor-scale/versions/2/stats')).status).toBe(404);
+    expect((await v2(scale, '/v2/models/nope/stats')).status).toBe(404);
+  });
 });
 
 describe('with [auth] mode = "aksk"', () => {
