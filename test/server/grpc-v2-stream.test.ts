@@ -74,8 +74,26 @@ const seq = (id: number | string, flags: { start?: boolean; end?: boolean } = {}
   ...(flags.end === true ? { sequence_end: { boolParam: true } } : {}),
 });
 
-/** The text of an echo answer (a BYTES [1] tensor: 4-byte length, then the bytes). */
-const textOf = (a: ModelStreamInferResponse__Output) => Buffer.from(a.inferResponse!.rawOutputContents[0]!).subarray(4).toString();
+/**
+ * The text of an echo answer, a BYTES [1] tensor: typed (bytes_contents) when its request sent
+ * typed contents, else raw (4-byte length, then the bytes).
+ */
+const textOf = (a: ModelStreamInferResponse__Output) => {
+  const raw = a.inferResponse!.rawOutputContents[0];
+  return raw === undefined ? a.inferResponse!.outputs[0]!.contents!.bytesContents[0]!.toString() : Buffer.from(raw).subarray(4).toString();
+};
+
+/** `text`'s request with its input sent as raw contents. */
+function rawText(id: string, value: string, parameters: Param = {}): ModelInferRequest {
+  const bytes = Buffer.from(value);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(bytes.length);
+  return {
+    ...text(id, value, parameters),
+    inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+    rawInputContents: [Buffer.concat([length, bytes])],
+  };
+}
 const param = (a: ModelStreamInferResponse__Output, name: string) => {
   const p = a.inferResponse?.parameters[name];
   return p === undefined ? undefined : p[p.parameterChoice!];
@@ -111,7 +129,7 @@ describe('ModelStreamInfer once calls', () => {
 });
 
 describe('ModelStreamInfer sequences', () => {
-  it('start → continue → end: the results stream back in order, tagged with the request id and sequence_id', async () => {
+  it('start → continue → end: the results stream back in order, tagged with the request id and sequence_id, in its contents form', async () => {
     const s = stream(echo);
     const got = [];
     for (const [id, value, flags] of [
@@ -119,7 +137,8 @@ describe('ModelStreamInfer sequences', () => {
       ['r2', 'b', {}],
       ['r3', 'c', { end: true }],
     ] as const) {
-      s.send(text(id, value, seq(7, flags)));
+      // r2 sends raw contents: its result comes raw, the others typed.
+      s.send((id === 'r2' ? rawText : text)(id, value, seq(7, flags)));
       got.push(await s.next());
     }
     expect(got.map((a) => [a.inferResponse?.id, textOf(a), param(a, 'sequence_id'), param(a, 'sequence_end')])).toEqual([
@@ -127,6 +146,7 @@ describe('ModelStreamInfer sequences', () => {
       ['r2', 'b', 7, undefined],
       ['r3', 'c', 7, true],
     ]);
+    expect(got.map((a) => a.inferResponse?.rawOutputContents.length)).toEqual([0, 1, 0]);
     await vi.waitFor(() => expect(echo.dataplane.openSessions).toBe(0));
     s.call.end();
     expect((await s.status).code).toBe(grpc.status.OK);
