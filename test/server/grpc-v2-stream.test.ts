@@ -201,6 +201,50 @@ describe('ModelStreamInfer sequences', () => {
     expect((await t.status).code).toBe(grpc.status.OK);
   });
 
+  it('answers every request of a sequence whose start failed, and an end of an unknown sequence, with error_message', async () => {
+    const s = stream(echo);
+    // delay_ms is past the plugin's maximum: the session's open fails after the start was taken.
+    s.send(
+      text('f1', 'x', { ...seq(4, { start: true }), delay_ms: { int64Param: 10_000_000 } }),
+      text('f2', 'y', seq(4)),
+      text('f3', 'z', seq(4, { end: true })),
+      text('e', 'w', seq('gone', { end: true })),
+    );
+    const answers = await s.take(4);
+    expect(answers.map((a) => [a.inferResponse?.id, param(a, 'sequence_id'), typeof param(a, 'aiges_code')])).toEqual([
+      ['f1', 4, 'number'],
+      ['f2', 4, 'number'],
+      ['f3', 4, 'number'],
+      ['e', 'gone', 'number'],
+    ]);
+    expect(answers[0]?.errorMessage).toMatch(/delay_ms/);
+    expect(answers.slice(1).map((a) => a.errorMessage)).toEqual([
+      expect.stringMatching(/no session "4" is open/),
+      expect.stringMatching(/no session "4" is open/),
+      expect.stringMatching(/no session "gone" is open/),
+    ]);
+    // The stream stays open, the id free: a new start of it works.
+    s.send(text('g1', 'again', seq(4, { start: true, end: true })));
+    const again = await s.next();
+    expect([again.errorMessage, textOf(again), param(again, 'sequence_end')]).toEqual(['', 'again', true]);
+    s.call.end();
+    expect((await s.status).code).toBe(grpc.status.OK);
+    expect(echo.dataplane.openSessions).toBe(0);
+
+    // A start refused because the plugin has no sessions: its later requests are answered too.
+    const t = stream(tensors);
+    const x = { name: 'x', datatype: 'FP32', shape: [1, 2], contents: { fp32Contents: [1, 2] } };
+    t.send(
+      { modelName: 'tensor-echo', id: 'q1', parameters: seq(1, { start: true }), inputs: [x] },
+      { modelName: 'tensor-echo', id: 'q2', parameters: seq(1, { end: true }), inputs: [x] },
+    );
+    const [refused, later] = await t.take(2);
+    expect([refused?.inferResponse?.id, refused?.errorMessage]).toEqual(['q1', expect.stringMatching(/no session mode/)]);
+    expect([later?.inferResponse?.id, later?.errorMessage]).toEqual(['q2', expect.stringMatching(/no session "1" is open/)]);
+    t.call.end();
+    expect((await t.status).code).toBe(grpc.status.OK);
+  });
+
   it("the client's half-close ends an open sequence's input; its cancel ends the sessions and once calls: none stays", async () => {
     const s = stream(echo);
     s.send(text('h', 'x', seq(1, { start: true })));
