@@ -81,7 +81,7 @@ function modelStream(c: GRPCInferenceServiceClient, requests: ModelInferRequest[
 const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
 
 describe('V2 gRPC through the balancer', () => {
-  it('routes ModelInfer, ModelMetadata and ModelReady by model name, each to its own service', async () => {
+  it('routes ModelInfer, ModelMetadata, ModelReady and ModelConfig by model name, each to its own service', async () => {
     const [echo, tensors] = await Promise.all([loader(), loader({ plugin: { path: TENSORS } })]);
     const discovery = new FakeDiscovery();
     discovery.add(record('echo', echo.grpcPort, 64));
@@ -121,6 +121,9 @@ describe('V2 gRPC through the balancer', () => {
     expect(await unary(c, 'ModelMetadata', { name: 'echo' })).toMatchObject({ name: 'echo' });
     expect(await unary(c, 'ModelReady', { name: 'tensor-echo', version: '3' })).toEqual({ ready: true });
     expect(await unary(c, 'ModelReady', { name: 'echo' })).toEqual({ ready: true });
+    expect(await unary(c, 'ModelConfig', { name: 'tensor-echo' })).toMatchObject({ config: { name: 'tensor-echo', maxBatchSize: 0 } });
+    // Statistics are each loader's: the balancer does not forward them.
+    await expectGrpcError(unary(c, 'ModelStatistics', { name: 'echo' }), grpc.status.UNIMPLEMENTED, undefined);
     // The loader's own errors pass through: a version tensor-echo has not.
     await expectGrpcError(unary(c, 'ModelMetadata', { name: 'tensor-echo', version: '2' }), grpc.status.NOT_FOUND, 10200);
 
