@@ -36,6 +36,9 @@ export class ServiceStats {
   framesOut = 0;
   /** When a call last ended (epoch ms; 0: never). */
   lastEnded = 0;
+  /** Once calls' waits for an exec slot, and their plugins' execs: how many, and their seconds. */
+  readonly queue = { count: 0, seconds: 0 };
+  readonly exec = { count: 0, seconds: 0 };
   readonly #modes: Partial<Record<CallMode, ModeCounts>> = {};
 
   constructor(

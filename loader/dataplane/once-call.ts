@@ -41,6 +41,8 @@ export class OnceCall<T> extends Call implements SlotWaiter {
   /** Set while an abandoned exec runs on: when it fires, the call counts as stuck. */
   #hangTimer: NodeJS.Timeout | undefined;
   #stuck = false;
+  /** When the plugin's exec started (performance.now()); 0: not running. */
+  #execStarted = 0;
   #value: T | undefined;
   #error: AigesError | undefined;
   /** Set while the call waits (for a slot or an async exec): settle the call's promise. */
@@ -121,6 +123,11 @@ export class OnceCall<T> extends Call implements SlotWaiter {
   /** Starts the exec; true when the call settled synchronously (#value or #error set). */
   #exec(): boolean {
     this.#state = 'running';
+    // The wait before the exec (for its slot) and the exec itself, for V2 statistics.
+    const now = performance.now();
+    this.#execStarted = now;
+    this.stats.queue.count++;
+    this.stats.queue.seconds += (now - this.startedAt) / 1000;
     let output: unknown;
     try {
       output = this.instance.wrapper.exec!(this.#request, new PluginCallContext(this.instance, this.sid, this));
@@ -181,6 +188,11 @@ export class OnceCall<T> extends Call implements SlotWaiter {
 
   /** The plugin's exec is over (returned, threw or settled): its slot and instance set are free. */
   #pluginDone(): void {
+    if (this.#execStarted !== 0) {
+      this.stats.exec.count++;
+      this.stats.exec.seconds += (performance.now() - this.#execStarted) / 1000;
+      this.#execStarted = 0;
+    }
     if (this.#holdsSlot) {
       this.#holdsSlot = false;
       this.instance.execSlots.give();

@@ -2,8 +2,10 @@
  * Per-model statistics in the shape of Triton's statistics extension, from the loader's call
  * counts (metrics.ts), for REST (`GET /v2/models[/{m}[/versions/{v}]]/stats`) and gRPC
  * ModelStatistics alike: once calls only (a session is not an inference of its own), one
- * execution per inference (no batching yet), durations in nanoseconds. Triton's queue and
- * compute breakdowns are not measured separately and are left out.
+ * execution per inference (no batching yet), durations in nanoseconds. `queue` is the wait for
+ * an exec slot and `compute_infer` the plugin's exec, of every call that reached its exec;
+ * Triton's compute_input and compute_output (tensor copies around the model) are not measured
+ * apart from the exec and are left out.
  */
 import type { Caller, Dataplane } from '../dataplane/dataplane.js';
 import type { ServiceStats } from '../metrics.js';
@@ -17,7 +19,13 @@ export interface ModelStatistics {
   last_inference: number;
   inference_count: number;
   execution_count: number;
-  inference_stats: { success: { count: number; ns: number }; fail: { count: number; ns: number } };
+  inference_stats: { success: Duration; fail: Duration; queue: Duration; compute_infer: Duration };
+}
+
+/** Triton's StatisticDuration: a count and the total nanoseconds. */
+interface Duration {
+  count: number;
+  ns: number;
 }
 
 export function modelStatistics(name: string, version: string, stats: ServiceStats): ModelStatistics {
@@ -35,7 +43,12 @@ export function modelStatistics(name: string, version: string, stats: ServiceSta
     last_inference: stats.lastEnded,
     inference_count: ok,
     execution_count: ok,
-    inference_stats: { success: { count: ok, ns: ns(seconds.ok) }, fail: { count: failed, ns: ns(seconds.fail) } },
+    inference_stats: {
+      success: { count: ok, ns: ns(seconds.ok) },
+      fail: { count: failed, ns: ns(seconds.fail) },
+      queue: { count: stats.queue.count, ns: ns(stats.queue.seconds) },
+      compute_infer: { count: stats.exec.count, ns: ns(stats.exec.seconds) },
+    },
   };
 }
 
@@ -59,12 +72,13 @@ export function statisticsOf(
 
 /** The gRPC ModelStatistics message of the same figures. */
 export function grpcStatistics(s: ModelStatistics): GrpcModelStatistics {
+  const { success, fail, queue, compute_infer } = s.inference_stats;
   return {
     name: s.name,
     version: s.version,
     lastInference: s.last_inference,
     inferenceCount: s.inference_count,
     executionCount: s.execution_count,
-    inferenceStats: s.inference_stats,
+    inferenceStats: { success, fail, queue, computeInfer: compute_infer },
   };
 }

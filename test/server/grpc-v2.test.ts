@@ -114,14 +114,17 @@ describe('inference.GRPCInferenceService', () => {
     await expect(unary(c, 'ModelInfer', { modelName: 'tensor-echo', inputs: x('INT32', { intContents: [1, 2] }) })).rejects.toThrow();
     const [after] = await stats();
     expect(after).toMatchObject({ name: 'tensor-echo', version: '3', executionCount: after.inferenceCount });
-    // One more success (counted, timed) and one more failure.
-    const { success, fail } = after.inferenceStats;
-    expect([after.inferenceCount, success.count, fail.count, success.ns > before.inferenceStats.success.ns]).toEqual([
+    // One more success (counted, timed) and one more failure; only the success reached an exec.
+    const { success, fail, queue, computeInfer, computeInput } = after.inferenceStats;
+    const was = before.inferenceStats;
+    expect([after.inferenceCount, success.count, fail.count, queue.count, computeInfer.count]).toEqual([
       before.inferenceCount + 1,
-      before.inferenceStats.success.count + 1,
-      before.inferenceStats.fail.count + 1,
-      true,
+      was.success.count + 1,
+      was.fail.count + 1,
+      was.queue.count + 1,
+      was.computeInfer.count + 1,
     ]);
+    expect([success.ns > was.success.ns, computeInfer.ns > was.computeInfer.ns, computeInput]).toEqual([true, true, null]);
     expect(after.lastInference).toBeGreaterThan(0);
     const rest = async (path: string): Promise<any> => (await fetch(`http://127.0.0.1:${tensors.httpPort}${path}`)).json();
     expect((await rest('/v2/models/tensor-echo/versions/3/stats')).model_stats).toEqual([
@@ -131,7 +134,7 @@ describe('inference.GRPCInferenceService', () => {
         last_inference: after.lastInference,
         inference_count: after.inferenceCount,
         execution_count: after.executionCount,
-        inference_stats: { success, fail },
+        inference_stats: { success, fail, queue, compute_infer: computeInfer },
       },
     ]);
     expect((await stats('')).map((m: any) => m.name)).toEqual(['tensor-echo']);

@@ -416,6 +416,12 @@ describe('statistics', () => {
     expect(after.inference_stats.success.count - before.inference_stats.success.count).toBe(1);
     expect(after.inference_stats.fail.count - before.inference_stats.fail.count).toBe(1);
     expect(after.inference_stats.success.ns).toBeGreaterThan(before.inference_stats.success.ns);
+    // The refused call never reached an exec: one more wait for a slot, one more exec.
+    const { queue, compute_infer } = before.inference_stats;
+    expect([after.inference_stats.queue.count, after.inference_stats.compute_infer.count]).toEqual([
+      queue.count + 1,
+      compute_infer.count + 1,
+    ]);
   });
 
   it('GET /v2/models/stats lists every model; a version or model not served is 404', async () => {

@@ -3,7 +3,8 @@
 import type { StatisticDuration as _inference_StatisticDuration, StatisticDuration__Output as _inference_StatisticDuration__Output } from '../inference/StatisticDuration.js';
 
 /**
- * Triton's breakdown; the loader fills success and fail (queue and compute are not measured).
+ * Triton's breakdown; the loader fills success, fail, queue (the wait for an exec slot) and
+ * compute_infer (the plugin's exec); compute_input and compute_output are not measured apart.
  */
 export interface InferStatistics {
   'success'?: (_inference_StatisticDuration | null);
@@ -15,7 +16,8 @@ export interface InferStatistics {
 }
 
 /**
- * Triton's breakdown; the loader fills success and fail (queue and compute are not measured).
+ * Triton's breakdown; the loader fills success, fail, queue (the wait for an exec slot) and
+ * compute_infer (the plugin's exec); compute_input and compute_output are not measured apart.
  */
 export interface InferStatistics__Output {
   'success': (_inference_StatisticDuration__Output | null);
