@@ -8,6 +8,7 @@
  * - `GET  /v2/models/{m}/ready`             200 ready, 400 not ready, 404 unknown
  * - `POST /v2/models/{m}/infer`             inference, JSON or binary tensor data
  * - `GET  /v2/models/{m}/stats`             per-model statistics (Triton's shape)
+ * - `GET  /v2/models/{m}/config`            Triton's model configuration, as gRPC ModelConfig's
  * - `GET  /v2/models/stats`                 every model's statistics (a model named "stats" is
  *                                           shadowed here, as in Triton's URL scheme)
  * The health routes `GET /v2/health/live|ready` are http.ts's. Errors: `{"error": "<message>"}`
@@ -24,7 +25,9 @@ import { BinaryBody, encodeAnswer, HEADER_LENGTH, parseInferRequest, rawBodyInpu
 import {
   checkRequestedOutputs,
   checkVersion,
+  type ConfigTensor,
   inputItem,
+  modelConfig,
   modelMetadata,
   modelVersion,
   outputTensor,
@@ -68,6 +71,14 @@ export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void 
       const ready = health.ready && metaOf(request).ready;
       // The spec's answer for a model that is not ready is a 4xx.
       return reply.code(ready ? 200 : 400).send({ name: request.params.model, ready });
+    });
+  }
+  for (const url of both('/config')) {
+    app.get<{ Params: ModelParams }>(url, async (request) => {
+      const config = modelConfig(metaOf(request));
+      const tensor = (t: ConfigTensor) => ({ name: t.name, data_type: t.dataType, dims: t.dims });
+      const { name, platform, maxBatchSize, input, output } = config;
+      return { name, platform, max_batch_size: maxBatchSize, input: input.map(tensor), output: output.map(tensor) };
     });
   }
   app.get('/v2/models/stats', async (request) => ({ model_stats: statisticsOf(dataplane, '', undefined, callerOf(request)) }));

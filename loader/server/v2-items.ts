@@ -25,7 +25,7 @@ import { datatypeOf } from './v2-tensors.js';
 /** What `GET /v2` and `ServerMetadata` name. */
 export const SERVER_NAME = 'aiges-ts';
 /** What server metadata lists (REST `GET /v2`, gRPC ServerMetadata). */
-export const V2_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'statistics'];
+export const V2_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'statistics', 'model_configuration'];
 /** The platform model metadata names. */
 export const PLATFORM = 'aiges-ts';
 

@@ -83,7 +83,7 @@ describe('docs/v2.md curl lines', () => {
     } else if (command.includes('/v2/models/echo')) {
       expect(body).toMatchObject({ name: 'echo', versions: ['1.0.0'], platform: 'aiges-ts' });
     } else if (command.endsWith('localhost:8080/v2')) {
-      expect(body).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics'] });
+      expect(body).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics', 'model_configuration'] });
     } else throw new Error(`no expectation for ${command}`);
   });
 });

@@ -55,7 +55,10 @@ describe('inference.GRPCInferenceService', () => {
     const c = client(tensors);
     expect(await unary(c, 'ServerLive', {})).toEqual({ live: true });
     expect(await unary(c, 'ServerReady', {})).toEqual({ ready: true });
-    expect(await unary(c, 'ServerMetadata', {})).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics'] });
+    expect(await unary(c, 'ServerMetadata', {})).toMatchObject({
+      name: 'aiges-ts',
+      extensions: ['binary_tensor_data', 'statistics', 'model_configuration'],
+    });
     expect(await unary(c, 'ModelReady', { name: 'tensor-echo', version: '3' })).toEqual({ ready: true });
     expect(await unary(c, 'ModelMetadata', { name: 'tensor-echo' })).toEqual({
       name: 'tensor-echo',

@@ -95,7 +95,7 @@ describe('server and model metadata, readiness', () => {
     expect(res.body).toEqual({
       name: 'aiges-ts',
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      extensions: ['binary_tensor_data', 'statistics'],
+      extensions: ['binary_tensor_data', 'statistics', 'model_configuration'],
     });
     expect((await v2(echo, '/v2/health/live')).status).toBe(200);
     expect((await v2(echo, '/v2/health/ready')).status).toBe(200);
@@ -422,6 +422,21 @@ describe('statistics', () => {
       queue.count + 1,
       compute_infer.count + 1,
     ]);
+  });
+
+  it("GET /v2/models/{m}/config: Triton's model configuration from the schema", async () => {
+    const config = await v2(scale, '/v2/models/tensor-scale/versions/1/config');
+    expect([config.status, config.body]).toEqual([
+      200,
+      {
+        name: 'tensor-scale',
+        platform: 'aiges-ts',
+        max_batch_size: 0,
+        input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [-1] }],
+        output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [-1] }],
+      },
+    ]);
+    expect((await v2(scale, '/v2/models/tensor-scale/versions/2/config')).status).toBe(404);
   });
 
   it('GET /v2/models/stats lists every model; a version or model not served is 404', async () => {
