@@ -7,6 +7,7 @@
  * Each case runs `repeat` times, the two alternating; medians are reported.
  */
 import { Pool } from 'undici';
+import { median } from './balancer-section.js';
 import { type LoadResult, runLoad, type Target } from './load.js';
 import { startServer } from './servers.js';
 import { formatValue, markdownTable, type SummaryRow } from './summary.js';
@@ -85,11 +86,6 @@ async function measure(root: string, mode: Mode, s: BatchingSettings): Promise<{
     await t.close();
     await proc.stop();
   }
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted.length === 0 ? Number.NaN : (sorted[sorted.length >> 1] as number);
 }
 
 export async function runBatching(
