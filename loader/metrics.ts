@@ -36,6 +36,9 @@ export class ServiceStats {
   framesOut = 0;
   /** Batch runs (dynamic batching): execs that took requests from the batch queue. */
   batches = 0;
+  /** Batch runs whose output was cut into their calls' parts, and once calls answered from one. */
+  batchesOk = 0;
+  batchedOk = 0;
   /** When a call last ended (epoch ms; 0: never). */
   lastEnded = 0;
   readonly #modes: Partial<Record<CallMode, ModeCounts>> = {};

@@ -26,6 +26,7 @@ import type { InferRequest } from '../../plugins/types.js';
 import { batchKey, mergeItems, splitOutputs } from './batch-tensors.js';
 import type { CallTracker } from './call.js';
 import { type ContextScope, PluginCallContext } from './context.js';
+import { MAX_TIMER_MS } from './deadline-queue.js';
 
 /** A once call as the batcher sees it (OnceCall). */
 export interface BatchMember {
@@ -161,7 +162,9 @@ export class Batcher implements SlotWaiter {
     return ready;
   }
 
-  #arm(delayMs: number): void {
+  #arm(delay: number): void {
+    // NOTE: a delay past a Node timer's limit would fire at once; such a wait ends at the calls' deadlines anyway.
+    const delayMs = Math.min(MAX_TIMER_MS, delay);
     const at = Date.now() + delayMs;
     if (at >= this.#timerAt) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -171,6 +174,8 @@ export class Batcher implements SlotWaiter {
       this.#timerAt = Infinity;
       this.#pump();
     }, Math.ceil(delayMs));
+    // The queued calls' deadlines keep the process alive; an emptied queue's timer need not.
+    this.#timer.unref();
   }
 
   /** Takes the group's oldest calls, up to the max batch size (at least one), and runs them on the slot held. */
@@ -277,7 +282,10 @@ export class BatchRun implements ContextScope {
       batcher.instance.stuckChanged(-1, batcher.tracker.hangGraceMs);
     }
     const members = this.#members;
-    if (members.length === 1) return members[0]!.batchSettled(value, err, failed);
+    if (members.length === 1) {
+      if (!failed) batcher.stats.batchesOk++;
+      return members[0]!.batchSettled(value, err, failed);
+    }
     if (failed) {
       // Each call gets its own error object: the loader stamps the call's sid on it.
       for (const m of members) m.batchSettled(undefined, ownCopy(err), true);
@@ -291,6 +299,7 @@ export class BatchRun implements ContextScope {
       for (const m of members) m.batchFailed(new AigesError(error.aigesCode, error.message));
       return;
     }
+    batcher.stats.batchesOk++;
     for (const [i, m] of members.entries()) m.batchSettled(parts[i], undefined, false);
   }
 }

@@ -203,7 +203,9 @@ export class OnceCall<T> extends Call implements SlotWaiter, BatchMember {
     } catch (err) {
       return this.#fail(toAigesError(err));
     }
-    if (this.#encode !== undefined) this.instance.releaseOutputs(items);
+    // NOTE: a batch's parts are views of its outputs' memory: only a call's own outputs are released.
+    if (this.#encode !== undefined && this.#batch === undefined) this.instance.releaseOutputs(items);
+    else if (this.#batch !== undefined) this.stats.batchedOk++;
     this.#value = value;
     this.#state = 'done';
     this.answer(undefined);

@@ -1,7 +1,8 @@
 /**
  * Per-model statistics in the shape of Triton's statistics extension, from the loader's call
- * counts (metrics.ts): once calls only (a session is not an inference of its own), one execution
- * per inference (no batching yet), durations in nanoseconds. Triton's queue and compute
+ * counts (metrics.ts): once calls only (a session is not an inference of its own), durations in
+ * nanoseconds. An execution is one successful exec: one per unbatched call, one per batch run
+ * (dynamic batching) that answered its calls. Triton's queue and compute
  * breakdowns are not measured separately and are left out.
  */
 import type { ServiceStats } from '../metrics.js';
@@ -30,7 +31,7 @@ export function modelStatistics(name: string, version: string, stats: ServiceSta
     version,
     last_inference: stats.lastEnded,
     inference_count: ok,
-    execution_count: ok,
+    execution_count: ok - stats.batchedOk + stats.batchesOk,
     inference_stats: { success: { count: ok, ns: ns(seconds.ok) }, fail: { count: failed, ns: ns(seconds.fail) } },
   };
 }

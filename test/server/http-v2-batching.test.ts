@@ -48,5 +48,8 @@ describe.each(['none', 'worker', 'process'])('V2 REST with dynamic batching, iso
     const metrics = await (await fetch(url(loader, '/metrics'))).text();
     expect(metrics).toContain('aiges_batches_total{service="tensor-batched"} 2');
     expect(metrics).toContain('aiges_batch_size_sum{service="tensor-batched"} 8');
+    // Triton's statistics: 8 inferences in 2 executions.
+    const stats = (await (await fetch(url(loader, '/v2/models/tensor-batched/stats'))).json()) as { model_stats: unknown[] };
+    expect(stats.model_stats[0]).toMatchObject({ inference_count: 8, execution_count: 2 });
   }, 60_000);
 });
