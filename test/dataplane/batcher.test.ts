@@ -7,6 +7,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Codes } from '../../loader/errors.js';
 import type { BatchingConfig } from '../../loader/config/schema.js';
+import type { DataplaneLimits } from '../../loader/dataplane/dataplane.js';
 import { defineWrapper, pluginError } from '../../plugins/index.js';
 import { tensorData, typedArrayOf } from '../../plugins/tensor.js';
 import {
@@ -86,9 +87,15 @@ function doubler(
   return { wrapper, seen };
 }
 
-async function plane(options: Parameters<typeof doubler>[0] & { concurrency?: number; config?: BatchingConfig } = {}) {
+async function plane(
+  options: Parameters<typeof doubler>[0] & { concurrency?: number; config?: BatchingConfig; limits?: Partial<DataplaneLimits> } = {},
+) {
   const { wrapper, seen } = doubler({ batching: { maxBatchSize: 4, maxQueueDelayMs: 0 }, ...options });
-  const p = await makePlane(wrapper, { concurrency: options.concurrency ?? 1, ...(options.config ? { batching: options.config } : {}) });
+  const p = await makePlane(wrapper, {
+    concurrency: options.concurrency ?? 1,
+    ...(options.config ? { batching: options.config } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   return { ...p, seen };
 }
 
@@ -197,6 +204,22 @@ describe('dynamic batching', () => {
     expect(instance.users).toBe(0);
   });
 
+  it('an abandoned batch counts as one stuck exec (it holds one slot), until it returns', async () => {
+    const first = gate();
+    const { dataplane, instance, seen } = await plane({ hold: (n) => (n === 1 ? first : undefined), limits: { hang_grace_ms: 20 } });
+    const deadline = Date.now() + 30;
+    const calls = [0, 1, 2].map((i) => dataplane.infer(rowsReq(1, 2, i), { deadline }));
+    for (const c of calls) await expect(c).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
+    expect(seen.runs).toEqual([[3, 2]]);
+    await vi.waitFor(() => expect(instance.stuck).toBe(1));
+    // Its one exec slot is held by a stuck exec: the set cannot serve.
+    expect(instance.ready).toBe(false);
+    first.open();
+    await vi.waitFor(() => expect(instance.stuck).toBe(0));
+    expect(instance.ready).toBe(true);
+    expect(instance.execSlots.available).toBe(1);
+  });
+
   it('a batch whose exec throws fails each of its calls with the same code, each under its own sid', async () => {
     const { dataplane, seen } = await plane({
       output: () => {
@@ -256,6 +279,21 @@ describe('dynamic batching', () => {
     expect(answer((results[0] as PromiseFulfilledResult<DataItem[]>).value)).toEqual(expected(1, 2, 0));
     expect(answer((results[2] as PromiseFulfilledResult<DataItem[]>).value)).toEqual(expected(1, 2, 5));
     expect(seen.runs).toEqual([[2, 2]]);
+  });
+
+  it('a drain ends queued calls with 10101; nothing is left queued or admitted', async () => {
+    const first = gate();
+    const { dataplane, instance, seen } = await plane({ hold: (n) => (n === 1 ? first : undefined) });
+    const running = dataplane.infer(rowsReq(1));
+    await vi.waitFor(() => expect(seen.runs).toHaveLength(1));
+    const queued = [1, 2].map((i) => dataplane.infer(rowsReq(1, 2, i)));
+    const drained = dataplane.drain(20);
+    for (const c of [running, ...queued]) await expect(c).rejects.toMatchObject({ aigesCode: Codes.INSTANCE_INACTIVE });
+    expect(await drained).toBe(false);
+    first.open();
+    await vi.waitFor(() => expect(instance.users).toBe(0));
+    expect(seen.runs).toHaveLength(1);
+    expect(dataplane.admission.inUse).toBe(0);
   });
 
   it('[plugin.batching] overrides the plugin: max_batch_size 0 turns batching off; a size turns it on for any plugin', async () => {
