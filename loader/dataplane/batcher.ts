@@ -228,6 +228,11 @@ export class BatchRun implements ContextScope {
     this.deadline = deadline;
   }
 
+  /** The calls in the batch. */
+  get calls(): number {
+    return this.#members.length;
+  }
+
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();

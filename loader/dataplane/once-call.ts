@@ -203,9 +203,11 @@ export class OnceCall<T> extends Call implements SlotWaiter, BatchMember {
     } catch (err) {
       return this.#fail(toAigesError(err));
     }
-    // NOTE: a batch's parts are views of its outputs' memory: only a call's own outputs are released.
-    if (this.#encode !== undefined && this.#batch === undefined) this.instance.releaseOutputs(items);
-    else if (this.#batch !== undefined) this.stats.batchedOk++;
+    const batch = this.#batch;
+    if (batch !== undefined) this.stats.batchedOk++;
+    // NOTE: the parts of a batch of several calls are views of the batch's outputs, which the other
+    // calls still read: only a call's own outputs are released.
+    if (this.#encode !== undefined && (batch === undefined || batch.calls === 1)) this.instance.releaseOutputs(items);
     this.#value = value;
     this.#state = 'done';
     this.answer(undefined);
