@@ -9,6 +9,7 @@ import { Codes } from '../../loader/errors.js';
 import type { BatchingConfig } from '../../loader/config/schema.js';
 import type { DataplaneLimits } from '../../loader/dataplane/dataplane.js';
 import { defineWrapper, pluginError } from '../../plugins/index.js';
+import { item } from '../../plugins/testing.js';
 import { tensorData, typedArrayOf } from '../../plugins/tensor.js';
 import {
   type BatchingSettings,
@@ -268,6 +269,19 @@ describe('dynamic batching', () => {
     const outs = await Promise.all(widths.map((w, i) => dataplane.infer(rowsReq(1, w, i))));
     expect(seen.runs.map((s) => s.join('x')).sort()).toEqual(['2x2', '3x3']);
     for (const [i, out] of outs.entries()) expect(answer(out)).toEqual(expected(1, widths[i]!, i));
+  });
+
+  it('a request that cannot merge (plain items) runs at once, unqueued, whatever the queue delay', async () => {
+    const wrapper = defineWrapper({
+      id: 'plain',
+      schema: { input: { '*': { type: 'text', required: false } }, output: { '*': { type: 'text' } } },
+      batching: { maxBatchSize: 4, maxQueueDelayMs: 600_000 },
+      exec: (request) => request.items,
+    });
+    const { dataplane, metrics } = await makePlane(wrapper, { concurrency: 1 });
+    const out = await dataplane.infer({ service: 'plain', params: {}, headers: {}, items: [item('text', 'as it came')] });
+    expect(out[0]?.data.toString()).toBe('as it came');
+    expect(metrics.of('plain').batches).toBe(0);
   });
 
   it("one request's bad input is refused before batching and never fails the others", async () => {
