@@ -40,11 +40,17 @@ export function describeProblems(def: WrapperDefinition<unknown>): string[] {
 
 function batchingProblems(batching: unknown, hasExec: boolean): string[] {
   if (typeof batching !== 'object' || batching === null) return ['batching must be an object'];
-  const { maxBatchSize, maxQueueDelayMs } = batching as Record<string, unknown>;
+  const { maxBatchSize, maxQueueDelayMs, preferredBatchSizes } = batching as Record<string, unknown>;
   const problems: string[] = [];
   if (!Number.isSafeInteger(maxBatchSize) || (maxBatchSize as number) < 0) problems.push('batching.maxBatchSize must be an integer ≥ 0');
   if (maxQueueDelayMs !== undefined && !(typeof maxQueueDelayMs === 'number' && Number.isFinite(maxQueueDelayMs) && maxQueueDelayMs >= 0)) {
     problems.push('batching.maxQueueDelayMs must be a number of milliseconds ≥ 0');
+  }
+  if (
+    preferredBatchSizes !== undefined &&
+    !(Array.isArray(preferredBatchSizes) && preferredBatchSizes.every((n) => Number.isSafeInteger(n) && n > 0))
+  ) {
+    problems.push('batching.preferredBatchSizes must be a list of integers ≥ 1');
   }
   if (!hasExec) problems.push('batching needs exec (sessions are not batched)');
   return problems;

@@ -226,6 +226,13 @@ export interface BatchingSettings {
    * every slot was busy.
    */
   maxQueueDelayMs?: number;
+  /**
+   * Batch sizes (rows) to form when the queue allows (Triton's preferred_batch_size): when the
+   * oldest requests add up to one of them, they run at once as a batch of that size, without
+   * waiting for the queue delay, and a batch is cut at the largest such size rather than filled
+   * up to `maxBatchSize`. Sizes above `maxBatchSize` are ignored.
+   */
+  preferredBatchSizes?: readonly number[];
 }
 
 export interface WrapperDefinition<S = unknown> {

@@ -219,6 +219,8 @@ export const BatchingSection = z
     max_batch_size: z.number().int().min(0).optional(),
     /** How long a request may wait for others to fill its batch; 0: no waiting. */
     max_queue_delay_ms: ms.min(0).optional(),
+    /** Batch sizes to form when the queue allows, at once (Triton's preferred_batch_size); [] for none. */
+    preferred_batch_sizes: z.array(z.number().int().positive()).optional(),
   })
   .strict();
 

@@ -154,7 +154,7 @@ export class Batcher implements SlotWaiter {
     let due = Infinity;
     for (const group of this.#groups.values()) {
       const since = group.queued[0]!.since;
-      if (group.rows >= maxBatchSize || now - since >= maxQueueDelayMs) {
+      if (group.rows >= maxBatchSize || now - since >= maxQueueDelayMs || batchCut(group.queued, this.settings).preferred > 0) {
         if (ready === undefined || since < ready.queued[0]!.since) ready = group;
       } else due = Math.min(due, since + maxQueueDelayMs);
     }
@@ -178,23 +178,20 @@ export class Batcher implements SlotWaiter {
     this.#timer.unref();
   }
 
-  /** Takes the group's oldest calls, up to the max batch size (at least one), and runs them on the slot held. */
+  /** Takes the group's oldest calls (batchCut) and runs them on the slot held. */
   #run(group: Group): void {
-    const max = this.settings.maxBatchSize;
+    const cut = batchCut(group.queued, this.settings);
+    const taken = group.queued.splice(0, cut.preferred > 0 ? cut.preferred : cut.full);
     const now = performance.now();
     const members: BatchMember[] = [];
     const rows: number[] = [];
     let total = 0;
-    while (group.queued.length > 0) {
-      const next = group.queued[0]!;
-      if (members.length > 0 && total + next.rows > max) break;
-      group.queued.shift();
+    for (const next of taken) {
       this.#groupOf.delete(next.member);
       members.push(next.member);
       rows.push(next.rows);
       total += next.rows;
       this.#delays.observe((now - next.since) / 1000);
-      if (total >= max) break;
     }
     group.rows -= total;
     if (group.queued.length === 0) this.#groups.delete(group.key);
@@ -202,6 +199,30 @@ export class Batcher implements SlotWaiter {
     this.#sizes.observe(total);
     new BatchRun(this, members, rows).start();
   }
+}
+
+/**
+ * How many of a group's oldest calls the next batch takes: `full`, as many as fit in
+ * `maxBatchSize` rows (at least one: a call larger than it runs alone); `preferred`, the most whose
+ * rows add up to a preferred batch size (0 when no prefix does). A batch takes `preferred` calls
+ * when there is such a prefix, else `full`.
+ */
+export function batchCut(
+  queued: readonly { rows: number }[],
+  settings: Pick<Batching, 'maxBatchSize' | 'preferredBatchSizes'>,
+): { full: number; preferred: number } {
+  const { maxBatchSize, preferredBatchSizes } = settings;
+  let total = 0;
+  let full = 0;
+  let preferred = 0;
+  for (const q of queued) {
+    if (full > 0 && total + q.rows > maxBatchSize) break;
+    total += q.rows;
+    full++;
+    if (total <= maxBatchSize && preferredBatchSizes.includes(total)) preferred = full;
+    if (total >= maxBatchSize) break;
+  }
+  return { full, preferred };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface Batching {
   /** The most rows one exec receives (≥ 2). */
   maxBatchSize: number;
   maxQueueDelayMs: number;
+  /** Preferred batch sizes up to maxBatchSize, ascending (possibly none). */
+  preferredBatchSizes: readonly number[];
 }
 
 /**
@@ -45,7 +47,12 @@ export function resolveBatching(wrapper: Wrapper, config: BatchingConfig | undef
   const own = wrapper.batching;
   const maxBatchSize = config?.max_batch_size ?? own?.maxBatchSize ?? 0;
   if (wrapper.exec === undefined || maxBatchSize < 2) return undefined;
-  return { maxBatchSize, maxQueueDelayMs: config?.max_queue_delay_ms ?? own?.maxQueueDelayMs ?? 0 };
+  const preferred = config?.preferred_batch_sizes ?? own?.preferredBatchSizes ?? [];
+  return {
+    maxBatchSize,
+    maxQueueDelayMs: config?.max_queue_delay_ms ?? own?.maxQueueDelayMs ?? 0,
+    preferredBatchSizes: [...new Set(preferred.filter((n) => n <= maxBatchSize))].sort((a, b) => a - b),
+  };
 }
 
 export class PluginInstance {

@@ -192,8 +192,10 @@ level = "debug"
   });
 
   it('[plugin.batching]: sizes and delays are checked, unknown keys refused; absent keys stay absent (the plugin decides)', () => {
-    const ok = loadConfig({ file: toml('[plugin.batching]\nmax_batch_size = 16\nmax_queue_delay_ms = 5\n') });
-    expect(ok.plugin.batching).toEqual({ max_batch_size: 16, max_queue_delay_ms: 5 });
+    const ok = loadConfig({
+      file: toml('[plugin.batching]\nmax_batch_size = 16\nmax_queue_delay_ms = 5\npreferred_batch_sizes = [4, 8]\n'),
+    });
+    expect(ok.plugin.batching).toEqual({ max_batch_size: 16, max_queue_delay_ms: 5, preferred_batch_sizes: [4, 8] });
     expect(loadConfig({ file: toml('[plugin.batching]\nmax_batch_size = 8\n') }).plugin.batching).toEqual({ max_batch_size: 8 });
     expect(loadConfig({}).plugin.batching).toBeUndefined();
     expect(loadConfig({ env: { AIGES_PLUGIN_BATCHING_MAX_BATCH_SIZE: '32' } }).plugin.batching).toEqual({ max_batch_size: 32 });
@@ -202,6 +204,9 @@ level = "debug"
     );
     expect(configError(() => loadConfig({ file: toml('[plugin.batching]\nmax_queue_delay_ms = 1.5\n') })).message).toContain(
       'invalid config key "plugin.batching.max_queue_delay_ms"',
+    );
+    expect(configError(() => loadConfig({ file: toml('[plugin.batching]\npreferred_batch_sizes = [0]\n') })).message).toContain(
+      'invalid config key "plugin.batching.preferred_batch_sizes.0"',
     );
     expect(configError(() => loadConfig({ file: toml('[plugin.batching]\nmax_batch = 8\n') })).message).toContain(
       'unknown config key "plugin.batching.max_batch"',

@@ -7,6 +7,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Codes } from '../../loader/errors.js';
 import type { BatchingConfig } from '../../loader/config/schema.js';
+import { batchCut } from '../../loader/dataplane/batcher.js';
 import type { DataplaneLimits } from '../../loader/dataplane/dataplane.js';
 import { defineWrapper, pluginError } from '../../plugins/index.js';
 import { item } from '../../plugins/testing.js';
@@ -100,6 +101,28 @@ async function plane(
   return { ...p, seen };
 }
 
+describe('batch cuts', () => {
+  const cut = (rows: number[], maxBatchSize: number, preferredBatchSizes: number[] = []) =>
+    batchCut(
+      rows.map((n) => ({ rows: n })),
+      { maxBatchSize, preferredBatchSizes },
+    );
+
+  it('a batch takes the oldest calls that fit in the max batch size, at least one', () => {
+    expect(cut([1, 1, 1], 4)).toEqual({ full: 3, preferred: 0 });
+    expect(cut([3, 2, 1], 4)).toEqual({ full: 1, preferred: 0 });
+    expect(cut([2, 2, 2], 4)).toEqual({ full: 2, preferred: 0 });
+    expect(cut([6, 1], 4)).toEqual({ full: 1, preferred: 0 });
+  });
+
+  it('the longest prefix that adds up to a preferred size, if any', () => {
+    expect(cut([1, 1, 1, 1, 1, 1], 8, [4])).toEqual({ full: 6, preferred: 4 });
+    expect(cut([1, 1, 1, 1, 1, 1, 1, 1, 1], 8, [2, 4, 8])).toEqual({ full: 8, preferred: 8 });
+    expect(cut([3, 3, 3], 8, [4, 8])).toEqual({ full: 2, preferred: 0 });
+    expect(cut([2, 3], 8, [2])).toEqual({ full: 2, preferred: 1 });
+  });
+});
+
 describe('dynamic batching', () => {
   it('concurrent requests merge into fewer execs of at most maxBatchSize rows; each call gets its own rows', async () => {
     const { dataplane, instance, seen } = await plane();
@@ -127,6 +150,13 @@ describe('dynamic batching', () => {
     const { dataplane, seen } = await plane({ batching: { maxBatchSize: 8, maxQueueDelayMs: 20 } });
     const outs = await Promise.all([0, 1, 2].map((i) => dataplane.infer(rowsReq(1, 2, i))));
     expect(seen.runs).toEqual([[3, 2]]);
+    for (const [i, out] of outs.entries()) expect(answer(out)).toEqual(expected(1, 2, i));
+  });
+
+  it('preferred batch sizes: a prefix that adds up to one runs at once, without the queue delay; the rest waits for it', async () => {
+    const { dataplane, seen } = await plane({ batching: { maxBatchSize: 8, maxQueueDelayMs: 20, preferredBatchSizes: [2] } });
+    const outs = await Promise.all([0, 1, 2, 3, 4].map((i) => dataplane.infer(rowsReq(1, 2, i))));
+    expect(seen.runs.map((s) => s[0])).toEqual([2, 2, 1]);
     for (const [i, out] of outs.entries()) expect(answer(out)).toEqual(expected(1, 2, i));
   });
 
@@ -317,7 +347,7 @@ describe('dynamic batching', () => {
     expect(off.instance.batching).toBeUndefined();
 
     const on = await plane({ batching: undefined, config: { max_batch_size: 3, max_queue_delay_ms: 0 } });
-    expect(on.instance.batching).toEqual({ maxBatchSize: 3, maxQueueDelayMs: 0 });
+    expect(on.instance.batching).toEqual({ maxBatchSize: 3, maxQueueDelayMs: 0, preferredBatchSizes: [] });
     await Promise.all([0, 1, 2].map((i) => on.dataplane.infer(rowsReq(1, 2, i))));
     expect(on.seen.runs.map((s) => s[0])).toEqual([3]);
   });
@@ -338,6 +368,9 @@ describe('dynamic batching', () => {
     const exec = () => [];
     expect(() => defineWrapper({ id: 'b', schema, exec, batching: { maxBatchSize: -1 } })).toThrow(/maxBatchSize/);
     expect(() => defineWrapper({ id: 'b', schema, exec, batching: { maxBatchSize: 4, maxQueueDelayMs: -2 } })).toThrow(/maxQueueDelayMs/);
+    expect(() => defineWrapper({ id: 'b', schema, exec, batching: { maxBatchSize: 4, preferredBatchSizes: [0] } })).toThrow(
+      /preferredBatchSizes/,
+    );
     expect(() =>
       defineWrapper({
         id: 'b',

@@ -28,6 +28,6 @@ describe('docs/plugins.md: dynamic batching', () => {
     const toml = /```toml\n(\[plugin\.batching\][\s\S]*?)```/.exec(doc)?.[1];
     expect(toml).toBeDefined();
     const config = ConfigSchema.parse(parseToml(toml as string));
-    expect(config.plugin.batching).toEqual({ max_batch_size: 16, max_queue_delay_ms: 5 });
+    expect(config.plugin.batching).toEqual({ max_batch_size: 16, max_queue_delay_ms: 5, preferred_batch_sizes: [8, 16] });
   });
 });
