@@ -126,7 +126,7 @@ export function modelMetadata(meta: ServiceMetadata): ModelMetadata {
 export interface ModelConfig {
   name: string;
   platform: string;
-  /** 0: the loader does not batch; dims are whole shapes. */
+  /** 0: the loader does not batch, dims are whole shapes; else dims leave out the batch dimension (Triton's rule). */
   maxBatchSize: number;
   input: ConfigTensor[];
   output: ConfigTensor[];
@@ -141,15 +141,16 @@ export interface ConfigTensor {
 
 /** The model configuration gRPC ModelConfig answers: the metadata's tensors in Triton's terms. */
 export function modelConfig(meta: ServiceMetadata): ModelConfig {
+  const batched = meta.maxBatchSize > 0;
   const config = (t: TensorMetadata): ConfigTensor => ({
     name: t.name,
     dataType: (t.datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${t.datatype}`) as ConfigDataType,
-    dims: t.shape,
+    dims: batched ? t.shape.slice(1) : t.shape,
   });
   return {
     name: meta.service,
     platform: PLATFORM,
-    maxBatchSize: 0,
+    maxBatchSize: meta.maxBatchSize,
     input: tensorMetadata(meta.inputs).map(config),
     output: tensorMetadata(meta.outputs).map(config),
   };

@@ -1,11 +1,12 @@
 /**
  * Per-model statistics in the shape of Triton's statistics extension, from the loader's call
  * counts (metrics.ts), for REST (`GET /v2/models[/{m}[/versions/{v}]]/stats`) and gRPC
- * ModelStatistics alike: once calls only (a session is not an inference of its own), one
- * execution per inference (no batching yet), durations in nanoseconds. `queue` is the wait for
- * an exec slot and `compute_infer` the plugin's exec, of every call that reached its exec;
- * Triton's compute_input and compute_output (tensor copies around the model) are not measured
- * apart from the exec and are left out.
+ * ModelStatistics alike: once calls only (a session is not an inference of its own), durations
+ * in nanoseconds. An execution is one successful exec: one per unbatched call, one per batch run
+ * (dynamic batching) that answered its calls. `queue` is the wait for an exec slot and
+ * `compute_infer` the plugin's exec, of every call that reached its exec; Triton's compute_input
+ * and compute_output (tensor copies around the model) are not measured apart from the exec and
+ * are left out.
  */
 import type { Caller, Dataplane } from '../dataplane/dataplane.js';
 import type { ServiceStats } from '../metrics.js';
@@ -42,7 +43,7 @@ export function modelStatistics(name: string, version: string, stats: ServiceSta
     version,
     last_inference: stats.lastEnded,
     inference_count: ok,
-    execution_count: ok,
+    execution_count: ok - stats.batchedOk + stats.batchesOk,
     inference_stats: {
       success: { count: ok, ns: ns(seconds.ok) },
       fail: { count: failed, ns: ns(seconds.fail) },
