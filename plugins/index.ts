@@ -24,6 +24,10 @@ export {
   type Logger,
   type SessionResult,
   type TensorInfo,
+  type TensorInput,
+  type ServiceRequest,
+  type ServiceResponse,
+  type ServiceCallOptions,
 } from './types.js';
 export {
   TENSOR_DATATYPES,
@@ -33,6 +37,7 @@ export {
   bytesElements,
   elementCount,
   tensorData,
+  tensorOf,
   tensorView,
   typedArrayOf,
 } from './tensor.js';

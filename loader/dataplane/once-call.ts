@@ -16,7 +16,7 @@
  * the call waits on something (a sync exec cannot be interrupted, so it needs none); a promise of
  * its own only when it waits (for a slot or an async exec).
  */
-import { Codes, toAigesError, wrapPluginError, type AigesError } from '../errors.js';
+import { AigesError, Codes, toAigesError, wrapPluginError } from '../errors.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { SlotWaiter } from '../plugin/exec-slots.js';
 import { DataStatus, type DataItem, type InferRequest } from '../../plugins/types.js';
@@ -55,8 +55,9 @@ export class OnceCall<T> extends Call implements SlotWaiter {
     deadline: number,
     timeoutMs: number,
     encode: Encode<T> | undefined,
+    parent?: Call,
   ) {
-    super(tracker, instance, sid, 'once', deadline, timeoutMs);
+    super(tracker, instance, sid, 'once', deadline, timeoutMs, parent);
     this.#request = request;
     this.#encode = encode;
   }
@@ -72,6 +73,19 @@ export class OnceCall<T> extends Call implements SlotWaiter {
     if (this.instance.execSlots.tryTake()) {
       this.#holdsSlot = true;
       if (this.#exec()) return this.#error === undefined ? Promise.resolve(this.#value as T) : Promise.reject(this.#error);
+    } else if (this.#callerHoldsSlot()) {
+      // NOTE: waiting would deadlock when the slot to wait for is one this call's own caller holds
+      // (A calling A with every slot taken): refused at once, retryable elsewhere.
+      this.#state = 'done';
+      this.release();
+      return Promise.reject(
+        this.answer(
+          new AigesError(
+            Codes.CAPACITY,
+            `every exec slot of ${this.service} is taken, one by this call's own caller: waiting would deadlock`,
+          ),
+        ),
+      );
     } else {
       this.#state = 'queued';
       this.armDeadline();
@@ -81,6 +95,16 @@ export class OnceCall<T> extends Call implements SlotWaiter {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+  }
+
+  override holdsExecSlot(instance: PluginInstance): boolean {
+    return this.#holdsSlot && this.instance === instance;
+  }
+
+  /** Whether a call up this one's `ctx.infer` chain holds a slot of this call's instance set. */
+  #callerHoldsSlot(): boolean {
+    for (let c = this.parent; c !== undefined; c = c.parent) if (c.holdsExecSlot(this.instance)) return true;
+    return false;
   }
 
   /** ExecSlots: this call holds a slot now. */

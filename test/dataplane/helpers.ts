@@ -34,6 +34,8 @@ export async function makePlane(
     log?: Logger;
     /** `[server]` keys (expose_plugin_errors). */
     server?: Record<string, unknown>;
+    /** More services served beside `wrapper` (ctx.infer tests), each with its exec concurrency (default the capacity). */
+    more?: { wrapper: WrapperDefinition<unknown>; concurrency?: number }[];
   } = {},
 ): Promise<Plane> {
   const log = options.log ?? pino({ level: 'silent' });
@@ -48,6 +50,13 @@ export async function makePlane(
     concurrency: execConcurrency(config),
     initTimeoutMs: 5_000,
   });
+  for (const more of options.more ?? []) {
+    await registry.loadWrapper(more.wrapper as Wrapper, {
+      config: {},
+      concurrency: more.concurrency ?? execConcurrency(config),
+      initTimeoutMs: 5_000,
+    });
+  }
   return {
     dataplane,
     metrics,

@@ -2,7 +2,8 @@
  * What a plugin sees inside a worker thread: its logger and call context, as in the loader's
  * thread (dataplane/context.ts), but speaking to the loader through the thread's control port.
  */
-import type { CallContext, Logger, WrapperConfig } from '../../../plugins/types.js';
+import type { CallContext, Logger, ServiceResponse, WrapperConfig } from '../../../plugins/types.js';
+import { inferApart } from '../infer-apart.js';
 import { fromWireError, type LogLevel, type WireError } from './wire.js';
 
 /** pino's numbers for the levels a plugin logs at. */
@@ -102,6 +103,10 @@ export class ThreadCall implements CallContext<unknown> {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  infer(): Promise<ServiceResponse> {
+    return inferApart('worker');
   }
 
   abort(reason: WireError): void {
