@@ -94,7 +94,7 @@ export function item(
 export async function createHarness(wrapper: WrapperDefinition<unknown>, options: HarnessOptions = {}): Promise<Harness> {
   if (!isWrapper(wrapper)) throw new TypeError('createHarness expects a wrapper made by defineWrapper()');
   const config = ConfigSchema.parse({ limits: options.limits ?? {}, plugin: { concurrency: options.concurrency ?? 0 } });
-  const { registry, dataplane } = createPlane(config, pino({ level: 'silent' }));
+  const { registry, dataplane, remote } = createPlane(config, pino({ level: 'silent' }));
   const instance = await registry.loadWrapper(wrapper as Wrapper, {
     config: options.config ?? {},
     concurrency: execConcurrency(config),
@@ -152,6 +152,7 @@ export async function createHarness(wrapper: WrapperDefinition<unknown>, options
     close: async () => {
       await instance.finalise(config.plugin.fini_timeout_ms);
       for (const other of others) await other.finalise(config.plugin.fini_timeout_ms);
+      remote.close();
     },
   };
 }

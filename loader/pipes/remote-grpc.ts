@@ -1,0 +1,207 @@
+/**
+ * `ctx.infer` to another loader's service (dataplane/pipe.ts, RemoteServices), over aiges.v1 gRPC,
+ * which carries items whole (type, status, encoding, attributes, tensor): to an address
+ * (`address: 'host:port'`, `grpcs://host:port` over TLS with Node's roots), or to an instance of
+ * the service that polaris lists (`via: 'polaris'`: polaris/client/resolver.ts, round robin over
+ * the live instances, following membership as it changes).
+ *
+ * The call's remaining time is the gRPC deadline; the caller's call ending cancels the gRPC call.
+ * Through polaris, a service with no live instance is refused at once (10101, retryable) rather
+ * than left waiting for one until the deadline: the remote keeps a watch of each service it called
+ * (the first call waits for its first answer, within the deadline).
+ * An item the request leaves without a type gets the type the remote service declares for its key,
+ * read from its Metadata once per channel and service (a schema changes with a plugin, seldom).
+ * One channel per address or service, kept until `close`.
+ *
+ * NOTE: no AK/SK signing and no client certificate yet: the remote loader must accept plain
+ * calls from this one. The nesting depth does not cross loaders.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { createPolarisClient } from '../../polaris/client/resolver.js';
+import type { Discovery, Watcher } from '../../polaris/store/types.js';
+import { loadLoaderProto } from '../../proto/load.js';
+import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
+import type { InferResponse__Output } from '../../proto/gen/aiges/v1/InferResponse.js';
+import type { MetadataResponse__Output } from '../../proto/gen/aiges/v1/MetadataResponse.js';
+import { isKnownCode } from '../../plugins/errors.js';
+import { AigesError, Codes, named } from '../errors.js';
+import { ANY_KEY } from '../plugin/schema.js';
+import { itemFromWire, itemToWire } from '../server/grpc-convert.js';
+import { paramStrings, type RemoteServices, requestItems } from '../dataplane/pipe.js';
+import type { DataItem, DataType, ServiceCallOptions, ServiceRequest } from '../../plugins/types.js';
+
+const CHANNEL = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
+
+/** What a status without `aiges-code` (the remote never answered, or is no loader) means. */
+const BY_STATUS: Readonly<Partial<Record<grpc.status, number>>> = {
+  [grpc.status.DEADLINE_EXCEEDED]: Codes.EXEC_TIMEOUT,
+  [grpc.status.CANCELLED]: Codes.CANCELLED,
+  [grpc.status.UNAVAILABLE]: Codes.INSTANCE_INACTIVE,
+  [grpc.status.RESOURCE_EXHAUSTED]: Codes.CAPACITY,
+  [grpc.status.NOT_FOUND]: Codes.SERVICE_NOT_FOUND,
+};
+
+export class GrpcRemote implements RemoteServices {
+  /** Where `via: 'polaris'` finds instances: the loader's polaris, when it has a `[polaris]` section. */
+  discovery: Discovery | undefined;
+  readonly #channels = new Map<string, LoaderClient>();
+  readonly #types = new WeakMap<LoaderClient, Map<string, Promise<ReadonlyMap<string, DataType>>>>();
+  /** Per service called via polaris: how many live instances it lists, once known. */
+  readonly #members = new Map<string, { count: number; first: Promise<void>; watcher: Promise<Watcher> }>();
+
+  async infer(
+    service: string,
+    request: ServiceRequest,
+    route: Pick<ServiceCallOptions, 'address' | 'via'>,
+    call: { deadline: number; signal: AbortSignal },
+  ): Promise<DataItem[]> {
+    const client = this.#client(service, route);
+    if (route.address === undefined && (await within(this.#listed(service), call)) === 0) {
+      throw new AigesError(Codes.INSTANCE_INACTIVE, `polaris lists no live instance of service ${named(service)}`, {
+        detail: { service },
+      });
+    }
+    let types: ReadonlyMap<string, DataType> | undefined;
+    if (needsTypes(request)) types = await this.#inputTypes(client, service, call);
+    const items = requestItems(request, (key) => types?.get(key) ?? types?.get(ANY_KEY));
+    const message = { service, params: paramStrings(request.params), headers: { ...request.headers }, items: items.map(itemToWire) };
+    const response = await unary<InferResponse__Output>(call, (options, done) => client.Infer(message, options, done));
+    return response.items.map(itemFromWire);
+  }
+
+  /** Closes every channel and watch. */
+  close(): void {
+    for (const client of this.#channels.values()) client.close();
+    this.#channels.clear();
+    for (const { watcher } of this.#members.values())
+      void watcher.then(
+        (w) => w.close(),
+        () => undefined,
+      );
+    this.#members.clear();
+  }
+
+  /** How many live instances polaris lists for `service` (the discovery is there: `#client` checked). */
+  #listed(service: string): Promise<number> {
+    let entry = this.#members.get(service);
+    if (entry === undefined) {
+      let answered!: () => void;
+      const first = new Promise<void>((resolve) => (answered = resolve));
+      const e = { count: -1, first, watcher: undefined as unknown as Promise<Watcher> };
+      e.watcher = (this.discovery as Discovery).watch(service, (instances) => {
+        e.count = instances.length;
+        answered();
+      });
+      e.watcher.catch(() => undefined);
+      this.#members.set(service, (entry = e));
+    }
+    const e = entry;
+    return e.count >= 0 ? Promise.resolve(e.count) : e.first.then(() => e.count);
+  }
+
+  #client(service: string, route: Pick<ServiceCallOptions, 'address' | 'via'>): LoaderClient {
+    let key: string;
+    let make: () => LoaderClient;
+    if (route.address !== undefined) {
+      const tls = route.address.startsWith('grpcs://');
+      const address = route.address.replace(/^grpcs?:\/\//, '');
+      if (!/^[^\s/]+:\d+$/.test(address)) {
+        throw new AigesError(Codes.INVALID_OP, `ctx.infer: address must be host:port or grpcs://host:port, got ${named(route.address)}`);
+      }
+      key = `address ${route.address}`;
+      const Loader = loadLoaderProto().aiges.v1.Loader;
+      make = () => new Loader(address, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), CHANNEL);
+    } else if (route.via === 'polaris') {
+      const discovery = this.discovery;
+      if (discovery === undefined) throw new AigesError(Codes.INVALID_OP, "ctx.infer via 'polaris' needs the loader's [polaris] section");
+      key = `polaris ${service}`;
+      make = () => createPolarisClient(service, discovery, CHANNEL);
+    } else {
+      throw new AigesError(Codes.INVALID_OP, `ctx.infer: unknown route via ${named(String(route.via))}`);
+    }
+    let client = this.#channels.get(key);
+    if (client === undefined) {
+      client = make();
+      this.#channels.set(key, client);
+    }
+    return client;
+  }
+
+  /** The input types `service` declares, by key (read once per channel; a failed read is tried again next time). */
+  #inputTypes(
+    client: LoaderClient,
+    service: string,
+    call: { deadline: number; signal: AbortSignal },
+  ): Promise<ReadonlyMap<string, DataType>> {
+    let byService = this.#types.get(client);
+    if (byService === undefined) this.#types.set(client, (byService = new Map()));
+    let types = byService.get(service);
+    if (types === undefined) {
+      types = unary<MetadataResponse__Output>(call, (options, done) => client.Metadata({ service }, options, done)).then(
+        (meta) => new Map(meta.inputs.map((spec) => [spec.key, spec.type as DataType])),
+      );
+      const cache = byService;
+      types.catch(() => cache.delete(service));
+      byService.set(service, types);
+    }
+    return types;
+  }
+}
+
+function needsTypes(request: ServiceRequest): boolean {
+  return (request.inputs?.length ?? 0) > 0 || (request.items ?? []).some((i) => i.type === undefined);
+}
+
+type Done<T> = (err: grpc.ServiceError | null, value?: T) => void;
+
+/** One unary call under the caller's deadline, cancelled when its signal fires. */
+function unary<T>(
+  call: { deadline: number; signal: AbortSignal },
+  start: (options: grpc.CallOptions, done: Done<T>) => grpc.ClientUnaryCall,
+): Promise<T> {
+  const { signal } = call;
+  if (signal.aborted) return Promise.reject(ended(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(ended(signal.reason));
+      pending.cancel();
+    };
+    const pending = start({ deadline: call.deadline }, (err, value) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err !== null) reject(remoteError(err));
+      else resolve(value as T);
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `work`, unless the caller's call ends or the deadline passes first. */
+function within<T>(work: Promise<T>, call: { deadline: number; signal: AbortSignal }): Promise<T> {
+  const { signal } = call;
+  if (signal.aborted) return Promise.reject(ended(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(ended(signal.reason));
+    const timer = setTimeout(
+      () => reject(new AigesError(Codes.EXEC_TIMEOUT, 'deadline exceeded waiting for polaris')),
+      call.deadline - Date.now(),
+    );
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+/** The caller's call ended: the remote call ends with its code. */
+function ended(reason: unknown): AigesError {
+  const code = (reason as { aigesCode?: unknown } | null)?.aigesCode;
+  return new AigesError(isKnownCode(code) ? code : Codes.CANCELLED, `the calling call ended: ${(reason as Error)?.message ?? reason}`);
+}
+
+/** A failed gRPC call as an AigesError: the remote loader's `aiges-code`, else the status's meaning. */
+function remoteError(err: grpc.ServiceError): AigesError {
+  const trailer = Number(err.metadata?.get('aiges-code')[0]);
+  const code = isKnownCode(trailer) ? trailer : (BY_STATUS[err.code] ?? Codes.INTERNAL);
+  return new AigesError(code as AigesError['aigesCode'], err.details || err.message, { cause: err, detail: { grpc_status: err.code } });
+}
