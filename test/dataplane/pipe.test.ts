@@ -3,10 +3,10 @@
  * another through it.
  */
 import { describe, expect, it } from 'vitest';
-import { type AigesError, Codes, defineWrapper, isAigesError, pluginError, tensorData } from '../../plugins/index.js';
+import { type AigesError, Codes, defineWrapper, isAigesError, pluginError, ResultQueue, tensorData } from '../../plugins/index.js';
 import type { CallContext, DataItem } from '../../plugins/types.js';
 import tensorScale from '../fixtures/plugins/tensor-scale.js';
-import { client, gate, makePlane } from './helpers.js';
+import { client, collect, gate, makePlane } from './helpers.js';
 
 const text = (key: string, data: string): DataItem => ({
   key,
@@ -215,6 +215,73 @@ describe('ctx.infer in-process', () => {
     expect(await p.requests({ service: 'tensor-scale', mode: 'once', code: 0 })).toBe(1);
     expect(await p.requests({ service: 'scaler', mode: 'once', code: 0 })).toBe(1);
     expect(p.dataplane.admission.inUse).toBe(0);
+  });
+
+  it('a draining loader refuses new clients (10101) but lets an admitted pipeline call on', async () => {
+    const go = gate();
+    const started = gate();
+    const a = defineWrapper({
+      id: 'a',
+      schema: { input: { text: { type: 'text' } }, output: { y: { type: 'other' } } },
+      async exec(_request, ctx) {
+        started.open();
+        await go.promise;
+        const answer = await ctx.infer('tensor-scale', {
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: new Float32Array([2]) }],
+        });
+        return [answer.item('y')];
+      },
+    });
+    const p = await makePlane(a, { more: [{ wrapper: tensorScale }] });
+    const call = p.dataplane.infer({ service: 'a', params: {}, headers: {}, items: [text('text', 'x')] });
+    await started.promise;
+    p.dataplane.stopAccepting();
+    await expect(p.dataplane.infer({ service: 'a', params: {}, headers: {}, items: [text('text', 'x')] })).rejects.toMatchObject({
+      aigesCode: Codes.INSTANCE_INACTIVE,
+    });
+    go.open();
+    const [y] = await call;
+    expect([...new Float32Array(y!.data.buffer, y!.data.byteOffset, 1)]).toEqual([20]);
+  });
+
+  it('a session’s plugin calls services too; the session’s end ends a call still running (10202)', async () => {
+    const reasons: unknown[] = [];
+    const started = gate();
+    const per = defineWrapper({
+      id: 'per-frame',
+      schema: { input: { text: { type: 'text' } }, output: { text: { type: 'text' } } },
+      session: {
+        create(_params, ctx) {
+          const results = new ResultQueue();
+          return {
+            results,
+            write(items) {
+              const service = items[0]?.data.toString() === 'hang' ? 'waiter' : 'b';
+              ctx.infer(service, { items: [{ key: 'text', data: items[0]!.data }] }).then(
+                (answer) => results.push(answer.items.map((i) => ({ ...i, status: 1 as const }))),
+                () => undefined,
+              );
+            },
+          };
+        },
+      },
+    });
+    const b = defineWrapper({
+      id: 'b',
+      schema: { input: { text: { type: 'text' } }, output: { text: { type: 'text' } } },
+      exec: (request) => [{ key: 'text', data: request.items[0]!.data.toString().toUpperCase() }],
+    });
+    const p = await makePlane(per, { more: [{ wrapper: b }, { wrapper: waiter(started.open, reasons) }] });
+    const session = await p.dataplane.openSession({ service: 'per-frame', params: {}, headers: {} });
+    const results = collect(session);
+    await session.write([{ ...text('text', 'hi'), status: 0 }]);
+    await session.write([{ ...text('text', 'hang'), status: 1 }]);
+    await started.promise;
+    session.cancel();
+    await expect(results).rejects.toMatchObject({ aigesCode: Codes.CANCELLED });
+    await expect.poll(() => reasons.length).toBe(1);
+    expect((reasons[0] as AigesError).aigesCode).toBe(Codes.CANCELLED);
+    expect(await p.requests({ service: 'b', mode: 'once', code: 0 })).toBe(1);
   });
 
   it('a call to another loader without a way there is refused (10003)', async () => {
