@@ -214,6 +214,12 @@ export interface ServiceCallOptions {
    */
   address?: string;
   /**
+   * With `address`, the protocol spoken there: `"aiges"` (aiges.v1 gRPC, the default: items whole)
+   * or `"v2"` (Open Inference Protocol V2 gRPC, for any V2 server: Triton, KServe, another loader;
+   * items as tensors, docs/plugins.md).
+   */
+  protocol?: 'aiges' | 'v2';
+  /**
    * `"polaris"`: an instance of the service that polaris lists (the loader's `[polaris]` section),
    * over aiges.v1 gRPC.
    */

@@ -41,7 +41,7 @@ export interface RemoteServices {
   infer(
     service: string,
     request: ServiceRequest,
-    route: Pick<ServiceCallOptions, 'address' | 'via'>,
+    route: Pick<ServiceCallOptions, 'address' | 'via' | 'protocol'>,
     call: { deadline: number; signal: AbortSignal },
   ): Promise<DataItem[]>;
 }
@@ -84,7 +84,7 @@ export class Pipes {
     if (this.remote === undefined) {
       return Promise.reject(calleeError(new AigesError(Codes.INVALID_OP, 'ctx.infer: calls to other loaders are not available here')));
     }
-    const route = { address: options.address, via: options.via };
+    const route = { address: options.address, via: options.via, protocol: options.protocol };
     return this.remote.infer(service, request, route, { deadline, signal: parent.signal }).then(
       (items) => new ServiceAnswer(items),
       (err: unknown) => Promise.reject(fromCallee(err, service)),

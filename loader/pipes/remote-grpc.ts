@@ -13,6 +13,8 @@
  * read from its Metadata once per channel and service (a schema changes with a plugin, seldom).
  * One channel per address or service, kept until `close`.
  *
+ * `protocol: 'v2'` speaks Open Inference Protocol V2 gRPC to the address instead (remote-v2.ts).
+ *
  * NOTE: no AK/SK signing and no client certificate yet: the remote loader must accept plain
  * calls from this one. The nesting depth does not cross loaders.
  */
@@ -28,6 +30,9 @@ import { AigesError, Codes, named } from '../errors.js';
 import { ANY_KEY } from '../plugin/schema.js';
 import { itemFromWire, itemToWire } from '../server/grpc-convert.js';
 import { paramStrings, type RemoteServices, requestItems } from '../dataplane/pipe.js';
+import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
+import type { ModelInferResponse__Output } from '../../proto/gen/inference/ModelInferResponse.js';
+import { v2Answer, v2Client, v2Request } from './remote-v2.js';
 import type { DataItem, DataType, ServiceCallOptions, ServiceRequest } from '../../plugins/types.js';
 
 const CHANNEL = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
@@ -39,12 +44,24 @@ const BY_STATUS: Readonly<Partial<Record<grpc.status, number>>> = {
   [grpc.status.UNAVAILABLE]: Codes.INSTANCE_INACTIVE,
   [grpc.status.RESOURCE_EXHAUSTED]: Codes.CAPACITY,
   [grpc.status.NOT_FOUND]: Codes.SERVICE_NOT_FOUND,
+  [grpc.status.INVALID_ARGUMENT]: Codes.INVALID_PARAM,
 };
+
+type Route = Pick<ServiceCallOptions, 'address' | 'via' | 'protocol'>;
+
+/** An address as written: `host:port` or `grpcs://host:port`. */
+function target(written: string): { address: string; tls: boolean } {
+  const address = written.replace(/^grpcs?:\/\//, '');
+  if (!/^[^\s/]+:\d+$/.test(address)) {
+    throw new AigesError(Codes.INVALID_OP, `ctx.infer: address must be host:port or grpcs://host:port, got ${named(written)}`);
+  }
+  return { address, tls: written.startsWith('grpcs://') };
+}
 
 export class GrpcRemote implements RemoteServices {
   /** Where `via: 'polaris'` finds instances: the loader's polaris, when it has a `[polaris]` section. */
   discovery: Discovery | undefined;
-  readonly #channels = new Map<string, LoaderClient>();
+  readonly #channels = new Map<string, LoaderClient | GRPCInferenceServiceClient>();
   readonly #types = new WeakMap<LoaderClient, Map<string, Promise<ReadonlyMap<string, DataType>>>>();
   /** Per service called via polaris: how many live instances it lists, once known. */
   readonly #members = new Map<string, { count: number; first: Promise<void>; watcher: Promise<Watcher> }>();
@@ -52,9 +69,13 @@ export class GrpcRemote implements RemoteServices {
   async infer(
     service: string,
     request: ServiceRequest,
-    route: Pick<ServiceCallOptions, 'address' | 'via'>,
+    route: Route,
     call: { deadline: number; signal: AbortSignal },
   ): Promise<DataItem[]> {
+    if (route.protocol === 'v2') return this.#inferV2(service, request, route, call);
+    if (route.protocol !== undefined && route.protocol !== 'aiges') {
+      throw new AigesError(Codes.INVALID_OP, `ctx.infer: unknown protocol ${named(String(route.protocol))}`);
+    }
     const client = this.#client(service, route);
     if (route.address === undefined && (await within(this.#listed(service), call)) === 0) {
       throw new AigesError(Codes.INSTANCE_INACTIVE, `polaris lists no live instance of service ${named(service)}`, {
@@ -99,15 +120,34 @@ export class GrpcRemote implements RemoteServices {
     return e.count >= 0 ? Promise.resolve(e.count) : e.first.then(() => e.count);
   }
 
-  #client(service: string, route: Pick<ServiceCallOptions, 'address' | 'via'>): LoaderClient {
+  async #inferV2(
+    service: string,
+    request: ServiceRequest,
+    route: Route,
+    call: { deadline: number; signal: AbortSignal },
+  ): Promise<DataItem[]> {
+    if (route.address === undefined) throw new AigesError(Codes.INVALID_OP, "ctx.infer: protocol 'v2' needs an address");
+    const key = `v2 ${route.address}`;
+    let client = this.#channels.get(key) as GRPCInferenceServiceClient | undefined;
+    if (client === undefined) {
+      const { address, tls } = target(route.address);
+      client = v2Client(address, tls, CHANNEL);
+      this.#channels.set(key, client);
+    }
+    const message = v2Request(
+      service,
+      requestItems(request, () => undefined),
+      paramStrings(request.params),
+    );
+    const v2 = client;
+    return v2Answer(await unary<ModelInferResponse__Output>(call, (options, done) => v2.ModelInfer(message, options, done)));
+  }
+
+  #client(service: string, route: Route): LoaderClient {
     let key: string;
     let make: () => LoaderClient;
     if (route.address !== undefined) {
-      const tls = route.address.startsWith('grpcs://');
-      const address = route.address.replace(/^grpcs?:\/\//, '');
-      if (!/^[^\s/]+:\d+$/.test(address)) {
-        throw new AigesError(Codes.INVALID_OP, `ctx.infer: address must be host:port or grpcs://host:port, got ${named(route.address)}`);
-      }
+      const { address, tls } = target(route.address);
       key = `address ${route.address}`;
       const Loader = loadLoaderProto().aiges.v1.Loader;
       make = () => new Loader(address, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), CHANNEL);
@@ -119,7 +159,7 @@ export class GrpcRemote implements RemoteServices {
     } else {
       throw new AigesError(Codes.INVALID_OP, `ctx.infer: unknown route via ${named(String(route.via))}`);
     }
-    let client = this.#channels.get(key);
+    let client = this.#channels.get(key) as LoaderClient | undefined;
     if (client === undefined) {
       client = make();
       this.#channels.set(key, client);

@@ -34,11 +34,11 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.close()));
 });
 
-async function pair(callee: string): Promise<{ a: Served; b: Served }> {
+async function pair(callee: string, protocol = 'aiges'): Promise<{ a: Served; b: Served }> {
   // A short drain grace: a hung exec would hold a loader's stop for the default one.
   const b = await serve({ plugin: { path: callee }, limits: { drain_grace_ms: 100 } });
   running.push(b);
-  const a = await serve({ plugin: { path: CALLER }, wrapper: { address: b.address } });
+  const a = await serve({ plugin: { path: CALLER }, wrapper: { address: b.address, protocol } });
   running.push(a);
   return { a, b };
 }
@@ -97,6 +97,33 @@ describe('ctx.infer to another loader by address', () => {
       infer(bad.client, { service: 'pipe-caller', items: [textItem('x')] }),
       grpc.status.FAILED_PRECONDITION,
       Codes.INVALID_OP,
+    );
+  });
+});
+
+describe('ctx.infer to a V2 gRPC server (protocol v2)', () => {
+  it('a tensor goes as raw contents and the FP32 output comes back as a tensor', async () => {
+    const { a, b } = await pair(SCALE, 'v2');
+    const res = await infer(a.client, { service: 'pipe-caller', params: { tensor: 'true' }, items: [x([1, -2])] });
+    expect(res.items[0]).toMatchObject({ key: 'y', datatype: 'FP32', shape: [2] });
+    expect(floats(res.items[0])).toEqual([10, -20]);
+    expect(await requests(b.loader, 'tensor-scale', 0)).toBe(1);
+  });
+
+  it('a plain item goes as a BYTES tensor of one element and comes back plain, its encoding and attributes kept', async () => {
+    const { a } = await pair('demo/echo', 'v2');
+    const item = { ...textItem('hello'), attributes: { lang: 'en' } };
+    const res = await infer(a.client, { service: 'pipe-caller', params: { service: 'echo' }, items: [item] });
+    expect(res.items[0]).toMatchObject({ key: 'text', encoding: 'utf8', attributes: { lang: 'en' }, datatype: '' });
+    expect(Buffer.from(res.items[0]!.data).toString()).toBe('hello');
+  });
+
+  it('the V2 server’s error comes back with its code (an unknown model: 10200)', async () => {
+    const { a } = await pair(SCALE, 'v2');
+    await expectGrpcError(
+      infer(a.client, { service: 'pipe-caller', params: { service: 'nowhere' }, items: [textItem('x')] }),
+      grpc.status.NOT_FOUND,
+      Codes.SERVICE_NOT_FOUND,
     );
   });
 });
