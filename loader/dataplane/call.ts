@@ -126,8 +126,9 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
 
   /**
    * Admits the call or throws (10101 draining, 10110 full) with nothing taken. A nested call
-   * (`parent` set) takes no admission slot: it is refused (10211) past the depth limit, or when
-   * its parent has ended.
+   * (`parent` set) takes no admission slot: it is refused when its parent has ended. A call past
+   * the depth limit is refused (10211); a client's call starts at `inheritedDepth` (a call another
+   * loader's plugin made, pipe.ts).
    */
   constructor(
     tracker: CallTracker,
@@ -137,16 +138,18 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     deadline: number,
     timeoutMs: number,
     parent?: Call,
+    inheritedDepth = 0,
   ) {
+    const depth = parent === undefined ? inheritedDepth : parent.depth + 1;
+    if (depth > MAX_PIPELINE_DEPTH) {
+      throw new AigesError(
+        Codes.PIPELINE_DEPTH,
+        `ctx.infer nests deeper than ${MAX_PIPELINE_DEPTH} calls (a service calling itself in a loop?): ${parent?.service ?? 'another loader'} → ${instance.service}`,
+        { detail: { service: instance.service, caller: parent?.service } },
+      );
+    }
     if (parent === undefined) tracker.admission.take(mode);
     else {
-      if (parent.depth >= MAX_PIPELINE_DEPTH) {
-        throw new AigesError(
-          Codes.PIPELINE_DEPTH,
-          `ctx.infer nests deeper than ${MAX_PIPELINE_DEPTH} calls (a service calling itself in a loop?): ${parent.service} → ${instance.service}`,
-          { detail: { service: instance.service, caller: parent.service } },
-        );
-      }
       if (parent.#answered) {
         const why = parent.#reason ?? parent.#closedReason;
         throw new AigesError(
@@ -157,7 +160,7 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
       (parent.#children ??= new Set()).add(this);
     }
     this.parent = parent;
-    this.depth = parent === undefined ? 0 : parent.depth + 1;
+    this.depth = depth;
     this.tracker = tracker;
     this.instance = instance;
     this.sid = sid;

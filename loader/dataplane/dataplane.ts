@@ -21,7 +21,7 @@ import { Admission } from './admission.js';
 import type { Call, Caller, CallMode, CallOptions, CallTracker } from './call.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { type Encode, OnceCall } from './once-call.js';
-import { Pipes } from './pipe.js';
+import { Pipes, pipelineDepth } from './pipe.js';
 import type { SessionSink } from './results.js';
 import { Session } from './session.js';
 import { type SessionStep, SessionSteps, type StepAnswer } from './session-steps.js';
@@ -167,7 +167,8 @@ export class Dataplane {
       const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
       const deadline = options.deadline ?? Date.now() + timeoutMs;
       const request = { service: label, params, headers: raw.headers, items: raw.items };
-      call = new OnceCall(this.#tracker, instance, request, sid, deadline, timeoutMs, options.encode, parent);
+      const inherited = parent === undefined ? pipelineDepth(raw.headers) : undefined;
+      call = new OnceCall(this.#tracker, instance, request, sid, deadline, timeoutMs, options.encode, parent, inherited);
     } catch (err) {
       return Promise.reject(this.#refused(label, 'once', started, err, sid));
     }

@@ -56,8 +56,9 @@ export class OnceCall<T> extends Call implements SlotWaiter {
     timeoutMs: number,
     encode: Encode<T> | undefined,
     parent?: Call,
+    inheritedDepth?: number,
   ) {
-    super(tracker, instance, sid, 'once', deadline, timeoutMs, parent);
+    super(tracker, instance, sid, 'once', deadline, timeoutMs, parent, inheritedDepth);
     this.#request = request;
     this.#encode = encode;
   }

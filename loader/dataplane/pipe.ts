@@ -13,7 +13,8 @@
  * - nesting is bounded (MAX_PIPELINE_DEPTH, 10211), and a call never waits for an exec slot that
  *   a call up its own chain holds (10110 at once, once-call.ts): A calling A cannot deadlock;
  * - no AK/SK check: the client may call the first service; what it calls is the plugin's choice.
- * Another loader's service (`address`, `via: 'polaris'`) goes over aiges.v1 gRPC (RemoteServices).
+ * Another loader's service (`address`, `via: 'polaris'`) goes over aiges.v1 gRPC (RemoteServices),
+ * the nesting depth with it (header PIPELINE_DEPTH_HEADER), so a loop across loaders stops too.
  */
 import { AigesError, Codes, calleeError, isCalleeError, named, toAigesError } from '../errors.js';
 import { isTensorDatatype, tensorOf, type NumericDatatype, type TensorArrays } from '../../plugins/tensor.js';
@@ -32,6 +33,17 @@ import type { Call } from './call.js';
 /** How deep `ctx.infer` calls may nest (a client's call is depth 0). */
 export const MAX_PIPELINE_DEPTH = 8;
 
+/** The request header that carries a call's nesting depth to another loader. */
+export const PIPELINE_DEPTH_HEADER = 'aiges-pipeline-depth';
+
+/** The depth a client's call starts at: another loader's nested call says it, anything else is 0. */
+export function pipelineDepth(headers: Readonly<Record<string, string>>): number {
+  const text = headers[PIPELINE_DEPTH_HEADER];
+  if (text === undefined) return 0;
+  const depth = Number(text);
+  return Number.isInteger(depth) && depth > 0 ? Math.min(depth, MAX_PIPELINE_DEPTH + 1) : 0;
+}
+
 /** The input item type a service declares for `key` (undefined: not declared, or no such service). */
 export type InputTypeOf = (service: string, key: string) => DataType | undefined;
 
@@ -42,7 +54,7 @@ export interface RemoteServices {
     service: string,
     request: ServiceRequest,
     route: Pick<ServiceCallOptions, 'address' | 'via' | 'protocol'>,
-    call: { deadline: number; signal: AbortSignal },
+    call: { deadline: number; signal: AbortSignal; depth: number },
   ): Promise<DataItem[]>;
 }
 
@@ -85,7 +97,7 @@ export class Pipes {
       return Promise.reject(calleeError(new AigesError(Codes.INVALID_OP, 'ctx.infer: calls to other loaders are not available here')));
     }
     const route = { address: options.address, via: options.via, protocol: options.protocol };
-    return this.remote.infer(service, request, route, { deadline, signal: parent.signal }).then(
+    return this.remote.infer(service, request, route, { deadline, signal: parent.signal, depth: parent.depth + 1 }).then(
       (items) => new ServiceAnswer(items),
       (err: unknown) => Promise.reject(fromCallee(err, service)),
     );

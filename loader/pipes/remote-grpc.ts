@@ -14,9 +14,12 @@
  * One channel per address or service, kept until `close`.
  *
  * `protocol: 'v2'` speaks Open Inference Protocol V2 gRPC to the address instead (remote-v2.ts).
+ * Over aiges.v1 the call's nesting depth goes as header `aiges-pipeline-depth`, where the remote
+ * loader's data plane starts the call's depth: a loop across loaders ends with 10211 too (a V2
+ * server, maybe no loader, is sent no such header).
  *
  * NOTE: no AK/SK signing and no client certificate yet: the remote loader must accept plain
- * calls from this one. The nesting depth does not cross loaders.
+ * calls from this one.
  */
 import * as grpc from '@grpc/grpc-js';
 import { createPolarisClient } from '../../polaris/client/resolver.js';
@@ -29,7 +32,7 @@ import { isKnownCode } from '../../plugins/errors.js';
 import { AigesError, Codes, named } from '../errors.js';
 import { ANY_KEY } from '../plugin/schema.js';
 import { itemFromWire, itemToWire } from '../server/grpc-convert.js';
-import { paramStrings, type RemoteServices, requestItems } from '../dataplane/pipe.js';
+import { PIPELINE_DEPTH_HEADER, paramStrings, type RemoteServices, requestItems } from '../dataplane/pipe.js';
 import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
 import type { ModelInferResponse__Output } from '../../proto/gen/inference/ModelInferResponse.js';
 import { v2Answer, v2Client, v2Request } from './remote-v2.js';
@@ -70,7 +73,7 @@ export class GrpcRemote implements RemoteServices {
     service: string,
     request: ServiceRequest,
     route: Route,
-    call: { deadline: number; signal: AbortSignal },
+    call: { deadline: number; signal: AbortSignal; depth: number },
   ): Promise<DataItem[]> {
     if (route.protocol === 'v2') return this.#inferV2(service, request, route, call);
     if (route.protocol !== undefined && route.protocol !== 'aiges') {
@@ -85,7 +88,8 @@ export class GrpcRemote implements RemoteServices {
     let types: ReadonlyMap<string, DataType> | undefined;
     if (needsTypes(request)) types = await this.#inputTypes(client, service, call);
     const items = requestItems(request, (key) => types?.get(key) ?? types?.get(ANY_KEY));
-    const message = { service, params: paramStrings(request.params), headers: { ...request.headers }, items: items.map(itemToWire) };
+    const headers = { ...request.headers, [PIPELINE_DEPTH_HEADER]: String(call.depth) };
+    const message = { service, params: paramStrings(request.params), headers, items: items.map(itemToWire) };
     const response = await unary<InferResponse__Output>(call, (options, done) => client.Infer(message, options, done));
     return response.items.map(itemFromWire);
   }

@@ -12,6 +12,7 @@ import type { DataItem, DataItem__Output } from '../../proto/gen/aiges/v1/DataIt
 import { MemoryPolaris } from '../../polaris/store/polaris-memory.js';
 import { MemoryStore } from '../../polaris/store/store-memory.js';
 import { Codes } from '../../plugins/index.js';
+import { freePort } from '../polaris/etcd.js';
 import { expectFree, expectGrpcError, FIXTURES, type Served, serve, textItem } from '../server/grpc-helpers.js';
 
 const CALLER = `${FIXTURES}/pipe-caller.ts`;
@@ -85,6 +86,25 @@ describe('ctx.infer to another loader by address', () => {
     await expect.poll(() => requests(b.loader, 'hangs', Codes.EXEC_TIMEOUT)).toBe(1);
     await expectFree(a.loader);
     await expectFree(b.loader);
+  });
+
+  it('a loop across loaders ends at depth 8 (10211): the depth travels with the call', async () => {
+    const port = await freePort();
+    const self = await serve({
+      server: { grpc_port: port },
+      plugin: { path: CALLER },
+      wrapper: { address: `127.0.0.1:${port}` },
+    });
+    running.push(self);
+    const details = await expectGrpcError(
+      infer(self.client, { service: 'pipe-caller', params: { service: 'pipe-caller' }, items: [textItem('x')] }, 60_000),
+      grpc.status.FAILED_PRECONDITION,
+      Codes.PIPELINE_DEPTH,
+    );
+    expect(details).toMatch(/nests deeper than 8 calls/);
+    // The client's call and 8 calls over gRPC ran; the 10th was refused.
+    expect(await requests(self.loader, 'pipe-caller', Codes.PIPELINE_DEPTH)).toBe(10);
+    await expectFree(self.loader);
   });
 
   it('an address no loader listens on is 10101 (retryable), a malformed one 10003', async () => {
