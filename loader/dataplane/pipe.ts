@@ -73,7 +73,14 @@ export class Pipes {
   /** `ctx.infer` of `parent`'s plugin. Rejects (never throws) with a callee error (errors.ts `calleeError`). */
   infer(parent: Call, service: string, request: ServiceRequest, options: ServiceCallOptions = {}): Promise<ServiceResponse> {
     let deadline = parent.deadline;
-    if (options.timeoutMs !== undefined) deadline = Math.min(deadline, Date.now() + options.timeoutMs);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined) {
+      if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+        const error = new AigesError(Codes.INVALID_OP, `ctx.infer: timeoutMs must be a number ≥ 0, got ${named(String(timeoutMs))}`);
+        return Promise.reject(calleeError(error));
+      }
+      deadline = Math.min(deadline, Date.now() + timeoutMs);
+    }
     if (options.address !== undefined || options.via !== undefined) return this.#remote(parent, service, request, options, deadline);
     let raw: RawRequest;
     try {

@@ -117,7 +117,8 @@ export class GrpcRemote implements RemoteServices {
         e.count = instances.length;
         answered();
       });
-      e.watcher.catch(() => undefined);
+      // A watch the store refuses is tried again by the next call (this one's deadline ends it).
+      e.watcher.catch(() => this.#members.delete(service));
       this.#members.set(service, (entry = e));
     }
     const e = entry;

@@ -284,6 +284,20 @@ describe('ctx.infer in-process', () => {
     expect(await p.requests({ service: 'b', mode: 'once', code: 0 })).toBe(1);
   });
 
+  it('a timeoutMs that is no number ≥ 0 is refused (10003)', async () => {
+    const a = defineWrapper({
+      id: 'a',
+      schema: { input: { text: { type: 'text' } }, output: { code: { type: 'text' } } },
+      async exec(request, ctx) {
+        const err = await ctx.infer('a', { items: request.items }, { timeoutMs: Number.NaN }).catch((e: unknown) => e);
+        return [{ key: 'code', data: String((err as AigesError).aigesCode) }];
+      },
+    });
+    const p = await makePlane(a);
+    const [out] = await p.dataplane.infer({ service: 'a', params: {}, headers: {}, items: [text('text', 'x')] });
+    expect(out?.data.toString()).toBe(String(Codes.INVALID_OP));
+  });
+
   it('a call to another loader without a way there is refused (10003)', async () => {
     const p = await makePlane(caller('a', 'b', { catch: true }));
     const remote = defineWrapper({
