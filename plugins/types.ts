@@ -209,8 +209,8 @@ export interface ServiceCallOptions {
    */
   timeoutMs?: number;
   /**
-   * Another loader's aiges.v1 gRPC address (`host:port`, `grpcs://host:port`): the call goes over
-   * the network to it instead of to this loader's own services.
+   * Another server's gRPC address (`host:port`, `grpcs://host:port`), spoken to in `protocol`: the
+   * call goes over the network to it instead of to this loader's own services.
    */
   address?: string;
   /**
