@@ -260,8 +260,9 @@ export interface CallContext<S> extends BaseContext {
    * metrics and logs apply; it runs under this call's deadline (or an earlier one) and is
    * cancelled when this call ends. Rejects with an AigesError carrying the callee's code, which a
    * rethrow passes on to this call's client unchanged. Calls nested deeper than 8 are refused
-   * (10211). Only in the loader's own thread (`isolation = "none"`); elsewhere it rejects with
-   * 10003. See docs/plugins.md, "Calling other services".
+   * (10211). With `isolation = "worker"` an exec's call is relayed to the loader (the request and
+   * the answer copied once each way); a worker session's, and any under `isolation = "process"`,
+   * reject with 10003. See docs/plugins.md, "Calling other services".
    */
   infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse>;
 }

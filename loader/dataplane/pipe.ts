@@ -17,7 +17,8 @@
  * the nesting depth with it (header PIPELINE_DEPTH_HEADER), so a loop across loaders stops too.
  */
 import { AigesError, Codes, calleeError, isCalleeError, named, toAigesError } from '../errors.js';
-import { isTensorDatatype, tensorOf, type NumericDatatype, type TensorArrays } from '../../plugins/tensor.js';
+import { ServiceAnswer } from '../../plugins/service-answer.js';
+import { isTensorDatatype } from '../../plugins/tensor.js';
 import {
   DataStatus,
   DataType,
@@ -177,23 +178,4 @@ export function requestItems(request: ServiceRequest, typeOf: (key: string) => D
     });
   }
   return items;
-}
-
-/** A callee's answer (ServiceResponse). */
-export class ServiceAnswer implements ServiceResponse {
-  constructor(readonly items: readonly DataItem[]) {}
-
-  item(key: string): DataItem {
-    const item = this.items.find((i) => i.key === key);
-    if (item === undefined) {
-      throw new AigesError(Codes.INVALID_OUTPUT, `the answer has no output ${named(key)}`, {
-        detail: { key, outputs: this.items.map((i) => i.key) },
-      });
-    }
-    return item;
-  }
-
-  tensor<D extends NumericDatatype = NumericDatatype>(key: string, datatype?: D): TensorArrays[D] {
-    return tensorOf(this.items, key, datatype);
-  }
 }
