@@ -57,6 +57,7 @@ const CATALOG: ReadonlyMap<number, CodeSpec> = new Map<number, CodeSpec>([
   [Codes.RATE_LIMITED, spec('RATE_LIMITED', GrpcStatus.RESOURCE_EXHAUSTED, 429)],
   [Codes.HEADERS_TOO_LARGE, spec('HEADERS_TOO_LARGE', GrpcStatus.INVALID_ARGUMENT, 431)],
   [Codes.REQUEST_TIMEOUT, spec('REQUEST_TIMEOUT', GrpcStatus.DEADLINE_EXCEEDED, 408)],
+  [Codes.PIPELINE_DEPTH, spec('PIPELINE_DEPTH', GrpcStatus.FAILED_PRECONDITION, 508)],
 ]);
 
 function specOf(code: number): CodeSpec {
@@ -121,6 +122,24 @@ const PLUGIN_PASSTHROUGH = new Set<number>([
   Codes.PLUGIN_CALLBACK,
 ]);
 
+/**
+ * Marks the errors `ctx.infer` rejects with: a plugin that rethrows one passes the callee's code on
+ * to its own client (a 10110 stays retryable, a 10106 stays the client's fault), where any other
+ * AigesError a plugin throws becomes a plugin failure unless its code passes through anyway.
+ */
+const CALLEE_ERROR: unique symbol = Symbol.for('aiges.callee-error.v1') as never;
+
+/** Marks `error` as a callee's answer to `ctx.infer` (see CALLEE_ERROR); returns it. */
+export function calleeError(error: AigesError): AigesError {
+  Object.defineProperty(error, CALLEE_ERROR, { value: true });
+  return error;
+}
+
+/** Whether `err` came from `ctx.infer` (see CALLEE_ERROR). */
+export function isCalleeError(err: object): boolean {
+  return (err as { [CALLEE_ERROR]?: unknown })[CALLEE_ERROR] === true;
+}
+
 /** Converts whatever reached the loader's boundary into an AigesError (internal faults become 10204). */
 export function toAigesError(err: unknown): AigesError {
   if (err instanceof AigesError) return err;
@@ -137,7 +156,7 @@ export function toAigesError(err: unknown): AigesError {
  */
 export function wrapPluginError(err: unknown, code: AigesCode, what: string): AigesError {
   const aigesCode = (err as { aigesCode?: unknown } | null)?.aigesCode;
-  if (isAigesError(err) && PLUGIN_PASSTHROUGH.has(aigesCode as number)) return toAigesError(err);
+  if (isAigesError(err) && (PLUGIN_PASSTHROUGH.has(aigesCode as number) || isCalleeError(err))) return toAigesError(err);
   const message = err instanceof Error ? err.message : String(err);
   return new AigesError(code, `${what}: ${message}`, { cause: err });
 }

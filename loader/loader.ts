@@ -19,6 +19,7 @@ import { withTimeout } from './lib/timeout.js';
 import { createLogger, type Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
 import { createPlane, loadOptions } from './plane.js';
+import type { GrpcRemote } from './pipes/remote-grpc.js';
 import type { PluginRegistry } from './plugin/registry.js';
 import type { Polaris } from '../polaris/store/types.js';
 import { EtcdPolaris } from '../polaris/store/polaris-etcd.js';
@@ -67,6 +68,8 @@ export class Loader {
   /** AK/SK checks (`[auth] mode = "aksk"`). */
   readonly #auth: AkSkAuth | undefined;
   readonly #polaris: { polaris: Polaris; owned: boolean; link: PolarisLink } | undefined;
+  /** Plugins' `ctx.infer` calls to other loaders (`via: 'polaris'` through this loader's polaris). */
+  readonly #remote: GrpcRemote;
   /** This process's id in polaris. */
   readonly instanceId: string;
 
@@ -84,6 +87,7 @@ export class Loader {
     this.registry = plane.registry;
     this.dataplane = plane.dataplane;
     this.faults = plane.faults;
+    this.#remote = plane.remote;
     // A plugin set that cannot serve (every exec slot stuck, its process down) makes the loader not ready.
     this.registry.onReadiness((service, ready, reasons) => {
       if (ready) this.health.unblock(`plugin:${service}`);
@@ -120,6 +124,7 @@ export class Loader {
     if (polaris !== undefined) {
       const where = settings?.endpoints.join(',') ?? 'injected';
       this.#polaris = { polaris, owned: options.polaris === undefined, link: new PolarisLink(polaris, this.#hot, this.log, where) };
+      this.#remote.discovery = polaris.discovery;
     }
   }
 
@@ -232,6 +237,7 @@ export class Loader {
     if (!drained) this.log.warn({ left: this.dataplane.admission.inUse }, 'grace period over; cancelled what was left');
     await this.#polaris?.link.close();
     await this.registry.retireAll(drained ? grace : 1_000, this.config.plugin.fini_timeout_ms);
+    this.#remote.close();
     this.health.set('stopped');
     await Promise.all([this.#http.close(), this.#shutdownGrpc(), this.#polaris?.owned ? this.#polaris.polaris.close() : undefined]);
     this.#tls?.close();

@@ -7,6 +7,7 @@ import { Dataplane } from './dataplane/dataplane.js';
 import { PluginFaults } from './faults.js';
 import type { Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
+import { GrpcRemote } from './pipes/remote-grpc.js';
 import { type LoadOptions, PluginRegistry } from './plugin/registry.js';
 
 export interface Plane {
@@ -15,6 +16,8 @@ export interface Plane {
   readonly registry: PluginRegistry;
   readonly dataplane: Dataplane;
   readonly faults: PluginFaults;
+  /** Plugins' `ctx.infer` calls to other loaders; close it with the plane. */
+  readonly remote: GrpcRemote;
 }
 
 export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics = new LoaderMetrics({ defaultMetrics: false })): Plane {
@@ -26,7 +29,9 @@ export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics
     (service) => metrics.crashes.inc({ service }),
   );
   const dataplane = new Dataplane(registry, config.limits, metrics, log, { exposePluginErrors: exposePluginErrors(config) });
-  return { log, metrics, registry, dataplane, faults };
+  const remote = new GrpcRemote();
+  dataplane.pipes.remote = remote;
+  return { log, metrics, registry, dataplane, faults, remote };
 }
 
 /** How a config's plugin is loaded: its path and kind, its sections, its resolved concurrency. */

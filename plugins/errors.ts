@@ -58,6 +58,8 @@ export const Codes = {
   HEADERS_TOO_LARGE: 10209,
   /** HTTP: the request did not arrive whole within `server.request_timeout_ms`. */
   REQUEST_TIMEOUT: 10210,
+  /** `ctx.infer`: calls nested deeper than the limit (8), e.g. a service calling itself in a loop. */
+  PIPELINE_DEPTH: 10211,
 } as const;
 
 export type AigesCode = (typeof Codes)[keyof typeof Codes];

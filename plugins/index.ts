@@ -25,6 +25,10 @@ export {
   type SessionResult,
   type TensorInfo,
   type BatchingSettings,
+  type TensorInput,
+  type ServiceRequest,
+  type ServiceResponse,
+  type ServiceCallOptions,
 } from './types.js';
 export {
   TENSOR_DATATYPES,
@@ -34,6 +38,7 @@ export {
   bytesElements,
   elementCount,
   tensorData,
+  tensorOf,
   tensorView,
   typedArrayOf,
 } from './tensor.js';

@@ -162,6 +162,32 @@ export function tensorView(item: Pick<DataItem, 'data' | 'tensor' | 'key'>): Ten
 }
 
 /**
+ * The elements of tensor item `key` among `items` (another service's answer, `ctx.infer`) as the
+ * typed array of its datatype, as `tensorView` reads it. With `datatype`, also checks the tensor
+ * has it. Throws a TypeError when no item has the key, or it is not a numeric tensor of `datatype`.
+ *
+ * ```ts
+ * const logits = tensorOf(answer.items, 'logits', 'FP32');  // Float32Array
+ * ```
+ */
+export function tensorOf<D extends NumericDatatype = NumericDatatype>(
+  items: readonly Pick<DataItem, 'data' | 'tensor' | 'key'>[],
+  key: string,
+  datatype?: D,
+): TensorArrays[D] {
+  const item = items.find((i) => i.key === key);
+  if (item === undefined) {
+    const keys = items.map((i) => JSON.stringify(i.key)).join(', ');
+    throw new TypeError(`no item ${JSON.stringify(key)} among ${keys || 'none'}`);
+  }
+  if (datatype !== undefined && item.tensor?.datatype !== datatype) {
+    const is = item.tensor === undefined ? 'no tensor' : `a ${item.tensor.datatype} tensor`;
+    throw new TypeError(`item ${JSON.stringify(key)} is ${is}, not ${datatype}`);
+  }
+  return tensorView(item) as TensorArrays[D];
+}
+
+/**
  * Tensor data from a typed array or from BYTES elements, for an output item's `data`: a typed
  * array's own bytes (no copy), or BYTES elements framed with their lengths (one copy).
  */

@@ -8,18 +8,28 @@ import { ConfigSchema, execConcurrency } from '../loader/config/schema.js';
 import type { DataplaneLimits, Dataplane } from '../loader/dataplane/dataplane.js';
 import { ResultBuffer } from '../loader/dataplane/results.js';
 import { createPlane } from '../loader/plane.js';
-import { isWrapper } from './define.js';
+import type { PluginInstance } from '../loader/plugin/instance.js';
+import { defineWrapper, isWrapper } from './define.js';
 import {
+  type CallContext,
   DATA_TYPE_BY_NAME,
   DataStatus,
   type DataItem,
   type DataTypeName,
+  type InferRequest,
+  type OutputItem,
   type SessionResult,
   type TensorInfo,
   type Wrapper,
   type WrapperConfig,
   type WrapperDefinition,
 } from './types.js';
+
+/**
+ * A stand-in for a service the plugin under test calls with `ctx.infer`: an exec alone, taking
+ * any input keys and answering any output keys (type OTHER unless an item sets its own).
+ */
+export type ServiceStub = (request: InferRequest, ctx: CallContext<undefined>) => readonly OutputItem[] | Promise<readonly OutputItem[]>;
 
 export interface HarnessOptions {
   /** The `[wrapper]` config passed to init. */
@@ -28,6 +38,12 @@ export interface HarnessOptions {
   limits?: Partial<DataplaneLimits>;
   /** `[plugin] concurrency` (0 or absent: the capacity). */
   concurrency?: number;
+  /**
+   * The other services the plugin calls with `ctx.infer`, by service id, served beside it by the
+   * same data plane: a wrapper made by `defineWrapper` (its schema, init and fini apply; it answers
+   * under this id), or a `ServiceStub`.
+   */
+  services?: Readonly<Record<string, WrapperDefinition<unknown> | ServiceStub>>;
 }
 
 /** A session opened through the harness. */
@@ -87,12 +103,22 @@ export function item(
 export async function createHarness(wrapper: WrapperDefinition<unknown>, options: HarnessOptions = {}): Promise<Harness> {
   if (!isWrapper(wrapper)) throw new TypeError('createHarness expects a wrapper made by defineWrapper()');
   const config = ConfigSchema.parse({ limits: options.limits ?? {}, plugin: { concurrency: options.concurrency ?? 0 } });
-  const { registry, dataplane } = createPlane(config, pino({ level: 'silent' }));
+  const { registry, dataplane, remote } = createPlane(config, pino({ level: 'silent' }));
   const instance = await registry.loadWrapper(wrapper as Wrapper, {
     config: options.config ?? {},
     concurrency: execConcurrency(config),
     initTimeoutMs: config.plugin.init_timeout_ms,
   });
+  const others: PluginInstance[] = [];
+  for (const [id, other] of Object.entries(options.services ?? {})) {
+    others.push(
+      await registry.loadWrapper(serviceWrapper(id, other), {
+        config: {},
+        concurrency: execConcurrency(config),
+        initTimeoutMs: config.plugin.init_timeout_ms,
+      }),
+    );
+  }
   const service = wrapper.id;
   const session = async (params: Record<string, string> = {}): Promise<HarnessSession> => {
     const s = await dataplane.openSession({ service, params, headers: {} });
@@ -134,6 +160,18 @@ export async function createHarness(wrapper: WrapperDefinition<unknown>, options
     },
     close: async () => {
       await instance.finalise(config.plugin.fini_timeout_ms);
+      for (const other of others) await other.finalise(config.plugin.fini_timeout_ms);
+      remote.close();
     },
   };
+}
+
+/** A service of `HarnessOptions.services` as a wrapper answering under `id`. */
+function serviceWrapper(id: string, service: WrapperDefinition<unknown> | ServiceStub): Wrapper {
+  if (typeof service === 'function') {
+    const any = { '*': { type: 'other' } } as const;
+    return defineWrapper({ id, schema: { input: any, output: any }, exec: service }) as Wrapper;
+  }
+  if (!isWrapper(service)) throw new TypeError(`createHarness: services.${id} must be a wrapper made by defineWrapper() or a function`);
+  return (service.id === id ? service : defineWrapper({ ...service, id })) as Wrapper;
 }

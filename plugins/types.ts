@@ -2,7 +2,7 @@
  * The data model shared by every protocol and the plugin contract (docs/plugins.md).
  * Enum values are AIGes's, so items map one to one onto AIGes `DataList` nodes.
  */
-import type { TensorDatatype } from './tensor.js';
+import type { NumericDatatype, TensorArrays, TensorDatatype } from './tensor.js';
 
 export const DataType = { TEXT: 0, AUDIO: 1, IMAGE: 2, VIDEO: 3, OTHER: 4 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
@@ -167,6 +167,78 @@ export interface InitContext extends BaseContext {
   readonly signal: AbortSignal;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Calling other services (ctx.infer; docs/plugins.md, "Calling other services")
+
+/** A tensor sent to another service: it becomes an input item named `name` carrying `tensor`. */
+export interface TensorInput {
+  name: string;
+  datatype: TensorDatatype;
+  /** -1 is not allowed here: the actual shape. */
+  shape: readonly number[];
+  /**
+   * The elements, little-endian and row-major: a typed array (`Float32Array` for FP32, ...) or
+   * bytes. In-process the callee sees this very memory (no copy): do not change it until the
+   * call has settled.
+   */
+  data: ArrayBufferView;
+  /** Item attributes (V2 tensor parameters). */
+  attributes?: Record<string, string>;
+}
+
+/** A request to another service (`ctx.infer`). */
+export interface ServiceRequest {
+  /**
+   * Input items as a plugin builds outputs: `key` and `data` (a Buffer, bytes or a UTF-8 string);
+   * `type` defaults to the type the callee declares for the key (OTHER for an undeclared one),
+   * `status` to ONCE, `encoding` to ''. A `DataItem` the caller received may be passed on as is.
+   */
+  items?: readonly OutputItem[];
+  /** Tensor inputs; sent after `items`. */
+  inputs?: readonly TensorInput[];
+  /** Params; numbers and booleans are sent as strings, as on the wire. Default none. */
+  params?: Readonly<Record<string, ParamValue>>;
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** Where and how long: the options of `ctx.infer`. */
+export interface ServiceCallOptions {
+  /**
+   * The inner call's timeout. Its deadline is never later than the caller's own (`ctx.deadline`),
+   * which it is by default.
+   */
+  timeoutMs?: number;
+  /**
+   * Another server's gRPC address (`host:port`, `grpcs://host:port`), spoken to in `protocol`: the
+   * call goes over the network to it instead of to this loader's own services.
+   */
+  address?: string;
+  /**
+   * With `address`, the protocol spoken there: `"aiges"` (aiges.v1 gRPC, the default: items whole)
+   * or `"v2"` (Open Inference Protocol V2 gRPC, for any V2 server: Triton, KServe, another loader;
+   * items as tensors, docs/plugins.md).
+   */
+  protocol?: 'aiges' | 'v2';
+  /**
+   * `"polaris"`: an instance of the service that polaris lists (the loader's `[polaris]` section),
+   * over aiges.v1 gRPC.
+   */
+  via?: 'polaris';
+}
+
+/** What another service answered: its output items, checked against its schema. */
+export interface ServiceResponse {
+  readonly items: readonly DataItem[];
+  /** The output item `key`; throws an AigesError (10203) when the answer has none. */
+  item(key: string): DataItem;
+  /**
+   * Output `key` as the typed array of its tensor's datatype (`tensorView`: no copy when aligned).
+   * With `datatype`, also checks that the tensor has it. Throws a TypeError for an item that is
+   * not a numeric tensor (or not of `datatype`).
+   */
+  tensor<D extends NumericDatatype = NumericDatatype>(key: string, datatype?: D): TensorArrays[D];
+}
+
 export interface CallContext<S> extends BaseContext {
   /** What `init` returned. */
   readonly state: S;
@@ -181,6 +253,18 @@ export interface CallContext<S> extends BaseContext {
   readonly signal: AbortSignal;
   /** Absolute deadline, epoch milliseconds. */
   readonly deadline: number;
+  /**
+   * Calls `service` in once mode and resolves with its output (a pipeline step). Without
+   * `options.address` or `options.via` the service is one of this loader's own, called through
+   * its data plane with no network and no copy of the bytes: the callee's validation, exec slots,
+   * metrics and logs apply; it runs under this call's deadline (or an earlier one) and is
+   * cancelled when this call ends. Rejects with an AigesError carrying the callee's code, which a
+   * rethrow passes on to this call's client unchanged. Calls nested deeper than 8 are refused
+   * (10211). With `isolation = "worker"` an exec's call is relayed to the loader (the request and
+   * the answer copied once each way); a worker session's, and any under `isolation = "process"`,
+   * reject with 10003. See docs/plugins.md, "Calling other services".
+   */
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse>;
 }
 
 // ---------------------------------------------------------------------------------------------

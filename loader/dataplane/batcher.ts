@@ -17,12 +17,12 @@
  * in it was. A batch whose exec throws fails each of its calls with the same code; one whose output
  * cannot be cut fails each with 10203.
  */
-import { AigesError, isAigesError } from '../errors.js';
+import { AigesError, Codes, isAigesError } from '../errors.js';
 import type { HistogramSeries } from '../metrics-histogram.js';
 import type { ServiceStats } from '../metrics.js';
 import type { SlotWaiter } from '../plugin/exec-slots.js';
 import type { Batching, PluginInstance } from '../plugin/instance.js';
-import type { InferRequest } from '../../plugins/types.js';
+import type { InferRequest, ServiceCallOptions, ServiceRequest, ServiceResponse } from '../../plugins/types.js';
 import { batchKey, mergeItems, splitOutputs } from './batch-tensors.js';
 import type { CallTracker } from './call.js';
 import { type ContextScope, PluginCallContext } from './context.js';
@@ -33,6 +33,10 @@ export interface BatchMember {
   readonly request: InferRequest;
   readonly sid: string;
   readonly deadline: number;
+  /** Whether the call was answered (deadline, cancel, drain, or its part of the batch). */
+  readonly answered: boolean;
+  /** `ctx.infer` nested under this call (pipe.ts). */
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse>;
   /** Its batch is taking it: the exec starts now. */
   batchStarted(run: BatchRun): void;
   /** The batch's exec returned `value` (this call's part) or failed with `err`. */
@@ -281,6 +285,19 @@ export class BatchRun implements ContextScope {
       this.#batcher.instance.stuckChanged(1, graceMs);
     }, graceMs);
     this.#hangTimer.unref();
+  }
+
+  /**
+   * `ctx.infer` from the batch's exec: nested under the call of the batch that waits longest (its
+   * deadline and cancel bound the inner call); refused with the batch's reason when none waits.
+   */
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse> {
+    let parent: BatchMember | undefined;
+    for (const m of this.#members) if (!m.answered && (parent === undefined || m.deadline > parent.deadline)) parent = m;
+    if (parent === undefined) {
+      return Promise.reject(this.#reason ?? new AigesError(Codes.CANCELLED, 'every call of the batch was answered'));
+    }
+    return parent.infer(service, request, options);
   }
 
   start(): void {

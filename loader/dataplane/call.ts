@@ -23,9 +23,11 @@ import { AigesError, Codes, codeName, isFault } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LoaderMetrics, ServiceStats } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
+import type { ServiceCallOptions, ServiceRequest, ServiceResponse } from '../../plugins/types.js';
 import type { Admission } from './admission.js';
 import type { ContextScope } from './context.js';
 import type { DeadlineQueue, Timed } from './deadline-queue.js';
+import { MAX_PIPELINE_DEPTH, type Pipes } from './pipe.js';
 
 export type CallMode = 'once' | 'session';
 
@@ -74,6 +76,8 @@ export interface CallTracker {
   hangGraceMs: number;
   /** `server.expose_plugin_errors`: whether a plugin's error text reaches the client. */
   readonly exposePluginErrors: boolean;
+  /** Where a plugin's `ctx.infer` goes (pipe.ts). */
+  readonly pipes: Pipes;
 }
 
 /** Codes whose message may be the plugin's own text (an exception's message, a C wrapper's error). */
@@ -113,10 +117,53 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
   #controller: AbortController | undefined;
   #answered = false;
   #released = false;
+  /**
+   * The call whose plugin made this one with `ctx.infer` (pipe.ts); undefined for a client's call.
+   * A nested call rides on its root's admission slot, and ends when its parent does.
+   */
+  readonly parent: Call | undefined;
+  /** How many `ctx.infer` calls deep this one is (0: a client's call). */
+  readonly depth: number;
+  /** The nested calls this call's plugin made that are not answered yet (made on first use). */
+  #children: Set<Call> | undefined;
 
-  /** Admits the call or throws (10101 draining, 10110 full) with nothing taken. */
-  constructor(tracker: CallTracker, instance: PluginInstance, sid: string, mode: CallMode, deadline: number, timeoutMs: number) {
-    tracker.admission.take(mode);
+  /**
+   * Admits the call or throws (10101 draining, 10110 full) with nothing taken. A nested call
+   * (`parent` set) takes no admission slot: it is refused when its parent has ended. A call past
+   * the depth limit is refused (10211); a client's call starts at `inheritedDepth` (a call another
+   * loader's plugin made, pipe.ts).
+   */
+  constructor(
+    tracker: CallTracker,
+    instance: PluginInstance,
+    sid: string,
+    mode: CallMode,
+    deadline: number,
+    timeoutMs: number,
+    parent?: Call,
+    inheritedDepth = 0,
+  ) {
+    const depth = parent === undefined ? inheritedDepth : parent.depth + 1;
+    if (depth > MAX_PIPELINE_DEPTH) {
+      throw new AigesError(
+        Codes.PIPELINE_DEPTH,
+        `ctx.infer nests deeper than ${MAX_PIPELINE_DEPTH} calls (a service calling itself in a loop?): ${parent?.service ?? 'another loader'} → ${instance.service}`,
+        { detail: { service: instance.service, caller: parent?.service } },
+      );
+    }
+    if (parent === undefined) tracker.admission.take(mode);
+    else {
+      if (parent.#answered) {
+        const why = parent.#reason ?? parent.#closedReason;
+        throw new AigesError(
+          why?.aigesCode ?? Codes.INVALID_OP,
+          `the calling call (${parent.sid}) is over${why ? `: ${why.message}` : ''}`,
+        );
+      }
+      (parent.#children ??= new Set()).add(this);
+    }
+    this.parent = parent;
+    this.depth = depth;
     this.tracker = tracker;
     this.instance = instance;
     this.sid = sid;
@@ -179,7 +226,30 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     if (this.#answered || this.#reason !== undefined) return;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    this.#endChildren(reason);
     this.aborted(reason);
+  }
+
+  /**
+   * Calls another service for this call's plugin (`ctx.infer`): nested under this call, under its
+   * deadline, ended with it.
+   */
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse> {
+    return this.tracker.pipes.infer(this, service, request, options);
+  }
+
+  /** Whether this call holds an exec slot of `instance` now (a running once call does). */
+  holdsExecSlot(_instance: PluginInstance): boolean {
+    return false;
+  }
+
+  /** This call is over: so are the nested calls its plugin still waits on, with the same code. */
+  #endChildren(reason: AigesError): void {
+    const children = this.#children;
+    if (children === undefined || children.size === 0) return;
+    for (const child of [...children]) {
+      child.abort(new AigesError(reason.aigesCode, `the calling call ${this.service} ended: ${reason.message}`));
+    }
   }
 
   /** What the call does when it is aborted (the reason is set, the signal fired). */
@@ -195,6 +265,7 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     if (this.#reason !== undefined || this.#closedReason !== undefined) return;
     this.#closedReason = reason;
     this.#controller?.abort(reason);
+    this.#endChildren(reason);
   }
 
   /**
@@ -212,8 +283,11 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     const stats = this.stats;
     if (this.#mode === 'once') stats.once--;
     else stats.sessions--;
-    admission.give(this.#mode);
+    if (this.parent === undefined) admission.give(this.#mode);
+    else this.parent.#children?.delete(this);
     stats.ended(this.#mode, error === undefined ? 0 : error.aigesCode, (performance.now() - this.startedAt) / 1000);
+    // A nested call the plugin left running (never awaited) ends with the call that made it.
+    if (this.#children !== undefined) this.#endChildren(error ?? new AigesError(Codes.CANCELLED, 'the call answered'));
     if (error !== undefined) {
       if (isFault(error.aigesCode)) {
         log.error({ err: error, service: this.service, sid: this.sid, mode: this.#mode }, error.message);

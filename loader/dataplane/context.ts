@@ -8,12 +8,13 @@
  */
 import type { Logger } from '../log.js';
 import type { PluginInstance } from '../plugin/instance.js';
-import type { CallContext, WrapperConfig } from '../../plugins/types.js';
+import type { CallContext, ServiceCallOptions, ServiceRequest, ServiceResponse, WrapperConfig } from '../../plugins/types.js';
 
-/** What a context reads its abort signal and deadline from: the call. */
+/** What a context reads its abort signal and deadline from, and calls other services through: the call. */
 export interface ContextScope {
   readonly signal: AbortSignal;
   readonly deadline: number;
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse>;
 }
 
 export class PluginCallContext implements CallContext<unknown> {
@@ -46,5 +47,10 @@ export class PluginCallContext implements CallContext<unknown> {
   /** Aborted at the deadline, on client cancel, at a drain, or when the call is over. */
   get signal(): AbortSignal {
     return this.#scope.signal;
+  }
+
+  /** Calls another service, nested under this call (dataplane/pipe.ts). */
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse> {
+    return this.#scope.infer(service, request, options);
   }
 }

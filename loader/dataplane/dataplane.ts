@@ -22,6 +22,7 @@ import { Batcher } from './batcher.js';
 import type { Call, Caller, CallMode, CallOptions, CallTracker } from './call.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { type Encode, OnceCall } from './once-call.js';
+import { Pipes, pipelineDepth } from './pipe.js';
 import type { SessionSink } from './results.js';
 import { Session } from './session.js';
 import { type SessionStep, SessionSteps, type StepAnswer } from './session-steps.js';
@@ -47,6 +48,11 @@ export interface InferOptions<T> extends CallOptions {
    * resolves with the items themselves (the caller keeps them).
    */
   encode?: Encode<T> | undefined;
+  /**
+   * The call whose plugin makes this one (`ctx.infer`, pipe.ts): no admission slot, no caller
+   * check, no refusal while draining; ended when `parent` ends.
+   */
+  parent?: Call | undefined;
 }
 
 /** The first message of a session: which service, with which params. */
@@ -75,6 +81,8 @@ const UNKNOWN_SERVICE_LABEL = '_unknown';
 
 export class Dataplane {
   readonly admission: Admission;
+  /** Where plugins' `ctx.infer` calls go; `pipes.remote` reaches other loaders. */
+  readonly pipes: Pipes;
   readonly #tracker: CallTracker;
   readonly #deadlines = new DeadlineQueue();
   readonly #steps: SessionSteps;
@@ -92,6 +100,16 @@ export class Dataplane {
     this.#limits = { ...limits };
     this.admission = new Admission(limits.capacity);
     metrics.capacity.set(limits.capacity);
+    this.pipes = new Pipes({
+      infer: (raw, o) => this.infer(raw, o),
+      inputType: (service, key) => {
+        try {
+          return this.registry.get(service).schema.inputType(key);
+        } catch {
+          return undefined; // no such service: infer says so
+        }
+      },
+    });
     this.#tracker = {
       admission: this.admission,
       deadlines: this.#deadlines,
@@ -100,6 +118,7 @@ export class Dataplane {
       live: new Set<Call>(),
       hangGraceMs: limits.hang_grace_ms,
       exposePluginErrors: options.exposePluginErrors ?? true,
+      pipes: this.pipes,
     };
     const plane = {
       deadlines: this.#deadlines,
@@ -139,8 +158,9 @@ export class Dataplane {
       // NOTE: draining first: a loader on its way out answers 10101 (retry elsewhere) for every
       // call, even one that arrives after its plugins are unloaded (a balancer's Relay stream
       // outlives the drain by a moment).
-      this.admission.checkAccepting();
-      const instance = this.#instance(raw.service, options.caller);
+      const parent = options.parent;
+      if (parent === undefined) this.admission.checkAccepting();
+      const instance = this.#instance(raw.service, parent === undefined ? options.caller : undefined);
       label = instance.service;
       if (instance.wrapper.exec === undefined) {
         throw new AigesError(Codes.INVALID_SESSION_MODE, `service ${named(instance.service)} has no once mode; open a session`);
@@ -152,7 +172,19 @@ export class Dataplane {
       const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
       const deadline = options.deadline ?? Date.now() + timeoutMs;
       const request = { service: label, params, headers: raw.headers, items: raw.items };
-      call = new OnceCall(this.#tracker, instance, request, sid, deadline, timeoutMs, options.encode, this.#batcher(instance));
+      const inherited = parent === undefined ? pipelineDepth(raw.headers) : undefined;
+      call = new OnceCall(
+        this.#tracker,
+        instance,
+        request,
+        sid,
+        deadline,
+        timeoutMs,
+        options.encode,
+        parent,
+        inherited,
+        this.#batcher(instance),
+      );
     } catch (err) {
       return Promise.reject(this.#refused(label, 'once', started, err, sid));
     }

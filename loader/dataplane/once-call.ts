@@ -21,7 +21,7 @@
  * the call waits on something (a sync exec cannot be interrupted, so it needs none); a promise of
  * its own only when it waits (for a slot or an async exec).
  */
-import { Codes, toAigesError, wrapPluginError, type AigesError } from '../errors.js';
+import { AigesError, Codes, toAigesError, wrapPluginError } from '../errors.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { SlotWaiter } from '../plugin/exec-slots.js';
 import { DataStatus, type DataItem, type InferRequest } from '../../plugins/types.js';
@@ -67,9 +67,11 @@ export class OnceCall<T> extends Call implements SlotWaiter, BatchMember {
     deadline: number,
     timeoutMs: number,
     encode: Encode<T> | undefined,
+    parent?: Call,
+    inheritedDepth?: number,
     batcher?: Batcher,
   ) {
-    super(tracker, instance, sid, 'once', deadline, timeoutMs);
+    super(tracker, instance, sid, 'once', deadline, timeoutMs, parent, inheritedDepth);
     this.#request = request;
     this.#encode = encode;
     this.#batcher = batcher;
@@ -87,12 +89,27 @@ export class OnceCall<T> extends Call implements SlotWaiter, BatchMember {
       this.release();
       return Promise.reject(this.answer(reason));
     }
-    if (this.#batcher?.add(this)) {
+    // A call its own service's plugin made (A calling A) is not batched: its batch could wait for
+    // the slot its caller holds; it takes the slot path, which refuses that wait below.
+    if (!this.#callerHoldsSlot() && this.#batcher?.add(this)) {
       this.#state = 'batched';
       this.armDeadline();
     } else if (this.instance.execSlots.tryTake()) {
       this.#holdsSlot = true;
       if (this.#exec()) return this.#error === undefined ? Promise.resolve(this.#value as T) : Promise.reject(this.#error);
+    } else if (this.#callerHoldsSlot()) {
+      // NOTE: waiting would deadlock when the slot to wait for is one this call's own caller holds
+      // (A calling A with every slot taken): refused at once, retryable elsewhere.
+      this.#state = 'done';
+      this.release();
+      return Promise.reject(
+        this.answer(
+          new AigesError(
+            Codes.CAPACITY,
+            `every exec slot of ${this.service} is taken, one by this call's own caller: waiting would deadlock`,
+          ),
+        ),
+      );
     } else {
       this.#state = 'queued';
       this.armDeadline();
@@ -102,6 +119,17 @@ export class OnceCall<T> extends Call implements SlotWaiter, BatchMember {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+  }
+
+  override holdsExecSlot(instance: PluginInstance): boolean {
+    // A batched call holds its batch run's slot while the batch runs.
+    return this.instance === instance && (this.#holdsSlot || (this.#batch !== undefined && this.#state !== 'done'));
+  }
+
+  /** Whether a call up this one's `ctx.infer` chain holds a slot of this call's instance set. */
+  #callerHoldsSlot(): boolean {
+    for (let c = this.parent; c !== undefined; c = c.parent) if (c.holdsExecSlot(this.instance)) return true;
+    return false;
   }
 
   /** ExecSlots: this call holds a slot now. */

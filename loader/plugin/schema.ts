@@ -163,6 +163,11 @@ export class CompiledSchema {
     }
   }
 
+  /** The type declared for input `key` (or for "*"); undefined when neither is declared. */
+  inputType(key: string): DataType | undefined {
+    return (this.#input.get(key) ?? this.#input.get(ANY_KEY))?.type;
+  }
+
   /** Turns a plugin's output into full items, checked against the output schema. */
   outputItems(items: unknown, defaultStatus: DataStatus): DataItem[] {
     if (!Array.isArray(items)) {

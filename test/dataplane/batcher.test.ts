@@ -381,3 +381,44 @@ describe('dynamic batching', () => {
     ).toThrow(/batching needs exec/);
   });
 });
+
+describe('dynamic batching and ctx.infer', () => {
+  it("a batch's exec calls another service once for the whole batch; each call gets its own rows", async () => {
+    const tripled: number[][] = [];
+    const tripler = defineWrapper({
+      id: 'tripler',
+      schema: {
+        input: { x: { type: 'other', datatype: 'FP32', shape: [-1, -1] } },
+        output: { y: { type: 'other', datatype: 'FP32' } },
+      },
+      exec(request) {
+        const x = request.items[0]!;
+        tripled.push(x.tensor!.shape);
+        const out = (typedArrayOf('FP32', x.data) as Float32Array).map((v) => v * 3);
+        return [{ key: 'y', data: tensorData(out), tensor: x.tensor }];
+      },
+    });
+    // The batched service hands its merged rows to `tripler` and answers what it got back.
+    const { wrapper, seen } = doubler({
+      batching: { maxBatchSize: 4, maxQueueDelayMs: 600_000 },
+      output: () => [],
+    });
+    const piped = defineWrapper({
+      ...wrapper,
+      async exec(request, ctx) {
+        seen.runs.push(request.items[0]!.tensor!.shape);
+        const got = await ctx.infer('tripler', { items: [request.items[0]!] });
+        const y = got.item('y');
+        return [{ key: 'y', data: y.data, tensor: y.tensor }];
+      },
+    });
+    const { dataplane } = await makePlane(piped, { concurrency: 1, more: [{ wrapper: tripler }] });
+    const outs = await Promise.all(Array.from({ length: 4 }, (_, i) => dataplane.infer(rowsReq(1, 2, 10 * i))));
+    expect(seen.runs).toEqual([[4, 2]]);
+    expect(tripled).toEqual([[4, 2]]);
+    for (const [i, out] of outs.entries()) {
+      expect(answer(out)).toEqual({ shape: [1, 2], values: [30 * i, 30 * i + 3] });
+    }
+    expect(dataplane.admission.inUse).toBe(0);
+  });
+});

@@ -36,6 +36,8 @@ export async function makePlane(
     server?: Record<string, unknown>;
     /** `[plugin.batching]` keys. */
     batching?: BatchingConfig;
+    /** More services served beside `wrapper` (ctx.infer tests), each with its exec concurrency (default the capacity). */
+    more?: { wrapper: WrapperDefinition<unknown>; concurrency?: number }[];
   } = {},
 ): Promise<Plane> {
   const log = options.log ?? pino({ level: 'silent' });
@@ -51,6 +53,13 @@ export async function makePlane(
     initTimeoutMs: 5_000,
     batching: options.batching,
   });
+  for (const more of options.more ?? []) {
+    await registry.loadWrapper(more.wrapper as Wrapper, {
+      config: {},
+      concurrency: more.concurrency ?? execConcurrency(config),
+      initTimeoutMs: 5_000,
+    });
+  }
   return {
     dataplane,
     metrics,

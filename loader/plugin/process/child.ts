@@ -20,12 +20,14 @@ import {
   DataStatus,
   type InitContext,
   type Params,
+  type ServiceResponse,
   type Wrapper,
   type WrapperConfig,
   type WrapperSession,
 } from '../../../plugins/types.js';
 import { resultSourceOf } from '../../dataplane/results.js';
 import { type PluginKind, pluginKind } from '../kinds.js';
+import { inferApart } from '../infer-apart.js';
 import { CompiledSchema } from '../schema.js';
 import { Channel } from './channel.js';
 import type { Frame } from './frames.js';
@@ -87,6 +89,10 @@ class ChildContext implements CallContext<unknown> {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  infer(): Promise<ServiceResponse> {
+    return inferApart('process');
   }
 
   /** The loader's call ended (deadline, cancel, drain, session over): ctx.signal fires with its reason. */

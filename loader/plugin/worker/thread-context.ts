@@ -2,7 +2,8 @@
  * What a plugin sees inside a worker thread: its logger and call context, as in the loader's
  * thread (dataplane/context.ts), but speaking to the loader through the thread's control port.
  */
-import type { CallContext, Logger, WrapperConfig } from '../../../plugins/types.js';
+import type { CallContext, Logger, ServiceCallOptions, ServiceRequest, ServiceResponse, WrapperConfig } from '../../../plugins/types.js';
+import { inferApart } from '../infer-apart.js';
 import { fromWireError, type LogLevel, type WireError } from './wire.js';
 
 /** pino's numbers for the levels a plugin logs at. */
@@ -64,9 +65,13 @@ export interface ThreadSet {
   state: unknown;
 }
 
+/** How an exec's ctx.infer reaches the loader (thread.ts). */
+export type InferRelay = (service: string, request: ServiceRequest, options: ServiceCallOptions | undefined) => Promise<ServiceResponse>;
+
 /**
  * The context of one exec or session in a thread. Its signal fires when the loader says the call
- * is over for the client (an abort message: deadline, cancel, drain, session end).
+ * is over for the client (an abort message: deadline, cancel, drain, session end). An exec's
+ * `infer` is relayed to the loader's call; a session's is not (yet).
  */
 export class ThreadCall implements CallContext<unknown> {
   readonly service: string;
@@ -84,6 +89,7 @@ export class ThreadCall implements CallContext<unknown> {
     set: ThreadSet,
     readonly sid: string,
     readonly deadline: number,
+    private readonly relay?: InferRelay,
   ) {
     this.service = set.service;
     this.config = set.config;
@@ -102,6 +108,10 @@ export class ThreadCall implements CallContext<unknown> {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse> {
+    return this.relay === undefined ? inferApart('worker') : this.relay(service, request, options);
   }
 
   abort(reason: WireError): void {

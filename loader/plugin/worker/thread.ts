@@ -18,8 +18,9 @@
 import { MessageChannel, type MessagePort, parentPort, threadId, type Transferable, workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { describe, sidOf } from '../../faults.js';
-import { Codes } from '../../../plugins/errors.js';
-import type { Wrapper } from '../../../plugins/types.js';
+import { AigesError, Codes } from '../../../plugins/errors.js';
+import { ServiceAnswer } from '../../../plugins/service-answer.js';
+import type { DataItem, ServiceCallOptions, ServiceRequest, ServiceResponse, Wrapper } from '../../../plugins/types.js';
 import { importWrapper } from '../kind-ts.js';
 import { ThreadCall, type ThreadLink, ThreadLog, type ThreadSet } from './thread-context.js';
 import { ThreadSession } from './thread-session.js';
@@ -64,6 +65,32 @@ const sets = new Map<number, ThreadSet & { initialised: Promise<void>; abort: Ab
 /** Execs running here, by the loader's call id. */
 const calls = new Map<number, ThreadCall>();
 const sessions = new Set<ThreadSession>();
+/** ctx.infer calls of execs here waiting for the loader's answer, by id. */
+const inferring = new Map<number, { resolve(answer: ServiceResponse): void; reject(err: Error): void }>();
+let lastInfer = 0;
+
+/**
+ * An exec's ctx.infer, made by the loader's call of that exec (nested under it there). The request
+ * is copied to the loader, not moved: the plugin keeps its buffers; the answer is copied back.
+ */
+function relayInfer(
+  call: number,
+  service: string,
+  request: ServiceRequest,
+  options: ServiceCallOptions | undefined,
+): Promise<ServiceResponse> {
+  return new Promise<ServiceResponse>((resolve, reject) => {
+    const id = ++lastInfer;
+    inferring.set(id, { resolve, reject });
+    try {
+      post({ op: 'infer', call, id, service, request, options });
+    } catch (err) {
+      inferring.delete(id);
+      reject(new AigesError(Codes.INVALID_OP, `ctx.infer: the request cannot cross to the loader: ${(err as Error).message}`));
+    }
+  });
+}
+
 /** Aborts that arrived before their exec did (the control port and the task port do not keep order between them). */
 const earlyAborts = new Map<number, WireError>();
 const EARLY_ABORTS_KEPT = 256;
@@ -97,6 +124,13 @@ control.on('message', (message: ToThread) => {
         earlyAborts.set(message.call, message.reason);
         if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value as number);
       }
+      return;
+    }
+    case 'infer-done': {
+      const pending = inferring.get(message.id);
+      inferring.delete(message.id);
+      if (message.error !== undefined) pending?.reject(fromWireError(message.error));
+      else pending?.resolve(new ServiceAnswer(itemsFromWire<DataItem>(message.items)));
       return;
     }
     case 'session':
@@ -179,7 +213,7 @@ async function exec(task: ExecTask): Promise<unknown> {
   if (set === undefined) {
     return { ok: false, error: toWireError(new Error(`instance set ${task.set} is not initialised in worker thread ${threadId}`)) };
   }
-  const ctx = new ThreadCall(set, task.sid, task.deadline);
+  const ctx = new ThreadCall(set, task.sid, task.deadline, (service, request, options) => relayInfer(task.call, service, request, options));
   calls.set(task.call, ctx);
   const early = earlyAborts.get(task.call);
   if (early !== undefined) {

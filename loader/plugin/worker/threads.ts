@@ -103,6 +103,8 @@ export class PluginThreads {
   #closing: Promise<void> | undefined;
   #nextSet = 0;
   #nextCall = 0;
+  /** The contexts of execs running on the threads, by call id: where their ctx.infer goes. */
+  readonly #calls = new Map<number, CallContext<unknown>>();
 
   constructor(request: IsolatedLoad) {
     this.#request = request;
@@ -193,13 +195,16 @@ export class PluginThreads {
     const signal = ctx.signal;
     const onAbort = () => this.#broadcast({ op: 'abort', call, reason: toWireError(signal.reason) });
     signal.addEventListener('abort', onAbort, { once: true });
+    this.#calls.set(call, ctx);
     return (this.#pool.run(task, { transferList: transfer }) as Promise<ExecResult>).then(
       (result) => {
+        this.#calls.delete(call);
         signal.removeEventListener('abort', onAbort);
         if (!result.ok) throw fromWireError(result.error);
         return itemsFromWire<OutputItem>(result.items);
       },
       (err: unknown) => {
+        this.#calls.delete(call);
         signal.removeEventListener('abort', onAbort);
         throw new AigesError(Codes.CRASH, `the plugin's worker thread died during the call (${(err as Error).message})`, { cause: err });
       },
@@ -361,6 +366,9 @@ export class PluginThreads {
       case 'meter':
         this.#sets.get(message.set)?.meter(message.key, message.count);
         return;
+      case 'infer':
+        this.#infer(t, message);
+        return;
       case 'fault': {
         const { error } = message;
         this.#request.faults.report({
@@ -374,6 +382,27 @@ export class PluginThreads {
         });
         return;
       }
+    }
+  }
+
+  /** An exec's ctx.infer, made by its call here; the answer's items are copied back (the callee may keep them). */
+  #infer(t: Thread, message: Extract<FromThread, { op: 'infer' }>): void {
+    const ctx = this.#calls.get(message.call);
+    const answer =
+      ctx === undefined
+        ? Promise.reject(new AigesError(Codes.INVALID_OP, 'ctx.infer: the calling exec is over'))
+        : ctx.infer(message.service, message.request, message.options);
+    answer.then(
+      (a) => this.#post(t, { op: 'infer-done', id: message.id, items: [...a.items], error: undefined }),
+      (err: unknown) => this.#post(t, { op: 'infer-done', id: message.id, items: undefined, error: toWireError(err) }),
+    );
+  }
+
+  #post(t: Thread, message: ToThread): void {
+    try {
+      t.control.postMessage(message);
+    } catch {
+      // the thread is gone: its exec fails with it
     }
   }
 

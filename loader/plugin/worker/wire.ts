@@ -18,7 +18,16 @@
  * every view.
  */
 import type { MessagePort, Transferable } from 'node:worker_threads';
-import type { BatchingSettings, DataItem, OutputItem, Params, WrapperConfig, WrapperSchema } from '../../../plugins/types.js';
+import type {
+  BatchingSettings,
+  DataItem,
+  OutputItem,
+  Params,
+  ServiceCallOptions,
+  ServiceRequest,
+  WrapperConfig,
+  WrapperSchema,
+} from '../../../plugins/types.js';
 
 /** The tag of the message a thread posts on `parentPort` with its control port. */
 export const HELLO = 'aiges.worker.hello.v1';
@@ -63,7 +72,12 @@ export interface WireError {
   sid: string | undefined;
   /** True when the value thrown was not an Error (a string, a number…). */
   notError?: boolean;
+  /** True for an error `ctx.infer` rejected with (loader/errors.ts `calleeError`): its code passes a rethrow. */
+  callee?: boolean;
 }
+
+/** loader/errors.ts's mark of a callee's error (a registered symbol: the same in every thread). */
+const CALLEE_ERROR = Symbol.for('aiges.callee-error.v1');
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -75,6 +89,8 @@ export type ToThread =
   | { op: 'start' }
   | { op: 'fini'; set: number }
   | { op: 'abort'; call: number; reason: WireError }
+  /** The answer to an `infer` (ctx.infer of an exec here): the items copied, or the error. */
+  | { op: 'infer-done'; id: number; items: DataItem[] | undefined; error: WireError | undefined }
   | {
       op: 'session';
       set: number;
@@ -94,6 +110,8 @@ export type FromThread =
   | { op: 'finished'; set: number; error: WireError | undefined }
   | { op: 'log'; set: number; level: LogLevel; bindings: Record<string, unknown>; obj: unknown; msg: string | undefined }
   | { op: 'meter'; set: number; key: string; count: number }
+  /** ctx.infer of exec `call`: the request and options as the plugin gave them (copied, never moved). */
+  | { op: 'infer'; call: number; id: number; service: string; request: ServiceRequest; options: ServiceCallOptions | undefined }
   | { op: 'fault'; kind: 'unhandled_rejection' | 'uncaught_exception'; error: WireError; sid: string | undefined };
 
 export interface ExecTask {
@@ -147,6 +165,7 @@ export function toWireError(value: unknown, override?: { code: number; message: 
     detail: detail as Record<string, unknown> | undefined,
     sid: typeof e['sid'] === 'string' ? (e['sid'] as string) : undefined,
     ...(isError || typeof value === 'object' ? {} : { notError: true }),
+    ...(e[CALLEE_ERROR as never] === true ? { callee: true } : {}),
   };
 }
 
@@ -158,6 +177,7 @@ export function fromWireError(wire: WireError): Error {
   if (wire.code !== undefined) err.aigesCode = wire.code;
   if (wire.detail !== undefined) err.detail = wire.detail;
   if (wire.sid !== undefined) err.sid = wire.sid;
+  if (wire.callee === true) Object.defineProperty(err, CALLEE_ERROR, { value: true });
   return err;
 }
 
