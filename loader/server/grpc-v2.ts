@@ -30,6 +30,7 @@ import {
   type ParameterValue,
   refuseSequence,
   requestParams,
+  requestVersion,
   SERVER_NAME,
   timeoutDeadline,
   V2_EXTENSIONS,
@@ -181,15 +182,16 @@ export function modelInfer(
   // Serialized here: the plugin may take its output memory back once the answer is encoded.
   const encode = (out: DataItem[], sid: string): Buffer =>
     codec.responseSerialize(inferResponse(meta, out, req.id === '' ? sid : req.id, requested));
-  return dataplane.infer({ service: meta.service, params, headers: {}, items }, { ...options, deadline, encode });
+  return dataplane.infer(
+    { service: meta.service, params, headers: {}, items, version: requestVersion(meta) },
+    { ...options, deadline, encode },
+  );
 }
 
 export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInferenceServiceHandlers {
   const { dataplane, health, malformed } = deps;
   const metaOf = (call: grpc.ServerUnaryCall<unknown, unknown>, name: string, version: string): ServiceMetadata => {
-    const meta = dataplane.metadata(name, callerOf(call.metadata));
-    checkVersion(meta, version);
-    return meta;
+    return checkVersion(dataplane.metadata(name, callerOf(call.metadata)), version);
   };
   /** A unary handler: a malformed request is 10009, a thrown error its catalog status. */
   const unary =

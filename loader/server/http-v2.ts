@@ -28,6 +28,7 @@ import {
   outputTensor,
   refuseSequence,
   requestParams,
+  requestVersion,
   SERVER_NAME,
   timeoutDeadline,
   V2_EXTENSIONS,
@@ -51,9 +52,7 @@ function both(suffix: string): string[] {
 export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void {
   const { dataplane, health } = deps;
   const metaOf = (request: FastifyRequest<{ Params: ModelParams }>): ServiceMetadata => {
-    const meta = dataplane.metadata(request.params.model, callerOf(request));
-    checkVersion(meta, request.params.version);
-    return meta;
+    return checkVersion(dataplane.metadata(request.params.model, callerOf(request)), request.params.version);
   };
 
   app.get('/v2', async () => ({ name: SERVER_NAME, version: deps.version, extensions: V2_EXTENSIONS }));
@@ -108,7 +107,7 @@ function infer(dataplane: Dataplane, meta: ServiceMetadata, request: FastifyRequ
     encodeAnswer({ ...head, id: head.id === '' ? sid : head.id }, out.map(outputTensor), req.outputs, binaryOutput === true);
   return dataplane
     .infer(
-      { service: meta.service, params, headers: {}, items },
+      { service: meta.service, params, headers: {}, items, version: requestVersion(meta) },
       { deadline, onCancel: cancelOnDisconnect.bind(reply.raw), caller: callerOf(request), encode },
     )
     .then((answer) => {
