@@ -96,10 +96,12 @@ async function createSession(ort: typeof Ort, id: string, v: OnnxVersion, provid
     return { session, running: 0 };
   } catch (err) {
     const message = (err as Error).message;
-    if (providers.includes('cuda') && /cuda|provider|shared library|backend/i.test(message)) {
+    if (providers.includes('cuda') && /cuda|provider|shared library/i.test(message)) {
       throw loadError(
-        `model ${named(id)} version ${v.version}: ONNX Runtime cannot create the CUDA execution provider (${message}); ` +
-          'it needs an NVIDIA GPU, CUDA 12 and cuDNN 9 libraries, and the CUDA parts of onnxruntime-node (docs/models.md, "GPUs")',
+        `model ${named(id)} version ${v.version}: ONNX Runtime cannot create the CUDA execution provider (${message.split('\n')[0]}); ` +
+          "it needs onnxruntime-node's CUDA parts (libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so beside its " +
+          'binding in node_modules/onnxruntime-node/bin/), which its install script would download and npm does not run here, ' +
+          'and CUDA 12 and cuDNN 9 on the library path: see docs/models.md, "GPUs"',
         err,
       );
     }

@@ -4,7 +4,7 @@
  * policies pick what serves, the repository API (REST and gRPC) loads, reloads and unloads at
  * run time, a poll follows the folder, and each model is its own service in polaris.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -17,6 +17,7 @@ import { classifierModel, classify, scaleModel, writeModel } from '../lib/onnx-m
 import { startTestLoader, type TestLoader } from '../polaris/helpers.js';
 import { inferenceClient, v2Unary } from '../server/grpc-helpers.js';
 import { textBody, url } from '../server/http-helpers.js';
+import { ROOT } from '../cli/serve-process.js';
 
 const W = [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0.5, 0.5];
 const running: TestLoader[] = [];
@@ -192,6 +193,28 @@ describe('a repository served beside a plugin', () => {
     const res = await post(t2.loader, '/v2/repository/index');
     expect(res.status).toBe(400);
     expect(res.body.error).toContain('serves no model repository');
+  });
+});
+
+describe('execution providers', () => {
+  it('"cuda": served when onnxruntime-node has its CUDA parts (and a GPU), else the model fails to load saying what is missing', async () => {
+    const repo = repository();
+    writeModel(repo, 'g', 1, scaleModel(2));
+    writeModel(repo, 'c', 1, scaleModel(3));
+    const { loader } = await start(repo, { repository: { path: repo, execution_providers: ['cuda'] } });
+    const bin = join(ROOT, 'node_modules/onnxruntime-node/bin');
+    const cudaParts = readdirSync(bin).some((napi) => existsSync(join(bin, napi, 'linux/x64/libonnxruntime_providers_cuda.so')));
+    const index = (await post(loader, '/v2/repository/index')).body;
+    if (cudaParts && index[0].state === 'READY') {
+      expect(await scale(loader, 'g')).toMatchObject({ y: [2, -4] });
+    } else {
+      // npm ci here never runs onnxruntime-node's install script: no CUDA parts, so this branch.
+      for (const entry of index) {
+        expect(entry).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringContaining('cannot create the CUDA execution provider') });
+        expect(entry.reason).toContain('libonnxruntime_providers_cuda.so');
+      }
+      expect(await scale(loader, 'g')).toEqual({ status: 404 });
+    }
   });
 });
 
