@@ -196,6 +196,33 @@ describe('a repository served beside a plugin', () => {
   });
 });
 
+describe('config.toml in a served model', () => {
+  it('max_batch_size and dims shape the declared tensors; a batch over the max is refused (400); instance_count sessions serve together', async () => {
+    const repo = repository();
+    writeModel(
+      repo,
+      'b',
+      1,
+      scaleModel(2),
+      'max_batch_size = 2\ninstance_count = 2\n[[inputs]]\nname = "x"\ndims = [2]\n[[outputs]]\nname = "y"\ndatatype = "FP32"\n',
+    );
+    writeModel(repo, 'wrong', 1, scaleModel(2), '[[inputs]]\nname = "z"\n');
+    const { loader } = await start(repo);
+    const meta: any = await (await fetch(url(loader, '/v2/models/b'))).json();
+    expect(meta.inputs).toEqual([{ name: 'x', datatype: 'FP32', shape: [-1, 2] }]);
+    const batch = (n: number) =>
+      post(loader, '/v2/models/b/infer', { inputs: [{ name: 'x', datatype: 'FP32', shape: [n, 2], data: Array(n * 2).fill(1) }] });
+    const answers = await Promise.all([batch(2), batch(1), batch(2), batch(1)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(answers[0]?.body.outputs[0].data).toEqual([2, 2, 2, 2]);
+    const over = await batch(3);
+    expect(over.status).toBe(400);
+    expect(over.body.error).toContain('batch of 3 is over max_batch_size 2');
+    const [wrong] = (await post(loader, '/v2/repository/index')).body.filter((e: { name: string }) => e.name === 'wrong');
+    expect(wrong.reason).toContain('config.toml lists inputs, but not the model\'s "x"');
+  });
+});
+
 describe('execution providers', () => {
   it('"cuda": served when onnxruntime-node has its CUDA parts (and a GPU), else the model fails to load saying what is missing', async () => {
     const repo = repository();

@@ -16,6 +16,7 @@ import { tensorData, tensorView } from '../../plugins/tensor.js';
 import { classifierModel, classify, identityModel, type ElementType } from '../lib/onnx-models.js';
 import { startLoader, url } from '../server/http-helpers.js';
 import { inferenceClient, v2Unary } from '../server/grpc-helpers.js';
+import { createLoaderClient, infer } from '../../loader/tools/client.js';
 
 const W = [0.5, -1, 2, 1, 0.25, -0.5, -2, 1, 0.75, 0.1, 0.2, 0.3];
 let dir: string;
@@ -142,6 +143,21 @@ describe('served by a loader', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(res.status).toBe(400);
+  });
+
+  it("aiges.v1 Infer: a tensor item in, the model's tensor item out", async () => {
+    const client = createLoaderClient(`127.0.0.1:${loader.grpcPort}`);
+    try {
+      const res = await infer(client, {
+        service: 'iris',
+        items: [{ key: 'x', type: 4, status: 3, data: tensorData(new Float32Array(x)), datatype: 'FP32', shape: [2, 4] }],
+      });
+      expect(res.items[0]).toMatchObject({ key: 'probs', datatype: 'FP32', shape: [2, 3] });
+      const data = res.items[0]?.data as Buffer;
+      expectClose(new Float32Array(new Uint8Array(data).buffer), classify(x, W));
+    } finally {
+      client.close();
+    }
   });
 
   it('V2 gRPC ModelInfer with raw contents', async () => {
