@@ -232,18 +232,23 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
   let inputs: TensorMeta[] = [];
   let outputs: TensorMeta[] = [];
   try {
+    const sessions = prepared;
+    const own = (v: OnnxVersion) => {
+      const session = (sessions.get(v.version) as Runner[])[0]?.session as Ort.InferenceSession;
+      return {
+        ins: tensorMetas(id, v.version, 'input', session.inputMetadata),
+        outs: tensorMetas(id, v.version, 'output', session.outputMetadata),
+      };
+    };
+    const newest = own(latest);
+    inputs = declared(id, 'input', newest.ins, config.inputs, config.max_batch_size);
+    outputs = declared(id, 'output', newest.outs, config.outputs, config.max_batch_size);
+    // NOTE: one schema serves every version (the data plane checks requests against it).
     for (const v of options.versions) {
-      const session = (prepared.get(v.version) as Runner[])[0]?.session as Ort.InferenceSession;
-      const ins = tensorMetas(id, v.version, 'input', session.inputMetadata);
-      const outs = tensorMetas(id, v.version, 'output', session.outputMetadata);
-      if (v === latest) {
-        inputs = declared(id, 'input', ins, config.inputs, config.max_batch_size);
-        outputs = declared(id, 'output', outs, config.outputs, config.max_batch_size);
-      } else if (
-        !sameTensors(ins, tensorMetas(id, latest.version, 'input', (prepared.get(latest.version) as Runner[])[0]!.session.inputMetadata))
-      ) {
+      const { ins, outs } = own(v);
+      if (!sameTensors(ins, newest.ins) || !sameTensors(outs, newest.outs)) {
         throw loadError(
-          `model ${named(id)}: version ${v.version} has other inputs than version ${latest.version}; served versions must agree`,
+          `model ${named(id)}: version ${v.version} has other inputs or outputs than version ${latest.version}; served versions must agree`,
         );
       }
     }

@@ -13,7 +13,7 @@ import type { Loader } from '../../loader/loader.js';
 import { MemoryPolaris } from '../../polaris/store/polaris-memory.js';
 import { MemoryStore } from '../../polaris/store/store-memory.js';
 import { tensorData } from '../../plugins/tensor.js';
-import { classifierModel, classify, scaleModel, writeModel } from '../lib/onnx-models.js';
+import { classifierModel, classify, identityModel, scaleModel, writeModel } from '../lib/onnx-models.js';
 import { startTestLoader, type TestLoader } from '../polaris/helpers.js';
 import { inferenceClient, v2Unary } from '../server/grpc-helpers.js';
 import { textBody, url } from '../server/http-helpers.js';
@@ -72,6 +72,8 @@ describe('a repository served beside a plugin', () => {
     for (const k of [1, 2, 3]) writeModel(repo, 'scale', k, scaleModel(k), 'version_policy = { latest = 2 }\n');
     writeModel(repo, 'broken', 1, new TextEncoder().encode('not onnx'));
     writeModel(repo, 'misconfigured', 1, scaleModel(1), 'max_batch = 2\n');
+    writeModel(repo, 'mixed', 1, identityModel('int32'));
+    writeModel(repo, 'mixed', 2, scaleModel(2), 'version_policy = { all = true }\n');
   });
 
   it('serves the good models and the plugin; the failing ones are in the index with their reason', async () => {
@@ -92,6 +94,12 @@ describe('a repository served beside a plugin', () => {
         version: '',
         state: 'UNAVAILABLE',
         reason: `${join(repo, 'misconfigured/config.toml')}: unknown key "max_batch"`,
+      },
+      {
+        name: 'mixed',
+        version: '',
+        state: 'UNAVAILABLE',
+        reason: 'model "mixed": version 1 has other inputs or outputs than version 2; served versions must agree',
       },
       { name: 'scale', version: '2', state: 'READY', reason: '' },
       { name: 'scale', version: '3', state: 'READY', reason: '' },
