@@ -195,6 +195,27 @@ describe('a repository served beside a plugin', () => {
     }
   });
 
+  it('an unload answers once the calls running on the model are done; new calls are 404 at once', async () => {
+    const own = repository();
+    writeModel(own, 'd', 1, scaleModel(1));
+    t = await start(own);
+    const { loader } = t;
+    // A call in flight on the model's set (what the data plane holds while a call runs).
+    const set = loader.registry.get('d');
+    set.enter();
+    let unloaded = false;
+    const unloading = post(loader, '/v2/repository/models/d/unload').then((res) => {
+      unloaded = true;
+      return res;
+    });
+    await vi.waitFor(async () => expect(await scale(loader, 'd')).toEqual({ status: 404 }));
+    expect((await post(loader, '/v2/repository/index')).body[0]).toMatchObject({ name: 'd', state: 'UNLOADING' });
+    expect(unloaded).toBe(false);
+    set.leave();
+    expect(await unloading).toEqual({ status: 200, body: {} });
+    expect((await post(loader, '/v2/repository/index')).body[0]).toMatchObject({ name: 'd', state: 'UNAVAILABLE', reason: 'unloaded' });
+  });
+
   it('a loader without a repository answers the repository API with 10003', async () => {
     const t2 = await startTestLoader({ plugin: { path: 'demo/echo' }, log: { level: 'silent' } });
     running.push(t2);
