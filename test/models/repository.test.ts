@@ -305,6 +305,7 @@ describe('polaris', () => {
     }
     expect((await post(loader, '/v2/repository/models/a/unload')).status).toBe(200);
     expect(await polaris.discovery.list('a')).toEqual([]);
+    expect(await polaris.discovery.list('b')).toEqual([expect.objectContaining({ id: loader.instanceId, service: 'b' })]);
     expect((await post(loader, '/v2/repository/models/a/load')).status).toBe(200);
     await vi.waitFor(async () => expect(await polaris.discovery.list('a')).toHaveLength(1));
     await loader.stop();
