@@ -3,7 +3,8 @@
  * protocol with no code. The schema declares one tensor per model input and output, from the
  * model's own metadata (ONNX Runtime's) or from the model's config.toml; `exec` hands the input
  * items to ONNX Runtime as tensors viewing the items' bytes (no copy when they are aligned, as
- * `typedArrayOf` says) and returns ONNX Runtime's outputs as tensor items viewing its memory.
+ * `typedArrayOf` says) and returns the output arrays onnxruntime-node hands back as tensor items,
+ * not copied again.
  *
  * One wrapper serves every version the policy picked (`versions`, latest last); a request names
  * one (`InferRequest.version`) or gets the latest. Each version has `instance_count` sessions;
