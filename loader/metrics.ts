@@ -34,8 +34,16 @@ export class ServiceStats {
   /** Session messages in (client → plugin) and out (results). */
   framesIn = 0;
   framesOut = 0;
+  /** Batch runs (dynamic batching): execs that took requests from the batch queue. */
+  batches = 0;
+  /** Batch runs whose output was cut into their calls' parts, and once calls answered from one. */
+  batchesOk = 0;
+  batchedOk = 0;
   /** When a call last ended (epoch ms; 0: never). */
   lastEnded = 0;
+  /** Once calls' waits for an exec slot, and their plugins' execs: how many, and their seconds. */
+  readonly queue = { count: 0, seconds: 0 };
+  readonly exec = { count: 0, seconds: 0 };
   readonly #modes: Partial<Record<CallMode, ModeCounts>> = {};
 
   constructor(
@@ -102,6 +110,9 @@ export class LoaderMetrics {
   readonly meter: Counter<'service' | 'key'>;
   readonly pluginFaults: Counter<'service' | 'kind'>;
   readonly crashes: Counter<'service'>;
+  /** Dynamic batching: rows per batch run, and how long each request waited in the batch queue. */
+  readonly batchSize: ScrapeHistogram;
+  readonly batchQueueDelay: ScrapeHistogram;
   readonly auth = new AuthCounts();
   readonly #services = new Map<string, ServiceStats>();
 
@@ -203,6 +214,30 @@ export class LoaderMetrics {
       help: 'Plugin processes that died (a signal, abort, exit, or killed because every exec slot hung), by service ([plugin] isolation = "process").',
       labelNames: ['service'],
       registers,
+    });
+    this.batchSize = new ScrapeHistogram(
+      'aiges_batch_size',
+      "Dynamic batching: rows (the sum of the requests' first dimensions) per batch run.",
+      ['service'],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    );
+    this.batchQueueDelay = new ScrapeHistogram(
+      'aiges_batch_queue_delay_seconds',
+      'Dynamic batching: time a request waited in the batch queue before its batch ran.',
+      ['service'],
+      [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    );
+    new Counter({
+      name: 'aiges_batches_total',
+      help: 'Dynamic batching: batch runs (execs that took requests from the batch queue), by service.',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [service, stats] of services) if (stats.batches > 0) this.inc({ service }, stats.batches);
+      },
     });
     const auth = this.auth;
     new Counter({

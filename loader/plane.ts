@@ -42,5 +42,6 @@ export function loadOptions(config: Readonly<LoaderConfig>): LoadOptions {
     config: config.wrapper,
     concurrency: execConcurrency(config),
     initTimeoutMs: init_timeout_ms,
+    batching: config.plugin.batching,
   };
 }

@@ -31,8 +31,27 @@ export function describeProblems(def: WrapperDefinition<unknown>): string[] {
   for (const name of ['init', 'exec', 'fini'] as const) {
     if (def[name] !== undefined && typeof def[name] !== 'function') problems.push(`${name} must be a function`);
   }
+  if (def.batching !== undefined) problems.push(...batchingProblems(def.batching, def.exec !== undefined));
   if (def.session !== undefined && typeof def.session?.create !== 'function') {
     problems.push('session.create must be a function');
   }
+  return problems;
+}
+
+function batchingProblems(batching: unknown, hasExec: boolean): string[] {
+  if (typeof batching !== 'object' || batching === null) return ['batching must be an object'];
+  const { maxBatchSize, maxQueueDelayMs, preferredBatchSizes } = batching as Record<string, unknown>;
+  const problems: string[] = [];
+  if (!Number.isSafeInteger(maxBatchSize) || (maxBatchSize as number) < 0) problems.push('batching.maxBatchSize must be an integer ≥ 0');
+  if (maxQueueDelayMs !== undefined && !(typeof maxQueueDelayMs === 'number' && Number.isFinite(maxQueueDelayMs) && maxQueueDelayMs >= 0)) {
+    problems.push('batching.maxQueueDelayMs must be a number of milliseconds ≥ 0');
+  }
+  if (
+    preferredBatchSizes !== undefined &&
+    !(Array.isArray(preferredBatchSizes) && preferredBatchSizes.every((n) => Number.isSafeInteger(n) && n > 0))
+  ) {
+    problems.push('batching.preferredBatchSizes must be a list of integers ≥ 1');
+  }
+  if (!hasExec) problems.push('batching needs exec (sessions are not batched)');
   return problems;
 }

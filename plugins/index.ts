@@ -24,6 +24,7 @@ export {
   type Logger,
   type SessionResult,
   type TensorInfo,
+  type BatchingSettings,
 } from './types.js';
 export {
   TENSOR_DATATYPES,

@@ -15,6 +15,7 @@ import {
   type DataItem,
   type DataTypeName,
   type SessionResult,
+  type TensorInfo,
   type Wrapper,
   type WrapperConfig,
   type WrapperDefinition,
@@ -55,13 +56,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Builds an input item; `data` strings are UTF-8. */
+/** Builds an input item; `data` strings are UTF-8; with `tensor`, a tensor item (`data` its elements, see tensorData). */
 export function item(
   key: string,
   data: Buffer | string,
-  options: { type?: DataTypeName; status?: DataStatus; encoding?: string; attributes?: Record<string, string> } = {},
+  options: {
+    type?: DataTypeName;
+    status?: DataStatus;
+    encoding?: string;
+    attributes?: Record<string, string>;
+    tensor?: TensorInfo;
+  } = {},
 ): DataItem {
-  return {
+  const built: DataItem = {
     key,
     type: DATA_TYPE_BY_NAME[options.type ?? 'text'],
     status: options.status ?? DataStatus.ONCE,
@@ -69,6 +76,8 @@ export function item(
     attributes: options.attributes ?? {},
     data: typeof data === 'string' ? Buffer.from(data, 'utf8') : data,
   };
+  if (options.tensor !== undefined) built.tensor = options.tensor;
+  return built;
 }
 
 /**

@@ -215,6 +215,33 @@ export interface WrapperSession {
   destroy?(): void | Promise<void>;
 }
 
+/**
+ * Dynamic batching (docs/plugins.md, "Dynamic batching"): once requests that arrive together are
+ * merged into one `exec` of up to `maxBatchSize` rows, the loader concatenating each tensor input
+ * along its first dimension and cutting each tensor output back into each request's rows. The
+ * loader's `[plugin.batching]` config overrides these values per service.
+ */
+export interface BatchingSettings {
+  /**
+   * The most rows (the sum of the requests' first dimensions) one `exec` receives. 0 or 1: no
+   * batching. A request with more rows than this runs on its own.
+   */
+  maxBatchSize: number;
+  /**
+   * How long a request may wait for others to fill its batch before it runs with what has come.
+   * Default 0: a batch runs as soon as an exec slot is free, and holds the requests that came while
+   * every slot was busy.
+   */
+  maxQueueDelayMs?: number;
+  /**
+   * Batch sizes (rows) to form when the queue allows (Triton's preferred_batch_size): when the
+   * oldest requests add up to one of them, they run at once as a batch of that size, without
+   * waiting for the queue delay, and a batch is cut at the largest such size rather than filled
+   * up to `maxBatchSize`. Sizes above `maxBatchSize` are ignored.
+   */
+  preferredBatchSizes?: readonly number[];
+}
+
 export interface WrapperDefinition<S = unknown> {
   /** The service id clients name (AIGes's service id). */
   id: string;
@@ -245,6 +272,17 @@ export interface WrapperDefinition<S = unknown> {
    * dropped. Honour `ctx.signal` so an abandoned call gives its place back early.
    */
   exec?(request: InferRequest, ctx: CallContext<S>): readonly OutputItem[] | Promise<readonly OutputItem[]>;
+  /**
+   * Once mode: merge concurrent requests into one `exec` (see BatchingSettings). With it, `exec`
+   * may receive a request whose tensors hold the rows of several clients' requests, and must return
+   * every output as a tensor whose first dimension is the request's rows (row i of an output
+   * belongs to row i of the inputs). The batch's `ctx.sid` is its first request's, its params are
+   * the params its requests share (requests with other params but `sid` never merge), its headers
+   * are empty, and its `ctx.signal` fires only when every request of the batch was abandoned.
+   * Requests whose items are not all tensors sharing a first dimension run on their own, as do
+   * sessions.
+   */
+  batching?: BatchingSettings;
   /** Session mode: the factory of stateful streams. */
   session?: {
     /** Called once per session when a client opens it; sessions overlap freely. */

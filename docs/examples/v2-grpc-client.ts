@@ -19,9 +19,9 @@ client.ServerMetadata({}, (err, server) => {
   const inputs = [{ name: 'text', datatype: 'BYTES', shape: [1], contents: { bytesContents: [Buffer.from(text)] } }];
   client.ModelInfer({ modelName: model, inputs }, (err, res) => {
     if (err) throw err;
-    // A BYTES element, raw: a 4-byte little-endian length, then its bytes.
-    const raw = res?.rawOutputContents[0] as Buffer;
-    console.log(`${res?.modelName}:`, raw.subarray(4).toString());
+    // Typed contents in, typed contents out: the BYTES element in bytes_contents.
+    const text = res?.outputs[0]?.contents?.bytesContents[0] as Buffer;
+    console.log(`${res?.modelName}:`, text.toString());
     client.close();
   });
 });

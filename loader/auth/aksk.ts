@@ -107,6 +107,10 @@ class KeyCaller implements SignedCaller {
     authorizeKey(this.key, service, this.auth);
   }
 
+  mayCall(service: string): boolean {
+    return !this.key.relay && mayCallKey(this.key, service);
+  }
+
   onBehalfOf(accessKey: string): Caller {
     if (!this.key.relay) {
       this.auth.counts.add(this.key.accessKey, 'forbidden');
@@ -133,10 +137,18 @@ class RelayedCaller implements Caller {
   authorize(service: string): void {
     authorizeKey(this.key, service, this.auth);
   }
+
+  mayCall(service: string): boolean {
+    return mayCallKey(this.key, service);
+  }
+}
+
+function mayCallKey(key: AccessKey, service: string): boolean {
+  return key.services === undefined || key.services.has(service);
 }
 
 function authorizeKey(key: AccessKey, service: string, auth: AkSkAuth): void {
-  if (key.services === undefined || key.services.has(service)) return;
+  if (mayCallKey(key, service)) return;
   auth.counts.add(key.accessKey, 'forbidden');
   throw new AigesError(Codes.PERMISSION_DENIED, `access key "${key.accessKey}" may not call service ${named(service)}`);
 }

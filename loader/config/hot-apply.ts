@@ -63,8 +63,8 @@ export class HotConfig {
       const { registry, log } = this.target;
       let set: PluginInstance;
       try {
-        const { config, concurrency, initTimeoutMs } = this.target.loadOptions(next);
-        set = await registry.reinit(this.target.service(), { config, concurrency, initTimeoutMs });
+        const { config, concurrency, initTimeoutMs, batching } = this.target.loadOptions(next);
+        set = await registry.reinit(this.target.service(), { config, concurrency, initTimeoutMs, batching });
       } catch (err) {
         return { ok: false, error: `[wrapper] init failed; the previous plugin set keeps serving: ${(err as Error).message}` };
       }

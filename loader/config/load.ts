@@ -93,8 +93,11 @@ function envTree(env: Readonly<Record<string, string | undefined>>): Tree {
   return tree;
 }
 
-/** Tables inside a section that env names and `--set` reach: AIGES_SERVER_TLS_CERT_FILE, server.tls.cert_file. */
-const SUBTABLES: Readonly<Record<string, readonly string[]>> = { server: ['tls'] };
+/**
+ * Tables inside a section that env names and `--set` reach: AIGES_SERVER_TLS_CERT_FILE, server.tls.cert_file;
+ * AIGES_PLUGIN_BATCHING_MAX_BATCH_SIZE, plugin.batching.max_batch_size.
+ */
+const SUBTABLES: Readonly<Record<string, readonly string[]>> = { server: ['tls'], plugin: ['batching'] };
 
 /** A section's key as a path in the config tree: ["server", "tls", "cert_file"] for a key of a subtable. */
 export function keyPath(section: string, key: string, separator: '_' | '.'): string[] {

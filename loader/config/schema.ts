@@ -228,6 +228,20 @@ export const RepositorySection = z
   })
   .strict();
 
+/** `[plugin.batching]`: overrides of a plugin's `batching` settings; an absent key keeps the plugin's value. */
+export const BatchingSection = z
+  .object({
+    /** The most rows one exec receives; 0 or 1: batching off (also for a plugin that declares it). */
+    max_batch_size: z.number().int().min(0).optional(),
+    /** How long a request may wait for others to fill its batch; 0: no waiting. */
+    max_queue_delay_ms: ms.min(0).optional(),
+    /** Batch sizes to form when the queue allows, at once (Triton's preferred_batch_size); [] for none. */
+    preferred_batch_sizes: z.array(z.number().int().positive()).optional(),
+  })
+  .strict();
+
+export type BatchingConfig = z.infer<typeof BatchingSection>;
+
 /** Each built-in kind's own section, `[plugin.<kind>]`, as the kind declares it (plugin/kind-*.ts). */
 function kindSections(): Record<string, z.ZodType> {
   const sections: Record<string, z.ZodType> = {};
@@ -289,6 +303,11 @@ export const ConfigSchema = z
          * AIGes runs as many wrapper calls as it has licences).
          */
         concurrency: z.number().int().min(0).default(0),
+        /**
+         * Dynamic batching of once calls (docs/plugins.md, "Dynamic batching"): each key set here
+         * overrides the plugin's own `batching` value. Fixed at startup (a restart applies a change).
+         */
+        batching: BatchingSection.optional(),
         /** How long init may take before startup fails. */
         init_timeout_ms: positiveMs.default(60_000),
         /** How long fini may take at shutdown. */

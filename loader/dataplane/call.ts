@@ -45,6 +45,8 @@ export interface Caller {
   readonly accessKey: string;
   /** Throws PERMISSION_DENIED (10207) when the key may not call `service`. */
   authorize(service: string): void;
+  /** Whether the key may call `service`, counting nothing (for listings). */
+  mayCall(service: string): boolean;
 }
 
 /** What an adapter passes with every call or session. */
@@ -103,7 +105,8 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
   readonly #mode: CallMode;
   /** The deadline's length as the client (or the default) set it, for the error message. */
   readonly #timeoutMs: number;
-  readonly #started = performance.now();
+  /** When the call was made (performance.now()). */
+  protected readonly startedAt = performance.now();
   #reason: AigesError | undefined;
   /** Set when the call ended well: what `signal` reports to a plugin still holding it. */
   #closedReason: AigesError | undefined;
@@ -210,7 +213,7 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     if (this.#mode === 'once') stats.once--;
     else stats.sessions--;
     admission.give(this.#mode);
-    stats.ended(this.#mode, error === undefined ? 0 : error.aigesCode, (performance.now() - this.#started) / 1000);
+    stats.ended(this.#mode, error === undefined ? 0 : error.aigesCode, (performance.now() - this.startedAt) / 1000);
     if (error !== undefined) {
       if (isFault(error.aigesCode)) {
         log.error({ err: error, service: this.service, sid: this.sid, mode: this.#mode }, error.message);

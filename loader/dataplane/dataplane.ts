@@ -18,6 +18,7 @@ import type { PluginRegistry } from '../plugin/registry.js';
 import type { JsonSchema } from '../plugin/schema.js';
 import type { DataItem, InferRequest, ItemSpec, Params, RawRequest } from '../../plugins/types.js';
 import { Admission } from './admission.js';
+import { Batcher } from './batcher.js';
 import type { Call, Caller, CallMode, CallOptions, CallTracker } from './call.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { type Encode, OnceCall } from './once-call.js';
@@ -67,6 +68,8 @@ export interface ServiceMetadata {
   supportsOnce: boolean;
   supportsSession: boolean;
   capacity: number;
+  /** Dynamic batching's max batch size (rows); 0 when the service does not batch. */
+  maxBatchSize: number;
 }
 
 /** The service label of calls refused before their service was found. */
@@ -77,6 +80,8 @@ export class Dataplane {
   readonly #tracker: CallTracker;
   readonly #deadlines = new DeadlineQueue();
   readonly #steps: SessionSteps;
+  /** The batcher of each instance set that batches once calls (made on its first call). */
+  readonly #batchers = new WeakMap<PluginInstance, Batcher>();
   #limits: Readonly<DataplaneLimits>;
 
   constructor(
@@ -150,7 +155,7 @@ export class Dataplane {
       const deadline = options.deadline ?? Date.now() + timeoutMs;
       const request: InferRequest = { service: label, params, headers: raw.headers, items: raw.items };
       if (raw.version !== undefined) request.version = raw.version;
-      call = new OnceCall(this.#tracker, instance, request, sid, deadline, timeoutMs, options.encode);
+      call = new OnceCall(this.#tracker, instance, request, sid, deadline, timeoutMs, options.encode, this.#batcher(instance));
     } catch (err) {
       return Promise.reject(this.#refused(label, 'once', started, err, sid));
     }
@@ -227,9 +232,16 @@ export class Dataplane {
       outputs: w.schema.output,
       paramsSchema: instance.schema.paramsSchema,
       supportsOnce: w.exec !== undefined,
+      maxBatchSize: instance.batching?.maxBatchSize ?? 0,
       supportsSession: w.session !== undefined,
       capacity: this.#limits.capacity,
     };
+  }
+
+  /** The services served, by id: those `caller` may call when there is one. */
+  serviceNames(caller?: Caller): string[] {
+    const names = this.registry.services().map((instance) => instance.service);
+    return caller === undefined ? names : names.filter((name) => caller.mayCall(name));
   }
 
   /** The call counts of a service (the caller has looked it up: `metadata`). */
@@ -276,6 +288,18 @@ export class Dataplane {
     // NOTE: before the lookup: a key learns nothing of services it may not call, not even whether they exist.
     caller?.authorize(name);
     return this.registry.get(name);
+  }
+
+  /** The batcher of an instance set, or undefined when it does not batch (batcher.ts). */
+  #batcher(instance: PluginInstance): Batcher | undefined {
+    const settings = instance.batching;
+    if (settings === undefined) return undefined;
+    let batcher = this.#batchers.get(instance);
+    if (batcher === undefined) {
+      batcher = new Batcher(instance, settings, this.#tracker);
+      this.#batchers.set(instance, batcher);
+    }
+    return batcher;
   }
 
   #checkSize(items: readonly DataItem[]): void {

@@ -7,6 +7,11 @@
  * late result is dropped, and it keeps its exec slot and its instance set until it settles, so a
  * plugin never runs more than `plugin.concurrency` execs at once.
  *
+ * With dynamic batching (batcher.ts) a call whose request can merge waits in the batch queue instead,
+ * holding no exec slot; its batch's run holds one for all its calls. Its deadline or cancel while
+ * queued takes it out of the queue; while its batch runs it is answered at once and its part of
+ * the output dropped, as for an abandoned exec.
+ *
  * A successful output is checked against the schema, then handed to the adapter's `encode` (which
  * serializes it); after that the plugin kind may take the outputs' memory back
  * (PluginInstance.releaseOutputs), since nothing reads them again.
@@ -20,6 +25,7 @@ import { Codes, toAigesError, wrapPluginError, type AigesError } from '../errors
 import type { PluginInstance } from '../plugin/instance.js';
 import type { SlotWaiter } from '../plugin/exec-slots.js';
 import { DataStatus, type DataItem, type InferRequest } from '../../plugins/types.js';
+import type { Batcher, BatchMember, BatchRun } from './batcher.js';
 import { Call, type CallTracker } from './call.js';
 import { PluginCallContext } from './context.js';
 
@@ -31,16 +37,22 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-type State = 'new' | 'queued' | 'running' | 'done';
+type State = 'new' | 'queued' | 'batched' | 'running' | 'done';
 
-export class OnceCall<T> extends Call implements SlotWaiter {
+export class OnceCall<T> extends Call implements SlotWaiter, BatchMember {
   readonly #request: InferRequest;
   readonly #encode: Encode<T> | undefined;
+  /** The instance set's batcher, when it batches once calls. */
+  readonly #batcher: Batcher | undefined;
+  /** The batch run this call is part of, once its batch started. */
+  #batch: BatchRun | undefined;
   #state: State = 'new';
   #holdsSlot = false;
   /** Set while an abandoned exec runs on: when it fires, the call counts as stuck. */
   #hangTimer: NodeJS.Timeout | undefined;
   #stuck = false;
+  /** When the plugin's exec started (performance.now()); 0: not running. */
+  #execStarted = 0;
   #value: T | undefined;
   #error: AigesError | undefined;
   /** Set while the call waits (for a slot or an async exec): settle the call's promise. */
@@ -55,10 +67,16 @@ export class OnceCall<T> extends Call implements SlotWaiter {
     deadline: number,
     timeoutMs: number,
     encode: Encode<T> | undefined,
+    batcher?: Batcher,
   ) {
     super(tracker, instance, sid, 'once', deadline, timeoutMs);
     this.#request = request;
     this.#encode = encode;
+    this.#batcher = batcher;
+  }
+
+  get request(): InferRequest {
+    return this.#request;
   }
 
   /** Runs the call; the promise settles once, with the encoded output or an AigesError. */
@@ -69,7 +87,10 @@ export class OnceCall<T> extends Call implements SlotWaiter {
       this.release();
       return Promise.reject(this.answer(reason));
     }
-    if (this.instance.execSlots.tryTake()) {
+    if (this.#batcher?.add(this)) {
+      this.#state = 'batched';
+      this.armDeadline();
+    } else if (this.instance.execSlots.tryTake()) {
       this.#holdsSlot = true;
       if (this.#exec()) return this.#error === undefined ? Promise.resolve(this.#value as T) : Promise.reject(this.#error);
     } else {
@@ -94,12 +115,37 @@ export class OnceCall<T> extends Call implements SlotWaiter {
     });
   }
 
+  /** Batcher: this call's batch starts its exec. */
+  batchStarted(run: BatchRun): void {
+    this.#state = 'running';
+    this.#batch = run;
+  }
+
+  /** Batcher: the batch's exec is over; `value` is this call's part of its output. */
+  batchSettled(value: unknown, err: unknown, failed: boolean): void {
+    this.#settled(value, err, failed);
+  }
+
+  /** Batcher: the batch's output could not be cut into its calls' parts. */
+  batchFailed(error: AigesError): void {
+    this.#pluginDone();
+    if (this.answered) return;
+    this.#fail(error);
+    this.#settle();
+  }
+
   protected aborted(reason: AigesError): void {
     if (this.#state === 'queued') {
       this.instance.execSlots.withdraw(this);
       this.release();
+    } else if (this.#state === 'batched') {
+      this.#batcher!.withdraw(this);
+      this.release();
     } else if (this.#state !== 'running') {
       return; // not run yet: run() answers with the reason
+    } else if (this.#batch !== undefined) {
+      // In a running batch: the batch run times the hang once every call of it is gone.
+      this.#batch.memberAborted(reason);
     } else {
       // Running: the exec is abandoned and keeps its slot until it settles (#pluginDone); past
       // the hang grace it counts as stuck.
@@ -121,6 +167,11 @@ export class OnceCall<T> extends Call implements SlotWaiter {
   /** Starts the exec; true when the call settled synchronously (#value or #error set). */
   #exec(): boolean {
     this.#state = 'running';
+    // The wait before the exec (for its slot) and the exec itself, for V2 statistics.
+    const now = performance.now();
+    this.#execStarted = now;
+    this.stats.queue.count++;
+    this.stats.queue.seconds += (now - this.startedAt) / 1000;
     let output: unknown;
     try {
       output = this.instance.wrapper.exec!(this.#request, new PluginCallContext(this.instance, this.sid, this));
@@ -159,7 +210,11 @@ export class OnceCall<T> extends Call implements SlotWaiter {
     } catch (err) {
       return this.#fail(toAigesError(err));
     }
-    if (this.#encode !== undefined) this.instance.releaseOutputs(items);
+    const batch = this.#batch;
+    if (batch !== undefined) this.stats.batchedOk++;
+    // NOTE: the parts of a batch of several calls are views of the batch's outputs, which the other
+    // calls still read: only a call's own outputs are released.
+    if (this.#encode !== undefined && (batch === undefined || batch.calls === 1)) this.instance.releaseOutputs(items);
     this.#value = value;
     this.#state = 'done';
     this.answer(undefined);
@@ -181,6 +236,11 @@ export class OnceCall<T> extends Call implements SlotWaiter {
 
   /** The plugin's exec is over (returned, threw or settled): its slot and instance set are free. */
   #pluginDone(): void {
+    if (this.#execStarted !== 0) {
+      this.stats.exec.count++;
+      this.stats.exec.seconds += (performance.now() - this.#execStarted) / 1000;
+      this.#execStarted = 0;
+    }
     if (this.#holdsSlot) {
       this.#holdsSlot = false;
       this.instance.execSlots.give();

@@ -96,7 +96,7 @@ export class StreamCalls<S extends SessionSink = SessionSink> {
       this.#open.set(key, keyed);
       this.#sessions.add(stream);
     } else if (keyed === undefined) {
-      throw new AigesError(Codes.INVALID_OP, `no session ${named(key)} is open: start it first`);
+      throw new AigesError(Codes.INVALID_OP, `no session ${named(key)} is open (never started, failed or ended): start it first`);
     } else if (message.service !== keyed.service) {
       throw new AigesError(Codes.INVALID_OP, `session ${named(key)} is a session of ${named(keyed.service)}`);
     } else sinkFor(keyed.sink);

@@ -7,6 +7,7 @@ import { AigesError, Codes, wrapPluginError } from '../errors.js';
 import { InUse } from '../lib/in-use.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { Logger } from '../log.js';
+import type { BatchingConfig } from '../config/schema.js';
 import type { DataItem, Wrapper, WrapperConfig } from '../../plugins/types.js';
 import { ExecSlots } from './exec-slots.js';
 import { CompiledSchema } from './schema.js';
@@ -18,6 +19,8 @@ export interface InstanceOptions {
   /** Once calls (execs) inside the plugin at a time: `plugin.concurrency`, resolved. */
   concurrency: number;
   initTimeoutMs: number;
+  /** `[plugin.batching]`: overrides of the wrapper's own batching settings. */
+  batching?: BatchingConfig | undefined;
   meter: (service: string, key: string, count: number) => void;
   /**
    * The plugin kind's hook for outputs a transport has finished with (PluginKind.releaseOutput);
@@ -26,12 +29,40 @@ export interface InstanceOptions {
   releaseOutput?: ((data: Buffer) => void) | undefined;
 }
 
+/** Batching settings in effect for an instance set. */
+export interface Batching {
+  /** The most rows one exec receives (≥ 2). */
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  /** Preferred batch sizes up to maxBatchSize, ascending (possibly none). */
+  preferredBatchSizes: readonly number[];
+}
+
+/**
+ * The wrapper's `batching` with `[plugin.batching]` over it; undefined when batching is off (no
+ * once mode, or a max batch size under 2). The config may turn batching on for a plugin that does
+ * not declare it: whoever deploys it says its exec takes a leading batch dimension.
+ */
+export function resolveBatching(wrapper: Wrapper, config: BatchingConfig | undefined): Batching | undefined {
+  const own = wrapper.batching;
+  const maxBatchSize = config?.max_batch_size ?? own?.maxBatchSize ?? 0;
+  if (wrapper.exec === undefined || maxBatchSize < 2) return undefined;
+  const preferred = config?.preferred_batch_sizes ?? own?.preferredBatchSizes ?? [];
+  return {
+    maxBatchSize,
+    maxQueueDelayMs: config?.max_queue_delay_ms ?? own?.maxQueueDelayMs ?? 0,
+    preferredBatchSizes: [...new Set(preferred.filter((n) => n <= maxBatchSize))].sort((a, b) => a - b),
+  };
+}
+
 export class PluginInstance {
   readonly wrapper: Wrapper;
   readonly schema: CompiledSchema;
   readonly config: WrapperConfig;
   readonly log: Logger;
   readonly execSlots: ExecSlots;
+  /** Dynamic batching of once calls, resolved (the wrapper's values under the config's); undefined: off. */
+  readonly batching: Batching | undefined;
   readonly meter: (key: string, count?: number) => void;
   readonly #releaseOutput: ((data: Buffer) => void) | undefined;
   /** Calls and sessions that hold something of this set (their plugin work has not finished). */
@@ -55,6 +86,7 @@ export class PluginInstance {
       throw new AigesError(Codes.PLUGIN_INIT, `plugin ${options.wrapper.id} has an invalid schema: ${(err as Error).message}`);
     }
     this.execSlots = new ExecSlots(options.concurrency);
+    this.batching = resolveBatching(options.wrapper, options.batching);
     this.meter = (key, count = 1) => options.meter(options.wrapper.id, key, count);
     this.#releaseOutput = options.releaseOutput;
   }

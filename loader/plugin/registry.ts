@@ -6,7 +6,7 @@ import { AigesError, Codes, named } from '../errors.js';
 import { type PluginCode, PluginFaults } from '../faults.js';
 import type { Logger } from '../log.js';
 import type { Wrapper, WrapperConfig } from '../../plugins/types.js';
-import { AigesSection, DEFAULT_FINI_TIMEOUT_MS, type PluginSection } from '../config/schema.js';
+import { AigesSection, type BatchingConfig, DEFAULT_FINI_TIMEOUT_MS, type PluginSection } from '../config/schema.js';
 import { PluginInstance } from './instance.js';
 import { type IsolatedPlugin, isolationOf } from './isolation.js';
 import { pluginKind } from './kinds.js';
@@ -23,10 +23,12 @@ export interface LoadOptions {
   /** Once calls the plugin runs at a time (`plugin.concurrency`, resolved). */
   concurrency: number;
   initTimeoutMs: number;
+  /** `[plugin.batching]`: overrides of the wrapper's own batching settings. */
+  batching?: BatchingConfig | undefined;
 }
 
 /** How an instance set is made, whatever found its wrapper. */
-export type InitOptions = Pick<LoadOptions, 'config' | 'concurrency' | 'initTimeoutMs'>;
+export type InitOptions = Pick<LoadOptions, 'config' | 'concurrency' | 'initTimeoutMs' | 'batching'>;
 
 /** Told when the live set of a service can serve or not (and why). */
 export type ReadinessListener = (service: string, ready: boolean, reasons: string[]) => void;
@@ -138,6 +140,7 @@ export class PluginRegistry {
         log: this.log,
         concurrency: options.concurrency,
         initTimeoutMs: options.initTimeoutMs,
+        batching: options.batching,
         meter: this.meter,
         releaseOutput: loaded?.plugin.releaseOutput,
       });

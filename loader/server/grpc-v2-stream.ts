@@ -4,7 +4,8 @@
  * Conversion only: a request without sequence parameters is a ModelInfer (grpc-v2.ts) whose answer
  * may pass an earlier one; one with a `sequence_id` is a message of that sequence's session, whose
  * results come back in order, each tagged with the id of the sequence's latest request and the
- * `sequence_id` (the last also `sequence_end: true`).
+ * `sequence_id` (the last also `sequence_end: true`), in the contents form (raw or typed) of that
+ * request.
  *
  * A request's error is answered as `error_message` and the stream stays open, as Triton does;
  * beside it an `infer_response` carries the request's id, its `sequence_id` if any and the error's
@@ -21,7 +22,7 @@ import type { InferParameter, InferParameter__Output } from '../../proto/gen/inf
 import type { ModelInferRequest__Output } from '../../proto/gen/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../proto/gen/inference/ModelInferResponse.js';
 import type { ModelStreamInferResponse } from '../../proto/gen/inference/ModelStreamInferResponse.js';
-import { callDeadline, inferResponse, type ModelInferCodec, modelInfer, parametersOf, requestItems } from './grpc-v2.js';
+import { callDeadline, inferResponse, type ModelInferCodec, modelInfer, parametersOf, requestItems, sentTyped } from './grpc-v2.js';
 import { checkVersion, requestParams } from './v2-items.js';
 
 export type StreamInferCall = grpc.ServerDuplexStream<ModelInferRequest__Output, ModelStreamInferResponse>;
@@ -101,6 +102,8 @@ class StreamOut {
 class SequenceSink implements SessionSink {
   id = '';
   requested: readonly string[] = [];
+  /** Whether the latest request sent typed contents (the results come typed then). */
+  typed = false;
 
   constructor(
     private readonly out: StreamOut,
@@ -113,7 +116,7 @@ class SequenceSink implements SessionSink {
     if (result.status === DataStatus.END) parameters['sequence_end'] = { boolParam: true };
     let response: ModelInferResponse;
     try {
-      response = inferResponse(this.meta, result.items, this.id, this.requested, parameters);
+      response = inferResponse(this.meta, result.items, this.id, this.requested, parameters, this.typed);
     } catch (err) {
       this.out.fail(err, this.meta.service, this.id, { sequence_id: this.sequence });
       return true;
@@ -164,6 +167,7 @@ export function serveStreamInfer(call: StreamInferCall, { dataplane, codec, malf
       pending = calls.session(sequence.key, sequence, message, open, (sink = new SequenceSink(out, meta, id)) => {
         sink.id = req.id;
         sink.requested = requested;
+        sink.typed = sentTyped(req);
         return sink;
       });
     } catch (err) {

@@ -4,8 +4,10 @@
  * tensor codec (v2-tensors.ts) and the tensor ↔ item mapping (v2-items.ts) are REST's.
  *
  * ModelInfer takes each input's data from `raw_input_contents` (all inputs, in order) or from its
- * typed `contents`, never both, and answers every output in `raw_output_contents`. ModelStreamInfer
- * is grpc-v2-stream.ts's, on the same conversions.
+ * typed `contents`, never both, and answers in the same form: `raw_output_contents` for a request
+ * that sent raw contents, typed `contents` for one that sent typed contents (raw all the same
+ * when an output is FP16 or BF16, which have no typed form). ModelStreamInfer is
+ * grpc-v2-stream.ts's, on the same conversions.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AigesError, Codes } from '../errors.js';
@@ -25,6 +27,7 @@ import {
   checkVersion,
   inputItem,
   type InputTensor,
+  modelConfig,
   modelMetadata,
   modelVersion,
   outputTensor,
@@ -36,7 +39,8 @@ import {
   timeoutDeadline,
   V2_EXTENSIONS,
 } from './v2-items.js';
-import { bytesRaw, checkRaw, datatypeOf, fromContents, shapeOf } from './v2-tensors.js';
+import { grpcStatistics, statisticsOf } from './v2-stats.js';
+import { bytesRaw, checkRaw, datatypeOf, fromContents, shapeOf, toContents } from './v2-tensors.js';
 
 export interface V2GrpcDeps {
   dataplane: Dataplane;
@@ -134,28 +138,32 @@ export function requestItems(meta: ServiceMetadata, req: ModelInferRequest__Outp
   return { items: inputTensors(req).map((tensor) => inputItem(meta, tensor)), requested };
 }
 
-/** Output items → a ModelInferResponse, every output raw; only the `requested` ones when any are. */
+/** Whether a request sent its inputs as typed contents: its answer then comes typed too. */
+export function sentTyped(req: ModelInferRequest__Output): boolean {
+  return req.rawInputContents.length === 0;
+}
+
+/**
+ * Output items → a ModelInferResponse; only the `requested` ones when any are. Outputs typed
+ * when `typed` and every one has a typed form, else all raw: raw_output_contents holds every
+ * output or none.
+ */
 export function inferResponse(
   meta: ServiceMetadata,
   out: readonly DataItem[],
   id: string,
   requested: readonly string[],
   parameters?: ModelInferResponse['parameters'],
+  typed = false,
 ): ModelInferResponse {
   let tensors = out.map(outputTensor);
   if (requested.length > 0) tensors = requested.flatMap((name) => tensors.filter((t) => t.name === name));
-  const response: ModelInferResponse = {
-    modelName: meta.service,
-    modelVersion: modelVersion(meta),
-    id,
-    parameters,
-    outputs: [],
-    rawOutputContents: [],
-  };
+  const outputs: NonNullable<ModelInferResponse['outputs']> = [];
+  const raw: Buffer[] = [];
   for (const t of tensors) {
     const parameters: Record<string, { stringParam: string }> = {};
     for (const name in t.parameters) parameters[name] = { stringParam: t.parameters[name] as string };
-    response.outputs?.push({ name: t.name, datatype: t.datatype, shape: t.shape, parameters });
+    outputs.push({ name: t.name, datatype: t.datatype, shape: t.shape, parameters });
     const data = t.elements !== undefined ? Buffer.concat(bytesRaw(t.elements)) : (t.data as Buffer);
     if (t.elements === undefined) {
       try {
@@ -164,9 +172,16 @@ export function inferResponse(
         throw new AigesError(Codes.INVALID_OUTPUT, `output "${t.name}": ${(err as Error).message}`);
       }
     }
-    response.rawOutputContents?.push(data);
+    raw.push(data);
   }
-  return response;
+  const head = { modelName: meta.service, modelVersion: modelVersion(meta), id, parameters };
+  if (typed) {
+    const contents = tensors.map((t, i) => toContents(t.datatype, raw[i] as Buffer));
+    if (!contents.includes(undefined)) {
+      return { ...head, outputs: outputs.map((o, i) => ({ ...o, contents: contents[i] })), rawOutputContents: [] };
+    }
+  }
+  return { ...head, outputs, rawOutputContents: raw };
 }
 
 /** One ModelInfer: wire → items, the data plane's once call, items → serialized response. */
@@ -184,7 +199,7 @@ export function modelInfer(
   const deadline = callDeadline(parameters, options.deadline);
   // Serialized here: the plugin may take its output memory back once the answer is encoded.
   const encode = (out: DataItem[], sid: string): Buffer =>
-    codec.responseSerialize(inferResponse(meta, out, req.id === '' ? sid : req.id, requested));
+    codec.responseSerialize(inferResponse(meta, out, req.id === '' ? sid : req.id, requested, undefined, sentTyped(req)));
   return dataplane.infer(
     { service: meta.service, params, headers: {}, items, version: requestVersion(meta) },
     { ...options, deadline, encode },
@@ -250,6 +265,11 @@ export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInfere
       );
     },
     ModelStreamInfer: deps.streamInfer,
+    ModelStatistics: unary((call) => {
+      const stats = statisticsOf(dataplane, call.request.name, call.request.version, callerOf(call.metadata));
+      return { modelStats: stats.map(grpcStatistics) };
+    }),
+    ModelConfig: unary((call) => ({ config: modelConfig(metaOf(call as never, call.request.name, call.request.version)) })),
     RepositoryIndex: unary((call) => ({
       models: repositoryIndex(deps.models, call.request.ready, callerOf(call.metadata)),
     })),

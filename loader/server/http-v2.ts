@@ -10,6 +10,9 @@
  * - `GET  /v2/models/{m}/stats`             per-model statistics (Triton's shape)
  * - `POST /v2/repository/index`             the model repository's index (v2-repository.ts)
  * - `POST /v2/repository/models/{m}/load`   loads or reloads a repository model; `.../unload` unloads it
+ * - `GET  /v2/models/{m}/config`            Triton's model configuration, as gRPC ModelConfig's
+ * - `GET  /v2/models/stats`                 every model's statistics (a model named "stats" is
+ *                                           shadowed here, as in Triton's URL scheme)
  * The health routes `GET /v2/health/live|ready` are http.ts's. Errors: `{"error": "<message>"}`
  * with the catalog's HTTP status and the `aiges-code` header (http-errors.ts).
  */
@@ -24,7 +27,9 @@ import { BinaryBody, encodeAnswer, HEADER_LENGTH, parseInferRequest, rawBodyInpu
 import {
   checkRequestedOutputs,
   checkVersion,
+  type ConfigTensor,
   inputItem,
+  modelConfig,
   modelMetadata,
   modelVersion,
   outputTensor,
@@ -35,7 +40,7 @@ import {
   timeoutDeadline,
   V2_EXTENSIONS,
 } from './v2-items.js';
-import { modelStatistics } from './v2-stats.js';
+import { statisticsOf } from './v2-stats.js';
 import { extensionsWith, type RepositoryControl, repositoryIndex, repositoryLoad, repositoryUnload } from './v2-repository.js';
 
 type ModelParams = { model: string; version?: string };
@@ -72,10 +77,19 @@ export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void 
       return reply.code(ready ? 200 : 400).send({ name: request.params.model, ready });
     });
   }
+  for (const url of both('/config')) {
+    app.get<{ Params: ModelParams }>(url, async (request) => {
+      const config = modelConfig(metaOf(request));
+      const tensor = (t: ConfigTensor) => ({ name: t.name, data_type: t.dataType, dims: t.dims });
+      const { name, platform, maxBatchSize, input, output } = config;
+      return { name, platform, max_batch_size: maxBatchSize, input: input.map(tensor), output: output.map(tensor) };
+    });
+  }
+  app.get('/v2/models/stats', async (request) => ({ model_stats: statisticsOf(dataplane, '', undefined, callerOf(request)) }));
   for (const url of both('/stats')) {
     app.get<{ Params: ModelParams }>(url, async (request) => {
-      const meta = metaOf(request);
-      return { model_stats: [modelStatistics(meta.service, modelVersion(meta), dataplane.statistics(meta.service))] };
+      const { model, version } = request.params;
+      return { model_stats: statisticsOf(dataplane, model, version, callerOf(request)) };
     });
   }
   for (const url of both('/infer')) {

@@ -19,12 +19,13 @@ import { AigesError, Codes, named } from '../errors.js';
 import type { ServiceMetadata } from '../dataplane/dataplane.js';
 import { DATA_TYPE_BY_NAME, DataStatus, DataType, type DataItem, type ItemSpec } from '../../plugins/types.js';
 import { bytesElements, elementCount, type TensorDatatype } from '../../plugins/tensor.js';
+import type { DataType as ConfigDataType } from '../../proto/gen/inference/DataType.js';
 import { datatypeOf } from './v2-tensors.js';
 
 /** What `GET /v2` and `ServerMetadata` name. */
 export const SERVER_NAME = 'aiges-ts';
 /** What server metadata lists (REST `GET /v2`, gRPC ServerMetadata). */
-export const V2_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'statistics'];
+export const V2_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'statistics', 'model_configuration'];
 /** The platform model metadata names. */
 export const PLATFORM = 'aiges-ts';
 
@@ -128,6 +129,40 @@ export function modelMetadata(meta: ServiceMetadata): ModelMetadata {
     platform: PLATFORM,
     inputs: tensorMetadata(meta.inputs),
     outputs: tensorMetadata(meta.outputs),
+  };
+}
+
+/** Triton's model configuration, as far as a plugin's schema tells one. */
+export interface ModelConfig {
+  name: string;
+  platform: string;
+  /** 0: the loader does not batch, dims are whole shapes; else dims leave out the batch dimension (Triton's rule). */
+  maxBatchSize: number;
+  input: ConfigTensor[];
+  output: ConfigTensor[];
+}
+
+/** A tensor of a model configuration: Triton's DataType name (BYTES is TYPE_STRING) and dims. */
+export interface ConfigTensor {
+  name: string;
+  dataType: ConfigDataType;
+  dims: number[];
+}
+
+/** The model configuration gRPC ModelConfig answers: the metadata's tensors in Triton's terms. */
+export function modelConfig(meta: ServiceMetadata): ModelConfig {
+  const batched = meta.maxBatchSize > 0;
+  const config = (t: TensorMetadata): ConfigTensor => ({
+    name: t.name,
+    dataType: (t.datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${t.datatype}`) as ConfigDataType,
+    dims: batched ? t.shape.slice(1) : t.shape,
+  });
+  return {
+    name: meta.service,
+    platform: PLATFORM,
+    maxBatchSize: meta.maxBatchSize,
+    input: tensorMetadata(meta.inputs).map(config),
+    output: tensorMetadata(meta.outputs).map(config),
   };
 }
 

@@ -19,6 +19,7 @@ import {
   tensorDataProblem,
   typedArrayOf,
 } from '../../plugins/tensor.js';
+import type { InferTensorContents } from '../../proto/gen/inference/InferTensorContents.js';
 
 export function tensorError(name: string, what: string): AigesError {
   return new AigesError(Codes.INVALID_DATA, `tensor ${named(name)}: ${what}`, { detail: { tensor: name } });
@@ -216,4 +217,19 @@ export function fromContents(name: string, datatype: TensorDatatype, shape: read
   }
   if (datatype === 'FP16' || datatype === 'BF16') throw tensorError(name, `${datatype} tensors travel only as raw contents`);
   return fromJson(name, datatype, shape, contents[CONTENTS_FIELD[datatype]]);
+}
+
+/**
+ * Raw bytes (checked already) → gRPC typed contents, in the datatype's field; undefined for FP16
+ * and BF16, which travel only raw. INT64 and UINT64 elements go as decimal text, which protobuf
+ * encodes exactly (a JS number would lose digits past 2^53).
+ */
+export function toContents(datatype: TensorDatatype, data: Buffer): InferTensorContents | undefined {
+  if (datatype === 'FP16' || datatype === 'BF16') return undefined;
+  if (datatype === 'BYTES') return { bytesContents: bytesElements(data) ?? [] };
+  const array = typedArrayOf(datatype, data);
+  const field = CONTENTS_FIELD[datatype];
+  if (datatype === 'BOOL') return { [field]: Array.from(array as Uint8Array, (v) => v !== 0) };
+  if (datatype === 'INT64' || datatype === 'UINT64') return { [field]: Array.from(array as BigInt64Array, String) };
+  return { [field]: Array.from(array as Exclude<typeof array, BigInt64Array | BigUint64Array>) };
 }

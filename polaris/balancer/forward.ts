@@ -7,7 +7,7 @@
  * and re-frame every message and run their per-call machinery twice; measured, that hop cost
  * about as much CPU per call as the loader itself (BENCHMARKS.md, balancer section).
  *
- * Once calls (Infer, Metadata; V2 ModelInfer, ModelMetadata, ModelReady) are retried ONCE, on another instance, when the first answers
+ * Once calls (Infer, Metadata; V2 ModelInfer, ModelMetadata, ModelReady, ModelConfig) are retried ONCE, on another instance, when the first answers
  * RESOURCE_EXHAUSTED with aiges-code 10110 (capacity full; not 10201, a payload too large
  * anywhere), UNAVAILABLE (draining), or its connection fails, and no response message came back;
  * the client sees nothing of the first attempt. NOTE: a call that fails because its instance died

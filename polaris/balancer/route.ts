@@ -2,9 +2,9 @@
  * What the balancer forwards, and its routing key: the string field number 1 of a call's (first)
  * request message, read straight from the wire bytes. That field names the polaris service in
  * every method forwarded: aiges.v1's InferRequest, SessionRequest and MetadataRequest (`service`)
- * and the Open Inference Protocol V2's ModelInferRequest (`model_name`), ModelMetadataRequest and
- * ModelReadyRequest (`name`): a V2 model is a service the loader serves. Nothing else of the
- * message is decoded, so payloads pass through the balancer untouched.
+ * and the Open Inference Protocol V2's ModelInferRequest (`model_name`), ModelMetadataRequest,
+ * ModelReadyRequest and ModelConfigRequest (`name`): a V2 model is a service the loader serves.
+ * Nothing else of the message is decoded, so payloads pass through the balancer untouched.
  */
 import protobuf from 'protobufjs/minimal.js';
 
@@ -31,6 +31,9 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['/inference.GRPCInferenceService/ModelInfer', UNARY],
   ['/inference.GRPCInferenceService/ModelMetadata', UNARY],
   ['/inference.GRPCInferenceService/ModelReady', UNARY],
+  // NOTE: not ModelStatistics: its figures are one loader's, which an instance picked by load
+  // would pass off as the model's; ask the loaders themselves.
+  ['/inference.GRPCInferenceService/ModelConfig', UNARY],
   // NOTE: routed by its first message's model_name; later messages naming another model are
   // the instance's to answer (the stream is stuck to it).
   ['/inference.GRPCInferenceService/ModelStreamInfer', STREAM],

@@ -2,9 +2,10 @@
  * The server-level methods of the Open Inference Protocol V2 (inference.GRPCInferenceService)
  * answered by the balancer itself, as its grpc.health.v1 is (health.ts): ServerLive (true while it
  * answers), ServerReady (some fronted service has a live instance), ServerMetadata (its own name,
- * version, no extensions). The model methods (ModelInfer, ModelMetadata, ModelReady,
+ * version, no extensions). The model methods (ModelInfer, ModelMetadata, ModelReady, ModelConfig,
  * ModelStreamInfer) never reach these handlers: the front forwards them to an instance of the
- * model's service (forward.ts, route.ts).
+ * model's service (forward.ts, route.ts). ModelStatistics is neither (UNIMPLEMENTED here): one
+ * instance's figures are not the model's.
  */
 import type { GRPCInferenceServiceHandlers } from '../../proto/gen/inference/GRPCInferenceService.js';
 

@@ -11,6 +11,7 @@
  *                 throughput, a trivial plugin's overhead             (worker-section.ts)
  *       tls       [server.tls] against plaintext: echo 1 KiB over gRPC and HTTP (tls-section.ts)
  *       auth      AK/SK: verification per request, and a signed gRPC echo against an unsigned one (auth-section.ts)
+ *       batching  dynamic batching against none: a tensor model with a fixed cost per exec, 32 in flight (batching-section.ts)
  * Each section prints its own table as it finishes; the run ends with one table of every
  * comparison, ours/baseline (summary.ts). Flags: settings.ts.
  *
@@ -25,6 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { authReport, authSummary, runAuth } from './auth-section.js';
 import { balancerReport, balancerSummary, runBalancer } from './balancer-section.js';
+import { batchingReport, batchingSummary, runBatching } from './batching-section.js';
 import { isolationReport, isolationSummary, runIsolation } from './isolation-section.js';
 import { missingArtifacts, nativeArtifacts } from './native-levels.js';
 import { nativeReport, nativeSummary, runNative } from './native-section.js';
@@ -97,6 +99,11 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     const run = await runAuth(ROOT, s.auth, s.repeat, progress);
     console.log(`\n${authReport(run, s.auth, s.repeat)}`);
     return { summary: authSummary(run, s.auth), json: run };
+  },
+  async batching(s) {
+    const run = await runBatching(ROOT, s.batching, s.repeat, progress);
+    console.log(`\n${batchingReport(run, s.batching, s.repeat)}`);
+    return { summary: batchingSummary(run, s.batching), json: run };
   },
 };
 

@@ -3,14 +3,14 @@
  *
  *   --quick                 a short smoke run of every section (about 2 minutes)
  *   --only <sections>       comma-separated: grpc, http, native, balancer, sessions, worker,
- *                           isolation, tls, auth
+ *                           isolation, tls, auth, batching
  *                           (servers = grpc,http); default all
  *   --json <file>           write every result as JSON
  *   --sizes 1024,65536      payload bytes of the grpc and http sections (default 1 KiB, 64 KiB, 4 MiB)
  *   --duration <ms>, --warmup <ms>   window and warm-up of each grpc/http case
  *   --concurrency <n>       calls in flight for payloads below 1 MiB (default 32)
  *   --large-concurrency <n> calls in flight for payloads of 1 MiB and more (default 4)
- *   --repeat <n>            each grpc/http (and worker, tls, auth) case n times, ours and baselines alternating; medians
+ *   --repeat <n>            each grpc/http (and worker, tls, auth, batching) case n times, ours and baselines alternating; medians
  *   --cpu-prof <dir>        Node servers run under `node --cpu-prof`, profiles left there
  *   --sessions <n>          concurrent sessions of the sessions section (default 1000)
  */
@@ -18,13 +18,14 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { authSettings, type AuthSettings } from './auth-section.js';
 import { balancerSettings, type BalancerSettings } from './balancer-section.js';
+import { batchingSettings, type BatchingSettings } from './batching-section.js';
 import { isolationSettings, type IsolationSettings } from './isolation-section.js';
 import { nativeSettings, type NativeSettings } from './native-section.js';
 import { sessionSettings, type SessionSettings } from './session-section.js';
 import { tlsSettings, type TlsSettings } from './tls-section.js';
 import { workerSettings, type WorkerSettings } from './worker-section.js';
 
-export const SECTIONS = ['grpc', 'http', 'native', 'balancer', 'sessions', 'worker', 'isolation', 'tls', 'auth'] as const;
+export const SECTIONS = ['grpc', 'http', 'native', 'balancer', 'sessions', 'worker', 'isolation', 'tls', 'auth', 'batching'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const KiB = 1024;
@@ -51,6 +52,7 @@ export interface Settings {
   isolation: IsolationSettings;
   tls: TlsSettings;
   auth: AuthSettings;
+  batching: BatchingSettings;
   jsonFile: string | undefined;
 }
 
@@ -113,6 +115,7 @@ export function settingsFromArgs(args: string[] = process.argv.slice(2)): Settin
     isolation: isolationSettings(quick),
     tls: tlsSettings(quick),
     auth: authSettings(quick),
+    batching: batchingSettings(quick),
     jsonFile: values.json,
   };
 }

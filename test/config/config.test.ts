@@ -191,6 +191,28 @@ level = "debug"
     expect(fromEnv.message).toContain('from environment');
   });
 
+  it('[plugin.batching]: sizes and delays are checked, unknown keys refused; absent keys stay absent (the plugin decides)', () => {
+    const ok = loadConfig({
+      file: toml('[plugin.batching]\nmax_batch_size = 16\nmax_queue_delay_ms = 5\npreferred_batch_sizes = [4, 8]\n'),
+    });
+    expect(ok.plugin.batching).toEqual({ max_batch_size: 16, max_queue_delay_ms: 5, preferred_batch_sizes: [4, 8] });
+    expect(loadConfig({ file: toml('[plugin.batching]\nmax_batch_size = 8\n') }).plugin.batching).toEqual({ max_batch_size: 8 });
+    expect(loadConfig({}).plugin.batching).toBeUndefined();
+    expect(loadConfig({ env: { AIGES_PLUGIN_BATCHING_MAX_BATCH_SIZE: '32' } }).plugin.batching).toEqual({ max_batch_size: 32 });
+    expect(configError(() => loadConfig({ file: toml('[plugin.batching]\nmax_batch_size = -1\n') })).message).toContain(
+      'invalid config key "plugin.batching.max_batch_size"',
+    );
+    expect(configError(() => loadConfig({ file: toml('[plugin.batching]\nmax_queue_delay_ms = 1.5\n') })).message).toContain(
+      'invalid config key "plugin.batching.max_queue_delay_ms"',
+    );
+    expect(configError(() => loadConfig({ file: toml('[plugin.batching]\npreferred_batch_sizes = [0]\n') })).message).toContain(
+      'invalid config key "plugin.batching.preferred_batch_sizes.0"',
+    );
+    expect(configError(() => loadConfig({ file: toml('[plugin.batching]\nmax_batch = 8\n') })).message).toContain(
+      'unknown config key "plugin.batching.max_batch"',
+    );
+  });
+
   it('a bad value from the command line is blamed on the command line, even when the file set it too', () => {
     const file = toml('[server]\nhttp_port = 8081\n');
     const err = configError(() => loadConfig({ file, overrides: { server: { http_port: 70_000 } } }));

@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { ConfigSchema, execConcurrency } from '../../loader/config/schema.js';
+import { type BatchingConfig, ConfigSchema, execConcurrency } from '../../loader/config/schema.js';
 import type { Cancellable, CallOptions } from '../../loader/dataplane/call.js';
 import type { Dataplane, DataplaneLimits } from '../../loader/dataplane/dataplane.js';
 import { ResultBuffer } from '../../loader/dataplane/results.js';
@@ -34,6 +34,8 @@ export async function makePlane(
     log?: Logger;
     /** `[server]` keys (expose_plugin_errors). */
     server?: Record<string, unknown>;
+    /** `[plugin.batching]` keys. */
+    batching?: BatchingConfig;
   } = {},
 ): Promise<Plane> {
   const log = options.log ?? pino({ level: 'silent' });
@@ -47,6 +49,7 @@ export async function makePlane(
     config: options.config ?? {},
     concurrency: execConcurrency(config),
     initTimeoutMs: 5_000,
+    batching: options.batching,
   });
   return {
     dataplane,

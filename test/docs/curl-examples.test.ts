@@ -75,13 +75,15 @@ describe('docs/v2.md curl lines', () => {
       expect(body.model_name).toBe('echo');
       expect(body.outputs).toHaveLength(1);
       expect(body.outputs[0]).toMatchObject({ datatype: 'BYTES', shape: [1], data: ['hello'] });
+    } else if (command.endsWith('/v2/models/stats')) {
+      expect(body.model_stats.map((m: { name: string }) => m.name)).toEqual(['echo']);
     } else if (command.includes('/v2/models/echo/stats')) {
       expect(body.model_stats[0]).toMatchObject({ name: 'echo', version: '1.0.0' });
       expect(body.model_stats[0].inference_count).toBeGreaterThan(0);
     } else if (command.includes('/v2/models/echo')) {
       expect(body).toMatchObject({ name: 'echo', versions: ['1.0.0'], platform: 'aiges-ts' });
     } else if (command.endsWith('localhost:8080/v2')) {
-      expect(body).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics'] });
+      expect(body).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics', 'model_configuration'] });
     } else throw new Error(`no expectation for ${command}`);
   });
 });

@@ -106,6 +106,15 @@ describe('hot config', () => {
     await vi.waitFor(() => expect(stats.finalised.at(-1)).toBe('v0:'));
   });
 
+  it('[wrapper]: the new plugin set keeps the [plugin.batching] settings (a pushed config cannot change them)', async () => {
+    const { loader, polaris } = await start({ plugin: { batching: { max_batch_size: 4, max_queue_delay_ms: 3 } } });
+    const before = loader.registry.get(SERVICE);
+    expect(before.batching).toEqual({ maxBatchSize: 4, maxQueueDelayMs: 3, preferredBatchSizes: [] });
+    await polaris.config.push(SERVICE, '[wrapper]\nprefix = "v1:"\n');
+    await vi.waitFor(() => expect(loader.registry.get(SERVICE)).not.toBe(before));
+    expect(loader.registry.get(SERVICE).batching).toEqual({ maxBatchSize: 4, maxQueueDelayMs: 3, preferredBatchSizes: [] });
+  });
+
   it('a [wrapper] whose init fails keeps the old set serving and reports the error', async () => {
     const { loader, polaris } = await start({ wrapper: { prefix: 'good:' } });
     await polaris.config.push(SERVICE, '[wrapper]\nfail = true\n[limits]\ncapacity = 2\n');

@@ -74,8 +74,26 @@ const seq = (id: number | string, flags: { start?: boolean; end?: boolean } = {}
   ...(flags.end === true ? { sequence_end: { boolParam: true } } : {}),
 });
 
-/** The text of an echo answer (a BYTES [1] tensor: 4-byte length, then the bytes). */
-const textOf = (a: ModelStreamInferResponse__Output) => Buffer.from(a.inferResponse!.rawOutputContents[0]!).subarray(4).toString();
+/**
+ * The text of an echo answer, a BYTES [1] tensor: typed (bytes_contents) when its request sent
+ * typed contents, else raw (4-byte length, then the bytes).
+ */
+const textOf = (a: ModelStreamInferResponse__Output) => {
+  const raw = a.inferResponse!.rawOutputContents[0];
+  return raw === undefined ? a.inferResponse!.outputs[0]!.contents!.bytesContents[0]!.toString() : Buffer.from(raw).subarray(4).toString();
+};
+
+/** `text`'s request with its input sent as raw contents. */
+function rawText(id: string, value: string, parameters: Param = {}): ModelInferRequest {
+  const bytes = Buffer.from(value);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(bytes.length);
+  return {
+    ...text(id, value, parameters),
+    inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+    rawInputContents: [Buffer.concat([length, bytes])],
+  };
+}
 const param = (a: ModelStreamInferResponse__Output, name: string) => {
   const p = a.inferResponse?.parameters[name];
   return p === undefined ? undefined : p[p.parameterChoice!];
@@ -111,7 +129,7 @@ describe('ModelStreamInfer once calls', () => {
 });
 
 describe('ModelStreamInfer sequences', () => {
-  it('start → continue → end: the results stream back in order, tagged with the request id and sequence_id', async () => {
+  it('start → continue → end: the results stream back in order, tagged with the request id and sequence_id, in its contents form', async () => {
     const s = stream(echo);
     const got = [];
     for (const [id, value, flags] of [
@@ -119,7 +137,8 @@ describe('ModelStreamInfer sequences', () => {
       ['r2', 'b', {}],
       ['r3', 'c', { end: true }],
     ] as const) {
-      s.send(text(id, value, seq(7, flags)));
+      // r2 sends raw contents: its result comes raw, the others typed.
+      s.send((id === 'r2' ? rawText : text)(id, value, seq(7, flags)));
       got.push(await s.next());
     }
     expect(got.map((a) => [a.inferResponse?.id, textOf(a), param(a, 'sequence_id'), param(a, 'sequence_end')])).toEqual([
@@ -127,6 +146,7 @@ describe('ModelStreamInfer sequences', () => {
       ['r2', 'b', 7, undefined],
       ['r3', 'c', 7, true],
     ]);
+    expect(got.map((a) => a.inferResponse?.rawOutputContents.length)).toEqual([0, 1, 0]);
     await vi.waitFor(() => expect(echo.dataplane.openSessions).toBe(0));
     s.call.end();
     expect((await s.status).code).toBe(grpc.status.OK);
@@ -177,6 +197,50 @@ describe('ModelStreamInfer sequences', () => {
     t.send({ modelName: 'tensor-echo', id: 'o', inputs: [x] });
     const once = await t.next();
     expect([once.errorMessage, once.inferResponse?.id]).toEqual(['', 'o']);
+    t.call.end();
+    expect((await t.status).code).toBe(grpc.status.OK);
+  });
+
+  it('answers every request of a sequence whose start failed, and an end of an unknown sequence, with error_message', async () => {
+    const s = stream(echo);
+    // delay_ms is past the plugin's maximum: the session's open fails after the start was taken.
+    s.send(
+      text('f1', 'x', { ...seq(4, { start: true }), delay_ms: { int64Param: 10_000_000 } }),
+      text('f2', 'y', seq(4)),
+      text('f3', 'z', seq(4, { end: true })),
+      text('e', 'w', seq('gone', { end: true })),
+    );
+    const answers = await s.take(4);
+    expect(answers.map((a) => [a.inferResponse?.id, param(a, 'sequence_id'), typeof param(a, 'aiges_code')])).toEqual([
+      ['f1', 4, 'number'],
+      ['f2', 4, 'number'],
+      ['f3', 4, 'number'],
+      ['e', 'gone', 'number'],
+    ]);
+    expect(answers[0]?.errorMessage).toMatch(/delay_ms/);
+    expect(answers.slice(1).map((a) => a.errorMessage)).toEqual([
+      expect.stringMatching(/no session "4" is open/),
+      expect.stringMatching(/no session "4" is open/),
+      expect.stringMatching(/no session "gone" is open/),
+    ]);
+    // The stream stays open, the id free: a new start of it works.
+    s.send(text('g1', 'again', seq(4, { start: true, end: true })));
+    const again = await s.next();
+    expect([again.errorMessage, textOf(again), param(again, 'sequence_end')]).toEqual(['', 'again', true]);
+    s.call.end();
+    expect((await s.status).code).toBe(grpc.status.OK);
+    expect(echo.dataplane.openSessions).toBe(0);
+
+    // A start refused because the plugin has no sessions: its later requests are answered too.
+    const t = stream(tensors);
+    const x = { name: 'x', datatype: 'FP32', shape: [1, 2], contents: { fp32Contents: [1, 2] } };
+    t.send(
+      { modelName: 'tensor-echo', id: 'q1', parameters: seq(1, { start: true }), inputs: [x] },
+      { modelName: 'tensor-echo', id: 'q2', parameters: seq(1, { end: true }), inputs: [x] },
+    );
+    const [refused, later] = await t.take(2);
+    expect([refused?.inferResponse?.id, refused?.errorMessage]).toEqual(['q1', expect.stringMatching(/no session mode/)]);
+    expect([later?.inferResponse?.id, later?.errorMessage]).toEqual(['q2', expect.stringMatching(/no session "1" is open/)]);
     t.call.end();
     expect((await t.status).code).toBe(grpc.status.OK);
   });

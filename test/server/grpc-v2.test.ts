@@ -45,12 +45,20 @@ afterAll(async () => {
 
 const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
 
+/** The typed contents fields that hold elements (a decoded message lists every field). */
+function filled(contents: Record<string, unknown[]> | null): Record<string, unknown[]> {
+  return Object.fromEntries(Object.entries(contents ?? {}).filter(([, v]) => v.length > 0));
+}
+
 describe('inference.GRPCInferenceService', () => {
   it('server live, ready and metadata; model ready and metadata; an unknown model or version is NOT_FOUND', async () => {
     const c = client(tensors);
     expect(await unary(c, 'ServerLive', {})).toEqual({ live: true });
     expect(await unary(c, 'ServerReady', {})).toEqual({ ready: true });
-    expect(await unary(c, 'ServerMetadata', {})).toMatchObject({ name: 'aiges-ts', extensions: ['binary_tensor_data', 'statistics'] });
+    expect(await unary(c, 'ServerMetadata', {})).toMatchObject({
+      name: 'aiges-ts',
+      extensions: ['binary_tensor_data', 'statistics', 'model_configuration'],
+    });
     expect(await unary(c, 'ModelReady', { name: 'tensor-echo', version: '3' })).toEqual({ ready: true });
     expect(await unary(c, 'ModelMetadata', { name: 'tensor-echo' })).toEqual({
       name: 'tensor-echo',
@@ -76,52 +84,84 @@ describe('inference.GRPCInferenceService', () => {
     expect([...new Float32Array(new Uint8Array(res.rawOutputContents[0]).buffer)]).toEqual([3, -4]);
   });
 
-  it('ModelInfer with typed contents of each kind; outputs come back raw', async () => {
+  it('ModelInfer with typed contents of each kind: outputs come back typed, raw_output_contents empty', async () => {
     const inputs = [
       { name: 'b', datatype: 'BOOL', shape: [2], contents: { boolContents: [true, false] } },
+      { name: 'i8', datatype: 'INT8', shape: [2], contents: { intContents: [-128, 127] } },
       { name: 'i', datatype: 'INT16', shape: [2], contents: { intContents: [-3, 300] } },
+      { name: 'i32', datatype: 'INT32', shape: [1], contents: { intContents: [-2147483648] } },
       { name: 'l', datatype: 'INT64', shape: [1], contents: { int64Contents: [-5] } },
       { name: 'u', datatype: 'UINT8', shape: [1], contents: { uintContents: [200] } },
+      { name: 'u16', datatype: 'UINT16', shape: [1], contents: { uintContents: [65535] } },
+      { name: 'u32', datatype: 'UINT32', shape: [1], contents: { uintContents: [4294967295] } },
       { name: 'q', datatype: 'UINT64', shape: [1], contents: { uint64Contents: [7] } },
+      { name: 'x', datatype: 'FP32', shape: [1, 2], contents: { fp32Contents: [1.5, -2] } },
       { name: 'f', datatype: 'FP64', shape: [1], contents: { fp64Contents: [0.5] } },
       { name: 's', datatype: 'BYTES', shape: [2], contents: { bytesContents: [Buffer.from('ab'), Buffer.alloc(0)] } },
     ];
     const res = await unary<any>(client(tensors), 'ModelInfer', { modelName: 'tensor-echo', inputs });
-    expect(res.outputs.map((o: any) => [o.name, o.datatype, o.shape])).toEqual(inputs.map((i) => [i.name, i.datatype, i.shape]));
-    const raw = res.rawOutputContents.map((b: Uint8Array) => Buffer.from(b));
-    expect([...raw[0]]).toEqual([1, 0]);
-    expect([raw[1].readInt16LE(0), raw[1].readInt16LE(2)]).toEqual([-3, 300]);
-    expect(raw[2].readBigInt64LE(0)).toBe(-5n);
-    expect([...raw[3]]).toEqual([200]);
-    expect(raw[4].readBigUInt64LE(0)).toBe(7n);
-    expect(raw[5].readDoubleLE(0)).toBe(0.5);
-    expect([...raw[6]]).toEqual([2, 0, 0, 0, 0x61, 0x62, 0, 0, 0, 0]);
+    expect(res.rawOutputContents).toEqual([]);
+    // x comes back as y = x × 2; the others as they came, in the same typed field.
+    const expected = inputs.map((i) => (i.name === 'x' ? { ...i, name: 'y', contents: { fp32Contents: [3, -4] } } : i));
+    expect(res.outputs.map((o: any) => [o.name, o.datatype, o.shape, filled(o.contents)])).toEqual(
+      expected.map((i) => [i.name, i.datatype, i.shape, i.contents]),
+    );
   });
 
-  it('demo/echo answers a BYTES [1] request unchanged; its output is a BYTES [1] tensor', async () => {
-    const res = await unary<any>(client(echo), 'ModelInfer', {
-      modelName: 'echo',
-      parameters: { delay_ms: { int64Param: 0 } },
-      inputs: [
-        {
-          name: 'text',
-          datatype: 'BYTES',
-          shape: [1],
-          parameters: { encoding: { stringParam: 'utf8' } },
-          contents: { bytesContents: [Buffer.from('hi')] },
-        },
-      ],
-    });
-    expect(res.outputs).toEqual([
+  it('ModelStatistics: the REST figures, of one model or of every one (empty name); versions as elsewhere', async () => {
+    const c = client(tensors);
+    const stats = async (name = 'tensor-echo') => (await unary<any>(c, 'ModelStatistics', { name })).modelStats;
+    const [before] = await stats();
+    const x = (datatype: string, contents: object) => [{ name: 'x', datatype, shape: [1, 2], contents }];
+    await unary(c, 'ModelInfer', { modelName: 'tensor-echo', inputs: x('FP32', { fp32Contents: [1, 2] }) });
+    await expect(unary(c, 'ModelInfer', { modelName: 'tensor-echo', inputs: x('INT32', { intContents: [1, 2] }) })).rejects.toThrow();
+    const [after] = await stats();
+    expect(after).toMatchObject({ name: 'tensor-echo', version: '3', executionCount: after.inferenceCount });
+    // One more success (counted, timed) and one more failure; only the success reached an exec.
+    const { success, fail, queue, computeInfer, computeInput } = after.inferenceStats;
+    const was = before.inferenceStats;
+    expect([after.inferenceCount, success.count, fail.count, queue.count, computeInfer.count]).toEqual([
+      before.inferenceCount + 1,
+      was.success.count + 1,
+      was.fail.count + 1,
+      was.queue.count + 1,
+      was.computeInfer.count + 1,
+    ]);
+    expect([success.ns > was.success.ns, computeInfer.ns > was.computeInfer.ns, computeInput]).toEqual([true, true, null]);
+    expect(after.lastInference).toBeGreaterThan(0);
+    const rest = async (path: string): Promise<any> => (await fetch(`http://127.0.0.1:${tensors.httpPort}${path}`)).json();
+    expect((await rest('/v2/models/tensor-echo/versions/3/stats')).model_stats).toEqual([
       {
-        name: 'text',
-        datatype: 'BYTES',
-        shape: [1],
-        parameters: { encoding: { stringParam: 'utf8', parameterChoice: 'stringParam' } },
-        contents: null,
+        name: 'tensor-echo',
+        version: '3',
+        last_inference: after.lastInference,
+        inference_count: after.inferenceCount,
+        execution_count: after.executionCount,
+        inference_stats: { success, fail, queue, compute_infer: computeInfer },
       },
     ]);
-    expect([...Buffer.from(res.rawOutputContents[0])]).toEqual([2, 0, 0, 0, 0x68, 0x69]);
+    expect((await stats('')).map((m: any) => m.name)).toEqual(['tensor-echo']);
+    expect((await rest('/v2/models/stats')).model_stats.map((m: any) => m.name)).toEqual(['tensor-echo']);
+    await expect(unary(c, 'ModelStatistics', { name: 'tensor-echo', version: '2' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(unary(c, 'ModelStatistics', { name: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it("ModelConfig: the schema's tensors in Triton's terms, no batching; an unknown model is NOT_FOUND", async () => {
+    const TYPE_FP32 = 11;
+    const TYPE_STRING = 13;
+    expect(await unary(client(tensors), 'ModelConfig', { name: 'tensor-echo', version: '3' })).toEqual({
+      config: {
+        name: 'tensor-echo',
+        platform: 'aiges-ts',
+        backend: '',
+        maxBatchSize: 0,
+        input: [{ name: 'x', dataType: TYPE_FP32, dims: [-1, 2] }],
+        output: [{ name: 'y', dataType: TYPE_FP32, dims: [-1, 2] }],
+      },
+    });
+    const echoed = await unary<any>(client(echo), 'ModelConfig', { name: 'echo' });
+    expect(echoed.config.input).toEqual(['text', 'audio', 'data'].map((name) => ({ name, dataType: TYPE_STRING, dims: [1] })));
+    await expect(unary(client(echo), 'ModelConfig', { name: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
   it('refuses what does not fit with INVALID_ARGUMENT and aiges-code', async () => {
@@ -210,6 +250,10 @@ describe('with [auth] mode = "aksk"', () => {
         code: grpc.status.PERMISSION_DENIED,
         details: expect.stringMatching(/names no caller/),
       });
+      // Every model's statistics: those the caller may call, none for a key of other services.
+      const all = (k: typeof lb | typeof bob, md?: grpc.Metadata) => v2Unary<any>(signedBy(k), 'ModelStatistics', {}, md);
+      expect((await all(lb, naming('alice'))).modelStats.map((m: any) => m.name)).toEqual(['echo']);
+      expect(await all(bob)).toEqual({ modelStats: [] });
     } finally {
       await loader.stop();
     }

@@ -95,7 +95,7 @@ describe('server and model metadata, readiness', () => {
     expect(res.body).toEqual({
       name: 'aiges-ts',
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      extensions: ['binary_tensor_data', 'statistics'],
+      extensions: ['binary_tensor_data', 'statistics', 'model_configuration'],
     });
     expect((await v2(echo, '/v2/health/live')).status).toBe(200);
     expect((await v2(echo, '/v2/health/ready')).status).toBe(200);
@@ -416,6 +416,35 @@ describe('statistics', () => {
     expect(after.inference_stats.success.count - before.inference_stats.success.count).toBe(1);
     expect(after.inference_stats.fail.count - before.inference_stats.fail.count).toBe(1);
     expect(after.inference_stats.success.ns).toBeGreaterThan(before.inference_stats.success.ns);
+    // The refused call never reached an exec: one more wait for a slot, one more exec.
+    const { queue, compute_infer } = before.inference_stats;
+    expect([after.inference_stats.queue.count, after.inference_stats.compute_infer.count]).toEqual([
+      queue.count + 1,
+      compute_infer.count + 1,
+    ]);
+  });
+
+  it("GET /v2/models/{m}/config: Triton's model configuration from the schema", async () => {
+    const config = await v2(scale, '/v2/models/tensor-scale/versions/1/config');
+    expect([config.status, config.body]).toEqual([
+      200,
+      {
+        name: 'tensor-scale',
+        platform: 'aiges-ts',
+        max_batch_size: 0,
+        input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [-1] }],
+        output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [-1] }],
+      },
+    ]);
+    expect((await v2(scale, '/v2/models/tensor-scale/versions/2/config')).status).toBe(404);
+  });
+
+  it('GET /v2/models/stats lists every model; a version or model not served is 404', async () => {
+    const all = await v2(scale, '/v2/models/stats');
+    expect([all.status, all.body.model_stats.map((m: { name: string }) => m.name)]).toEqual([200, ['tensor-scale']]);
+    expect((await v2(scale, '/v2/models/tensor-scale/versions/1/stats')).body.model_stats).toEqual(all.body.model_stats);
+    expect((await v2(scale, '/v2/models/tensor-scale/versions/2/stats')).status).toBe(404);
+    expect((await v2(scale, '/v2/models/nope/stats')).status).toBe(404);
   });
 });
 

@@ -331,10 +331,18 @@ class PluginServer {
     this.wrapper = await this.kind.load(msg.location, msg.settings);
     this.schema = new CompiledSchema(this.wrapper.schema);
     this.log = this.baseLog.child({ service: this.wrapper.id });
-    const { id, version, description, schema } = this.wrapper;
+    const { id, version, description, schema, batching } = this.wrapper;
     this.send({
       t: 'loaded',
-      plugin: { id, version, description, schema, exec: this.wrapper.exec !== undefined, session: this.wrapper.session !== undefined },
+      plugin: {
+        id,
+        version,
+        description,
+        schema,
+        batching,
+        exec: this.wrapper.exec !== undefined,
+        session: this.wrapper.session !== undefined,
+      },
     });
   }
 

@@ -44,6 +44,7 @@ export const processIsolation: Isolation = {
       version: plugin.version,
       description: plugin.description,
       schema: plugin.schema,
+      ...(plugin.batching !== undefined ? { batching: plugin.batching } : {}),
       init(config, ctx) {
         const connection = first;
         first = undefined;

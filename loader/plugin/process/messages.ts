@@ -15,7 +15,7 @@
  * for a plugin in the loader's process.
  */
 import { AigesError, isAigesError } from '../../../plugins/errors.js';
-import type { DataItem, OutputItem, TensorInfo, WrapperConfig, WrapperSchema } from '../../../plugins/types.js';
+import type { BatchingSettings, DataItem, OutputItem, TensorInfo, WrapperConfig, WrapperSchema } from '../../../plugins/types.js';
 import type { KindSettings } from '../kinds.js';
 import type { PluginLocation } from '../repository.js';
 import { type Arena, SHARED_MIN_BYTES } from './shared-region.js';
@@ -54,6 +54,8 @@ export interface PluginDescription {
   version?: string | undefined;
   description?: string | undefined;
   schema: WrapperSchema;
+  /** The plugin's dynamic batching settings (the loader's batcher merges requests before the process). */
+  batching?: BatchingSettings | undefined;
   exec: boolean;
   session: boolean;
 }

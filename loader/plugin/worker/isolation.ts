@@ -41,6 +41,7 @@ export const workerIsolation: Isolation = {
       version: plugin.version,
       description: plugin.description,
       schema: plugin.schema,
+      batching: plugin.batching,
       // Always: every thread needs each instance set, whether or not the plugin has an init.
       init: (config, ctx) => threads.init(config, ctx),
       exec: plugin.exec ? (req, ctx) => threads.exec(req, ctx) : undefined,

@@ -120,6 +120,7 @@ function description(w: Wrapper): Description {
     version: w.version,
     description: w.description,
     schema: w.schema,
+    batching: w.batching,
     exec: typeof w.exec === 'function',
     session: typeof w.session?.create === 'function',
     init: typeof w.init === 'function',

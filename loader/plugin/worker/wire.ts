@@ -18,7 +18,7 @@
  * every view.
  */
 import type { MessagePort, Transferable } from 'node:worker_threads';
-import type { DataItem, OutputItem, Params, WrapperConfig, WrapperSchema } from '../../../plugins/types.js';
+import type { BatchingSettings, DataItem, OutputItem, Params, WrapperConfig, WrapperSchema } from '../../../plugins/types.js';
 
 /** The tag of the message a thread posts on `parentPort` with its control port. */
 export const HELLO = 'aiges.worker.hello.v1';
@@ -45,6 +45,8 @@ export interface Description {
   version: string | undefined;
   description: string | undefined;
   schema: WrapperSchema;
+  /** The plugin's dynamic batching settings (the loader's batcher merges requests before the threads). */
+  batching: BatchingSettings | undefined;
   exec: boolean;
   session: boolean;
   init: boolean;

@@ -49,9 +49,9 @@ function textInfer(model: string, key: string, text: string | Buffer): ModelInfe
   };
 }
 
-/** The one BYTES output's element, as text (raw contents: 4-byte length, then the bytes). */
-function textOut(res: ModelInferResponse__Output): string {
-  return (res.rawOutputContents[0] as Buffer).subarray(4).toString();
+/** The one BYTES output's element, as text (typed contents, as textInfer sends). */
+function textOut(res: ModelInferResponse__Output | null | undefined): string | undefined {
+  return res?.outputs[0]?.contents?.bytesContents[0]?.toString();
 }
 
 const modelInferSerialize = loadInferenceProto().inference.GRPCInferenceService.service.ModelInfer.requestSerialize as (
@@ -81,7 +81,7 @@ function modelStream(c: GRPCInferenceServiceClient, requests: ModelInferRequest[
 const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
 
 describe('V2 gRPC through the balancer', () => {
-  it('routes ModelInfer, ModelMetadata and ModelReady by model name, each to its own service', async () => {
+  it('routes ModelInfer, ModelMetadata, ModelReady and ModelConfig by model name, each to its own service', async () => {
     const [echo, tensors] = await Promise.all([loader(), loader({ plugin: { path: TENSORS } })]);
     const discovery = new FakeDiscovery();
     discovery.add(record('echo', echo.grpcPort, 64));
@@ -121,6 +121,9 @@ describe('V2 gRPC through the balancer', () => {
     expect(await unary(c, 'ModelMetadata', { name: 'echo' })).toMatchObject({ name: 'echo' });
     expect(await unary(c, 'ModelReady', { name: 'tensor-echo', version: '3' })).toEqual({ ready: true });
     expect(await unary(c, 'ModelReady', { name: 'echo' })).toEqual({ ready: true });
+    expect(await unary(c, 'ModelConfig', { name: 'tensor-echo' })).toMatchObject({ config: { name: 'tensor-echo', maxBatchSize: 0 } });
+    // Statistics are each loader's: the balancer does not forward them.
+    await expectGrpcError(unary(c, 'ModelStatistics', { name: 'echo' }), grpc.status.UNIMPLEMENTED, undefined);
     // The loader's own errors pass through: a version tensor-echo has not.
     await expectGrpcError(unary(c, 'ModelMetadata', { name: 'tensor-echo', version: '2' }), grpc.status.NOT_FOUND, 10200);
 
@@ -162,8 +165,8 @@ describe('V2 gRPC through the balancer', () => {
     const before = lb.balancer.snapshot()['echo']?.[0]?.streamed ?? 0;
     const answers = (await stream([textInfer('echo', 'text', 'a'), textInfer('echo', 'text', 'b')])).map(streamResponseOf);
     expect(answers.map((r) => r.errorMessage)).toEqual(['', '']);
-    // Each output a BYTES tensor of one element: a 4-byte length, then the text.
-    expect(answers.map((r) => r.inferResponse?.rawOutputContents[0]?.subarray(4).toString()).sort()).toEqual(['a', 'b']);
+    // Each output a BYTES tensor of one element, typed as the request.
+    expect(answers.map((r) => textOut(r.inferResponse)).sort()).toEqual(['a', 'b']);
     expect(lb.balancer.snapshot()['echo']?.[0]?.streamed).toBe(before + 1);
 
     // The balancer's own answers: a model it does not front, no first message (ended, or late).
@@ -250,7 +253,7 @@ describe('V2 gRPC through the balancer with AK/SK', () => {
     const okBefore = counted(echo, 'alice', 'ok');
     const [answer] = (await modelStream(signed, [textInfer('echo', 'text', 'a')])).map(streamResponseOf);
     expect(answer?.errorMessage).toBe('');
-    expect(answer?.inferResponse?.rawOutputContents[0]?.subarray(4).toString()).toBe('a');
+    expect(textOut(answer?.inferResponse)).toBe('a');
     expect(counted(echo, 'alice', 'ok')).toBe(okBefore + 1);
     await expectGrpcError(modelStream(v2Client(lb.address), [textInfer('echo', 'text', 'a')]), grpc.status.UNAUTHENTICATED, 10206);
     await expectGrpcError(modelStream(v2Client(lb.address, bob), [textInfer('echo', 'text', 'a')]), grpc.status.PERMISSION_DENIED, 10207);

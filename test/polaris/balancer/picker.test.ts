@@ -93,7 +93,7 @@ describe('stringField on V2 requests', () => {
   const v2 = loadInferenceProto().inference.GRPCInferenceService.service;
   const fieldOf = (path: string) => ROUTES.get(`/inference.GRPCInferenceService/${path}`)?.field as number;
 
-  it('reads model_name of a ModelInferRequest past its tensors, and name of ModelMetadata/ModelReady requests', () => {
+  it('reads model_name of a ModelInferRequest past its tensors, and name of ModelMetadata/ModelReady/ModelConfig requests', () => {
     const infer = v2.ModelInfer.requestSerialize({
       modelName: 'tensor-echo',
       modelVersion: '3',
@@ -104,8 +104,11 @@ describe('stringField on V2 requests', () => {
     expect(stringField(infer, fieldOf('ModelInfer'))).toBe('tensor-echo');
     expect(stringField(v2.ModelMetadata.requestSerialize({ name: 'echo', version: '1' }), fieldOf('ModelMetadata'))).toBe('echo');
     expect(stringField(v2.ModelReady.requestSerialize({ name: 'echo' }), fieldOf('ModelReady'))).toBe('echo');
+    expect(stringField(v2.ModelConfig.requestSerialize({ name: 'echo', version: '1' }), fieldOf('ModelConfig'))).toBe('echo');
     expect(ROUTES.get('/inference.GRPCInferenceService/ModelStreamInfer')).toEqual({ mode: 'stream', field: 1 });
     // The server methods are not forwarded: the balancer answers them.
     expect(ROUTES.has('/inference.GRPCInferenceService/ServerReady')).toBe(false);
+    // Nor statistics: one instance's figures are not the model's.
+    expect(ROUTES.has('/inference.GRPCInferenceService/ModelStatistics')).toBe(false);
   });
 });
