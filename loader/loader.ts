@@ -18,10 +18,13 @@ import { HealthState } from './health.js';
 import { withTimeout } from './lib/timeout.js';
 import { createLogger, type Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
+import { ModelManager } from './models/manager.js';
 import { createPlane, loadOptions } from './plane.js';
 import type { GrpcRemote } from './pipes/remote-grpc.js';
+import { execConcurrency } from './config/schema.js';
+import { ModelRecords } from './polaris/model-records.js';
 import type { PluginRegistry } from './plugin/registry.js';
-import type { Polaris } from '../polaris/store/types.js';
+import type { InstanceRecord, Polaris } from '../polaris/store/types.js';
 import { EtcdPolaris } from '../polaris/store/polaris-etcd.js';
 import { parseHotConfig } from './config/hot.js';
 import { HotConfig } from './config/hot-apply.js';
@@ -62,6 +65,7 @@ export class Loader {
   /** `[server.tls]`'s files, served on both ports and followed as they change; absent: plaintext. */
   readonly #tls: TlsFiles | undefined;
   #grpcPort = 0;
+  readonly #startedAt = new Date();
   #httpPort = 0;
   #stopping: Promise<void> | undefined;
   readonly #hot: HotConfig;
@@ -72,6 +76,12 @@ export class Loader {
   readonly #remote: GrpcRemote;
   /** This process's id in polaris. */
   readonly instanceId: string;
+  /** `[repository]`'s models (docs/models.md); absent without one. */
+  readonly models: ModelManager | undefined;
+  /** Polaris records of the repository's models, one service each. */
+  readonly #modelRecords: ModelRecords | undefined;
+  /** The plugin's service, once loaded (none when the loader serves a model repository only). */
+  #pluginService: string | undefined;
 
   constructor(
     readonly config: Readonly<LoaderConfig>,
@@ -100,8 +110,21 @@ export class Loader {
       ? (options.polaris ?? new EtcdPolaris({ ...settings!, ttlS: settings!.ttl_s, validateConfig: parseHotConfig }))
       : undefined;
     this.#auth = config.auth.mode === 'aksk' ? new AkSkAuth(config.auth, this.#keySource(polaris), this.log, this.metrics.auth) : undefined;
+    this.models =
+      config.repository &&
+      new ModelManager(config.repository, {
+        registry: this.registry,
+        log: this.log,
+        initOptions: () => ({ config: {}, concurrency: execConcurrency(this.liveConfig), initTimeoutMs: config.plugin.init_timeout_ms }),
+        drainGraceMs: () => this.liveConfig.limits.drain_grace_ms,
+        finiTimeoutMs: config.plugin.fini_timeout_ms,
+        reserved: () => (this.#pluginService === undefined ? [] : [this.#pluginService]),
+        onServing: (name) => this.#modelRecords?.add(name),
+        onGone: async (name) => this.#modelRecords?.remove(name),
+      });
     const deps = {
       instanceId: registers ? this.instanceId : undefined,
+      models: this.models,
       dataplane: this.dataplane,
       health: this.health,
       metrics: this.metrics,
@@ -119,12 +142,13 @@ export class Loader {
       dataplane: this.dataplane,
       registry: this.registry,
       loadOptions,
-      service: () => this.registry.soleService() ?? '',
+      service: () => this.#pluginService ?? this.registry.soleService() ?? '',
     });
     if (polaris !== undefined) {
       const where = settings?.endpoints.join(',') ?? 'injected';
       this.#polaris = { polaris, owned: options.polaris === undefined, link: new PolarisLink(polaris, this.#hot, this.log, where) };
       this.#remote.discovery = polaris.discovery;
+      if (this.models !== undefined) this.#modelRecords = new ModelRecords(polaris, this.log, (service) => this.#record(service));
     }
   }
 
@@ -163,6 +187,9 @@ export class Loader {
    * unreachable (the loader then serves standalone and registers when it answers).
    */
   async start(): Promise<void> {
+    if (this.config.plugin.path === undefined && this.models === undefined) {
+      throw new Error('nothing to serve: give a plugin path (aiges serve <plugin>) or a model repository (--model-repository DIR)');
+    }
     const { host, grpc_port, http_port } = this.config.server;
     this.#auth?.watch();
     this.#grpcPort = await bindGrpc(this.#grpc, host, grpc_port, this.#tls);
@@ -171,31 +198,38 @@ export class Loader {
     this.#httpPort = typeof address === 'object' && address !== null ? address.port : http_port;
     this.log.info({ grpc_port: this.#grpcPort, http_port: this.#httpPort, host, tls: this.#tls !== undefined }, 'listening');
 
-    const instance = await this.registry.load(loadOptions(this.config));
+    if (this.config.plugin.path !== undefined) this.#pluginService = (await this.registry.load(loadOptions(this.config))).service;
+    // NOTE: a model that fails to load is in the index with its reason; it never stops the start.
+    await this.models?.start();
     await this.#keysLoaded();
     const polaris = this.#polaris;
-    const settings: Pick<PolarisSettings, 'service' | 'service_version' | 'labels' | 'advertise_host'> = this.config.polaris ?? {
+    const service = this.config.polaris?.service ?? this.#pluginService;
+    if (polaris !== undefined && service !== undefined) await polaris.link.prepare(service, this.instanceId);
+    this.health.set('serving');
+    this.log.info({ service: this.#pluginService, models: this.models?.serving(), capacity: this.liveConfig.limits.capacity }, 'ready');
+    if (polaris === undefined) return;
+    if (service !== undefined) await polaris.link.register(this.#record(service));
+    this.#modelRecords?.open(this.models?.serving() ?? []);
+  }
+
+  /** This loader's polaris record as an instance of `service`. */
+  #record(service: string): InstanceRecord {
+    const settings: Pick<PolarisSettings, 'service_version' | 'labels' | 'advertise_host'> = this.config.polaris ?? {
       service_version: '1',
       labels: {},
     };
-    const service = settings.service ?? instance.service;
-    if (polaris !== undefined) await polaris.link.prepare(service, this.instanceId);
-    this.health.set('serving');
-    this.log.info({ service: instance.service, capacity: this.liveConfig.limits.capacity }, 'ready');
-    if (polaris === undefined) return;
-    const record = instanceRecord({
+    return instanceRecord({
       id: this.instanceId,
       service,
       version: settings.service_version,
-      host: advertiseHost(host, settings.advertise_host),
+      host: advertiseHost(this.config.server.host, settings.advertise_host),
       grpcPort: this.#grpcPort,
       httpPort: this.#httpPort,
       capacity: this.liveConfig.limits.capacity,
       labels: settings.labels,
       tls: this.#tls !== undefined,
-      startedAt: new Date(),
+      startedAt: this.#startedAt,
     });
-    await polaris.link.register(record);
   }
 
   /** Waits a moment for the first access keys (polaris); without them every signed call is refused. */
@@ -231,11 +265,12 @@ export class Loader {
     const grace = this.liveConfig.limits.drain_grace_ms;
     this.health.set('draining');
     // Deregister before draining: balancers stop sending here while in-flight calls finish.
-    await this.#polaris?.link.deregister();
+    await Promise.all([this.#polaris?.link.deregister(), this.#modelRecords?.close()]);
     this.log.info({ inflight: this.dataplane.admission.inUse, grace_ms: grace }, 'draining');
     const drained = await this.dataplane.drain(grace);
     if (!drained) this.log.warn({ left: this.dataplane.admission.inUse }, 'grace period over; cancelled what was left');
     await this.#polaris?.link.close();
+    await this.models?.close();
     await this.registry.retireAll(drained ? grace : 1_000, this.config.plugin.fini_timeout_ms);
     this.#remote.close();
     this.health.set('stopped');

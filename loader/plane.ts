@@ -37,7 +37,8 @@ export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics
 /** How a config's plugin is loaded: its path and kind, its sections, its resolved concurrency. */
 export function loadOptions(config: Readonly<LoaderConfig>): LoadOptions {
   const { path, kind, init_timeout_ms } = config.plugin;
-  if (path === undefined) throw new Error('no plugin to serve: give a plugin path (aiges serve <plugin>)');
+  if (path === undefined)
+    throw new Error('no plugin to serve: give a plugin path (aiges serve <plugin>) or a model repository (--model-repository DIR)');
   return {
     path,
     kind,

@@ -68,6 +68,11 @@ export interface InferRequest {
   params: Params;
   headers: Readonly<Record<string, string>>;
   items: readonly DataItem[];
+  /**
+   * The version the client named (V2 `/versions/{v}`, gRPC `model_version`), one of the wrapper's
+   * `versions`; absent: the latest.
+   */
+  version?: string;
 }
 
 /** A request as adapters hand it to the data plane: params still as received (strings). */
@@ -76,6 +81,8 @@ export interface RawRequest {
   params: Record<string, string>;
   headers: Record<string, string>;
   items: DataItem[];
+  /** The version the client named, if any (checked against the wrapper's `versions` by the adapter). */
+  version?: string | undefined;
 }
 
 /** A batch of session results as the loader delivers them. */
@@ -323,6 +330,12 @@ export interface WrapperDefinition<S = unknown> {
   /** The service id clients name (AIGes's service id). */
   id: string;
   version?: string;
+  /**
+   * The versions served, oldest first, when one wrapper serves several (a repository model,
+   * docs/models.md): a V2 client may name one, which `exec` gets as `request.version`; `version`
+   * is then the latest. Absent: just `version`.
+   */
+  versions?: readonly string[];
   description?: string;
   schema: WrapperSchema;
   /**

@@ -16,6 +16,7 @@ import { describe, watchProcessFaults } from '../faults.js';
 import { Loader } from '../loader.js';
 import { loadOptions } from '../plane.js';
 import { locatePlugin } from '../plugin/repository.js';
+import { scanRepository } from '../models/repository.js';
 import { isDebug, printError } from './fail.js';
 import { examples } from './help.js';
 
@@ -33,6 +34,7 @@ interface ServeFlags {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsClientCaFile?: string;
+  modelRepository?: string;
   set: string[];
 }
 
@@ -56,7 +58,7 @@ function setOverride(tree: Record<string, Record<string, unknown>>, assignment: 
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('Serve a wrapper plugin over gRPC (aiges.v1) and HTTP.')
+    .description('Serve a wrapper plugin, or a folder of ONNX models, over gRPC (aiges.v1, V2) and HTTP.')
     .argument('[plugin]', 'plugin module or folder (else [plugin] path from the config)')
     .option('-c, --config <file>', 'TOML config file (default: $AIGES_CONFIG, else <plugin folder>/aiges.toml)')
     .option('--host <host>', 'interface to bind')
@@ -68,6 +70,7 @@ export function serveCommand(): Command {
     .option('--tls-cert-file <file>', 'TLS on both ports: certificate chain (PEM) ([server.tls] cert_file)')
     .option('--tls-key-file <file>', 'TLS: private key of the certificate (PEM)')
     .option('--tls-client-ca-file <file>', 'mutual TLS: clients must present a certificate of this CA (PEM)')
+    .option('--model-repository <dir>', 'serve the ONNX models of this folder, <dir>/<model>/<version>/model.onnx ([repository] path)')
     .option('--set <section.key=value>', 'set any config key (repeatable)', collect, [])
     .addHelpText(
       'after',
@@ -77,6 +80,8 @@ export function serveCommand(): Command {
           'aiges serve --config my-plugins/wc/aiges.session.toml --log-level debug',
           'aiges serve demo/echo --etcd http://127.0.0.1:2379      # and register in polaris',
           'aiges serve demo/echo --tls-cert-file loader.pem --tls-key-file loader.key   # TLS; SIGHUP re-reads the files',
+          'aiges serve --model-repository models/     # ONNX models with no code (docs/models.md)',
+          'aiges serve model.onnx                      # one ONNX model',
         ),
     )
     .action(async (plugin: string | undefined, flags: ServeFlags) => {
@@ -123,6 +128,7 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
     put('server', 'tls.cert_file', flags.tlsCertFile);
     put('server', 'tls.key_file', flags.tlsKeyFile);
     put('server', 'tls.client_ca_file', flags.tlsClientCaFile);
+    put('repository', 'path', flags.modelRepository);
     config = loadConfig({ file: target.config, env: process.env, overrides });
   } catch (err) {
     printError('serve', err, flags.logLevel);
@@ -130,8 +136,11 @@ async function serve(plugin: string | undefined, flags: ServeFlags): Promise<voi
   }
   // Find the plugin before anything binds a port: a wrong path fails here, with nothing to undo.
   try {
-    const { path, kind } = loadOptions(config);
-    locatePlugin(path, kind);
+    if (config.repository === undefined || config.plugin.path !== undefined) {
+      const { path, kind } = loadOptions(config);
+      locatePlugin(path, kind);
+    }
+    if (config.repository !== undefined) scanRepository(config.repository.path);
   } catch (err) {
     printError('serve', err, config.log.level);
     process.exit(1);

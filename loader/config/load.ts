@@ -72,6 +72,7 @@ const FILE_RELATIVE_KEYS: readonly (readonly string[])[] = [
   ['server', 'tls', 'key_file'],
   ['server', 'tls', 'client_ca_file'],
   ['auth', 'keys_file'],
+  ['repository', 'path'],
 ];
 
 /**

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { BUILT_IN_ISOLATIONS } from '../plugin/isolation.js';
 import { BUILT_IN_KINDS } from '../plugin/kinds.js';
+import { EXECUTION_PROVIDERS } from '../models/onnx-wrapper.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -212,6 +213,21 @@ export const AuthSection = z
 
 export type AuthSettings = z.infer<typeof AuthSection>;
 
+/**
+ * `[repository]`: a folder of ONNX models served with no code, `<path>/<model>/<version>/model.onnx`
+ * (docs/models.md). Absent: none. Fixed at startup; its models load and unload at run time.
+ */
+export const RepositorySection = z
+  .object({
+    /** The repository folder (`aiges serve --model-repository DIR`). */
+    path: z.string().min(1),
+    /** How often the folder is checked for new, changed and removed models; 0: never (the repository API only). */
+    poll_interval_ms: ms.min(0).default(0),
+    /** ONNX Runtime execution providers, in order: "cpu", "cuda" (needs onnxruntime-node's CUDA parts: docs/models.md). */
+    execution_providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['cpu']),
+  })
+  .strict();
+
 /** `[plugin.batching]`: overrides of a plugin's `batching` settings; an absent key keeps the plugin's value. */
 export const BatchingSection = z
   .object({
@@ -307,6 +323,8 @@ export const ConfigSchema = z
     auth: AuthSection.prefault({}),
     /** Absent: the loader runs standalone. */
     polaris: PolarisSection.optional(),
+    /** A folder of ONNX models to serve beside (or instead of) the plugin. */
+    repository: RepositorySection.optional(),
   })
   .strict();
 

@@ -21,7 +21,7 @@ export interface BatchKey {
 }
 
 /** The batch key of a request, or undefined when it cannot be merged with others (runs on its own). */
-export function batchKey(items: readonly DataItem[], params: Params): BatchKey | undefined {
+export function batchKey(items: readonly DataItem[], params: Params, version?: string): BatchKey | undefined {
   if (items.length === 0) return undefined;
   let rows = -1;
   const parts: string[] = [];
@@ -37,7 +37,8 @@ export function batchKey(items: readonly DataItem[], params: Params): BatchKey |
   }
   parts.sort();
   const shared = sortedEntries(params).filter(([name]) => name !== 'sid');
-  return { key: `${parts.join('\n')}\n${JSON.stringify(shared)}`, rows };
+  // Calls to different versions of a model (V2 /versions/{v}) never share a run.
+  return { key: `${parts.join('\n')}\n${JSON.stringify(shared)}\n${version ?? ''}`, rows };
 }
 
 function sortedEntries(record: Readonly<Record<string, unknown>>): [string, unknown][] {

@@ -91,7 +91,7 @@ export class Batcher implements SlotWaiter {
   /** Queues a call; false when its request cannot merge with others (it runs on its own, unqueued). */
   add(member: BatchMember): boolean {
     const request = member.request;
-    const key = batchKey(request.items, request.params);
+    const key = batchKey(request.items, request.params, request.version);
     if (key === undefined) return false;
     let group = this.#groups.get(key.key);
     if (group === undefined) {

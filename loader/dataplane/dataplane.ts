@@ -16,7 +16,7 @@ import type { LoaderMetrics, ServiceStats } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { JsonSchema } from '../plugin/schema.js';
-import type { DataItem, ItemSpec, Params, RawRequest } from '../../plugins/types.js';
+import type { DataItem, InferRequest, ItemSpec, Params, RawRequest } from '../../plugins/types.js';
 import { Admission } from './admission.js';
 import { Batcher } from './batcher.js';
 import type { Call, Caller, CallMode, CallOptions, CallTracker } from './call.js';
@@ -63,6 +63,8 @@ export interface ServiceMetadata {
   version: string;
   /** The version the plugin declares, if it declares one (`version` shows '0.0.0' otherwise). */
   declaredVersion: string | undefined;
+  /** The versions the wrapper serves, when it serves several (WrapperDefinition.versions). */
+  versions: readonly string[] | undefined;
   /** Whether the service's live instance set can serve now (the loader's own readiness aside). */
   ready: boolean;
   description: string;
@@ -171,7 +173,8 @@ export class Dataplane {
       instance.schema.inputItems(raw.items, true);
       const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
       const deadline = options.deadline ?? Date.now() + timeoutMs;
-      const request = { service: label, params, headers: raw.headers, items: raw.items };
+      const request: InferRequest = { service: label, params, headers: raw.headers, items: raw.items };
+      if (raw.version !== undefined) request.version = raw.version;
       const inherited = parent === undefined ? pipelineDepth(raw.headers) : undefined;
       call = new OnceCall(
         this.#tracker,
@@ -254,6 +257,7 @@ export class Dataplane {
       service: w.id,
       version: w.version ?? '0.0.0',
       declaredVersion: w.version,
+      versions: w.versions,
       ready: instance.ready,
       description: w.description ?? '',
       inputs: w.schema.input,

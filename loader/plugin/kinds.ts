@@ -9,6 +9,7 @@ import { AigesError, Codes } from '../errors.js';
 import type { Wrapper } from '../../plugins/types.js';
 import { addonKind } from './kind-addon.js';
 import { nativeKind } from './kind-native.js';
+import { onnxKind } from './kind-onnx.js';
 import { tsKind } from './kind-ts.js';
 import type { AigesSection } from '../config/schema.js';
 import type { PluginLocation } from './repository.js';
@@ -68,6 +69,6 @@ export function kindOfExtension(extension: string): string | undefined {
 }
 
 /** The kinds built in: adding one is its own file and one entry here. */
-export const BUILT_IN_KINDS: readonly PluginKind[] = [tsKind, nativeKind, addonKind];
+export const BUILT_IN_KINDS: readonly PluginKind[] = [tsKind, nativeKind, addonKind, onnxKind];
 
 for (const kind of BUILT_IN_KINDS) registerPluginKind(kind);

@@ -115,6 +115,15 @@ export class PluginRegistry {
     }
   }
 
+  /**
+   * Initialises an instance set of a wrapper already in memory without serving it (a repository
+   * model: loaded beside the live set, then switched with `put`). Throws, with nothing changed,
+   * when init fails.
+   */
+  initWrapper(wrapper: Wrapper, options: InitOptions): Promise<PluginInstance> {
+    return this.#create(wrapper, undefined, options);
+  }
+
   async #create(
     wrapper: Wrapper,
     loaded: { plugin: IsolatedPlugin; kind: string } | undefined,
@@ -195,6 +204,25 @@ export class PluginRegistry {
     this.#live.set(instance.service, instance);
     if (old?.ready !== instance.ready || !instance.ready) this.#tellReadiness(instance.service, instance.ready, instance.reasons);
     return old;
+  }
+
+  /**
+   * Stops serving a service (a repository model's unload): calls admitted from now on get
+   * 10200, calls already running keep their set. Returns the set, which the caller retires
+   * (`idle`, then `finalise`); undefined when the service was not served.
+   */
+  remove(service: string): PluginInstance | undefined {
+    const old = this.#live.get(service);
+    if (old === undefined) return undefined;
+    this.#live.delete(service);
+    // A service that is gone no longer holds the loader's readiness back.
+    this.#tellReadiness(service, true, []);
+    return old;
+  }
+
+  /** Whether a live set serves `service`. */
+  has(service: string): boolean {
+    return this.#live.has(service);
   }
 
   get(service: string): PluginInstance {

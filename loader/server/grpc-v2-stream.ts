@@ -149,8 +149,7 @@ export function serveStreamInfer(call: StreamInferCall, { dataplane, codec, malf
       const bad = malformed(req);
       if (bad !== undefined) throw bad;
       sequence = sequenceOf(req.parameters);
-      const meta = dataplane.metadata(req.modelName, options.caller);
-      checkVersion(meta, req.modelVersion);
+      const meta = checkVersion(dataplane.metadata(req.modelName, options.caller), req.modelVersion);
       if (sequence === undefined) {
         calls
           .infer((o) => modelInfer(dataplane, out.onceCodec, meta, req, { ...options, ...o }))

@@ -20,6 +20,7 @@ import type { ModelInferRequest__Output } from '../../proto/gen/inference/ModelI
 import type { ModelInferResponse } from '../../proto/gen/inference/ModelInferResponse.js';
 import { callerOf } from './grpc-auth.js';
 import type { StreamInferCall } from './grpc-v2-stream.js';
+import { extensionsWith, type RepositoryControl, repositoryIndex, repositoryLoad, repositoryUnload } from './v2-repository.js';
 import { grpcError } from './grpc-errors.js';
 import {
   checkRequestedOutputs,
@@ -33,6 +34,7 @@ import {
   type ParameterValue,
   refuseSequence,
   requestParams,
+  requestVersion,
   SERVER_NAME,
   timeoutDeadline,
   V2_EXTENSIONS,
@@ -44,6 +46,8 @@ export interface V2GrpcDeps {
   dataplane: Dataplane;
   health: HealthState;
   version: string;
+  /** The model repository, if the loader has one. */
+  models?: RepositoryControl | undefined;
   /** The malformed-message check of the gRPC adapter (grpc.ts). */
   malformed: (value: unknown) => AigesError | undefined;
   /** The client's deadline and cancel, as grpc.ts reads them. */
@@ -196,15 +200,35 @@ export function modelInfer(
   // Serialized here: the plugin may take its output memory back once the answer is encoded.
   const encode = (out: DataItem[], sid: string): Buffer =>
     codec.responseSerialize(inferResponse(meta, out, req.id === '' ? sid : req.id, requested, undefined, sentTyped(req)));
-  return dataplane.infer({ service: meta.service, params, headers: {}, items }, { ...options, deadline, encode });
+  return dataplane.infer(
+    { service: meta.service, params, headers: {}, items, version: requestVersion(meta) },
+    { ...options, deadline, encode },
+  );
 }
 
 export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInferenceServiceHandlers {
   const { dataplane, health, malformed } = deps;
   const metaOf = (call: grpc.ServerUnaryCall<unknown, unknown>, name: string, version: string): ServiceMetadata => {
-    const meta = dataplane.metadata(name, callerOf(call.metadata));
-    checkVersion(meta, version);
-    return meta;
+    return checkVersion(dataplane.metadata(name, callerOf(call.metadata)), version);
+  };
+  /** A repository load or unload: answered once it is done. */
+  const repositoryCall = (
+    call: grpc.ServerUnaryCall<{ modelName: string }, object>,
+    callback: grpc.sendUnaryData<object>,
+    op: typeof repositoryLoad,
+  ): void => {
+    let done: Promise<void>;
+    try {
+      const bad = malformed(call.request);
+      if (bad !== undefined) throw bad;
+      done = op(deps.models, call.request.modelName, callerOf(call.metadata));
+    } catch (err) {
+      return callback(grpcError(err));
+    }
+    done.then(
+      () => callback(null, {}),
+      (err: unknown) => callback(grpcError(err)),
+    );
   };
   /** A unary handler: a malformed request is 10009, a thrown error its catalog status. */
   const unary =
@@ -222,7 +246,7 @@ export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInfere
     ServerLive: unary(() => ({ live: health.live })),
     ServerReady: unary(() => ({ ready: health.ready })),
     ModelReady: unary((call) => ({ ready: health.ready && metaOf(call as never, call.request.name, call.request.version).ready })),
-    ServerMetadata: unary(() => ({ name: SERVER_NAME, version: deps.version, extensions: [...V2_EXTENSIONS] })),
+    ServerMetadata: unary(() => ({ name: SERVER_NAME, version: deps.version, extensions: extensionsWith(V2_EXTENSIONS, deps.models) })),
     ModelMetadata: unary((call) => modelMetadata(metaOf(call as never, call.request.name, call.request.version))),
     ModelInfer(call, callback) {
       let answer: Promise<Buffer>;
@@ -246,5 +270,10 @@ export function v2Handlers(deps: V2GrpcDeps, codec: ModelInferCodec): GRPCInfere
       return { modelStats: stats.map(grpcStatistics) };
     }),
     ModelConfig: unary((call) => ({ config: modelConfig(metaOf(call as never, call.request.name, call.request.version)) })),
+    RepositoryIndex: unary((call) => ({
+      models: repositoryIndex(deps.models, call.request.ready, callerOf(call.metadata)),
+    })),
+    RepositoryModelLoad: (call, callback) => repositoryCall(call, callback, repositoryLoad),
+    RepositoryModelUnload: (call, callback) => repositoryCall(call, callback, repositoryUnload),
   };
 }

@@ -14,6 +14,7 @@ import { grpcServerCredentials } from '../lib/tls-servers.js';
 import { loadHealthProto, loadInferenceProto, loadLoaderProto } from '../../proto/load.js';
 import { installRoot } from '../lib/install-root.js';
 import { type ModelInferCodec, v2Handlers } from './grpc-v2.js';
+import type { RepositoryControl } from './v2-repository.js';
 import { serveStreamInfer, type StreamInferCodec } from './grpc-v2-stream.js';
 import type { LoaderHandlers } from '../../proto/gen/aiges/v1/Loader.js';
 import type { HealthHandlers } from '../../proto/gen/grpc/health/v1/Health.js';
@@ -37,6 +38,8 @@ export interface GrpcServerDeps {
   /** The id this loader registers under in polaris, echoed in load reports (absent: standalone). */
   instanceId?: string | undefined /** AK/SK checks (`[auth] mode = "aksk"`); absent: every method is open. */;
   auth?: AkSkAuth | undefined;
+  /** The model repository (`[repository]`), for the V2 repository methods; absent: none. */
+  models?: RepositoryControl | undefined;
 }
 
 /** Room for the envelope (keys, params, headers) around the payload bytes. */
@@ -198,6 +201,7 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
       dataplane: deps.dataplane,
       health: deps.health,
       version: installRoot().version,
+      models: deps.models,
       malformed: malformedError,
       callOptions: (call) => ({
         deadline: deadlineOf(call),

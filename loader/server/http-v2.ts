@@ -8,6 +8,8 @@
  * - `GET  /v2/models/{m}/ready`             200 ready, 400 not ready, 404 unknown
  * - `POST /v2/models/{m}/infer`             inference, JSON or binary tensor data
  * - `GET  /v2/models/{m}/stats`             per-model statistics (Triton's shape)
+ * - `POST /v2/repository/index`             the model repository's index (v2-repository.ts)
+ * - `POST /v2/repository/models/{m}/load`   loads or reloads a repository model; `.../unload` unloads it
  * - `GET  /v2/models/{m}/config`            Triton's model configuration, as gRPC ModelConfig's
  * - `GET  /v2/models/stats`                 every model's statistics (a model named "stats" is
  *                                           shadowed here, as in Triton's URL scheme)
@@ -33,11 +35,13 @@ import {
   outputTensor,
   refuseSequence,
   requestParams,
+  requestVersion,
   SERVER_NAME,
   timeoutDeadline,
   V2_EXTENSIONS,
 } from './v2-items.js';
 import { statisticsOf } from './v2-stats.js';
+import { extensionsWith, type RepositoryControl, repositoryIndex, repositoryLoad, repositoryUnload } from './v2-repository.js';
 
 type ModelParams = { model: string; version?: string };
 
@@ -46,6 +50,8 @@ export interface V2RouteDeps {
   health: HealthState;
   /** The loader's version, for server metadata. */
   version: string;
+  /** The model repository, if the loader has one. */
+  models?: RepositoryControl | undefined;
 }
 
 /** Both spellings of a model route: without and with `/versions/{v}`. */
@@ -56,12 +62,10 @@ function both(suffix: string): string[] {
 export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void {
   const { dataplane, health } = deps;
   const metaOf = (request: FastifyRequest<{ Params: ModelParams }>): ServiceMetadata => {
-    const meta = dataplane.metadata(request.params.model, callerOf(request));
-    checkVersion(meta, request.params.version);
-    return meta;
+    return checkVersion(dataplane.metadata(request.params.model, callerOf(request)), request.params.version);
   };
 
-  app.get('/v2', async () => ({ name: SERVER_NAME, version: deps.version, extensions: V2_EXTENSIONS }));
+  app.get('/v2', async () => ({ name: SERVER_NAME, version: deps.version, extensions: extensionsWith(V2_EXTENSIONS, deps.models) }));
 
   for (const url of both('')) {
     app.get<{ Params: ModelParams }>(url, async (request) => modelMetadata(metaOf(request)));
@@ -91,6 +95,20 @@ export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void 
   for (const url of both('/infer')) {
     app.post<{ Params: ModelParams }>(url, (request, reply) => infer(dataplane, metaOf(request), request, reply));
   }
+
+  app.post('/v2/repository/index', async (request) => {
+    const ready = (request.body as { ready?: unknown } | undefined)?.ready;
+    if (ready !== undefined && typeof ready !== 'boolean') throw new AigesError(Codes.INVALID_DATA, 'ready must be true or false');
+    return repositoryIndex(deps.models, ready === true, callerOf(request));
+  });
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
+    await repositoryLoad(deps.models, request.params.model, callerOf(request));
+    return {};
+  });
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
+    await repositoryUnload(deps.models, request.params.model, callerOf(request));
+    return {};
+  });
 }
 
 /** An infer request: wire → items, the data plane's once call, items → the answer. */
@@ -122,7 +140,7 @@ function infer(dataplane: Dataplane, meta: ServiceMetadata, request: FastifyRequ
     encodeAnswer({ ...head, id: head.id === '' ? sid : head.id }, out.map(outputTensor), req.outputs, binaryOutput === true);
   return dataplane
     .infer(
-      { service: meta.service, params, headers: {}, items },
+      { service: meta.service, params, headers: {}, items, version: requestVersion(meta) },
       { deadline, onCancel: cancelOnDisconnect.bind(reply.raw), caller: callerOf(request), encode },
     )
     .then((answer) => {

@@ -32,6 +32,7 @@ import { buildOpenApi } from './http-openapi.js';
 import { registerPrivateRoute } from './http-private.js';
 import { BinaryBody, HEADER_LENGTH, headerLengthOf } from './http-v2-convert.js';
 import { registerV2Routes } from './http-v2.js';
+import type { RepositoryControl } from './v2-repository.js';
 import { installRoot } from '../lib/install-root.js';
 
 export interface HttpServerDeps {
@@ -49,6 +50,8 @@ export interface HttpServerDeps {
   auth?: AkSkAuth | undefined;
   /** With `auth`: `/metrics` open without a signature (`[auth] open_metrics`). */
   openMetrics?: boolean | undefined;
+  /** The model repository (`[repository]`), for the V2 repository routes; absent: none. */
+  models?: RepositoryControl | undefined;
 }
 
 /** Room for the JSON envelope (header, parameter, field names) around the base64 payload. */
@@ -171,6 +174,6 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   );
 
   registerPrivateRoute(app, dataplane);
-  registerV2Routes(app, { dataplane, health, version: installRoot().version });
+  registerV2Routes(app, { dataplane, health, version: installRoot().version, models: deps.models });
   return app;
 }

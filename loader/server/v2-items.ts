@@ -85,17 +85,27 @@ const RESERVED = new Set([
   'headers',
 ]);
 
-/** A model's version: the plugin's own, else "1". */
+/** A model's version: the one a request named (`checkVersion`), else the plugin's latest, else "1". */
 export function modelVersion(meta: ServiceMetadata): string {
   return meta.declaredVersion ?? '1';
 }
 
-/** A request naming a version the model does not have is 404, as an unknown model is. */
-export function checkVersion(meta: ServiceMetadata, version: string | undefined): void {
-  if (version === undefined || version === '' || version === modelVersion(meta)) return;
+/**
+ * The model at the version a request names: the same metadata, or, for a model serving several
+ * versions (a repository model), a copy naming that one (`modelVersion`, `requestVersion`). A
+ * version the model does not serve is 404, as an unknown model is.
+ */
+export function checkVersion(meta: ServiceMetadata, version: string | undefined): ServiceMetadata {
+  if (version === undefined || version === '' || version === modelVersion(meta)) return meta;
+  if (meta.versions?.includes(version) === true) return { ...meta, declaredVersion: version };
   throw new AigesError(Codes.SERVICE_NOT_FOUND, `model ${named(meta.service)} has no version ${named(version)}`, {
     detail: { service: meta.service, version },
   });
+}
+
+/** The version a request passes to the plugin: only for a wrapper that serves several. */
+export function requestVersion(meta: ServiceMetadata): string | undefined {
+  return meta.versions === undefined ? undefined : modelVersion(meta);
 }
 
 function tensorMetadata(items: ServiceMetadata['inputs']): TensorMetadata[] {
@@ -115,7 +125,7 @@ function tensorMetadata(items: ServiceMetadata['inputs']): TensorMetadata[] {
 export function modelMetadata(meta: ServiceMetadata): ModelMetadata {
   return {
     name: meta.service,
-    versions: [modelVersion(meta)],
+    versions: meta.versions === undefined ? [modelVersion(meta)] : [...meta.versions],
     platform: PLATFORM,
     inputs: tensorMetadata(meta.inputs),
     outputs: tensorMetadata(meta.outputs),

@@ -14,7 +14,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import type { ApplyStatus, ConfigCenter, ConfigValidator, ConfigVersion, Watcher } from './types.js';
-import { checkName, configKeys } from './keys.js';
+import { checkName, configKeys, registrationKey } from './keys.js';
 import { decided, judge, ROLLOUT_TIMEOUT_MS, runnable } from './rollout.js';
 import type { LeasePool } from './lease-etcd.js';
 import { EtcdWatch } from './watch-etcd.js';
@@ -195,7 +195,7 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   async reportStatus(service: string, status: ApplyStatus): Promise<void> {
-    const keeper = this.leases?.get(status.instance);
+    const keeper = this.leases?.get(registrationKey(service, status.instance));
     if (keeper === undefined) {
       throw new Error(`instance "${status.instance}" is not registered through this client: its status lives under its lease`);
     }

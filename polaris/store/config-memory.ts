@@ -4,7 +4,7 @@
  * instance's registration.
  */
 import type { ApplyStatus, ConfigCenter, ConfigValidator, ConfigVersion, Watcher } from './types.js';
-import { checkName } from './keys.js';
+import { checkName, registrationKey } from './keys.js';
 import { decided, judge, ROLLOUT_TIMEOUT_MS, runnable } from './rollout.js';
 import type { MemoryStore, ServiceConfig } from './store-memory.js';
 
@@ -115,7 +115,7 @@ export class MemoryConfigCenter implements ConfigCenter {
   }
 
   async reportStatus(service: string, status: ApplyStatus): Promise<void> {
-    const lease = this.store.leases.get(status.instance);
+    const lease = this.store.leases.get(registrationKey(service, status.instance));
     if (lease === undefined) {
       throw new Error(`instance "${status.instance}" is not registered through this store: its status lives under its lease`);
     }

@@ -18,6 +18,14 @@ export const serviceKeys = {
     `${ROOT}services/${checkName('service', service)}/${checkName('version', version)}/${checkName('instance id', id)}`,
 };
 
+/**
+ * Which registration of an instance: one instance (a loader) may register under several services
+ * (a model repository's models), each under a lease of its own.
+ */
+export function registrationKey(service: string, id: string): string {
+  return `${service}/${id}`;
+}
+
 export const configKeys = {
   /** Everything of one service's config. */
   prefix: (service: string) => `${ROOT}config/${checkName('service', service)}/`,

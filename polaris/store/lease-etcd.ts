@@ -169,8 +169,8 @@ export class LeaseKeeper {
 }
 
 /**
- * The keepers of the instances registered through one client, by instance id: the registry opens
- * them, the config center writes status keys under them.
+ * The keepers of the registrations made through one client, by registration (`registrationKey`:
+ * service and instance id): the registry opens them, the config center writes status keys under them.
  */
 export class LeasePool {
   readonly #keepers = new Map<string, LeaseKeeper>();
@@ -181,20 +181,20 @@ export class LeasePool {
     private readonly user?: string,
   ) {}
 
-  open(instance: string, initial: ReadonlyMap<string, string>): LeaseKeeper {
-    if (this.#keepers.has(instance)) throw new Error(`instance "${instance}" is already registered`);
+  open(registration: string, initial: ReadonlyMap<string, string>): LeaseKeeper {
+    if (this.#keepers.has(registration)) throw new Error(`registration "${registration}" is already in place`);
     const keeper = new LeaseKeeper(this.client, this.ttlS, initial, this.user);
-    this.#keepers.set(instance, keeper);
+    this.#keepers.set(registration, keeper);
     return keeper;
   }
 
-  get(instance: string): LeaseKeeper | undefined {
-    return this.#keepers.get(instance);
+  get(registration: string): LeaseKeeper | undefined {
+    return this.#keepers.get(registration);
   }
 
-  async close(instance: string): Promise<void> {
-    const keeper = this.#keepers.get(instance);
-    this.#keepers.delete(instance);
+  async close(registration: string): Promise<void> {
+    const keeper = this.#keepers.get(registration);
+    this.#keepers.delete(registration);
     await keeper?.close();
   }
 

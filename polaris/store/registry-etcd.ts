@@ -4,7 +4,7 @@
  * lost lease or an etcd restart; this file maps its states onto the Registration contract.
  */
 import type { InstanceRecord, Registration, RegistrationState, Registry } from './types.js';
-import { serviceKeys } from './keys.js';
+import { registrationKey, serviceKeys } from './keys.js';
 import type { LeaseKeeper, LeasePool, LeaseState } from './lease-etcd.js';
 
 const STATES: Record<LeaseState, RegistrationState> = { pending: 'pending', live: 'registered', closed: 'deregistered' };
@@ -45,7 +45,7 @@ class EtcdRegistration implements Registration {
   }
 
   deregister(): Promise<void> {
-    return this.pool.close(this.#record.id);
+    return this.pool.close(registrationKey(this.#record.service, this.#record.id));
   }
 }
 
@@ -54,7 +54,7 @@ export class EtcdRegistry implements Registry {
 
   async register(record: InstanceRecord): Promise<Registration> {
     const key = serviceKeys.instance(record.service, record.version, record.id);
-    const keeper = this.pool.open(record.id, new Map([[key, JSON.stringify(record)]]));
+    const keeper = this.pool.open(registrationKey(record.service, record.id), new Map([[key, JSON.stringify(record)]]));
     await keeper.firstAttempt;
     return new EtcdRegistration(keeper, this.pool, record);
   }

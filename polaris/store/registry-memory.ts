@@ -4,7 +4,7 @@
  * "lease" expires is written again at once; deregistering removes the record and its status.
  */
 import type { ApplyStatus, InstanceRecord, Registration, RegistrationState, Registry } from './types.js';
-import { checkName } from './keys.js';
+import { checkName, registrationKey } from './keys.js';
 import { StoreUnavailableError, type MemoryStore } from './store-memory.js';
 
 class MemoryRegistration implements Registration {
@@ -27,7 +27,7 @@ class MemoryRegistration implements Registration {
     this.#record = record;
     store.on('available', this.#onAvailable);
     store.on('expire', this.#onExpire);
-    store.leases.set(record.id, { setStatus: (service, status) => this.#setStatus(service, status) });
+    store.leases.set(registrationKey(record.service, record.id), { setStatus: (service, status) => this.#setStatus(service, status) });
     this.#write();
   }
 
@@ -57,8 +57,8 @@ class MemoryRegistration implements Registration {
     if (this.#state === 'deregistered') return;
     this.store.off('available', this.#onAvailable);
     this.store.off('expire', this.#onExpire);
-    this.store.leases.delete(this.#record.id);
-    this.store.removeInstance(this.#record.id);
+    this.store.leases.delete(registrationKey(this.#record.service, this.#record.id));
+    this.store.removeInstance(this.#record);
     this.#setState('deregistered');
   }
 
@@ -95,7 +95,9 @@ export class MemoryRegistry implements Registry {
   async register(record: InstanceRecord): Promise<Registration> {
     checkName('service', record.service);
     checkName('instance id', record.id);
-    if (this.store.leases.has(record.id)) throw new Error(`instance "${record.id}" is already registered`);
+    if (this.store.leases.has(registrationKey(record.service, record.id))) {
+      throw new Error(`instance "${record.id}" is already registered as service "${record.service}"`);
+    }
     const registration = new MemoryRegistration(this.store, record);
     this.#registrations.add(registration);
     return registration;

@@ -5,6 +5,7 @@
  * lost lease (`expire`).
  */
 import { EventEmitter } from 'node:events';
+import { registrationKey } from './keys.js';
 import type { ApplyStatus, ConfigVersion, InstanceRecord, StoredKey } from './types.js';
 
 export interface ServiceConfig {
@@ -31,11 +32,11 @@ export class StoreUnavailableError extends Error {
  * again), `expire` (id: string).
  */
 export class MemoryStore extends EventEmitter {
-  /** Live instance records by id. */
+  /** Live instance records by registration (`registrationKey`: service and id). */
   readonly instances = new Map<string, InstanceRecord>();
   /**
-   * What lives under each registered instance's lease besides its record: its status per service
-   * (kept while pending, written on registration). Set by the memory registry.
+   * What lives under each registration's lease besides its record (by `registrationKey`): its
+   * status (kept while pending, written on registration). Set by the memory registry.
    */
   readonly leases = new Map<string, { setStatus(service: string, status: ApplyStatus): void }>();
   /** AK/SK keys by access key. */
@@ -59,9 +60,9 @@ export class MemoryStore extends EventEmitter {
     if (available) this.emit('available');
   }
 
-  /** Plays a lost lease: the instance's record and status vanish (a live registration takes them back). */
+  /** Plays a lost lease: the instance's records and statuses vanish (a live registration takes them back). */
   expire(id: string): void {
-    this.removeInstance(id);
+    for (const record of [...this.instances.values()]) if (record.id === id) this.removeInstance(record);
     this.emit('expire', id);
   }
 
@@ -75,16 +76,14 @@ export class MemoryStore extends EventEmitter {
   }
 
   putInstance(record: InstanceRecord): void {
-    this.instances.set(record.id, record);
+    this.instances.set(registrationKey(record.service, record.id), record);
     this.emit('instances');
   }
 
-  /** Removes an instance's record and every status it reported. */
-  removeInstance(id: string): void {
-    const had = this.instances.delete(id);
-    for (const [service, config] of this.#configs) {
-      if (config.status.delete(id)) this.emit('config', service);
-    }
+  /** Removes a registration's record and the status it reported (its service's). */
+  removeInstance(record: Pick<InstanceRecord, 'service' | 'id'>): void {
+    const had = this.instances.delete(registrationKey(record.service, record.id));
+    if (this.#configs.get(record.service)?.status.delete(record.id) === true) this.emit('config', record.service);
     if (had) this.emit('instances');
   }
 }

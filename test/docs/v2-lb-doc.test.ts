@@ -4,24 +4,23 @@
  * must be the block's commented lines. Only the etcd endpoint and the balancer's port are changed
  * (a test etcd, a free port).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../cli/serve-process.js';
+import { background, stopAll } from './background.js';
 import { TestEtcd } from '../polaris/etcd.js';
 
 const doc = readFileSync(join(ROOT, 'docs/v2.md'), 'utf8');
 const section = doc.slice(doc.indexOf('\n## Through `aiges lb`\n'));
 const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
 
-const children: ChildProcess[] = [];
 let etcd: TestEtcd | undefined;
 afterAll(async () => {
-  // Each line runs in a process group of its own (npx, then node): end the whole group.
-  for (const c of children) if (c.pid !== undefined) process.kill(-c.pid, 'SIGTERM');
+  stopAll();
   await etcd?.stop();
 });
 
@@ -31,22 +30,6 @@ function freePort(): Promise<number> {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
-  });
-}
-
-/** Starts a background line of the block; resolves once its output has a line matching `ready`. */
-function background(line: string, ready: RegExp): Promise<void> {
-  const child = spawn('sh', ['-c', line], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const look = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (ready.test(out)) resolve();
-    };
-    child.stdout?.on('data', look);
-    child.stderr?.on('data', look);
-    child.once('exit', (code) => reject(new Error(`"${line}" ended (${code}) before it was ready:\n${out}`)));
   });
 }
 

@@ -1,0 +1,8 @@
+// Original file: proto/inference/grpc_service.proto
+
+
+export interface RepositoryModelLoadResponse {
+}
+
+export interface RepositoryModelLoadResponse__Output {
+}
