@@ -7,6 +7,7 @@ import { Command, type CommanderError } from 'commander';
 import { callCommand } from './call.js';
 import { checkCommand } from './check.js';
 import { configCommand } from './config.js';
+import { evalCommand } from './eval.js';
 import { imageCommand } from './image.js';
 import { keysCommand } from './keys.js';
 import { lbCommand } from './lb.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     .addCommand(keysCommand())
     .addCommand(polarisCommand())
     .addCommand(xtestCommand())
+    .addCommand(evalCommand())
     .addCommand(imageCommand())
     .addCommand(newCommand())
     .addCommand(checkCommand())
