@@ -4,6 +4,7 @@
  * errors read `aiges <verb>: …` like the verbs' errors, and exit 2 like them.
  */
 import { Command, type CommanderError } from 'commander';
+import { batchCommand } from './batch.js';
 import { callCommand } from './call.js';
 import { checkCommand } from './check.js';
 import { configCommand } from './config.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
     .addCommand(keysCommand())
     .addCommand(polarisCommand())
     .addCommand(xtestCommand())
+    .addCommand(batchCommand())
     .addCommand(evalCommand())
     .addCommand(imageCommand())
     .addCommand(newCommand())

@@ -31,7 +31,11 @@ export function formatOf(path: string): RecordFormat {
   return /\.csv$/i.test(path) ? 'csv' : 'jsonl';
 }
 
-export async function* readJsonl(path: string): AsyncGenerator<FileRecord> {
+/** A JSONL line: its object, or why it is none (the lines after it still read). */
+export type JsonlLine = FileRecord | { line: number; error: string };
+
+/** Every non-blank line of a JSONL file; a bad line is yielded as such, not thrown. */
+export async function* readJsonlLines(path: string): AsyncGenerator<JsonlLine> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
   let line = 0;
   for await (const text of lines) {
@@ -41,10 +45,19 @@ export async function* readJsonl(path: string): AsyncGenerator<FileRecord> {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new RecordError(line, `not JSON: ${(err as Error).message}`);
+      yield { line, error: `not JSON: ${(err as Error).message}` };
+      continue;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RecordError(line, 'not a JSON object');
-    yield { line, value: value as Record<string, unknown> };
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) yield { line, error: 'not a JSON object' };
+    else yield { line, value: value as Record<string, unknown> };
+  }
+}
+
+/** The records of a JSONL file; a bad line throws a RecordError. */
+export async function* readJsonl(path: string): AsyncGenerator<FileRecord> {
+  for await (const r of readJsonlLines(path)) {
+    if ('error' in r) throw new RecordError(r.line, r.error);
+    yield r;
   }
 }
 
