@@ -64,6 +64,7 @@ export class BatchJob {
   #stopped = false;
   /** The input was cut short by stop(). */
   #cut = false;
+  /** Wakes the loop waiting for a free slot (a call ended, or stop()). */
   #wake: (() => void) | undefined;
   readonly #t0 = performance.now();
   readonly #latency = new LatencyHistogram();
@@ -81,7 +82,13 @@ export class BatchJob {
   /** Starts no new item; those in flight finish and are written. */
   stop(): void {
     this.#stopped = true;
-    this.#wake?.();
+    this.#wakeLoop();
+  }
+
+  #wakeLoop(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
   progress(): BatchProgress {
@@ -129,9 +136,12 @@ export class BatchJob {
   async #run(): Promise<BatchSummary> {
     const inFlight = new Set<Promise<void>>();
     const started = new Set<string>();
-    const stopped = new Promise<void>((resolve) => {
-      this.#wake = resolve;
-    });
+    // NOTE: a wake-up per ended call, not Promise.race over the calls and a stop promise: each race
+    // would leave a reaction on the long-lived stop promise, a leak of one per item.
+    const slotFree = () =>
+      new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
     try {
       for await (const entry of this.o.source) {
         if (this.#stopped) {
@@ -153,9 +163,12 @@ export class BatchJob {
           this.#fail(id, entry.bad.code, entry.bad.message, 0);
           continue;
         }
-        const call: Promise<void> = this.#call(entry.request).finally(() => inFlight.delete(call));
+        const call: Promise<void> = this.#call(entry.request).finally(() => {
+          inFlight.delete(call);
+          this.#wakeLoop();
+        });
         inFlight.add(call);
-        if (inFlight.size >= this.o.concurrency) await Promise.race([...inFlight, stopped]);
+        while (inFlight.size >= this.o.concurrency && !this.#stopped) await slotFree();
       }
       await Promise.all(inFlight);
     } finally {
