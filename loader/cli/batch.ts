@@ -54,7 +54,7 @@ function int(text: string | undefined, flag: string, min = 0): number | undefine
 export const STOPPED_EXIT_CODE = 130;
 
 async function run(targetText: string, serviceArg: string | undefined, f: BatchFlags): Promise<number> {
-  const spec = parseBatchTarget(targetText);
+  const spec = parseBatchTarget(targetText, serviceArg);
   const concurrency = int(f.concurrency, '--concurrency', 1) as number;
   const params = parseParams(f.param, { invalid: BatchCodes.INVALID_OPTION });
   const prediction = { key: f.predictionKey, path: parsePredictionPath(f.predictionPath) };

@@ -168,6 +168,10 @@ describe('aiges batch, in-process', () => {
       [['--input', echoJsonl('ok.jsonl', 1), '--concurrency', '0'], BatchCodes.INVALID_OPTION],
       [['--input', echoJsonl('ok.jsonl', 1), '--prediction-path', 'a..b'], BatchCodes.INVALID_OPTION],
     ];
+    const swapped = await runToExit(['batch', 'echo', '127.0.0.1:5090', '--input', echoJsonl('ok.jsonl', 1), '--out', join(dir, 'never')]);
+    expect(swapped.stderr).toBe(
+      `aiges batch: [${BatchCodes.INVALID_OPTION}] the target comes first, then the service: aiges batch 127.0.0.1:5090 echo\n`,
+    );
     for (const [flags, code] of cases) {
       const r = await runToExit(['batch', 'demo/echo', '--out', join(dir, 'never'), ...flags]);
       expect(r.code, flags.join(' ')).toBe(2);

@@ -41,9 +41,15 @@ export interface TargetSettings {
   credentials: AkSkCredentials | undefined;
 }
 
-/** A path that exists is a plugin to load in-process; anything else a loader's address or URL. */
-export function parseBatchTarget(text: string): BatchTargetSpec {
+/**
+ * A path that exists is a plugin to load in-process; anything else a loader's address or URL. A
+ * service written before the target (`aiges batch echo 127.0.0.1:5090`) is named as such.
+ */
+export function parseBatchTarget(text: string, service?: string): BatchTargetSpec {
   if (existsSync(text) && !looksLikeTarget(text)) return { kind: 'plugin', path: text };
+  if (service !== undefined && !looksLikeTarget(text) && looksLikeTarget(service)) {
+    throw invalidBatchOption(`the target comes first, then the service: aiges batch ${service} ${text}`);
+  }
   return { kind: 'remote', ...parseTarget(text, BatchCodes.INVALID_OPTION) };
 }
 
