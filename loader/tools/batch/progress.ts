@@ -28,7 +28,7 @@ export async function countItems(path: string, kind: InputKind): Promise<number>
 
 const PLAIN_EVERY_MS = 5000;
 
-/** Starts showing progress; the function returned ends it. */
+/** Starts showing progress; the function returned ends it (once; later calls do nothing). */
 export function showProgress(job: BatchJob, total: Promise<number | undefined>, stream: NodeJS.WriteStream): () => void {
   let known: number | undefined;
   void total.then((t) => {
@@ -60,15 +60,18 @@ export function showProgress(job: BatchJob, total: Promise<number | undefined>, 
     cliProgress.Presets.shades_classic,
   );
   bar.start(0, 0, { failed: 0, rate: '0' });
-  const timer = setInterval(() => {
+  const draw = () => {
     const { p, perS } = rate();
     if (known !== undefined) bar.setTotal(known);
     bar.update(p.done, { failed: p.failed, rate: perS.toFixed(1) });
-  }, 200);
+  };
+  const timer = setInterval(draw, 200);
+  let ended = false;
   return () => {
+    if (ended) return;
+    ended = true;
     clearInterval(timer);
-    const { p, perS } = rate();
-    bar.update(p.done, { failed: p.failed, rate: perS.toFixed(1) });
+    draw();
     bar.stop();
   };
 }
