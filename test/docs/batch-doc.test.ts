@@ -1,7 +1,8 @@
 /**
  * docs/batch.md as written: its iris example block runs line by line (into a temporary folder
  * instead of /tmp/iris-eval) and the last line prints the text block below it; its flag tables name
- * every flag of `aiges batch --help` and `aiges eval --help`.
+ * every flag of `aiges batch --help` and `aiges eval --help`. The `npm run demo:iris:eval` blocks of
+ * README.md and demo/iris/README.md run as written too (into demo/iris/eval/, ignored by git).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -32,6 +33,17 @@ describe('docs/batch.md', () => {
     expect(stdout.replaceAll(dir, '/tmp/iris-eval')).toBe(textBlock);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<table class="cm">');
   }, 300_000);
+
+  it('README.md and demo/iris/README.md: npm run demo:iris:eval runs and passes its threshold', async () => {
+    const blocks = ['README.md', 'demo/iris/README.md'].map((f) =>
+      [...readFileSync(join(ROOT, f), 'utf8').matchAll(/^npm run demo:iris:eval .*$/gm)].map((m) => m[0]),
+    );
+    expect(blocks.map((b) => b.length)).toEqual([1, 1]);
+    const { stdout } = await run('sh', ['-c', blocks[0]?.[0] as string], { cwd: ROOT, timeout: 120_000 });
+    expect(stdout).toContain('accuracy          96.67% (29 of 30)');
+    expect(stdout).toContain('result            passed');
+    expect(readFileSync(join(ROOT, 'demo/iris/eval/report.html'), 'utf8')).toContain('<table class="cm">');
+  }, 180_000);
 
   it.each([
     ['aiges batch', batchCommand()],
