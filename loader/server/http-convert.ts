@@ -19,7 +19,8 @@ export const DATA_FIELDS: Readonly<Record<DataType, string>> = {
   [DataType.OTHER]: 'data',
 };
 
-const TYPE_BY_FIELD: ReadonlyMap<string, DataType> = new Map(
+/** The item type of a payload data field. */
+export const TYPE_BY_FIELD: ReadonlyMap<string, DataType> = new Map(
   Object.entries(DATA_FIELDS).map(([type, field]) => [field, Number(type) as DataType]),
 );
 const FIELD_NAMES: readonly string[] = [...TYPE_BY_FIELD.keys()];

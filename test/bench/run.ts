@@ -12,6 +12,7 @@
  *       tls       [server.tls] against plaintext: echo 1 KiB over gRPC and HTTP (tls-section.ts)
  *       auth      AK/SK: verification per request, and a signed gRPC echo against an unsigned one (auth-section.ts)
  *       batching  dynamic batching against none: a tensor model with a fixed cost per exec, 32 in flight (batching-section.ts)
+ *       batch     `aiges batch` against `aiges xtest` on one service; batch's RSS over many items (batch-section.ts)
  * Each section prints its own table as it finishes; the run ends with one table of every
  * comparison, ours/baseline (summary.ts). Flags: settings.ts.
  *
@@ -27,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { authReport, authSummary, runAuth } from './auth-section.js';
 import { balancerReport, balancerSummary, runBalancer } from './balancer-section.js';
 import { batchingReport, batchingSummary, runBatching } from './batching-section.js';
+import { batchReport, batchSummary, runBatch } from './batch-section.js';
 import { isolationReport, isolationSummary, runIsolation } from './isolation-section.js';
 import { missingArtifacts, nativeArtifacts } from './native-levels.js';
 import { nativeReport, nativeSummary, runNative } from './native-section.js';
@@ -104,6 +106,11 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     const run = await runBatching(ROOT, s.batching, s.repeat, progress);
     console.log(`\n${batchingReport(run, s.batching, s.repeat)}`);
     return { summary: batchingSummary(run, s.batching), json: run };
+  },
+  async batch(s) {
+    const run = await runBatch(ROOT, s.batch, s.repeat, progress);
+    console.log(`\n${batchReport(run, s.batch, s.repeat)}`);
+    return { summary: batchSummary(run, s.batch), json: run };
   },
 };
 

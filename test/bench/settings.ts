@@ -3,7 +3,7 @@
  *
  *   --quick                 a short smoke run of every section (about 2 minutes)
  *   --only <sections>       comma-separated: grpc, http, native, balancer, sessions, worker,
- *                           isolation, tls, auth, batching
+ *                           isolation, tls, auth, batching, batch
  *                           (servers = grpc,http); default all
  *   --json <file>           write every result as JSON
  *   --sizes 1024,65536      payload bytes of the grpc and http sections (default 1 KiB, 64 KiB, 4 MiB)
@@ -19,13 +19,14 @@ import { parseArgs } from 'node:util';
 import { authSettings, type AuthSettings } from './auth-section.js';
 import { balancerSettings, type BalancerSettings } from './balancer-section.js';
 import { batchingSettings, type BatchingSettings } from './batching-section.js';
+import { batchSettings, type BatchSettings } from './batch-section.js';
 import { isolationSettings, type IsolationSettings } from './isolation-section.js';
 import { nativeSettings, type NativeSettings } from './native-section.js';
 import { sessionSettings, type SessionSettings } from './session-section.js';
 import { tlsSettings, type TlsSettings } from './tls-section.js';
 import { workerSettings, type WorkerSettings } from './worker-section.js';
 
-export const SECTIONS = ['grpc', 'http', 'native', 'balancer', 'sessions', 'worker', 'isolation', 'tls', 'auth', 'batching'] as const;
+export const SECTIONS = ['grpc', 'http', 'native', 'balancer', 'sessions', 'worker', 'isolation', 'tls', 'auth', 'batching', 'batch'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const KiB = 1024;
@@ -53,6 +54,7 @@ export interface Settings {
   tls: TlsSettings;
   auth: AuthSettings;
   batching: BatchingSettings;
+  batch: BatchSettings;
   jsonFile: string | undefined;
 }
 
@@ -116,6 +118,7 @@ export function settingsFromArgs(args: string[] = process.argv.slice(2)): Settin
     tls: tlsSettings(quick),
     auth: authSettings(quick),
     batching: batchingSettings(quick),
+    batch: batchSettings(quick),
     jsonFile: values.json,
   };
 }

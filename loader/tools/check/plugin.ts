@@ -1,5 +1,5 @@
 /**
- * Loads the plugin under check in-process, as `aiges serve` would but without servers: the same
+ * Loads the plugin under check (or the plugin `aiges batch` runs) in-process, as `aiges serve` would but without servers: the same
  * config loading (file, `AIGES_*` env), the loader's plugin registry (find → kind → init under the
  * init timeout) and a data plane in front of it, so every sample takes the serving path.
  */
@@ -13,7 +13,7 @@ import { locatePlugin, type PluginLocation } from '../../plugin/repository.js';
 import type { Wrapper } from '../../../plugins/types.js';
 import { ToolError } from '../errors.js';
 import { CheckCodes } from './errors.js';
-import type { CheckTarget } from './target.js';
+import type { PluginTarget } from '../../config/target.js';
 
 export interface CheckedPlugin {
   dataplane: Dataplane;
@@ -24,18 +24,23 @@ export interface CheckedPlugin {
   close(): Promise<void>;
 }
 
-function configFor(target: CheckTarget, env: NodeJS.ProcessEnv): Readonly<LoaderConfig> {
+function configFor(target: PluginTarget, env: NodeJS.ProcessEnv): Readonly<LoaderConfig> {
   const plugin = target.pluginPath === undefined ? {} : { plugin: { path: target.pluginPath } };
   // Samples run one at a time: capacity is no concern of a check, and logs would drown the report.
   return loadConfig({ file: target.config, env, overrides: { ...plugin, log: { level: 'silent' } } });
 }
 
-export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = process.env): Promise<CheckedPlugin> {
+/** `loadCode`: the ToolError code of a config or plugin that fails to load (the calling tool's). */
+export async function openPlugin(
+  target: PluginTarget,
+  env: NodeJS.ProcessEnv = process.env,
+  loadCode: string = CheckCodes.LOAD,
+): Promise<CheckedPlugin> {
   let config: Readonly<LoaderConfig>;
   try {
     config = configFor(target, env);
   } catch (err) {
-    if (err instanceof ConfigError) throw new ToolError(CheckCodes.LOAD, err.message);
+    if (err instanceof ConfigError) throw new ToolError(loadCode, err.message);
     throw err;
   }
   const { registry, dataplane } = createPlane(config, createLogger(config.log.level));
@@ -47,7 +52,7 @@ export async function openPlugin(target: CheckTarget, env: NodeJS.ProcessEnv = p
     instance = await registry.load(options);
   } catch (err) {
     const code = (err as { aigesCode?: number }).aigesCode;
-    throw new ToolError(CheckCodes.LOAD, `plugin failed to load${code === undefined ? '' : ` (${code})`}: ${(err as Error).message}`);
+    throw new ToolError(loadCode, `plugin failed to load${code === undefined ? '' : ` (${code})`}: ${(err as Error).message}`);
   }
   return {
     dataplane,

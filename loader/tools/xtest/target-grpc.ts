@@ -28,10 +28,10 @@ export function grpcTarget(address: string, options: TargetOptions): Target {
   const client = createLoaderClient(address, {}, options.tls, options.credentials);
   const { service, params, timeoutMs } = options;
   return {
-    async once(items) {
+    async once(items, callParams = params) {
       try {
-        await infer(client, { service, params, items }, timeoutMs);
-        return { ok: true };
+        const res = await infer(client, { service, params: callParams, items }, timeoutMs);
+        return options.outputs === true ? { ok: true, outputs: res.items } : { ok: true };
       } catch (err) {
         return failure(err);
       }

@@ -8,12 +8,13 @@
  * With credentials, each request is signed (AK/SK), its path carrying a fresh `nonce` query.
  */
 import { Pool } from 'undici';
-import { DATA_FIELDS } from '../../server/http-convert.js';
+import { DATA_FIELDS, TYPE_BY_FIELD } from '../../server/http-convert.js';
+import type { DataType } from '../../../plugins/types.js';
 import { TIMEOUT_HEADER } from '../../server/http-private.js';
 import { newNonce, signRequest } from '../../../plugins/aksk.js';
 import { DataStatus } from '../../../plugins/types.js';
 import type { InputItem } from '../inputs.js';
-import { transportFailure, type CallOutcome, type Target, type TargetOptions } from './target.js';
+import { transportFailure, type CallOutcome, type OutputItem, type Target, type TargetOptions } from './target.js';
 
 interface ReplyBody {
   header?: { code?: unknown; message?: unknown; sid?: unknown; status?: unknown };
@@ -34,6 +35,20 @@ function payloadOf(items: readonly InputItem[]): Record<string, Record<string, s
     };
   }
   return payload;
+}
+
+/** An answer's payload as items: each entry's data field (text, audio, …) base64-decoded. */
+function outputsOf(payload: Record<string, unknown> | undefined): OutputItem[] {
+  const items: OutputItem[] = [];
+  for (const [key, value] of Object.entries(payload ?? {})) {
+    if (typeof value !== 'object' || value === null) continue;
+    const entry = value as Record<string, unknown>;
+    const field = Object.keys(entry).find((f) => TYPE_BY_FIELD.has(f));
+    if (field === undefined) continue;
+    const encoding = typeof entry['encoding'] === 'string' ? entry['encoding'] : '';
+    items.push({ key, type: TYPE_BY_FIELD.get(field) as DataType, encoding, data: Buffer.from(String(entry[field]), 'base64') });
+  }
+  return items;
 }
 
 /** The base URL's origin and the route's path under it (a base path prefix is kept). */
@@ -59,8 +74,13 @@ export function httpTarget(url: string, options: TargetOptions): Target {
   });
   const timeoutHeader = timeoutMs === undefined ? {} : { [TIMEOUT_HEADER]: String(timeoutMs) };
 
-  const post = async (header: Record<string, unknown>, items: readonly InputItem[], timed: boolean): Promise<Exchange> => {
-    const body = JSON.stringify({ header, parameter: { [service]: params }, payload: payloadOf(items) });
+  const post = async (
+    header: Record<string, unknown>,
+    items: readonly InputItem[],
+    timed: boolean,
+    callParams = params,
+  ): Promise<Exchange> => {
+    const body = JSON.stringify({ header, parameter: { [service]: callParams }, payload: payloadOf(items) });
     // A signed request carries a nonce in its query: calls alike within one second are still distinct.
     const target = credentials === undefined ? path : `${path}?nonce=${newNonce()}`;
     const signature = credentials === undefined ? {} : signRequest(credentials, { method: 'POST', pathAndQuery: target, host, body });
@@ -88,9 +108,10 @@ export function httpTarget(url: string, options: TargetOptions): Target {
   };
 
   return {
-    async once(items) {
-      const r = await post({ status: DataStatus.ONCE }, items, true);
-      return r.ok ? { ok: true } : r.outcome;
+    async once(items, callParams) {
+      const r = await post({ status: DataStatus.ONCE }, items, true, callParams);
+      if (!r.ok) return r.outcome;
+      return options.outputs === true ? { ok: true, outputs: outputsOf(r.body.payload) } : { ok: true };
     },
 
     async session(frames, pause) {

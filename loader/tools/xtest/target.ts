@@ -2,6 +2,7 @@
  * What the runner drives: one protocol (gRPC or HTTP) against one service. A target makes one
  * call and reports how it went; the runner owns timing of whole calls, counting and pacing.
  */
+import type { DataType } from '../../../plugins/types.js';
 import type { ClientTls } from '../client-tls.js';
 import type { InputItem } from '../inputs.js';
 import type { XtestOptions } from './options.js';
@@ -20,11 +21,21 @@ export interface CallOutcome {
   firstResultMs?: number;
   /** Session mode: from sending the last frame to the session's final result. */
   lastResultMs?: number;
+  /** Once mode, with TargetOptions.outputs: the answer's items (`aiges batch` keeps them). */
+  outputs?: OutputItem[];
+}
+
+/** An output item as a target hands it back. */
+export interface OutputItem {
+  key: string;
+  type: DataType;
+  encoding: string;
+  data: Buffer;
 }
 
 export interface Target {
-  /** One once call with these items. Never rejects: failures are outcomes. */
-  once(items: InputItem[]): Promise<CallOutcome>;
+  /** One once call with these items (and these params, else the target's). Never rejects: failures are outcomes. */
+  once(items: InputItem[], params?: Record<string, string>): Promise<CallOutcome>;
   /**
    * One whole session: open, send each frame (awaiting `pause()` between two frames), end, and
    * read every result. Never rejects: failures are outcomes.
@@ -37,6 +48,8 @@ export interface Target {
 export type TargetOptions = Pick<XtestOptions, 'service' | 'params' | 'timeoutMs' | 'concurrency' | 'credentials'> & {
   /** What the TLS files hold (read by the runner); absent: none given. */
   tls?: ClientTls | undefined;
+  /** Once calls hand back their output items (`aiges batch`); xtest leaves them. */
+  outputs?: boolean;
 };
 
 /** An error that is not the loader's answer (no aiges-code): transport or client trouble. */

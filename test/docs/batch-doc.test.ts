@@ -1,0 +1,56 @@
+/**
+ * docs/batch.md as written: its iris example block runs line by line (into a temporary folder
+ * instead of /tmp/iris-eval) and the last line prints the text block below it; its flag tables name
+ * every flag of `aiges batch --help` and `aiges eval --help`. The `npm run demo:iris:eval` blocks of
+ * README.md and demo/iris/README.md run as written too (into demo/iris/eval/, ignored by git).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { batchCommand } from '../../loader/cli/batch.js';
+import { evalCommand } from '../../loader/cli/eval.js';
+import { ROOT } from '../cli/serve-process.js';
+
+const doc = readFileSync(join(ROOT, 'docs/batch.md'), 'utf8');
+const example = doc.slice(doc.indexOf('\n## Example'), doc.indexOf('\n## ', doc.indexOf('\n## Example') + 1));
+const shBlock = /```sh\n([\s\S]*?)```/.exec(example)?.[1] ?? '';
+const textBlock = /```text\n([\s\S]*?)```/.exec(example)?.[1] ?? '';
+const run = promisify(execFile);
+
+describe('docs/batch.md', () => {
+  it('runs the iris example as written: held-out split → aiges batch in-process → aiges eval passes its threshold', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aiges-batch-doc-'));
+    const lines = shBlock.split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toHaveLength(4);
+    let stdout = '';
+    for (const line of lines) {
+      const r = await run('sh', ['-c', line.replaceAll('/tmp/iris-eval', dir)], { cwd: ROOT, timeout: 120_000 });
+      stdout = r.stdout;
+    }
+    expect(stdout.replaceAll(dir, '/tmp/iris-eval')).toBe(textBlock);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<table class="cm">');
+  }, 300_000);
+
+  it('README.md and demo/iris/README.md: npm run demo:iris:eval runs and passes its threshold', async () => {
+    const blocks = ['README.md', 'demo/iris/README.md'].map((f) =>
+      [...readFileSync(join(ROOT, f), 'utf8').matchAll(/^npm run demo:iris:eval .*$/gm)].map((m) => m[0]),
+    );
+    expect(blocks.map((b) => b.length)).toEqual([1, 1]);
+    const { stdout } = await run('sh', ['-c', blocks[0]?.[0] as string], { cwd: ROOT, timeout: 120_000 });
+    expect(stdout).toContain('accuracy          96.67% (29 of 30)');
+    expect(stdout).toContain('result            passed');
+    expect(readFileSync(join(ROOT, 'demo/iris/eval/report.html'), 'utf8')).toContain('<table class="cm">');
+  }, 180_000);
+
+  it.each([
+    ['aiges batch', batchCommand()],
+    ['aiges eval', evalCommand()],
+  ])('names every flag of %s --help in its flag table', (_verb, cmd) => {
+    const flags = cmd.options.filter((o) => !o.hidden).map((o) => o.long as string);
+    expect(flags.length).toBeGreaterThan(5);
+    for (const flag of flags) expect(doc, flag).toMatch(new RegExp(`\`(-\\w, )?${flag}[ \`,]`));
+  });
+});
