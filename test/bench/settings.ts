@@ -26,7 +26,19 @@ import { sessionSettings, type SessionSettings } from './session-section.js';
 import { tlsSettings, type TlsSettings } from './tls-section.js';
 import { workerSettings, type WorkerSettings } from './worker-section.js';
 
-export const SECTIONS = ['grpc', 'http', 'native', 'balancer', 'sessions', 'worker', 'isolation', 'tls', 'auth', 'batching', 'batch'] as const;
+export const SECTIONS = [
+  'grpc',
+  'http',
+  'native',
+  'balancer',
+  'sessions',
+  'worker',
+  'isolation',
+  'tls',
+  'auth',
+  'batching',
+  'batch',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const KiB = 1024;
