@@ -13,6 +13,8 @@
  *       auth      AK/SK: verification per request, and a signed gRPC echo against an unsigned one (auth-section.ts)
  *       batching  dynamic batching against none: a tensor model with a fixed cost per exec, 32 in flight (batching-section.ts)
  *       batch     `aiges batch` against `aiges xtest` on one service; batch's RSS over many items (batch-section.ts)
+ *       v2        V2 gRPC ModelInfer against bare grpc-js, 32 in flight; a small ONNX model through the
+ *                 loader against onnxruntime-node called directly, one call at a time (v2-section.ts)
  * Each section prints its own table as it finishes; the run ends with one table of every
  * comparison, ours/baseline (summary.ts). Flags: settings.ts.
  *
@@ -39,6 +41,7 @@ import { runSessions, sessionReport, sessionSummary } from './session-section.js
 import { concurrencyFor, settingsFromArgs, type Section, type Settings } from './settings.js';
 import { summaryTable, type SummaryRow } from './summary.js';
 import { runTls, tlsReport, tlsSummary } from './tls-section.js';
+import { runV2, v2Report, v2Summary } from './v2-section.js';
 import { runWorker, workerReport, workerSummary } from './worker-section.js';
 import { ETCD_INSTALL } from '../polaris/etcd.js';
 import { processCpuMicros } from '../../loader/tools/proc.js';
@@ -111,6 +114,11 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     const run = await runBatch(ROOT, s.batch, s.repeat, progress);
     console.log(`\n${batchReport(run, s.batch, s.repeat)}`);
     return { summary: batchSummary(run, s.batch), json: run };
+  },
+  async v2(s) {
+    const run = await runV2(ROOT, s.v2, s.repeat, progress);
+    console.log(`\n${v2Report(run, s.v2, s.repeat)}`);
+    return { summary: v2Summary(run, s.v2), json: run };
   },
 };
 

@@ -3,14 +3,14 @@
  *
  *   --quick                 a short smoke run of every section (about 2 minutes)
  *   --only <sections>       comma-separated: grpc, http, native, balancer, sessions, worker,
- *                           isolation, tls, auth, batching, batch
+ *                           isolation, tls, auth, batching, batch, v2
  *                           (servers = grpc,http); default all
  *   --json <file>           write every result as JSON
  *   --sizes 1024,65536      payload bytes of the grpc and http sections (default 1 KiB, 64 KiB, 4 MiB)
  *   --duration <ms>, --warmup <ms>   window and warm-up of each grpc/http case
  *   --concurrency <n>       calls in flight for payloads below 1 MiB (default 32)
  *   --large-concurrency <n> calls in flight for payloads of 1 MiB and more (default 4)
- *   --repeat <n>            each grpc/http (and worker, tls, auth, batching) case n times, ours and baselines alternating; medians
+ *   --repeat <n>            each grpc/http (and worker, tls, auth, batching, v2) case n times, ours and baselines alternating; medians
  *   --cpu-prof <dir>        Node servers run under `node --cpu-prof`, profiles left there
  *   --sessions <n>          concurrent sessions of the sessions section (default 1000)
  */
@@ -24,6 +24,7 @@ import { isolationSettings, type IsolationSettings } from './isolation-section.j
 import { nativeSettings, type NativeSettings } from './native-section.js';
 import { sessionSettings, type SessionSettings } from './session-section.js';
 import { tlsSettings, type TlsSettings } from './tls-section.js';
+import { v2Settings, type V2Settings } from './v2-section.js';
 import { workerSettings, type WorkerSettings } from './worker-section.js';
 
 export const SECTIONS = [
@@ -38,6 +39,7 @@ export const SECTIONS = [
   'auth',
   'batching',
   'batch',
+  'v2',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -67,6 +69,7 @@ export interface Settings {
   auth: AuthSettings;
   batching: BatchingSettings;
   batch: BatchSettings;
+  v2: V2Settings;
   jsonFile: string | undefined;
 }
 
@@ -131,6 +134,7 @@ export function settingsFromArgs(args: string[] = process.argv.slice(2)): Settin
     auth: authSettings(quick),
     batching: batchingSettings(quick),
     batch: batchSettings(quick),
+    v2: v2Settings(quick),
     jsonFile: values.json,
   };
 }
