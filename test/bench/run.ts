@@ -116,7 +116,7 @@ const SECTION_RUNS: Readonly<Record<Section, SectionRun>> = {
     return { summary: batchSummary(run, s.batch), json: run };
   },
   async v2(s) {
-    const run = await runV2(ROOT, s.v2, s.repeat, progress);
+    const run = await runV2(ROOT, s.v2, s.repeat, progress, s.profileDir);
     console.log(`\n${v2Report(run, s.v2, s.repeat)}`);
     return { summary: v2Summary(run, s.v2), json: run };
   },

@@ -84,8 +84,9 @@ async function measureServer(
   loaderArgs: readonly string[],
   target: V2TargetOptions,
   load: { concurrency: number; warmupMs: number; durationMs: number },
+  profileDir: string | undefined,
 ): Promise<LoadResult> {
-  const proc = await startServer(root, kind, 'grpc', { loaderArgs });
+  const proc = await startServer(root, kind, 'grpc', { loaderArgs, profileDir });
   const t = v2GrpcTarget(proc.port, target);
   try {
     await t.check();
@@ -128,13 +129,20 @@ async function measureDirect(file: string, elements: number, load: { warmupMs: n
   }
 }
 
-export async function runV2(root: string, s: V2Settings, repeat: number, progress: (line: string) => void): Promise<V2Run> {
+/** `profileDir`: the server children run under `node --cpu-prof`, profiles left there. */
+export async function runV2(
+  root: string,
+  s: V2Settings,
+  repeat: number,
+  progress: (line: string) => void,
+  profileDir?: string,
+): Promise<V2Run> {
   const echo: V2TargetOptions = { model: 'echo', input: 'data', elements: s.elements, scale: 1 };
   const heavy = { concurrency: s.concurrency, warmupMs: s.warmupMs, durationMs: s.durationMs };
   const through: Record<'ours' | 'bare', LoadResult[]> = { ours: [], bare: [] };
   for (let r = 0; r < repeat; r++) {
     for (const kind of rotated(['ours', 'bare'] as const, r)) {
-      const result = await measureServer(root, kind, [], echo, heavy);
+      const result = await measureServer(root, kind, [], echo, heavy, profileDir);
       through[kind].push(result);
       progress(
         `  v2 ModelInfer ${kind} run ${r + 1}/${repeat}: ${result.callsPerSec.toFixed(0)} calls/s, ` +
@@ -150,9 +158,9 @@ export async function runV2(root: string, s: V2Settings, repeat: number, progres
     const onnx: V2TargetOptions = { model: MODEL, input: 'x', elements: s.elements, scale: SCALE };
     const cases: Record<LatencyCase, () => Promise<LoadResult>> = {
       'onnx direct': () => measureDirect(file, s.elements, single),
-      'onnx via loader': () => measureServer(root, 'ours', ['--model-repository', repo], onnx, single),
-      'echo via loader': () => measureServer(root, 'ours', [], echo, single),
-      'echo via bare grpc-js': () => measureServer(root, 'bare', [], echo, single),
+      'onnx via loader': () => measureServer(root, 'ours', ['--model-repository', repo], onnx, single, profileDir),
+      'echo via loader': () => measureServer(root, 'ours', [], echo, single, profileDir),
+      'echo via bare grpc-js': () => measureServer(root, 'bare', [], echo, single, profileDir),
     };
     const latency = Object.fromEntries(LATENCY_CASES.map((c) => [c, [] as LoadResult[]])) as Record<LatencyCase, LoadResult[]>;
     for (let r = 0; r < repeat; r++) {
