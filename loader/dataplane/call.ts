@@ -211,6 +211,9 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
    * fires): that is the deadline, and is counted as one.
    */
   cancel(): void {
+    // NOTE: an answered call is the common case (grpc-js reports a stream's end as a cancel too):
+    // nothing to end, and no error object to build.
+    if (this.#answered || this.#reason !== undefined) return;
     if (Date.now() >= this.deadline - DEADLINE_SLACK_MS) return this.expire();
     this.abort(new AigesError(Codes.CANCELLED, 'the client cancelled the call'));
   }
