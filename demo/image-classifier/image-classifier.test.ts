@@ -96,6 +96,27 @@ describe('image-classifier: PNG → TS pre-processing → ONNX model → top k',
     expect(await codeOf(classify(png, { top_k: '5' }))).toBe(10107);
   });
 
+  it('over V2 REST too: the PNG as a BYTES input in binary data, the labels as a BYTES output', async () => {
+    const png = SAMPLES['green.png']?.() as Buffer;
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(png.length);
+    const header = Buffer.from(
+      JSON.stringify({
+        parameters: { top_k: 2 },
+        inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: png.length + 4 } }],
+      }),
+    );
+    const res = await fetch(url(t.loader, '/v2/models/image-classifier/infer'), {
+      method: 'POST',
+      headers: { 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, size, png]),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { outputs: { name: string; datatype: string; data: string[] }[] };
+    expect(body.outputs.map((o) => [o.name, o.datatype])).toEqual([['labels', 'BYTES']]);
+    expectClose(JSON.parse(body.outputs[0]?.data[0] ?? '') as Labels, expected(png, 2));
+  });
+
   it('a non-PNG image is refused with 10009 naming the problem', async () => {
     const call = classify(Buffer.from('GIF89a not a png'));
     await expect(call).rejects.toMatchObject({ aigesCode: 10009, message: expect.stringContaining('image is not a readable PNG') });
