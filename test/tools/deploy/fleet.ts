@@ -6,9 +6,22 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import type { K8sObject } from '../../../loader/tools/deploy/objects.js';
 import { ROOT, runToExit } from '../../cli/serve-process.js';
+
+/** The kubernetes-models class of each kind the renderer writes: `new Model(object).validate()`. */
+export const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  Deployment,
+  StatefulSet,
+  HorizontalPodAutoscaler,
+  ConfigMap,
+  Secret,
+  Service,
+};
 
 export interface RenderedFleet {
   dir: string;

@@ -5,9 +5,7 @@
  * etcd URLs, the keys Secret, the GPU request, the drain within the grace period.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
+import { Deployment } from 'kubernetes-models/apps/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../../loader/config/schema.js';
 import { GRPC_SHUTDOWN_GRACE_MS } from '../../../loader/loader.js';
@@ -15,7 +13,7 @@ import { HEALTH_ROUTES } from '../../../loader/server/health-routes.js';
 import type { K8sObject } from '../../../loader/tools/deploy/objects.js';
 import { listenArg } from '../../../loader/cli/lb.js';
 import { runToExit } from '../../cli/serve-process.js';
-import { argAfter, find, type RenderedFleet, renderTestFleet } from './fleet.js';
+import { argAfter, find, MODELS, type RenderedFleet, renderTestFleet } from './fleet.js';
 
 interface Container {
   name: string;
@@ -41,15 +39,6 @@ interface Workload {
     template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
   };
 }
-
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  Deployment,
-  StatefulSet,
-  HorizontalPodAutoscaler,
-  ConfigMap,
-  Secret,
-  Service,
-};
 
 const workload = (o: K8sObject) => o as unknown as Workload;
 const container = (o: K8sObject) => workload(o).spec.template.spec.containers[0] as Container;
