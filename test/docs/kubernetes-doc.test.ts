@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DeployCodes } from '../../loader/tools/deploy/errors.js';
 import { ROOT, runCli } from '../cli/serve-process.js';
 import { MODELS, readManifests } from '../tools/deploy/fleet.js';
 
@@ -43,4 +44,8 @@ describe('docs/kubernetes.md', () => {
     const apply = shell.find((l) => l.startsWith('kubectl apply -f '));
     expect(renders.some((l) => l.includes(`--out ${apply?.split(' ').at(-1)} `))).toBe(true);
   }, 120_000);
+
+  it.each(Object.values(DeployCodes))('documents the error code %s', (code) => {
+    expect(doc).toContain(`\`${code}\``);
+  });
 });
