@@ -8,6 +8,7 @@ import { batchCommand } from './batch.js';
 import { callCommand } from './call.js';
 import { checkCommand } from './check.js';
 import { configCommand } from './config.js';
+import { deployCommand } from './deploy.js';
 import { evalCommand } from './eval.js';
 import { imageCommand } from './image.js';
 import { keysCommand } from './keys.js';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
     .addCommand(batchCommand())
     .addCommand(evalCommand())
     .addCommand(imageCommand())
+    .addCommand(deployCommand())
     .addCommand(newCommand())
     .addCommand(checkCommand())
     .addHelpText(

@@ -10,9 +10,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { contentSha256, CONTENT_SHA256_HEADER, EMPTY_CONTENT_SHA256 } from '../../plugins/aksk.js';
 import type { AkSkAuth, SignedCaller } from '../auth/aksk.js';
 import type { Caller } from '../dataplane/call.js';
+import { HEALTH_ROUTES } from './health-routes.js';
 
 /** Routes open without a signature: what orchestrators and load balancers probe. */
-export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/v2/health/live', '/v2/health/ready']);
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(Object.values(HEALTH_ROUTES));
 export const METRICS_ROUTE = '/metrics';
 
 /** NOTE: slots on the raw request, as http-errors.ts keeps the sid: no map per request. */

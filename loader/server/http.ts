@@ -28,6 +28,7 @@ import type { TlsFiles } from '../lib/tls-files.js';
 import { followTlsFiles, secureServerOptions } from '../lib/tls-servers.js';
 import { callerOf, hashBody, registerAuth } from './http-auth.js';
 import { answerClientError, sendError } from './http-errors.js';
+import { HEALTH_ROUTES } from './health-routes.js';
 import { buildOpenApi } from './http-openapi.js';
 import { registerPrivateRoute } from './http-private.js';
 import { BinaryBody, HEADER_LENGTH, headerLengthOf } from './http-v2-convert.js';
@@ -154,8 +155,8 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return sendError(request, reply, new AigesError(Codes.NOT_FOUND, `no route ${route}`), errorOptions);
   });
 
-  app.get('/v2/health/live', async (_req, reply) => reply.code(health.live ? 200 : 503).send({ live: health.live }));
-  app.get('/v2/health/ready', async (_req, reply) => {
+  app.get(HEALTH_ROUTES.live, async (_req, reply) => reply.code(health.live ? 200 : 503).send({ live: health.live }));
+  app.get(HEALTH_ROUTES.ready, async (_req, reply) => {
     if (health.ready) return reply.code(200).send({ ready: true });
     const reasons = health.state === 'serving' ? health.reasons : [health.state, ...health.reasons];
     return reply.code(503).send({ ready: false, reasons });
