@@ -1,10 +1,10 @@
 /**
  * A small typed client of aiges.v1.Loader for the CLI, tests and benchmarks.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { AkSkCredentials } from '../../plugins/aksk.js';
 import { loadLoaderProto } from '../../proto/load.js';
-import { authorityOf, bufferPassing, signingInterceptor } from '../lib/grpc-sign.js';
+import { signedClient } from '../lib/grpc-sign.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { InferRequest } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { InferResponse__Output } from '../../proto/gen/aiges/v1/InferResponse.js';
@@ -32,15 +32,7 @@ export function createLoaderClient(
   const Loader = loadLoaderProto().aiges.v1.Loader;
   const { address, tls: secure } = parseGrpcTarget(target);
   const channel = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1, ...options };
-  if (credentials === undefined) return new Loader(address, grpcChannelCredentials(secure, tls), channel);
-  // NOTE: the authority is set, not left to grpc-js: the signature covers it, so both must agree.
-  const authority = (options['grpc.default_authority'] as string | undefined) ?? authorityOf(address);
-  const Signed = grpc.makeGenericClientConstructor(bufferPassing(Loader.service), 'Loader') as unknown as typeof Loader;
-  return new Signed(address, grpcChannelCredentials(secure, tls), {
-    ...channel,
-    'grpc.default_authority': authority,
-    interceptors: [signingInterceptor(credentials, authority)],
-  });
+  return signedClient<LoaderClient>(Loader, address, grpcChannelCredentials(secure, tls), channel, credentials);
 }
 
 /** The `aiges-code` trailer of a failed call, when the loader set one. */
