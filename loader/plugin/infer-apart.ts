@@ -1,18 +1,13 @@
 /**
  * `ctx.infer` where a plugin runs apart from the data plane and the call is not relayed to the
- * loader (yet): in plugin processes, and from sessions on worker threads (an exec's is relayed,
- * worker/thread.ts).
+ * loader (yet): from sessions on worker threads (an exec's is relayed, worker/thread.ts; a plugin
+ * process relays both, process/child.ts).
  */
 import { AigesError, Codes } from '../../plugins/errors.js';
 import type { ServiceResponse } from '../../plugins/types.js';
 
-export function inferApart(isolation: 'worker' | 'process'): Promise<ServiceResponse> {
+export function inferApart(): Promise<ServiceResponse> {
   return Promise.reject(
-    new AigesError(
-      Codes.INVALID_OP,
-      isolation === 'worker'
-        ? 'ctx.infer is not available in a session on worker threads (an exec may call it)'
-        : 'ctx.infer is not available with [plugin] isolation = "process"',
-    ),
+    new AigesError(Codes.INVALID_OP, 'ctx.infer is not available in a session on worker threads (an exec may call it)'),
   );
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
 import { pipeOptions } from '../../loader/pipes/remote-options.js';
@@ -17,9 +17,9 @@ import { MemoryPolaris } from '../../polaris/store/polaris-memory.js';
 import { MemoryStore } from '../../polaris/store/store-memory.js';
 import { Codes } from '../../plugins/index.js';
 import { makePki } from '../lib/certs.js';
-import { floats, x } from './tensor-items.js';
+import { closedAfterEach, floats, servedIn, x } from './helpers.js';
 import { newSecret, type TestKey, writeKeysFile } from '../server/auth-helpers.js';
-import { expectGrpcError, FIXTURES, serve } from '../server/grpc-helpers.js';
+import { expectGrpcError, FIXTURES } from '../server/grpc-helpers.js';
 
 const CALLER = `${FIXTURES}/pipe-caller.ts`;
 const SCALE = `${FIXTURES}/tensor-scale.ts`;
@@ -35,16 +35,8 @@ function secretFile(key: TestKey): string {
 }
 const pipes = (key: TestKey) => ({ access_key: key.access_key, secret_key_file: secretFile(key) });
 
-const running: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-
-async function served(overrides: Record<string, Record<string, unknown>>) {
-  const s = await serve({ limits: { drain_grace_ms: 100 }, ...overrides });
-  running.push(s);
-  return s;
-}
+const running = closedAfterEach();
+const served = (overrides: Record<string, Record<string, unknown>>) => servedIn(running, overrides);
 
 describe('ctx.infer to a loader with [auth] mode = "aksk"', () => {
   it.each(['aiges', 'v2'])('signs each call with the [pipes] key (%s): the callee takes it', async (protocol) => {

@@ -12,7 +12,7 @@ import { MemoryPolaris } from '../../polaris/store/polaris-memory.js';
 import { MemoryStore } from '../../polaris/store/store-memory.js';
 import { Codes } from '../../plugins/index.js';
 import { freePort } from '../polaris/etcd.js';
-import { floats, x } from './tensor-items.js';
+import { floats, x } from './helpers.js';
 import { expectFree, expectGrpcError, FIXTURES, type Served, serve, textItem } from '../server/grpc-helpers.js';
 
 const CALLER = `${FIXTURES}/pipe-caller.ts`;

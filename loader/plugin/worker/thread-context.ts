@@ -111,7 +111,7 @@ export class ThreadCall implements CallContext<unknown> {
   }
 
   infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse> {
-    return this.relay === undefined ? inferApart('worker') : this.relay(service, request, options);
+    return this.relay === undefined ? inferApart() : this.relay(service, request, options);
   }
 
   abort(reason: WireError): void {
