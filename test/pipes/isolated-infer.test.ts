@@ -1,8 +1,9 @@
 /**
- * ctx.infer from a plugin in a plugin process (`[plugin] isolation = "process"`): the process hands
- * each call to the loader, which makes it under the calling exec or session (plugin/process/
- * connection.ts, child.ts). Real loaders on port 0; the caller serves the pipe-caller fixture in a
- * plugin process, the callee tensor-scale in its own process.
+ * ctx.infer from a plugin apart from the loader's thread: in a plugin process (`[plugin] isolation
+ * = "process"`: plugin/process/child.ts → connection.ts) and on worker threads (`"worker"`:
+ * worker/thread.ts for execs, thread-session.ts for sessions). The plugin hands each call to the
+ * loader, which makes it under the calling exec or session. Real loaders on port 0; the caller
+ * serves the pipe-caller fixture isolated, the callee tensor-scale.
  */
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
@@ -18,14 +19,14 @@ const SCALE = `${FIXTURES}/tensor-scale.ts`;
 const running = closedAfterEach();
 const served = (overrides: Record<string, Record<string, unknown>>) => servedIn(running, overrides);
 
-async function pair() {
-  const callee = await served({ plugin: { path: SCALE } });
-  const caller = await served({ plugin: { path: CALLER, isolation: 'process' }, wrapper: { address: callee.address } });
-  return { callee, caller };
-}
+describe.each(['process', 'worker'])('ctx.infer under isolation = "%s"', { timeout: 2 * PROCESS_START_MS }, (isolation) => {
+  async function pair() {
+    const callee = await served({ plugin: { path: SCALE } });
+    const caller = await served({ plugin: { path: CALLER, isolation }, wrapper: { address: callee.address } });
+    return { callee, caller };
+  }
 
-describe('ctx.infer under isolation = "process"', { timeout: 2 * PROCESS_START_MS }, () => {
-  it('an exec calls another loader: tensors and items cross the process boundary both ways', async () => {
+  it('an exec calls another loader: tensors and items cross over and back', async () => {
     const { caller } = await pair();
     const res = await infer(caller.client, { service: 'pipe-caller', params: { tensor: 'true' }, items: [x([1, 2, 3])] });
     expect(floats(res.items[0])).toEqual([10, 20, 30]);
@@ -52,8 +53,8 @@ describe('ctx.infer under isolation = "process"', { timeout: 2 * PROCESS_START_M
     expect(details).toMatch(/absent/);
   });
 
-  it('a loop through its own loader ends with 10211 (each step crosses into the process and back)', async () => {
-    const caller = await served({ plugin: { path: CALLER, isolation: 'process', concurrency: 16 } });
+  it('a loop through its own loader ends with 10211 (each step crosses over and back)', async () => {
+    const caller = await served({ plugin: { path: CALLER, isolation, concurrency: 16 } });
     await expectGrpcError(
       infer(caller.client, { service: 'pipe-caller', params: { service: 'pipe-caller' }, items: [textItem('x')] }),
       grpc.status.FAILED_PRECONDITION,
