@@ -3,7 +3,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { AkSkCredentials } from '../../plugins/aksk.js';
-import { loadLoaderProto } from '../../proto/load.js';
+import { loadInferenceProto, loadLoaderProto } from '../../proto/load.js';
+import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
 import { authorityOf, bufferPassing, signingInterceptor } from '../lib/grpc-sign.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { InferRequest } from '../../proto/gen/aiges/v1/InferRequest.js';
@@ -29,13 +30,44 @@ export function createLoaderClient(
   tls?: ClientTls,
   credentials?: AkSkCredentials,
 ): LoaderClient {
-  const Loader = loadLoaderProto().aiges.v1.Loader;
+  return createClient(loadLoaderProto().aiges.v1.Loader, 'Loader', target, options, tls, credentials);
+}
+
+/**
+ * A client of the Open Inference Protocol V2 gRPC service (`inference.GRPCInferenceService`) of
+ * a loader or of `aiges lb`, with the same targets, TLS and signing as `createLoaderClient`.
+ */
+export function createV2Client(
+  target: string,
+  options: grpc.ChannelOptions = {},
+  tls?: ClientTls,
+  credentials?: AkSkCredentials,
+): GRPCInferenceServiceClient {
+  return createClient(loadInferenceProto().inference.GRPCInferenceService, 'GRPCInferenceService', target, options, tls, credentials);
+}
+
+type ClientConstructor<C> = (new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options: grpc.ChannelOptions,
+) => C) & {
+  service: grpc.ServiceDefinition;
+};
+
+function createClient<C>(
+  Client: ClientConstructor<C>,
+  name: string,
+  target: string,
+  options: grpc.ChannelOptions,
+  tls: ClientTls | undefined,
+  credentials: AkSkCredentials | undefined,
+): C {
   const { address, tls: secure } = parseGrpcTarget(target);
   const channel = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1, ...options };
-  if (credentials === undefined) return new Loader(address, grpcChannelCredentials(secure, tls), channel);
+  if (credentials === undefined) return new Client(address, grpcChannelCredentials(secure, tls), channel);
   // NOTE: the authority is set, not left to grpc-js: the signature covers it, so both must agree.
   const authority = (options['grpc.default_authority'] as string | undefined) ?? authorityOf(address);
-  const Signed = grpc.makeGenericClientConstructor(bufferPassing(Loader.service), 'Loader') as unknown as typeof Loader;
+  const Signed = grpc.makeGenericClientConstructor(bufferPassing(Client.service), name) as unknown as ClientConstructor<C>;
   return new Signed(address, grpcChannelCredentials(secure, tls), {
     ...channel,
     'grpc.default_authority': authority,
