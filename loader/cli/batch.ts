@@ -1,6 +1,6 @@
 /**
- * `aiges batch`: offline inference over a data set (a folder of files, a JSONL of AIGes JSON
- * requests, or a CSV) against a plugin in-process, a loader or `aiges lb`, written to an --out
+ * `aiges batch`: offline inference over a data set (a folder of files, a JSONL of AIGes JSON or V2
+ * inference requests, or a CSV) against a plugin in-process, a loader or `aiges lb`, written to an --out
  * folder that a rerun resumes (predictions.jsonl, errors.jsonl, summary.json). The engine is
  * loader/tools/batch/; this file turns flags into options and the summary into output and exit code.
  *
@@ -126,14 +126,14 @@ export function batchCommand(): Command {
     .argument('[service]', "service id (default in-process: the plugin's)")
     .requiredOption(
       '-i, --input <path>',
-      'a folder (one request per file), a .jsonl of AIGes JSON requests with "id", or a .csv (id, input columns, param:<name> columns)',
+      'a folder (one request per file), a .jsonl of AIGes JSON or V2 inference requests with "id", or a .csv (id, input columns, param:<name> columns)',
     )
     .requiredOption('-o, --out <dir>', 'output folder: predictions.jsonl, errors.jsonl, summary.json; a rerun skips the ids done')
     .option('-c, --concurrency <n>', 'calls in flight at a time', '4')
     .option('-k, --key <key>', "folder input: the input key each file goes in as (default: the service's only input)")
     .option('-p, --param <k=v>', "request param for every item (repeatable; an item's own params win)", collect, [])
     .option('--prediction-key <key>', 'the output item that is the prediction (default: the only, or first, one)')
-    .option('--prediction-path <path>', 'take this field of the JSON output as the prediction, e.g. 0.class')
+    .option('--prediction-path <path>', 'take this field of the JSON output as the prediction, e.g. 0.class (V2: outputs.0.data.0)')
     .option('--output-files', 'also write every output item to <out>/outputs/<key>/<id>')
     .option('--retries <n>', 'tries again after a retryable failure (10110, 10101, UNAVAILABLE, connection lost)', '3')
     .option('--backoff-ms <n>', 'first wait before a retry; doubled each time, with jitter', '200')

@@ -1,6 +1,7 @@
 /**
  * `aiges batch` through polaris: the built CLI against a real `aiges lb` that fronts two real
- * `aiges serve` children registered in a real etcd. Every item is answered exactly once (one
+ * `aiges serve` children registered in a real etcd, with AIGes and V2 lines (aiges.v1 Infer and
+ * V2 ModelInfer through the balancer). Every item is answered exactly once (one
  * prediction line per id, and the two loaders' own call counters add up to the item count: no
  * call made twice), both loaders take part, and the summary says so.
  */
@@ -54,11 +55,13 @@ describe('aiges batch through aiges lb (polaris)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aiges-batch-lb-'));
     const input = join(dir, 'in.jsonl');
     const text = (i: number) => `hello ${i}`;
+    // Every third line a V2 request: the balancer routes ModelInfer as it routes aiges.v1 Infer.
     const line = (i: number) =>
-      JSON.stringify({
-        id: `item-${i}`,
-        payload: { text: { encoding: 'utf8', status: 3, text: Buffer.from(text(i)).toString('base64') } },
-      });
+      JSON.stringify(
+        i % 3 === 0
+          ? { id: `item-${i}`, inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [text(i)] }] }
+          : { id: `item-${i}`, payload: { text: { encoding: 'utf8', status: 3, text: Buffer.from(text(i)).toString('base64') } } },
+      );
     writeFileSync(input, `${Array.from({ length: n }, (_, i) => line(i)).join('\n')}\n`);
     const before = await Promise.all(serves.map(answered));
     const out = join(dir, 'out');

@@ -7,14 +7,14 @@
  * port and the output folder changed): two loaders and a balancer in the background, then the job.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchCommand } from '../../loader/cli/batch.js';
 import { evalCommand } from '../../loader/cli/eval.js';
-import { ROOT } from '../cli/serve-process.js';
+import { CLI, ROOT } from '../cli/serve-process.js';
 import { freePort, TestEtcd } from '../polaris/etcd.js';
 import { background, stopAll } from './background.js';
 
@@ -85,6 +85,22 @@ describe('docs/batch.md', () => {
       .map((l) => (JSON.parse(l) as { id: string }).id);
     expect(ids.sort()).toEqual(input.sort());
   }, 120_000);
+
+  it('the V2 line example: the line it shows, through tensor-scale, writes the line it shows', async () => {
+    const v2 = doc.slice(doc.indexOf('\n### V2 lines'), doc.indexOf('\n### Output folder'));
+    const [request, written] = [...v2.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => m[1] as string);
+    const flags = /with `(--prediction-path [^`]+)` writes/.exec(v2)?.[1]?.split(' ') ?? [];
+    expect(flags).toHaveLength(2);
+    const dir = mkdtempSync(join(tmpdir(), 'aiges-batch-v2-doc-'));
+    writeFileSync(join(dir, 'in.jsonl'), `${request}\n`);
+    const plugin = 'test/fixtures/plugins/tensor-scale.ts';
+    await run(process.execPath, [CLI, 'batch', plugin, '--input', join(dir, 'in.jsonl'), '--out', join(dir, 'out'), ...flags], {
+      cwd: ROOT,
+      timeout: 60_000,
+    });
+    const got = JSON.parse(readFileSync(join(dir, 'out', 'predictions.jsonl'), 'utf8')) as { ms: number };
+    expect(got).toEqual({ ...(JSON.parse(written as string) as object), ms: got.ms });
+  }, 60_000);
 
   it.each([
     ['aiges batch', batchCommand()],
