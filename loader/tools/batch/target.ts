@@ -88,7 +88,7 @@ async function inProcess(path: string, service: string | undefined, s: TargetSet
   const plugin = await openPlugin(resolvePluginTarget(resolve(path)), process.env, BatchCodes.LOAD);
   let meta: ReturnType<typeof plugin.dataplane.metadata>;
   try {
-    meta = plugin.dataplane.metadata(service);
+    meta = plugin.dataplane.metadata(service ?? plugin.wrapper.id);
   } catch (err) {
     await plugin.close();
     throw invalidBatchOption(`${path} does not serve ${service}: ${(err as Error).message}`);
