@@ -90,13 +90,23 @@ async function run(targetText: string, serviceArg: string | undefined, f: BatchF
       outputFiles: f.outputFiles === true,
       describe: { target: opened.describe, service: opened.service, input: { path: f.input, kind } },
     });
-    const total = countItems(f.input, kind).catch(() => undefined);
-    const endProgress = f.progress ? showProgress(job, total, process.stderr) : () => undefined;
+    // NOTE: the total is counted only for the progress display: counting reads the whole input
+    // a second time, beside the job, which a --no-progress run should not pay for.
+    const endProgress = f.progress
+      ? showProgress(
+          job,
+          countItems(f.input, kind).catch(() => undefined),
+          process.stderr,
+        )
+      : () => undefined;
     // First Ctrl-C: start nothing new, finish and write what is in flight; a second one quits at once.
     const onSignal = () => {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(STOPPED_EXIT_CODE));
+      process.once('SIGINT', () => {
+        out?.flush();
+        process.exit(STOPPED_EXIT_CODE);
+      });
       job.stop();
     };
     process.on('SIGINT', onSignal);
