@@ -27,6 +27,13 @@ writeFileSync(
     v2Line('short', [1, 2], [3]),
     JSON.stringify({ id: 'no-inputs', inputs: [] }),
     v2Line(9, [1]),
+    // Asks for binary outputs, which a line cannot hold: answered in JSON all the same.
+    JSON.stringify({
+      id: 'bin',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [0.25] }],
+      parameters: { binary_data_output: true },
+      outputs: [{ name: 'y', parameters: { binary_data: true } }],
+    }),
   ].join('\n')}\n`,
 );
 
@@ -62,11 +69,11 @@ describe('aiges batch, V2 JSONL lines', () => {
   it.each(targets)('%s: output tensors in each line; the prediction by output name; bad lines fail alone', async (name, target) => {
     const out = `scale-${name}`;
     const s = await batch(target(), out, ['--prediction-path', 'outputs.y.data.0']);
-    expect(s.items).toEqual({ read: 6, skipped: 0, ok: 4, failed: 2 });
+    expect(s.items).toEqual({ read: 7, skipped: 0, ok: 5, failed: 2 });
     expect(s.failures).toEqual([{ code: '10009', count: 2, message: expect.any(String) }]);
     const got = byId(join(dir, out, 'predictions.jsonl'));
     const want = Object.fromEntries(
-      [...Object.entries(xs), ['9', [1]] as [string, number[]]].map(([id, x]) => [
+      [...Object.entries(xs), ['9', [1]] as [string, number[]], ['bin', [0.25]] as [string, number[]]].map(([id, x]) => [
         id,
         { prediction: (x[0] as number) * 10, outputs: [yTensor(x)] },
       ]),
@@ -82,11 +89,11 @@ describe('aiges batch, V2 JSONL lines', () => {
 
   it.each(targets)('%s: --prediction-path by index; without a path the first output data', async (name, target) => {
     const indexed = await batch(target(), `index-${name}`, ['--prediction-path', 'outputs.0.data.1']);
-    // c and 9 have one element only: nothing at data.1 fails the item as `output`.
-    expect(indexed.items).toEqual({ read: 6, skipped: 0, ok: 2, failed: 4 });
+    // c, 9 and bin have one element only: nothing at data.1 fails the item as `output`.
+    expect(indexed.items).toEqual({ read: 7, skipped: 0, ok: 2, failed: 5 });
     expect(indexed.failures.find((f) => f.code === 'output')).toEqual({
       code: 'output',
-      count: 2,
+      count: 3,
       message: 'the answer has nothing at outputs.0.data.1 (outputs y)',
     });
     const got = byId(join(dir, `index-${name}`, 'predictions.jsonl'));
@@ -99,6 +106,7 @@ describe('aiges batch, V2 JSONL lines', () => {
       b: [20, -30, 40],
       c: 70,
       '9': 10,
+      bin: 2.5,
     });
   });
 

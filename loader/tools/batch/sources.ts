@@ -144,10 +144,22 @@ function jsonlEntry(r: FileRecord, options: SourceOptions, name: string): Source
   if (id === undefined)
     return { bad: { id: `${name}:${r.line}`, code: BAD_INPUT, message: `line ${r.line}: no "id" (a non-empty string or a number)` } };
   try {
-    const { id: _, ...body } = r.value;
+    const { id: _id, ...body } = r.value;
     if (Array.isArray(body['inputs'])) {
+      // NOTE: a line holds JSON only, so the asks for binary outputs are dropped: every target then
+      // answers in JSON what JSON can carry (target-v2.ts).
       const v2 = parseInferRequest({ ...body, id }, undefined);
-      return { request: { id, v2: { ...v2, parameters: { ...options.params, ...v2.parameters } } } };
+      const { binary_data_output: _, ...parameters } = v2.parameters;
+      return {
+        request: {
+          id,
+          v2: {
+            ...v2,
+            parameters: { ...options.params, ...parameters },
+            outputs: v2.outputs?.map((o) => ({ name: o.name, binary: undefined })),
+          },
+        },
+      };
     }
     const parsed = parseRequest(body, options.service);
     return { request: { id, params: { ...options.params, ...parsed.params }, items: parsed.items } };
