@@ -16,7 +16,7 @@ import { batchCommand } from '../../loader/cli/batch.js';
 import { evalCommand } from '../../loader/cli/eval.js';
 import { CLI, ROOT } from '../cli/serve-process.js';
 import { freePort, TestEtcd } from '../polaris/etcd.js';
-import { background, stopAll } from './background.js';
+import { background, stopAllAndWait } from './background.js';
 
 const doc = readFileSync(join(ROOT, 'docs/batch.md'), 'utf8');
 const example = doc.slice(doc.indexOf('\n## Example'), doc.indexOf('\n## ', doc.indexOf('\n## Example') + 1));
@@ -28,9 +28,9 @@ const polarisBlock = /```sh\n([\s\S]*?)```/.exec(polarisSection)?.[1] ?? '';
 
 let etcd: TestEtcd | undefined;
 afterAll(async () => {
-  stopAll();
+  await stopAllAndWait();
   await etcd?.stop();
-});
+}, 30_000);
 
 describe('docs/batch.md', () => {
   it('runs the iris example as written: held-out split → aiges batch in-process → aiges eval passes its threshold', async () => {
