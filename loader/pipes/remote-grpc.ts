@@ -23,11 +23,10 @@
  * protocol; `ca_file`, `cert_file`, `key_file` apply to `grpcs://` addresses.
  */
 import * as grpc from '@grpc/grpc-js';
-import { signedClient } from '../lib/grpc-sign.js';
-import { channelCredentials, type RemoteOptions } from './remote-options.js';
+import { type AkSkCredentials, type ClientTls, createLoaderClient, createV2Client } from '../tools/client.js';
+import type { RemoteOptions } from './remote-options.js';
 import { createPolarisClient } from '../../polaris/client/resolver.js';
 import type { Discovery, Watcher } from '../../polaris/store/types.js';
-import { loadLoaderProto } from '../../proto/load.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { InferResponse__Output } from '../../proto/gen/aiges/v1/InferResponse.js';
 import type { MetadataResponse__Output } from '../../proto/gen/aiges/v1/MetadataResponse.js';
@@ -38,7 +37,7 @@ import { itemFromWire, itemToWire } from '../server/grpc-convert.js';
 import { PIPELINE_DEPTH_HEADER, paramStrings, type RemoteServices, requestItems } from '../dataplane/pipe.js';
 import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
 import type { ModelInferResponse__Output } from '../../proto/gen/inference/ModelInferResponse.js';
-import { v2Answer, v2Client, v2Request } from './remote-v2.js';
+import { v2Answer, v2Request } from './remote-v2.js';
 import type { DataItem, DataType, ServiceCallOptions, ServiceRequest } from '../../plugins/types.js';
 
 const CHANNEL = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
@@ -143,8 +142,7 @@ export class GrpcRemote implements RemoteServices {
     const key = `v2 ${route.address}`;
     let client = this.#channels.get(key) as GRPCInferenceServiceClient | undefined;
     if (client === undefined) {
-      const { address, tls } = target(route.address);
-      client = v2Client(address, tls, CHANNEL, this.#options);
+      client = createV2Client(...this.#clientArgs(route.address));
       this.#channels.set(key, client);
     }
     const message = v2Request(
@@ -160,10 +158,9 @@ export class GrpcRemote implements RemoteServices {
     let key: string;
     let make: () => LoaderClient;
     if (route.address !== undefined) {
-      const { address, tls } = target(route.address);
+      const args = this.#clientArgs(route.address);
       key = `address ${route.address}`;
-      const Loader = loadLoaderProto().aiges.v1.Loader;
-      make = () => signedClient<LoaderClient>(Loader, address, channelCredentials(tls, this.#options), CHANNEL, this.#options.credentials);
+      make = () => createLoaderClient(...args);
     } else if (route.via === 'polaris') {
       const discovery = this.discovery;
       if (discovery === undefined) throw new AigesError(Codes.INVALID_OP, "ctx.infer via 'polaris' needs the loader's [polaris] section");
@@ -178,6 +175,12 @@ export class GrpcRemote implements RemoteServices {
       this.#channels.set(key, client);
     }
     return client;
+  }
+
+  /** A client's arguments for an address as written (checked): `[pipes]`'s TLS files for grpcs://, its key. */
+  #clientArgs(written: string): [string, grpc.ChannelOptions, ClientTls | undefined, AkSkCredentials | undefined] {
+    const { tls } = target(written);
+    return [written, CHANNEL, tls ? this.#options.tls : undefined, this.#options.credentials];
   }
 
   /** The input types `service` declares, by key (read once per channel; a failed read is tried again next time). */

@@ -4,11 +4,10 @@
  * `grpcs://` addresses. Read once at startup.
  */
 import { readFileSync } from 'node:fs';
-import type * as grpc from '@grpc/grpc-js';
 import type { AkSkCredentials } from '../../plugins/aksk.js';
 import { ConfigError } from '../config/load.js';
 import type { PipesSettings } from '../config/schema.js';
-import { type ClientTls, grpcChannelCredentials, hasTlsFiles, readClientTls } from '../tools/client-tls.js';
+import { type ClientTls, hasTlsFiles, readClientTls } from '../tools/client-tls.js';
 
 /** How remote calls are made: `[pipes]` read (pipeOptions). */
 export interface RemoteOptions {
@@ -36,9 +35,4 @@ export function pipeOptions(settings: PipesSettings): RemoteOptions {
   const files = { caFile: settings.ca_file, certFile: settings.cert_file, keyFile: settings.key_file };
   const tls = hasTlsFiles(files) ? readClientTls(files, (message) => fail(message)) : undefined;
   return { credentials, tls };
-}
-
-/** TLS with `[pipes]`'s files (or Node's roots) for a grpcs:// address, else plaintext. */
-export function channelCredentials(tls: boolean, options: RemoteOptions): grpc.ChannelCredentials {
-  return grpcChannelCredentials(tls, tls ? options.tls : undefined);
 }
