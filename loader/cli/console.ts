@@ -12,16 +12,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { Agent, request } from 'undici';
-import type { InstanceRecord } from '../../polaris/store/types.js';
 import { createLogger } from '../log.js';
 import { credentialOptions } from '../tools/credentials.js';
 import { loadConsoleAssets } from '../tools/console/assets.js';
 import { ConsoleAuth, parseTokenFile } from '../tools/console/auth.js';
 import { ConsoleCodes, consoleError } from '../tools/console/errors.js';
-import { Fleet } from '../tools/console/fleet.js';
-import { buildConsoleServer } from '../tools/console/server.js';
-import { DEFAULT_SCRAPE_INTERVAL_MS, ServiceMetrics } from '../tools/console/service-metrics.js';
+import { createConsole } from '../tools/console/console.js';
+import { DEFAULT_SCRAPE_INTERVAL_MS } from '../tools/console/service-metrics.js';
 import { printError } from './fail.js';
 import { examples } from './help.js';
 import { listenArg } from './lb.js';
@@ -54,16 +51,6 @@ function tokens(file: string | undefined): string[] {
   if (found.length === 0) throw consoleError(ConsoleCodes.BAD_ARGUMENT, `${file} holds no token (one a line)`);
   if (found.some((t) => t.length < 16)) throw consoleError(ConsoleCodes.BAD_ARGUMENT, `${file}: every token needs 16 characters or more`);
   return found;
-}
-
-/** GETs a path of an instance's HTTP server (https when it registered TLS, trusting --ca-file). */
-function httpGetter(flags: ConsoleFlags): (record: InstanceRecord, path: string) => Promise<{ status: number; text: string }> {
-  const tls = flags.caFile === undefined ? undefined : new Agent({ connect: { ca: readFileSync(flags.caFile) } });
-  return async (record, path) => {
-    const url = `${record.tls === true ? 'https' : 'http'}://${record.httpAddress}${path}`;
-    const res = await request(url, { ...(tls === undefined ? {} : { dispatcher: tls }), headersTimeout: 1_500, bodyTimeout: 1_500 });
-    return { status: res.statusCode, text: await res.body.text() };
-  };
 }
 
 export function consoleCommand(): Command {
@@ -103,55 +90,41 @@ export function consoleCommand(): Command {
 
 async function runConsole(flags: ConsoleFlags): Promise<void> {
   const log = createLogger('info');
-  let setup: { auth: ConsoleAuth; assets: ReturnType<typeof loadConsoleAssets>; open: ReturnType<typeof instanceClient> };
+  let auth: ConsoleAuth;
+  let assets: ReturnType<typeof loadConsoleAssets>;
+  let open: ReturnType<typeof instanceClient>;
+  let ca: Buffer | undefined;
   try {
-    const auth = new ConsoleAuth({
+    if (!flags.anonymous && flags.operatorTokenFile === undefined && flags.viewerTokenFile === undefined) {
+      throw consoleError(ConsoleCodes.BAD_ARGUMENT, 'nobody could log in: give --operator-token-file, --viewer-token-file or --anonymous');
+    }
+    auth = new ConsoleAuth({
       operatorTokens: tokens(flags.operatorTokenFile),
       viewerTokens: tokens(flags.viewerTokenFile),
       anonymous: flags.anonymous,
     });
-    if (!flags.anonymous && flags.operatorTokenFile === undefined && flags.viewerTokenFile === undefined) {
-      throw consoleError(ConsoleCodes.BAD_ARGUMENT, 'nobody could log in: give --operator-token-file, --viewer-token-file or --anonymous');
-    }
-    setup = { auth, assets: loadConsoleAssets(), open: instanceClient(flags, ConsoleCodes.BAD_ARGUMENT) };
+    assets = loadConsoleAssets();
+    open = instanceClient(flags, ConsoleCodes.BAD_ARGUMENT);
+    ca = flags.caFile === undefined ? undefined : readFileSync(flags.caFile);
   } catch (err) {
     printError('console', err);
     process.exit(2);
   }
   const polaris = openPolaris({ ...(flags.etcd === undefined ? {} : { etcd: flags.etcd }) });
-  const get = httpGetter(flags);
-  const fleet = new Fleet({
-    discovery: polaris.discovery,
-    open: setup.open,
-    reasons: async (record) => {
-      const res = await get(record, '/v2/health/ready');
-      return (JSON.parse(res.text) as { reasons?: string[] }).reasons ?? [];
-    },
-  });
-  const metrics = new ServiceMetrics({
-    instances: () => fleet.view().instances,
-    scrape: async (record) => {
-      const res = await get(record, '/metrics');
-      if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-      return res.text;
-    },
-    intervalMs: flags.scrapeIntervalMs,
-  });
-  const app = await buildConsoleServer({
+  const served = await createConsole({
     polaris,
-    auth: setup.auth,
-    fleet,
-    metrics,
-    assets: setup.assets,
+    auth,
+    open,
+    assets,
+    scrapeIntervalMs: flags.scrapeIntervalMs,
     secureCookie: flags.secureCookie,
+    ...(ca === undefined ? {} : { ca }),
     ...(flags.pushTimeoutMs === undefined ? {} : { pushTimeoutMs: flags.pushTimeoutMs }),
   });
 
   const stop = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping');
-    fleet.close();
-    metrics.close();
-    void app
+    void served
       .close()
       .then(() => polaris.close())
       .finally(() => log.flush(() => process.exit(0)));
@@ -159,19 +132,18 @@ async function runConsole(flags: ConsoleFlags): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 
+  let port: number;
   try {
-    await fleet.start();
-    metrics.start();
-    await app.listen({ host: flags.listen.host, port: flags.listen.port });
+    await served.start();
+    await served.app.listen({ host: flags.listen.host, port: flags.listen.port });
+    const address = served.app.server.address();
+    port = typeof address === 'object' && address !== null ? address.port : flags.listen.port;
   } catch (err) {
     printError('console', err);
-    fleet.close();
-    metrics.close();
+    await served.close().catch(() => undefined);
     await polaris.close().catch(() => undefined);
     process.exit(1);
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : flags.listen.port;
   log.info(
     {
       host: flags.listen.host,

@@ -133,7 +133,8 @@ export async function buildConsoleServer(deps: ConsoleDeps): Promise<FastifyInst
     return payload;
   });
 
-  app.addHook('preHandler', async (request, reply) => {
+  // NOTE: onRequest, before the body is parsed: a viewer's change is refused as such whatever it sends.
+  app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/api/') || OPEN_ROUTES.has(request.url.split('?')[0] ?? '')) return;
     const role = auth.roleOf(bearerOf(request), request.cookies[SESSION_COOKIE]);
     if (role === undefined) return fail(reply, ConsoleCodes.LOGIN_REQUIRED, 'log in first (an operator or viewer token)');
@@ -146,6 +147,7 @@ export async function buildConsoleServer(deps: ConsoleDeps): Promise<FastifyInst
 
   // The page and its assets, built into the package (assets.ts); nothing comes from elsewhere.
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(assets.index));
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.get('/assets/:name', async (request, reply) => {
     const file = assets.files.get((request.params as { name: string }).name);
     if (file === undefined) return fail(reply, ConsoleCodes.NOT_FOUND, 'no such asset');

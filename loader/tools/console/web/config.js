@@ -62,16 +62,23 @@ export function ConfigView({ services, fleet, operator }) {
   const [busy, setBusy] = useState(false);
   const [pair, setPair] = useState([undefined, undefined]);
   const loadedFor = useRef('');
+  const versionCount = useRef(-1);
 
   const refresh = async () => {
     if (service === '') return;
     const d = await api('GET', `/api/config/${encodeURIComponent(service)}`).catch((err) => ({ error: err.message }));
     setData(d);
-    if (loadedFor.current !== service && d.versions !== undefined) {
+    if (d.versions === undefined) return;
+    if (loadedFor.current !== service) {
       loadedFor.current = service;
+      versionCount.current = -1;
       const current = d.versions.find((v) => v.version === d.current);
       setText(current?.toml ?? '[limits]\n');
-      const n = d.versions.length;
+    }
+    // A new version: diff it against the one before, until the user picks another pair.
+    const n = d.versions.length;
+    if (versionCount.current !== n) {
+      versionCount.current = n;
       setPair([d.versions[n - 2]?.version, d.versions[n - 1]?.version]);
     }
   };

@@ -33,6 +33,8 @@ function Chart({ points }) {
   return html`<div class="chart" ref=${box}></div>`;
 }
 
+const period = (seconds) => (seconds < 120 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`);
+
 function Figures({ service, figures }) {
   const s = figures?.summary;
   const last = figures?.points.at(-1);
@@ -42,7 +44,7 @@ function Figures({ service, figures }) {
       <dt>calls/s now</dt><dd data-testid="calls-now">${last === undefined ? '–' : last.callsPerS.toFixed(1)}</dd>
       <dt>p50</dt><dd data-testid="p50">${ms(s?.p50)}</dd>
       <dt>p99</dt><dd data-testid="p99">${ms(s?.p99)}</dd>
-      <dt>calls (${Math.round((s?.windowS ?? 0) / 60)} min)</dt><dd data-testid="calls-window">${s?.calls ?? 0}</dd>
+      <dt>calls, last ${period(s?.windowS ?? 0)}</dt><dd data-testid="calls-window">${s?.calls ?? 0}</dd>
       <dt>errors</dt>
       <dd data-testid="errors">${errors.length === 0 ? 'none' : errors.map(([code, n]) => html`<span class="code">${code}×${n}</span> `)}</dd>
     </dl>
@@ -63,7 +65,7 @@ function Load({ load }) {
   const used = load.inflight + load.sessions;
   const pct = load.capacity === 0 ? 0 : Math.min(100, (100 * used) / load.capacity);
   return html`<div class="load">
-    <span data-testid="inflight">${load.inflight}</span> in flight · <span data-testid="sessions">${load.sessions}</span> sessions ·
+    <span data-testid="inflight">${load.inflight}</span> in flight · <span data-testid="sessions">${load.sessions}</span> sessions${' · '}
     <span data-testid="capacity">${load.capacity}</span> capacity
     <div class="bar"><div style=${`width:${pct}%`}></div></div>
   </div>`;
