@@ -14,6 +14,7 @@ import type { FleetView } from '../../../loader/tools/console/fleet.js';
 import type { EtcdPolaris } from '../../../polaris/store/polaris-etcd.js';
 import { TestEtcd } from '../../polaris/etcd.js';
 import { startTestLoader, type TestLoader } from '../../polaris/helpers.js';
+import { item } from '../../../plugins/testing.js';
 
 const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789ab';
@@ -270,5 +271,25 @@ describe('aiges console API: the fleet, its config and keys', () => {
     const again = await app.inject({ method: 'DELETE', url: `/api/keys/${key.accessKey}`, headers: as(OPERATOR) });
     expect(again.statusCode).toBe(404);
     expect(again.json().code).toBe('CONSOLE_NOT_FOUND');
+  });
+});
+
+describe('aiges console API: not ready, and why', () => {
+  it('shows a loader whose plugin process crashed as not ready, with the reason the loader gives', async () => {
+    const faults = await startTestLoader({
+      plugin: { path: 'test/fixtures/plugins/process-faults.ts', isolation: 'process' },
+      polaris: { endpoints: [etcd.endpoint], service: 'console-faults', ttl_s: 2 },
+    });
+    loaders.push(faults);
+    const id = faults.loader.instanceId;
+    await fleetWhere((v) => v.instances.some((i) => i.id === id && i.state === 'ready'));
+    const down = fleetWhere((v) => v.instances.some((i) => i.id === id && i.state === 'not-ready' && i.reasons.length > 0));
+    await expect(
+      faults.loader.dataplane.infer({ service: 'faults', params: {}, headers: {}, items: [item('text', 'abort')] }),
+    ).rejects.toThrow();
+    const seen = (await down).instances.find((i) => i.id === id);
+    expect(seen?.reasons.join('; ')).toMatch(/plugin process down/);
+    // It restarts and is ready again: the console follows it back.
+    await fleetWhere((v) => v.instances.some((i) => i.id === id && i.state === 'ready'));
   });
 });
