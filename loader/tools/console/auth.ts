@@ -53,8 +53,11 @@ export class ConsoleAuth {
 
   /** A new session for `role`: its id (the cookie's value). */
   openSession(role: Role): string {
+    const now = Date.now();
+    // Sessions nobody comes back with are dropped here, so that logins never pile up.
+    for (const [id, session] of this.#sessions) if (session.expires <= now) this.#sessions.delete(id);
     const id = randomBytes(24).toString('base64url');
-    this.#sessions.set(id, { role, expires: Date.now() + this.#ttlMs });
+    this.#sessions.set(id, { role, expires: now + this.#ttlMs });
     return id;
   }
 

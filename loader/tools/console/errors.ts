@@ -22,6 +22,8 @@ export const ConsoleCodes = {
   NOT_FOUND: 'CONSOLE_NOT_FOUND',
   /** Polaris (etcd) refused or could not be reached. 502. */
   POLARIS: 'CONSOLE_POLARIS',
+  /** A fault of the console itself (a bug), not of the request. 500. */
+  INTERNAL: 'CONSOLE_INTERNAL',
   /** A bad flag or token file at startup (exit 2). */
   BAD_ARGUMENT: 'CONSOLE_BAD_ARGUMENT',
 } as const;
@@ -38,6 +40,7 @@ export const CONSOLE_STATUS: Readonly<Record<ConsoleCode, number>> = {
   CONSOLE_BAD_REQUEST: 400,
   CONSOLE_NOT_FOUND: 404,
   CONSOLE_POLARIS: 502,
+  CONSOLE_INTERNAL: 500,
   CONSOLE_BAD_ARGUMENT: 400,
 };
 

@@ -38,6 +38,8 @@ export interface FleetOptions {
 
 /** Listeners hear of changes at most this often. */
 export const NOTIFY_MS = 100;
+/** At most this long, start waits for the first look at the fleet. */
+const FIRST_LOOK_MS = 2_000;
 /** A load stream that ended is opened again after this long, while the instance stays registered. */
 const RETRY_MS = 1_000;
 
@@ -54,18 +56,39 @@ export class Fleet {
   #error: string | undefined;
   #pending: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The first list of instances has come. */
+  #listed = false;
 
   constructor(private readonly options: FleetOptions) {}
 
+  /**
+   * Starts following the fleet; resolves once the first list has come and each instance on it has
+   * answered (a first load report, or its stream ended) — or after FIRST_LOOK_MS, whichever is first
+   * — so that a page or script served right after start sees the fleet as it is, not half-read.
+   */
   async start(): Promise<void> {
+    let settled!: () => void;
+    const firstLook = new Promise<void>((resolve) => (settled = resolve));
+    const check = (view: FleetView) => {
+      if (this.#listed && view.instances.every((i) => i.load !== null || this.#followed.get(i.id)?.watch === undefined)) settled();
+    };
+    const off = this.onChange(check);
     this.#watcher = await this.options.discovery.watch(
       undefined,
-      (records) => this.#update(records),
+      (records) => {
+        this.#listed = true;
+        this.#update(records);
+      },
       (err) => {
         this.#error = err.message;
         this.#changed();
+        settled();
       },
     );
+    const timer = setTimeout(settled, FIRST_LOOK_MS);
+    await firstLook;
+    clearTimeout(timer);
+    off();
   }
 
   view(): FleetView {

@@ -121,6 +121,10 @@ export async function buildConsoleServer(deps: ConsoleDeps): Promise<FastifyInst
     }
     if (isEtcdRefusal(err) || /^(GRPC|Etcd)/.test(err.constructor.name)) return fail(reply, ConsoleCodes.POLARIS, err.message);
     if (err.statusCode !== undefined && err.statusCode < 500) return fail(reply, ConsoleCodes.BAD_REQUEST, err.message);
+    // A bug of ours, not the request's: say so without pretending it was the request.
+    if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) {
+      return fail(reply, ConsoleCodes.INTERNAL, err.message);
+    }
     // The store's own refusals (no such version, a failed version, a name it cannot hold) are the request's fault.
     return fail(reply, ConsoleCodes.BAD_REQUEST, err.message);
   });
