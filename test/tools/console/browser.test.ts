@@ -132,7 +132,6 @@ describe('aiges console in chromium', () => {
     await expect.poll(() => page.getByTestId('outcome').textContent(), { timeout: 15_000 }).toContain('version 1 now current');
     await expect.poll(() => page.getByTestId('current-version').textContent()).toBe('1');
     await expect.poll(() => page.getByTestId('last-try').allTextContents()).toEqual(['1 applied', '1 applied']);
-    await shot('config');
   });
 
   it('a bad config shows the error beside its line and changes nothing', async () => {
@@ -150,10 +149,13 @@ describe('aiges console in chromium', () => {
 
   it('diffs two versions and rolls back', async () => {
     await page.getByTestId('editor').fill('[limits]\ncapacity = 10\n');
+    await page.getByTestId('push-note').fill('capacity 10');
     await page.getByTestId('push').click();
-    await expect.poll(() => page.getByTestId('current-version').textContent(), { timeout: 15_000 }).toBe('2');
+    await expect.poll(() => page.getByTestId('outcome').textContent(), { timeout: 15_000 }).toContain('version 2 now current');
+    expect(await page.getByTestId('current-version').textContent()).toBe('2');
     await expect.poll(() => page.getByTestId('diff').textContent()).toContain('- capacity = 12');
     expect(await page.getByTestId('diff').textContent()).toContain('+ capacity = 10');
+    await shot('config');
     await page.locator('[data-testid=version][data-version="1"] [data-testid=rollback]').click();
     await expect.poll(() => page.getByTestId('current-version').textContent()).toBe('1');
     await page.getByTestId('tab-services').click();
