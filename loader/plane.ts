@@ -8,6 +8,7 @@ import { PluginFaults } from './faults.js';
 import type { Logger } from './log.js';
 import { LoaderMetrics } from './metrics.js';
 import { GrpcRemote } from './pipes/remote-grpc.js';
+import { pipeOptions } from './pipes/remote-options.js';
 import { type LoadOptions, PluginRegistry } from './plugin/registry.js';
 
 export interface Plane {
@@ -29,7 +30,7 @@ export function createPlane(config: Readonly<LoaderConfig>, log: Logger, metrics
     (service) => metrics.crashes.inc({ service }),
   );
   const dataplane = new Dataplane(registry, config.limits, metrics, log, { exposePluginErrors: exposePluginErrors(config) });
-  const remote = new GrpcRemote();
+  const remote = new GrpcRemote(pipeOptions(config.pipes));
   dataplane.pipes.remote = remote;
   return { log, metrics, registry, dataplane, faults, remote };
 }

@@ -254,6 +254,8 @@ interface Binding {
   sharedRegionMap(fd: number, bytes: number): ArrayBuffer;
   setParentDeathSignal(parentPid: number): boolean;
   spinRead(fd: number, maxUs: number): Buffer | null;
+  akskHmacPrepare(key: Uint8Array): Buffer;
+  akskHmacInto(prepared: Buffer, message: string, out: Uint8Array): void;
   sharedRegionOutputs(memory: ArrayBuffer, at: number, bytes: number, minBytes: number): void;
   sharedRegionAlloc(bytes: number): number;
   sharedRegionFree(at: number): boolean;
@@ -438,6 +440,25 @@ export function setParentDeathSignal(parentPid: number): boolean {
  */
 export function spinRead(fd: number, maxUs: number): Buffer | null {
   return loadBinding().spinRead(fd, maxUs);
+}
+
+/** HMAC-SHA256 with a key prepared once (native/host/aksk_digest.h); what loader/auth/digest.ts uses. */
+export interface NativeHmac {
+  /** The key's prepared state: as secret as the key itself. */
+  prepare(key: Uint8Array): Buffer;
+  /** HMAC-SHA256 of `message` (UTF-8) into `out`'s first 32 bytes. */
+  into(prepared: Buffer, message: string, out: Uint8Array): void;
+}
+
+/** The native HMAC, or undefined when the addon is not built (callers then use node:crypto). */
+export function nativeHmac(): NativeHmac | undefined {
+  let b: Binding;
+  try {
+    b = loadBinding();
+  } catch {
+    return undefined;
+  }
+  return { prepare: (key) => b.akskHmacPrepare(key), into: (prepared, message, out) => b.akskHmacInto(prepared, message, out) };
 }
 
 /**

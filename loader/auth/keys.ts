@@ -11,6 +11,7 @@ import { readFile, readFileSync, statSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import { KeyHmac } from './digest.js';
 import { TokenBucket } from './rate.js';
 
 /** Shortest secret accepted, in decoded bytes (128 bits). */
@@ -51,6 +52,8 @@ export type KeyEntry = z.infer<typeof KeyEntry>;
 export interface AccessKey {
   readonly accessKey: string;
   readonly secret: KeyObject;
+  /** HMAC-SHA256 under the secret, keyed once. */
+  readonly hmac: KeyHmac;
   /** Absent: every service. */
   readonly services: ReadonlySet<string> | undefined;
   /** Absent: no rate limit. */
@@ -104,9 +107,11 @@ function parseKeys(text: string, path: string): ReadonlyMap<string, AccessKey> {
 
 /** A checked entry as the loader holds it: the secret as a KeyObject, a full token bucket. */
 export function accessKeyOf(k: KeyEntry): AccessKey {
+  const secret = createSecretKey(Buffer.from(k.secret_key, 'base64'));
   return {
     accessKey: k.access_key,
-    secret: createSecretKey(Buffer.from(k.secret_key, 'base64')),
+    secret,
+    hmac: new KeyHmac(secret),
     services: k.services === undefined ? undefined : new Set(k.services),
     bucket: k.rate === undefined ? undefined : new TokenBucket(k.rate, k.burst ?? Math.max(1, Math.ceil(k.rate))),
     relay: k.relay === true,

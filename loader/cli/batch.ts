@@ -1,6 +1,6 @@
 /**
- * `aiges batch`: offline inference over a data set (a folder of files, a JSONL of AIGes JSON
- * requests, or a CSV) against a plugin in-process, a loader or `aiges lb`, written to an --out
+ * `aiges batch`: offline inference over a data set (a folder of files, a JSONL of AIGes JSON or V2
+ * inference requests, or a CSV) against a plugin in-process, a loader or `aiges lb`, written to an --out
  * folder that a rerun resumes (predictions.jsonl, errors.jsonl, summary.json). The engine is
  * loader/tools/batch/; this file turns flags into options and the summary into output and exit code.
  *
@@ -90,13 +90,23 @@ async function run(targetText: string, serviceArg: string | undefined, f: BatchF
       outputFiles: f.outputFiles === true,
       describe: { target: opened.describe, service: opened.service, input: { path: f.input, kind } },
     });
-    const total = countItems(f.input, kind).catch(() => undefined);
-    const endProgress = f.progress ? showProgress(job, total, process.stderr) : () => undefined;
+    // NOTE: the total is counted only for the progress display: counting reads the whole input
+    // a second time, beside the job, which a --no-progress run should not pay for.
+    const endProgress = f.progress
+      ? showProgress(
+          job,
+          countItems(f.input, kind).catch(() => undefined),
+          process.stderr,
+        )
+      : () => undefined;
     // First Ctrl-C: start nothing new, finish and write what is in flight; a second one quits at once.
     const onSignal = () => {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(STOPPED_EXIT_CODE));
+      process.once('SIGINT', () => {
+        out?.flush();
+        process.exit(STOPPED_EXIT_CODE);
+      });
       job.stop();
     };
     process.on('SIGINT', onSignal);
@@ -126,14 +136,14 @@ export function batchCommand(): Command {
     .argument('[service]', "service id (default in-process: the plugin's)")
     .requiredOption(
       '-i, --input <path>',
-      'a folder (one request per file), a .jsonl of AIGes JSON requests with "id", or a .csv (id, input columns, param:<name> columns)',
+      'a folder (one request per file), a .jsonl of AIGes JSON or V2 inference requests with "id", or a .csv (id, input columns, param:<name> columns)',
     )
     .requiredOption('-o, --out <dir>', 'output folder: predictions.jsonl, errors.jsonl, summary.json; a rerun skips the ids done')
     .option('-c, --concurrency <n>', 'calls in flight at a time', '4')
     .option('-k, --key <key>', "folder input: the input key each file goes in as (default: the service's only input)")
     .option('-p, --param <k=v>', "request param for every item (repeatable; an item's own params win)", collect, [])
     .option('--prediction-key <key>', 'the output item that is the prediction (default: the only, or first, one)')
-    .option('--prediction-path <path>', 'take this field of the JSON output as the prediction, e.g. 0.class')
+    .option('--prediction-path <path>', 'take this field of the JSON output as the prediction, e.g. 0.class (V2: outputs.0.data.0)')
     .option('--output-files', 'also write every output item to <out>/outputs/<key>/<id>')
     .option('--retries <n>', 'tries again after a retryable failure (10110, 10101, UNAVAILABLE, connection lost)', '3')
     .option('--backoff-ms <n>', 'first wait before a retry; doubled each time, with jitter', '200')

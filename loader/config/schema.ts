@@ -214,6 +214,34 @@ export const AuthSection = z
 export type AuthSettings = z.infer<typeof AuthSection>;
 
 /**
+ * `[pipes]`: how `ctx.infer` reaches services of other loaders (docs/plugins.md, "Calling other
+ * services"). Fixed at startup.
+ */
+export const PipesSection = z
+  .object({
+    /** Sign every remote call with this access key (AK/SK, docs/security.md); with secret_key_file. */
+    access_key: z.string().min(1).max(128).optional(),
+    /** A file holding the key's secret, base64 as issued (a mounted Secret): never the config itself. */
+    secret_key_file: z.string().min(1).optional(),
+    /** `grpcs://` addresses: a CA bundle (PEM) to trust instead of Node's roots. */
+    ca_file: z.string().min(1).optional(),
+    /** `grpcs://` addresses that require client certificates: this certificate (PEM), with key_file. */
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((p) => (p.access_key === undefined) === (p.secret_key_file === undefined), {
+    message: 'access_key and secret_key_file go together',
+    path: ['secret_key_file'],
+  })
+  .refine((p) => (p.cert_file === undefined) === (p.key_file === undefined), {
+    message: 'cert_file and key_file go together',
+    path: ['key_file'],
+  });
+
+export type PipesSettings = z.infer<typeof PipesSection>;
+
+/**
  * `[repository]`: a folder of ONNX models served with no code, `<path>/<model>/<version>/model.onnx`
  * (docs/models.md). Absent: none. Fixed at startup; its models load and unload at run time.
  */
@@ -321,6 +349,7 @@ export const ConfigSchema = z
     log: LogSection.prefault({}),
     aiges: AigesSection.prefault({}),
     auth: AuthSection.prefault({}),
+    pipes: PipesSection.prefault({}),
     /** Absent: the loader runs standalone. */
     polaris: PolarisSection.optional(),
     /** A folder of ONNX models to serve beside (or instead of) the plugin. */

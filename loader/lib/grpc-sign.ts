@@ -31,6 +31,33 @@ function signInto(metadata: grpc.Metadata, credentials: AkSkCredentials, path: s
   for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
 }
 
+/** A generated client class (proto-loader's): its constructor and its service definition. */
+export interface ClientConstructor<C> {
+  new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions): C;
+  readonly service: grpc.ServiceDefinition;
+}
+
+/**
+ * A client of `Client`'s service at `address`; with `credentials`, every call is signed.
+ * NOTE: the authority is then set, not left to grpc-js: the signature covers it, so both must agree.
+ */
+export function signedClient<C>(
+  Client: ClientConstructor<C>,
+  address: string,
+  channel: grpc.ChannelCredentials,
+  options: grpc.ClientOptions,
+  credentials: AkSkCredentials | undefined,
+): C {
+  if (credentials === undefined) return new Client(address, channel, options);
+  const authority = (options['grpc.default_authority'] as string | undefined) ?? authorityOf(address);
+  const Signed = grpc.makeGenericClientConstructor(bufferPassing(Client.service), 'Signed');
+  return new Signed(address, channel, {
+    ...options,
+    'grpc.default_authority': authority,
+    interceptors: [...(options.interceptors ?? []), signingInterceptor(credentials, authority)],
+  }) as unknown as C;
+}
+
 /** Signs every call of a client whose channel's authority is `authority`. */
 export function signingInterceptor(credentials: AkSkCredentials, authority: string): grpc.Interceptor {
   return (options, nextCall) => {

@@ -18,10 +18,13 @@
  * loader's data plane starts the call's depth: a loop across loaders ends with 10211 too (a V2
  * server, maybe no loader, is sent no such header).
  *
- * NOTE: no AK/SK signing and no client certificate yet: the remote loader must accept plain
- * calls from this one.
+ * `[pipes]` (RemoteOptions): with `access_key` and `secret_key_file` every remote call is signed
+ * (AK/SK, as `aiges call` signs: a loader with `[auth] mode = "aksk"` takes it), on every route and
+ * protocol; `ca_file`, `cert_file`, `key_file` apply to `grpcs://` addresses.
  */
 import * as grpc from '@grpc/grpc-js';
+import { signedClient } from '../lib/grpc-sign.js';
+import { channelCredentials, type RemoteOptions } from './remote-options.js';
 import { createPolarisClient } from '../../polaris/client/resolver.js';
 import type { Discovery, Watcher } from '../../polaris/store/types.js';
 import { loadLoaderProto } from '../../proto/load.js';
@@ -64,10 +67,15 @@ function target(written: string): { address: string; tls: boolean } {
 export class GrpcRemote implements RemoteServices {
   /** Where `via: 'polaris'` finds instances: the loader's polaris, when it has a `[polaris]` section. */
   discovery: Discovery | undefined;
+  readonly #options: RemoteOptions;
   readonly #channels = new Map<string, LoaderClient | GRPCInferenceServiceClient>();
   readonly #types = new WeakMap<LoaderClient, Map<string, Promise<ReadonlyMap<string, DataType>>>>();
   /** Per service called via polaris: how many live instances it lists, once known. */
   readonly #members = new Map<string, { count: number; first: Promise<void>; watcher: Promise<Watcher> }>();
+
+  constructor(options: RemoteOptions = {}) {
+    this.#options = options;
+  }
 
   async infer(
     service: string,
@@ -136,7 +144,7 @@ export class GrpcRemote implements RemoteServices {
     let client = this.#channels.get(key) as GRPCInferenceServiceClient | undefined;
     if (client === undefined) {
       const { address, tls } = target(route.address);
-      client = v2Client(address, tls, CHANNEL);
+      client = v2Client(address, tls, CHANNEL, this.#options);
       this.#channels.set(key, client);
     }
     const message = v2Request(
@@ -155,12 +163,12 @@ export class GrpcRemote implements RemoteServices {
       const { address, tls } = target(route.address);
       key = `address ${route.address}`;
       const Loader = loadLoaderProto().aiges.v1.Loader;
-      make = () => new Loader(address, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), CHANNEL);
+      make = () => signedClient<LoaderClient>(Loader, address, channelCredentials(tls, this.#options), CHANNEL, this.#options.credentials);
     } else if (route.via === 'polaris') {
       const discovery = this.discovery;
       if (discovery === undefined) throw new AigesError(Codes.INVALID_OP, "ctx.infer via 'polaris' needs the loader's [polaris] section");
       key = `polaris ${service}`;
-      make = () => createPolarisClient(service, discovery, CHANNEL);
+      make = () => createPolarisClient(service, discovery, CHANNEL, this.#options.credentials);
     } else {
       throw new AigesError(Codes.INVALID_OP, `ctx.infer: unknown route via ${named(String(route.via))}`);
     }

@@ -6,8 +6,10 @@
  * item's encoding and attributes travel as tensor parameters; params as string parameters.
  * Outputs must come as raw contents (what Triton and aiges loaders send over gRPC).
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { loadInferenceProto } from '../../proto/load.js';
+import { signedClient } from '../lib/grpc-sign.js';
+import { channelCredentials, type RemoteOptions } from './remote-options.js';
 import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
 import type { InferParameter__Output } from '../../proto/gen/inference/InferParameter.js';
 import type { ModelInferRequest } from '../../proto/gen/inference/ModelInferRequest.js';
@@ -16,9 +18,9 @@ import { bytesElements, elementCount, tensorData } from '../../plugins/tensor.js
 import { DataStatus, DataType, type DataItem } from '../../plugins/types.js';
 import { AigesError, Codes, named } from '../errors.js';
 
-export function v2Client(address: string, tls: boolean, options: grpc.ChannelOptions): GRPCInferenceServiceClient {
+export function v2Client(address: string, tls: boolean, channel: grpc.ChannelOptions, options: RemoteOptions): GRPCInferenceServiceClient {
   const Client = loadInferenceProto().inference.GRPCInferenceService;
-  return new Client(address, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), options);
+  return signedClient<GRPCInferenceServiceClient>(Client, address, channelCredentials(tls, options), channel, options.credentials);
 }
 
 export function v2Request(model: string, items: readonly DataItem[], params: Readonly<Record<string, string>>): ModelInferRequest {

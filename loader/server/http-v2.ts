@@ -19,27 +19,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dataplane, ServiceMetadata } from '../dataplane/dataplane.js';
 import type { HealthState } from '../health.js';
-import type { DataItem } from '../../plugins/types.js';
 import { AigesError, Codes, named } from '../errors.js';
 import { callerOf } from './http-auth.js';
 import { cancelOnDisconnect, deadlineOf } from './http-private.js';
-import { BinaryBody, encodeAnswer, HEADER_LENGTH, parseInferRequest, rawBodyInput } from './http-v2-convert.js';
-import {
-  checkRequestedOutputs,
-  checkVersion,
-  type ConfigTensor,
-  inputItem,
-  modelConfig,
-  modelMetadata,
-  modelVersion,
-  outputTensor,
-  refuseSequence,
-  requestParams,
-  requestVersion,
-  SERVER_NAME,
-  timeoutDeadline,
-  V2_EXTENSIONS,
-} from './v2-items.js';
+import { BinaryBody, HEADER_LENGTH, parseInferRequest, rawBodyInput } from './http-v2-convert.js';
+import { inferV2 } from './v2-infer.js';
+import { checkVersion, type ConfigTensor, modelConfig, modelMetadata, SERVER_NAME, V2_EXTENSIONS } from './v2-items.js';
 import { statisticsOf } from './v2-stats.js';
 import { extensionsWith, type RepositoryControl, repositoryIndex, repositoryLoad, repositoryUnload } from './v2-repository.js';
 
@@ -111,7 +96,7 @@ export function registerV2Routes(app: FastifyInstance, deps: V2RouteDeps): void 
   });
 }
 
-/** An infer request: wire → items, the data plane's once call, items → the answer. */
+/** An infer request: wire → the parsed request, the shared V2 once call (v2-infer.ts), the answer → wire. */
 function infer(dataplane: Dataplane, meta: ServiceMetadata, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const body = request.body;
   let req: ReturnType<typeof parseInferRequest>;
@@ -122,34 +107,14 @@ function infer(dataplane: Dataplane, meta: ServiceMetadata, request: FastifyRequ
   } else if (body instanceof BinaryBody) req = parseInferRequest(body.header, body.rest);
   else req = parseInferRequest(body, undefined);
 
-  refuseSequence(req.parameters, 'V2 REST');
-  if (req.outputs !== undefined)
-    checkRequestedOutputs(
-      meta,
-      req.outputs.map((o) => o.name),
-    );
-  const binaryOutput = req.parameters['binary_data_output'];
-  if (binaryOutput !== undefined && typeof binaryOutput !== 'boolean') {
-    throw new AigesError(Codes.INVALID_DATA, 'parameter binary_data_output must be true or false');
-  }
-  const items = req.inputs.map((tensor) => inputItem(meta, tensor));
-  const params = requestParams(req.parameters, req.id);
-  const deadline = earliest(deadlineOf(request), timeoutDeadline(req.parameters));
-  const head = { model: meta.service, version: modelVersion(meta), id: req.id };
-  const encode = (out: DataItem[], sid: string) =>
-    encodeAnswer({ ...head, id: head.id === '' ? sid : head.id }, out.map(outputTensor), req.outputs, binaryOutput === true);
-  return dataplane
-    .infer(
-      { service: meta.service, params, headers: {}, items, version: requestVersion(meta) },
-      { deadline, onCancel: cancelOnDisconnect.bind(reply.raw), caller: callerOf(request), encode },
-    )
-    .then((answer) => {
-      if (answer.body === undefined) return reply.type('application/json; charset=utf-8').send(answer.json);
-      return reply
-        .header(HEADER_LENGTH, String(Buffer.byteLength(answer.json)))
-        .type('application/octet-stream')
-        .send(answer.body);
-    });
+  const options = { deadline: deadlineOf(request), onCancel: cancelOnDisconnect.bind(reply.raw), caller: callerOf(request) };
+  return inferV2(dataplane, meta, req, options, 'V2 REST').then((answer) => {
+    if (answer.body === undefined) return reply.type('application/json; charset=utf-8').send(answer.json);
+    return reply
+      .header(HEADER_LENGTH, String(Buffer.byteLength(answer.json)))
+      .type('application/octet-stream')
+      .send(answer.body);
+  });
 }
 
 /** The model's one input, for a body that is that input's bytes alone. */
@@ -162,10 +127,4 @@ function soleInput(meta: ServiceMetadata): string {
     );
   }
   return names[0] as string;
-}
-
-function earliest(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
 }

@@ -1,10 +1,11 @@
 /**
  * A small typed client of aiges.v1.Loader for the CLI, tests and benchmarks.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { AkSkCredentials } from '../../plugins/aksk.js';
-import { loadLoaderProto } from '../../proto/load.js';
-import { authorityOf, bufferPassing, signingInterceptor } from '../lib/grpc-sign.js';
+import { loadInferenceProto, loadLoaderProto } from '../../proto/load.js';
+import type { GRPCInferenceServiceClient } from '../../proto/gen/inference/GRPCInferenceService.js';
+import { type ClientConstructor, signedClient } from '../lib/grpc-sign.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { InferRequest } from '../../proto/gen/aiges/v1/InferRequest.js';
 import type { InferResponse__Output } from '../../proto/gen/aiges/v1/InferResponse.js';
@@ -29,18 +30,32 @@ export function createLoaderClient(
   tls?: ClientTls,
   credentials?: AkSkCredentials,
 ): LoaderClient {
-  const Loader = loadLoaderProto().aiges.v1.Loader;
+  return createClient(loadLoaderProto().aiges.v1.Loader, target, options, tls, credentials);
+}
+
+/**
+ * A client of the Open Inference Protocol V2 gRPC service (`inference.GRPCInferenceService`) of
+ * a loader or of `aiges lb`, with the same targets, TLS and signing as `createLoaderClient`.
+ */
+export function createV2Client(
+  target: string,
+  options: grpc.ChannelOptions = {},
+  tls?: ClientTls,
+  credentials?: AkSkCredentials,
+): GRPCInferenceServiceClient {
+  return createClient(loadInferenceProto().inference.GRPCInferenceService, target, options, tls, credentials);
+}
+
+function createClient<C>(
+  Client: ClientConstructor<C>,
+  target: string,
+  options: grpc.ChannelOptions,
+  tls: ClientTls | undefined,
+  credentials: AkSkCredentials | undefined,
+): C {
   const { address, tls: secure } = parseGrpcTarget(target);
   const channel = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1, ...options };
-  if (credentials === undefined) return new Loader(address, grpcChannelCredentials(secure, tls), channel);
-  // NOTE: the authority is set, not left to grpc-js: the signature covers it, so both must agree.
-  const authority = (options['grpc.default_authority'] as string | undefined) ?? authorityOf(address);
-  const Signed = grpc.makeGenericClientConstructor(bufferPassing(Loader.service), 'Loader') as unknown as typeof Loader;
-  return new Signed(address, grpcChannelCredentials(secure, tls), {
-    ...channel,
-    'grpc.default_authority': authority,
-    interceptors: [signingInterceptor(credentials, authority)],
-  });
+  return signedClient<C>(Client, address, grpcChannelCredentials(secure, tls), channel, credentials);
 }
 
 /** The `aiges-code` trailer of a failed call, when the loader set one. */

@@ -13,6 +13,7 @@
 // The typed facade and the full contract are in native/host.ts.
 #include <napi.h>
 
+#include "aksk_digest.h"
 #include "bridge.h"
 #include "js_convert.h"
 #include "output_blocks.h"
@@ -110,6 +111,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   ExportSharedRegion(env, exports);
   ExportSpinRead(env, exports);
+  ExportAkskDigest(env, exports);
   return exports;
 }
 

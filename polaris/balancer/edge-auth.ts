@@ -7,18 +7,18 @@
  *
  * Headers a client sent that sign or name a caller never travel on: the hop signs for itself.
  */
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import type { AkSkAuth, SignedCaller } from '../../loader/auth/aksk.js';
 import { CALLER_METADATA } from '../../loader/auth/aksk.js';
+import { KeyHmac } from '../../loader/auth/digest.js';
 import { signingInterceptor } from '../../loader/lib/grpc-sign.js';
 import {
   type AkSkCredentials,
   authorizationHeader,
   CONTENT_SHA256_HEADER,
   grpcPathAndQuery,
-  hmacSha256,
   NONCE_METADATA,
   newNonce,
   stringToSign,
@@ -58,10 +58,10 @@ export class EdgeAuth {
 
 /** Signs the balancer's hops to loaders with its own key. */
 export class HopSigner {
-  readonly #secret: KeyObject;
+  readonly #hmac: KeyHmac;
 
   constructor(readonly credentials: AkSkCredentials) {
-    this.#secret = createSecretKey(Buffer.from(credentials.secretKey, 'base64'));
+    this.#hmac = new KeyHmac(createSecretKey(Buffer.from(credentials.secretKey, 'base64')));
   }
 
   /**
@@ -82,7 +82,7 @@ export class HopSigner {
     out.date = date;
     out[CONTENT_SHA256_HEADER] = sha256;
     out[NONCE_METADATA] = nonce;
-    out.authorization = authorizationHeader(this.credentials.accessKey, hmacSha256(this.#secret, toSign).toString('base64'));
+    out.authorization = authorizationHeader(this.credentials.accessKey, this.#hmac.digest(toSign).toString('base64'));
     if (caller !== undefined) out[CALLER_METADATA] = caller;
   }
 

@@ -13,6 +13,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ChannelOptions } from '@grpc/grpc-js';
+import { signedClient } from '../../loader/lib/grpc-sign.js';
+import type { AkSkCredentials } from '../../plugins/aksk.js';
 import { loadLoaderProto } from '../../proto/load.js';
 import type { LoaderClient } from '../../proto/gen/aiges/v1/Loader.js';
 import type { Discovery, InstanceRecord, Watcher } from '../store/types.js';
@@ -133,13 +135,27 @@ export function registerPolarisResolver(): void {
  * A client of aiges.v1.Loader that dials the instances of `service` directly, round robin,
  * following polaris as instances come and go. Close it with `client.close()`.
  */
-export function createPolarisClient(service: string, discovery: Discovery, options: ChannelOptions = {}): LoaderClient {
+export function createPolarisClient(
+  service: string,
+  discovery: Discovery,
+  options: ChannelOptions = {},
+  credentials?: AkSkCredentials,
+): LoaderClient {
   registerPolarisResolver();
   const Loader = loadLoaderProto().aiges.v1.Loader;
-  return new Loader(`${POLARIS_SCHEME}:///${service}`, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': -1,
-    'grpc.max_send_message_length': -1,
-    ...options,
-    [DISCOVERY_OPTION]: discoveryOption(discovery),
-  });
+  // NOTE: signed calls name the service as their authority (the signature covers it), whichever
+  // instance the resolver picks.
+  return signedClient<LoaderClient>(
+    Loader,
+    `${POLARIS_SCHEME}:///${service}`,
+    grpc.credentials.createInsecure(),
+    {
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+      ...options,
+      ...(credentials === undefined ? {} : { 'grpc.default_authority': service }),
+      [DISCOVERY_OPTION]: discoveryOption(discovery),
+    },
+    credentials,
+  );
 }

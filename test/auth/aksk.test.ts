@@ -107,7 +107,7 @@ describe('parseAuthorization', () => {
   const good = `HMAC-SHA256 Credential=ak&SignedHeaders=date;host;x-ark-content-sha256&Signature=${signature}`;
 
   it('reads the three fields', () => {
-    expect(parseAuthorization(good)).toEqual({ accessKey: 'ak', signature: Buffer.alloc(32, 7) });
+    expect(parseAuthorization(good)).toEqual({ accessKey: 'ak', signature });
   });
 
   it.each([

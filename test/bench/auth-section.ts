@@ -6,21 +6,23 @@
  *    `authenticate` then `checkBody` with the body's SHA-256, as the gRPC adapter runs them) over
  *    requests signed beforehand, each with its own nonce (the replay cache takes every one), in
  *    batches; the median batch's µs per request. Beside it, its two hashes alone: the body's
- *    SHA-256 and one HMAC-SHA256.
+ *    SHA-256 and one HMAC-SHA256 of the string to sign, computed as the loader computes it
+ *    (loader/auth/digest.ts: the key prepared once).
  * 2. End to end: the loader's gRPC echo at 1 KiB with `[auth] mode = "aksk"` (a keys file, the
  *    client signing every call) against the same loader without `[auth]`, each an `aiges serve`
  *    child driven by load.ts's closed loop; server CPU µs per call from /proc (the client's signing
  *    runs in this process and is not counted).
  */
-import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AkSkAuth } from '../../loader/auth/aksk.js';
+import { KeyHmac } from '../../loader/auth/digest.js';
 import { accessKeyOf, type KeySource } from '../../loader/auth/keys.js';
 import { createLogger } from '../../loader/log.js';
 import { AuthCounts } from '../../loader/metrics.js';
-import { contentSha256, signRequest } from '../../plugins/aksk.js';
+import { contentSha256, signRequest, stringToSign } from '../../plugins/aksk.js';
 import { median } from './balancer-section.js';
 import { type LoadResult, runLoad } from './load.js';
 import { grpcTarget } from './load-grpc.js';
@@ -76,7 +78,8 @@ export function verifyCost(s: AuthSettings): VerifyCost {
   const verify: number[] = [];
   const sha: number[] = [];
   const hmac: number[] = [];
-  const secret = createSecretKey(Buffer.from(secretKey, 'base64'));
+  const keyed = new KeyHmac(createSecretKey(Buffer.from(secretKey, 'base64')));
+  const digest = Buffer.alloc(32);
   for (let b = 0; b < s.batches; b++) {
     // A fresh cache per batch: every batch fills it from empty, as a loader's first seconds do.
     const auth = new AkSkAuth({ clock_skew_s: 300, replay_cache_max: s.batch }, keys, createLogger('silent'), new AuthCounts());
@@ -104,7 +107,7 @@ export function verifyCost(s: AuthSettings): VerifyCost {
     );
     hmac.push(
       timeMicros(s.batch, () => {
-        for (const r of requests) createHmac('sha256', secret).update(r.pathAndQuery).digest();
+        for (const r of requests) keyed.digestInto(stringToSign(r), digest);
       }),
     );
   }

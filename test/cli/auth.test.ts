@@ -1,8 +1,11 @@
 /**
  * AK/SK from the command line: `aiges serve` with `[auth]` from the environment, and `aiges call`
- * / `aiges xtest` signing with --access-key/--secret-key (or $AIGES_ACCESS_KEY/$AIGES_SECRET_KEY),
- * all as child processes.
+ * / `aiges xtest` / `aiges batch` signing with --access-key/--secret-key (or
+ * $AIGES_ACCESS_KEY/$AIGES_SECRET_KEY), all as child processes.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSecret, writeKeysFile } from '../server/auth-helpers.js';
 import { runToExit, startServe } from './serve-process.js';
@@ -64,5 +67,29 @@ describe('aiges xtest with AK/SK', () => {
     const r = await runToExit(['xtest', grpcAddr, 'echo', '-n', '3', '-t', 'text=x', '--json', '--no-progress']);
     expect(r.code).toBe(1);
     expect(JSON.stringify(JSON.parse(r.stdout).errors)).toContain('10206');
+  });
+});
+
+describe('aiges batch with AK/SK', () => {
+  it('signs AIGes and V2 lines over gRPC and HTTP; unsigned, each line is refused with 10206', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aiges-batch-aksk-'));
+    const input = join(dir, 'in.jsonl');
+    const aiges = (id: string) => ({ id, payload: { text: { encoding: 'utf8', status: 3, text: Buffer.from(id).toString('base64') } } });
+    const v2 = (id: string) => ({ id, inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [id] }] });
+    writeFileSync(input, `${[aiges('a1'), v2('v1'), aiges('a2'), v2('v2')].map((l) => JSON.stringify(l)).join('\n')}\n`);
+    for (const [name, target] of [
+      ['grpc', grpcAddr],
+      ['http', `http://127.0.0.1:${serve.httpPort}`],
+    ] as const) {
+      const out = join(dir, name);
+      const r = await runToExit(['batch', target, 'echo', '--input', input, '--out', out, '--json', '--no-progress', ...key]);
+      expect(r.code, r.stderr).toBe(0);
+      const predictions = readFileSync(join(out, 'predictions.jsonl'), 'utf8').trim().split('\n');
+      const got = predictions.map((l) => JSON.parse(l) as { id: string; prediction: string });
+      expect(Object.fromEntries(got.map((p) => [p.id, p.prediction]))).toEqual({ a1: 'a1', v1: 'v1', a2: 'a2', v2: 'v2' });
+      const unsigned = await runToExit(['batch', target, 'echo', '--input', input, '--out', join(dir, `${name}-unsigned`), '--json']);
+      expect(unsigned.code).toBe(1);
+      expect(JSON.parse(unsigned.stdout).failures).toEqual([{ code: '10206', count: 4, message: expect.any(String) }]);
+    }
   });
 });

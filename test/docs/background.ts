@@ -25,3 +25,28 @@ export function background(line: string, ready: RegExp): Promise<void> {
 export function stopAll(): void {
   for (const c of children.splice(0)) if (c.pid !== undefined && c.exitCode === null) process.kill(-c.pid, 'SIGTERM');
 }
+
+/** Whether any process of the group led by `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends every background line, as `stopAll`, and waits until every process of their groups has
+ * exited (npx exits at once; the loader it started stops in order, deregistering from polaris), so
+ * that what they need to stop cleanly (etcd) is stopped after them. What is still alive after
+ * `graceMs` is killed.
+ */
+export async function stopAllAndWait(graceMs = 10_000): Promise<void> {
+  const groups = children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+  stopAll();
+  const deadline = Date.now() + graceMs;
+  // NOTE: the loader is no child of ours (npx's), so there is no exit event to wait on: poll its group.
+  while (groups.some(groupAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pgid of groups.filter(groupAlive)) process.kill(-pgid, 'SIGKILL');
+}

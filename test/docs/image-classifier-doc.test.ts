@@ -3,9 +3,13 @@
  * script, `aiges serve` with the plugin and the repository, `aiges call` with a sample PNG, the
  * model over V2 REST, the plugin over AIGes JSON), each command answering what the comment under
  * it says: the same JSON, numbers within 1e-4 (the comments round the scores). Only the ports change.
+ * Its "Batch evaluation" block runs as written too (into a temporary folder instead of
+ * /tmp/classifier-eval): the last command prints the text block under it; and `npm run
+ * demo:classifier:eval` passes its threshold.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +20,7 @@ import { background, stopAll } from './background.js';
 const run = promisify(execFile);
 const doc = readFileSync(join(ROOT, 'demo/image-classifier/README.md'), 'utf8');
 const section = doc.slice(doc.indexOf('\n## Build, serve and call\n'));
+const evaluation = doc.slice(doc.indexOf('\n## Batch evaluation\n'), doc.indexOf('\n## Tests\n'));
 const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
 
 afterAll(() => stopAll());
@@ -68,4 +73,18 @@ describe('demo/image-classifier/README.md', () => {
     }
     expect(checked).toBe(4);
   }, 120_000);
+
+  it('batch evaluation: aiges batch over the labelled set, then aiges eval, prints what the block says', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aiges-classifier-eval-'));
+    const lines = (/```sh\n([\s\S]*?)```/.exec(evaluation)?.[1] ?? '').split('\n').filter((l) => l.trim() !== '');
+    const text = /```text\n([\s\S]*?)```/.exec(evaluation)?.[1] ?? '';
+    expect(lines).toHaveLength(3);
+    let stdout = '';
+    for (const line of lines)
+      stdout = (await run('sh', ['-c', line.replaceAll('/tmp/classifier-eval', dir)], { cwd: ROOT, timeout: 120_000 })).stdout;
+    expect(stdout.replaceAll(dir, '/tmp/classifier-eval')).toBe(text);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<table class="cm">');
+    const npm = await run('npm', ['run', 'demo:classifier:eval'], { cwd: ROOT, timeout: 120_000 });
+    expect(npm.stdout).toContain('result            passed');
+  }, 240_000);
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../cli/serve-process.js';
-import { background, stopAll } from './background.js';
+import { background, stopAllAndWait } from './background.js';
 import { TestEtcd } from '../polaris/etcd.js';
 
 const doc = readFileSync(join(ROOT, 'docs/v2.md'), 'utf8');
@@ -20,9 +20,9 @@ const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
 
 let etcd: TestEtcd | undefined;
 afterAll(async () => {
-  stopAll();
+  await stopAllAndWait();
   await etcd?.stop();
-});
+}, 30_000);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

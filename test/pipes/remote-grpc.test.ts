@@ -8,27 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
 import { createLoaderClient, infer, type LoaderClient } from '../../loader/tools/client.js';
-import type { DataItem, DataItem__Output } from '../../proto/gen/aiges/v1/DataItem.js';
 import { MemoryPolaris } from '../../polaris/store/polaris-memory.js';
 import { MemoryStore } from '../../polaris/store/store-memory.js';
 import { Codes } from '../../plugins/index.js';
 import { freePort } from '../polaris/etcd.js';
+import { floats, x } from './helpers.js';
 import { expectFree, expectGrpcError, FIXTURES, type Served, serve, textItem } from '../server/grpc-helpers.js';
 
 const CALLER = `${FIXTURES}/pipe-caller.ts`;
 const SCALE = `${FIXTURES}/tensor-scale.ts`;
-
-const x = (values: number[]): DataItem => ({
-  key: 'x',
-  type: 4,
-  status: 3,
-  encoding: '',
-  data: Buffer.from(new Float32Array(values).buffer),
-  datatype: 'FP32',
-  shape: [values.length],
-});
-
-const floats = (item: DataItem__Output | undefined) => [...new Float32Array(new Uint8Array(item?.data ?? []).buffer)];
 
 const running: { close(): Promise<void> }[] = [];
 afterEach(async () => {

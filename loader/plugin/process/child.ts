@@ -20,21 +20,25 @@ import {
   DataStatus,
   type InitContext,
   type Params,
+  type ServiceCallOptions,
+  type ServiceRequest,
   type ServiceResponse,
   type Wrapper,
   type WrapperConfig,
   type WrapperSession,
 } from '../../../plugins/types.js';
+import { ServiceAnswer } from '../../../plugins/service-answer.js';
 import { resultSourceOf } from '../../dataplane/results.js';
 import { type PluginKind, pluginKind } from '../kinds.js';
-import { inferApart } from '../infer-apart.js';
 import { CompiledSchema } from '../schema.js';
 import { Channel } from './channel.js';
 import type { Frame } from './frames.js';
 import {
+  decodeError,
   decodeInputs,
   encodeError,
   encodeItems,
+  encodeServiceRequest,
   Payloads,
   RESULT_WINDOW,
   type SharedOut,
@@ -59,6 +63,8 @@ class ChildContext implements CallContext<unknown> {
 
   constructor(
     private readonly server: PluginServer,
+    /** The loader's id of this call or session: what its ctx.infer is made under there. */
+    readonly id: number,
     readonly sid: string,
     readonly deadline: number,
   ) {}
@@ -91,8 +97,8 @@ class ChildContext implements CallContext<unknown> {
     return this.#controller.signal;
   }
 
-  infer(): Promise<ServiceResponse> {
-    return inferApart('process');
+  infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse> {
+    return this.server.relayInfer(this.id, service, request, options);
   }
 
   /** The loader's call ended (deadline, cancel, drain, session over): ctx.signal fires with its reason. */
@@ -185,6 +191,9 @@ class PluginServer {
   #answeredAt = 0;
   #nextCameSoon = true;
   readonly meter = (key: string, count = 1) => this.send({ t: 'meter', key, count });
+  /** ctx.infer calls waiting for the loader's answer, by their own id. */
+  readonly #inferring = new Map<number, { resolve(answer: ServiceResponse): void; reject(err: Error): void }>();
+  #lastInfer = 0;
 
   constructor() {
     this.baseLog = pino({ level: 'info', base: undefined }, pino.destination({ dest: LOG_FD, sync: true }));
@@ -198,6 +207,27 @@ class PluginServer {
 
   send(message: ToParent, payloads?: readonly Uint8Array[]): void {
     this.channel.send(message, payloads);
+  }
+
+  /**
+   * A call's ctx.infer: the loader makes it under that call (connection.ts), as if the plugin ran
+   * in its process. The request's bytes cross once (inline in the frame), the answer's once back;
+   * the plugin's buffers stay its own.
+   */
+  relayInfer(call: number, service: string, request: ServiceRequest, options: ServiceCallOptions | undefined): Promise<ServiceResponse> {
+    return new Promise((resolve, reject) => {
+      const payloads = new Payloads();
+      let wire: ReturnType<typeof encodeServiceRequest>;
+      try {
+        wire = encodeServiceRequest(request, payloads);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      const id = ++this.#lastInfer;
+      this.#inferring.set(id, { resolve, reject });
+      this.send({ t: 'infer', id, call, service, ...wire, options: { ...options } }, payloads.list);
+    });
   }
 
   /**
@@ -301,6 +331,13 @@ class PluginServer {
         return;
       case 'fini':
         return this.#settle(msg.id, () => this.wrapper.fini?.(this.state));
+      case 'inferred': {
+        const pending = this.#inferring.get(msg.id);
+        this.#inferring.delete(msg.id);
+        if (msg.err !== undefined) pending?.reject(decodeError(msg.err));
+        else pending?.resolve(new ServiceAnswer(decodeInputs(msg.items ?? [], payload, undefined)));
+        return;
+      }
     }
   }
 
@@ -365,7 +402,7 @@ class PluginServer {
     const { id } = msg;
     // Polling after an answer pays only while calls follow each other that closely.
     this.#nextCameSoon = (performance.now() - this.#answeredAt) * 1000 <= this.spinUs;
-    const ctx = new ChildContext(this, msg.sid, msg.deadline);
+    const ctx = new ChildContext(this, id, msg.sid, msg.deadline);
     const request = {
       service: msg.service,
       params: msg.params as Params,
@@ -396,7 +433,7 @@ class PluginServer {
 
   #open(msg: Extract<ToChild, { t: 'open' }>): void {
     const { id } = msg;
-    const ctx = new ChildContext(this, msg.sid, msg.deadline);
+    const ctx = new ChildContext(this, id, msg.sid, msg.deadline);
     this.calls.set(id, ctx);
     const opened = (made: unknown) => {
       this.calls.delete(id);

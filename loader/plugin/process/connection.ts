@@ -15,7 +15,15 @@ import type { Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { CallContext, DataItem, InferRequest, OutputItem, WrapperConfig, WrapperSession } from '../../../plugins/types.js';
+import type {
+  CallContext,
+  DataItem,
+  InferRequest,
+  OutputItem,
+  ServiceResponse,
+  WrapperConfig,
+  WrapperSession,
+} from '../../../plugins/types.js';
 import { DEFAULT_SPIN_US } from '../../../native/host.js';
 import { AigesError, Codes } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -26,9 +34,12 @@ import type { Frame } from './frames.js';
 import { logOutputLine, readLines, relogLine } from './logs.js';
 import {
   decodeError,
+  decodeServiceRequest,
+  encodeError,
   encodeItems,
   itemBytes,
   Payloads,
+  wireOutputItem,
   type PluginDescription,
   type SharedOut,
   type ToChild,
@@ -123,6 +134,8 @@ export class ChildConnection {
   readonly #shared: SharedOut | undefined;
   readonly #requests = new Map<number, Pending>();
   readonly #sessions = new Map<number, RemoteSession>();
+  /** The contexts of the calls and sessions in the plugin process, by id: where their ctx.infer is made. */
+  readonly #contexts = new Map<number, CallContext<unknown>>();
   /** Output blocks the loader holds a view of (not yet released). */
   readonly #outputs = new Set<number>();
   #releases: number[] = [];
@@ -267,6 +280,7 @@ export class ChildConnection {
     const signal = ctx.signal;
     const sent = performance.now();
     let answered = false;
+    this.#contexts.set(id, ctx);
     const result = new Promise<readonly OutputItem[]>((resolve, reject) => {
       const onAbort = () => this.cancel(id, signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -276,11 +290,13 @@ export class ChildConnection {
         answered: (message, payload) => {
           answered = true;
           this.#lastExecUs = (performance.now() - sent) * 1000;
+          this.#contexts.delete(id);
           signal.removeEventListener('abort', onAbort);
           if (message.t === 'ok') resolve(this.#execOutputs(message, payload));
           else if (message.t === 'err') reject(decodeError(message.err));
         },
         died: (error) => {
+          this.#contexts.delete(id);
           signal.removeEventListener('abort', onAbort);
           reject(error);
         },
@@ -302,6 +318,7 @@ export class ChildConnection {
     const id = this.#nextId++;
     const session = new RemoteSession(this, id, ctx);
     this.#sessions.set(id, session);
+    this.#contexts.set(id, ctx);
     this.send({ t: 'open', id, sid: ctx.sid, deadline: ctx.deadline, params });
     return new Promise((resolve, reject) => {
       this.#requests.set(id, {
@@ -354,6 +371,7 @@ export class ChildConnection {
   /** A session is over here (destroyed, or never opened). */
   forget(id: number): void {
     this.#sessions.delete(id);
+    this.#contexts.delete(id);
   }
 
   /** Kills the process (SIGKILL by default); its death is handled as any other. */
@@ -405,7 +423,7 @@ export class ChildConnection {
         this.#outputs.add(w.off);
         collected.register(data, { connection: new WeakRef(this), at: w.off });
       }
-      out[i] = outputItem(w, data);
+      out[i] = wireOutputItem(w, data);
     }
     return out;
   }
@@ -420,7 +438,7 @@ export class ChildConnection {
         this.#outputs.add(w.off);
         this.releaseBlock(w.off);
       }
-      return outputItem(w, data);
+      return wireOutputItem(w, data);
     });
   }
 
@@ -438,7 +456,35 @@ export class ChildConnection {
         return this.#sessions.get(message.s)?.results.end(message.err === undefined ? undefined : decodeError(message.err));
       case 'meter':
         return this.#onMeter?.(message.key, message.count);
+      case 'infer':
+        return this.#infer(message, payload);
     }
+  }
+
+  /**
+   * A ctx.infer of call or session `message.call` in the plugin process, made here under it as
+   * the plugin's own would be (dataplane/pipe.ts); the answer goes back inline. A call that is
+   * over (or an id the process made up) gets 10003, as an exec's ctx.infer after its end does.
+   */
+  #infer(message: Extract<ToParent, { t: 'infer' }>, payload: Buffer): void {
+    const ctx = this.#contexts.get(message.call);
+    let answer: Promise<ServiceResponse>;
+    if (ctx === undefined) {
+      answer = Promise.reject(new AigesError(Codes.INVALID_OP, 'ctx.infer: the calling exec or session is over'));
+    } else {
+      try {
+        answer = ctx.infer(message.service, decodeServiceRequest(message, payload), message.options);
+      } catch (err) {
+        answer = Promise.reject(err);
+      }
+    }
+    answer.then(
+      (a) => {
+        const payloads = new Payloads();
+        this.send({ t: 'inferred', id: message.id, items: encodeItems(a.items, undefined, payloads, []) }, payloads.list);
+      },
+      (err: unknown) => this.send({ t: 'inferred', id: message.id, err: encodeError(err) }),
+    );
   }
 
   #answer(id: number, message: Extract<ToParent, { t: 'ok' | 'err' | 'loaded' }>, payload: Buffer): void {
@@ -459,6 +505,7 @@ export class ChildConnection {
     this.#spec.log.off('level-change', this.#onLevel);
     if (this.#region !== undefined) regions.delete(this.#region);
     this.#outputs.clear();
+    this.#contexts.clear();
     const error = this.#crashError();
     if (this.#plugin === undefined) {
       const tail = this.#stderrTail.at(-1);
@@ -481,16 +528,6 @@ export class ChildConnection {
 /** "was killed by SIGSEGV" / "exited with code 3". */
 export function describeExit(info: ExitInfo): string {
   return info.signal !== null ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
-}
-
-function outputItem(w: WireItem, data: Buffer): OutputItem {
-  const item: OutputItem = { key: w.key, data };
-  if (w.type !== undefined) item.type = w.type as OutputItem['type'];
-  if (w.status !== undefined) item.status = w.status as OutputItem['status'];
-  if (w.encoding !== undefined) item.encoding = w.encoding;
-  if (w.attributes !== undefined) item.attributes = w.attributes;
-  if (w.tensor !== undefined) item.tensor = w.tensor;
-  return item;
 }
 
 /**

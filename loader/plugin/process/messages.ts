@@ -5,17 +5,30 @@
  *
  * Loader → plugin process: load, init, exec, open (session.create), write, end, destroy (session),
  * credit (session results the loader has room for), cancel (the call's or session's ctx.signal
- * fires), release (output blocks the loader is done with), level (log level), fini.
+ * fires), release (output blocks the loader is done with), level (log level), fini, inferred (the
+ * answer to an `infer`, by its own id).
  * Plugin process → loader: loaded, ok, err, res (a session result batch), rend (the results
- * ended, or failed), meter (ctx.meter).
+ * ended, or failed), meter (ctx.meter), infer (a ctx.infer of call or session `call`, made by the
+ * loader under it: its bytes inline, copied once each way).
  *
  * Outputs are checked against the schema before they are sent (the plugin process has the same
  * checks as the loader); an output that fails is sent as `invalid` with the check's error instead,
  * so that the loader's own check fails the same way (see remote.ts) and the call ends as it would
  * for a plugin in the loader's process.
  */
-import { AigesError, isAigesError } from '../../../plugins/errors.js';
-import type { BatchingSettings, DataItem, OutputItem, TensorInfo, WrapperConfig, WrapperSchema } from '../../../plugins/types.js';
+import { AigesError, Codes, isAigesError } from '../../../plugins/errors.js';
+import { calleeError, isCalleeError } from '../../errors.js';
+import type {
+  BatchingSettings,
+  DataItem,
+  OutputItem,
+  ServiceCallOptions,
+  ServiceRequest,
+  TensorInfo,
+  TensorInput,
+  WrapperConfig,
+  WrapperSchema,
+} from '../../../plugins/types.js';
 import type { KindSettings } from '../kinds.js';
 import type { PluginLocation } from '../repository.js';
 import { type Arena, SHARED_MIN_BYTES } from './shared-region.js';
@@ -41,11 +54,23 @@ export interface WireItem {
   shared?: 1;
 }
 
+/** A ctx.infer tensor input on the wire: its fields, its bytes inline at `off` in the frame's payload. */
+export interface WireTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  attributes?: Record<string, string>;
+  off: number;
+  len: number;
+}
+
 export interface WireError {
   /** The AIGes code when the error carried one. */
   code?: number;
   message: string;
   detail?: Record<string, unknown>;
+  /** 1: an error `ctx.infer` rejected with (loader/errors.ts `calleeError`): its code passes a rethrow. */
+  callee?: 1;
 }
 
 /** What a plugin process says about the plugin it loaded: the wrapper the loader serves. */
@@ -81,7 +106,8 @@ export type ToChild =
   | { t: 'credit'; s: number; n: number }
   | { t: 'release'; at: number[] }
   | { t: 'level'; level: string }
-  | { t: 'fini'; id: number };
+  | { t: 'fini'; id: number }
+  | { t: 'inferred'; id: number; items?: WireItem[]; err?: WireError };
 
 export type ToParent =
   | { t: 'loaded'; plugin: PluginDescription }
@@ -89,7 +115,18 @@ export type ToParent =
   | { t: 'err'; id: number; err: WireError }
   | { t: 'res'; s: number; items: WireItem[]; invalid?: WireError }
   | { t: 'rend'; s: number; err?: WireError }
-  | { t: 'meter'; key: string; count: number };
+  | { t: 'meter'; key: string; count: number }
+  | {
+      t: 'infer';
+      id: number;
+      call: number;
+      service: string;
+      params: Readonly<Record<string, unknown>>;
+      headers: Readonly<Record<string, string>>;
+      items: WireItem[];
+      inputs: WireTensor[];
+      options: ServiceCallOptions;
+    };
 
 /** The bytes of a message's inline items, in order. */
 export class Payloads {
@@ -178,6 +215,17 @@ export function itemBytes(item: WireItem, payload: Buffer, region: ArrayBuffer |
   return payload.subarray(item.off, item.off + item.len);
 }
 
+/** An item as a plugin made it: only the fields it set (a missing `type` stays the receiver's to choose). */
+export function wireOutputItem(w: WireItem, data: Buffer): OutputItem {
+  const item: OutputItem = { key: w.key, data };
+  if (w.type !== undefined) item.type = w.type as OutputItem['type'];
+  if (w.status !== undefined) item.status = w.status as OutputItem['status'];
+  if (w.encoding !== undefined) item.encoding = w.encoding;
+  if (w.attributes !== undefined) item.attributes = w.attributes;
+  if (w.tensor !== undefined) item.tensor = w.tensor;
+  return item;
+}
+
 /** Input items as a plugin sees them (every field present). */
 export function decodeInputs(items: readonly WireItem[], payload: Buffer, region: ArrayBuffer | undefined): DataItem[] {
   return items.map((w) => {
@@ -200,15 +248,52 @@ export function encodeError(err: unknown): WireError {
   if (!isAigesError(err)) return { message };
   const wire: WireError = { code: err.aigesCode, message };
   if (err.detail !== undefined) wire.detail = err.detail;
+  if (isCalleeError(err)) wire.callee = 1;
   return wire;
 }
 
 /** The error back: an AigesError when it carried a code, else a plain Error (the loader wraps it as a plugin failure). */
 export function decodeError(wire: WireError): Error {
   if (wire.code === undefined) return new Error(wire.message);
-  return new AigesError(
+  const err = new AigesError(
     wire.code as AigesError['aigesCode'],
     wire.message,
     wire.detail === undefined ? undefined : { detail: wire.detail },
   );
+  return wire.callee === 1 ? calleeError(err) : err;
+}
+
+/** A ctx.infer request as it goes on the wire: items and tensor inputs, every byte inline in `payloads`. */
+export function encodeServiceRequest(
+  request: ServiceRequest,
+  payloads: Payloads,
+): { items: WireItem[]; inputs: WireTensor[]; params: Readonly<Record<string, unknown>>; headers: Readonly<Record<string, string>> } {
+  const items = encodeItems(request.items ?? [], undefined, payloads, []);
+  const inputs = (request.inputs ?? []).map((t): WireTensor => {
+    const data = ArrayBuffer.isView(t.data) ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : undefined;
+    if (data === undefined)
+      throw new AigesError(Codes.INVALID_PARAM, `ctx.infer: input ${JSON.stringify(t.name)} data must be a typed array or bytes`);
+    const wire: WireTensor = { name: t.name, datatype: t.datatype, shape: [...t.shape], off: payloads.add(data), len: data.byteLength };
+    if (t.attributes !== undefined) wire.attributes = t.attributes;
+    return wire;
+  });
+  return { items, inputs, params: request.params ?? {}, headers: request.headers ?? {} };
+}
+
+/**
+ * The request back, its bytes views of the payload: items keep the fields the plugin left out (a
+ * missing `type` is still the callee's to choose), tensors their typed data as bytes.
+ */
+export function decodeServiceRequest(message: Extract<ToParent, { t: 'infer' }>, payload: Buffer): ServiceRequest {
+  const items = message.items.map((w) => wireOutputItem(w, itemBytes(w, payload, undefined)));
+  const inputs = message.inputs.map(
+    (w): TensorInput => ({
+      name: w.name,
+      datatype: w.datatype as TensorInput['datatype'],
+      shape: w.shape,
+      data: payload.subarray(w.off, w.off + w.len),
+      ...(w.attributes === undefined ? {} : { attributes: w.attributes }),
+    }),
+  );
+  return { items, inputs, params: message.params as ServiceRequest['params'], headers: message.headers };
 }

@@ -15,7 +15,7 @@
 import type { MessagePort, Transferable } from 'node:worker_threads';
 import { AigesError, Codes } from '../../errors.js';
 import { RESULT_SOURCE, type ResultSource } from '../../../plugins/result-queue.js';
-import type { CallContext, DataItem, OutputItem, WrapperSession } from '../../../plugins/types.js';
+import type { CallContext, DataItem, OutputItem, ServiceResponse, WrapperSession } from '../../../plugins/types.js';
 import { type FromSession, fromWireError, itemsFromWire, itemsToWire, RESULT_WINDOW, type ToSession, toWireError } from './wire.js';
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -37,10 +37,12 @@ export class ThreadSessionProxy implements WrapperSession, ResultSource {
   #closed = false;
   /** Called once when the session is over on the thread (destroyed, never made, or the thread died). */
   readonly #gone: () => void;
+  readonly #ctx: CallContext<unknown>;
   readonly results: AsyncIterable<readonly OutputItem[]>;
 
   constructor(port: MessagePort, thread: number, ctx: CallContext<unknown>, gone: () => void) {
     this.#port = port;
+    this.#ctx = ctx;
     this.#thread = thread;
     this.#gone = gone;
     port.on('message', (message: FromSession) => this.#onMessage(message));
@@ -163,7 +165,24 @@ export class ThreadSessionProxy implements WrapperSession, ResultSource {
         // The thread closes the port next.
         if (message.error !== undefined) this.#destroyError = fromWireError(message.error);
         return;
+      case 'infer':
+        this.#infer(message);
+        return;
     }
+  }
+
+  /** The session's ctx.infer, made under the session here; the answer's items are copied back (the callee may keep them). */
+  #infer(message: Extract<FromSession, { op: 'infer' }>): void {
+    let answer: Promise<ServiceResponse>;
+    try {
+      answer = this.#ctx.infer(message.service, message.request, message.options);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.then(
+      (a) => this.#post({ op: 'inferred', id: message.id, items: [...a.items], error: undefined }),
+      (err: unknown) => this.#post({ op: 'inferred', id: message.id, items: undefined, error: toWireError(err) }),
+    );
   }
 
   #onClose(): void {

@@ -2,9 +2,18 @@
  * What a plugin sees inside a worker thread: its logger and call context, as in the loader's
  * thread (dataplane/context.ts), but speaking to the loader through the thread's control port.
  */
-import type { CallContext, Logger, ServiceCallOptions, ServiceRequest, ServiceResponse, WrapperConfig } from '../../../plugins/types.js';
-import { inferApart } from '../infer-apart.js';
-import { fromWireError, type LogLevel, type WireError } from './wire.js';
+import { AigesError, Codes } from '../../../plugins/errors.js';
+import { ServiceAnswer } from '../../../plugins/service-answer.js';
+import type {
+  CallContext,
+  DataItem,
+  Logger,
+  ServiceCallOptions,
+  ServiceRequest,
+  ServiceResponse,
+  WrapperConfig,
+} from '../../../plugins/types.js';
+import { fromWireError, itemsFromWire, type LogLevel, type WireError } from './wire.js';
 
 /** pino's numbers for the levels a plugin logs at. */
 const LEVELS: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
@@ -65,13 +74,50 @@ export interface ThreadSet {
   state: unknown;
 }
 
-/** How an exec's ctx.infer reaches the loader (thread.ts). */
+/** How a call's ctx.infer reaches the loader (thread.ts for execs, thread-session.ts for sessions). */
 export type InferRelay = (service: string, request: ServiceRequest, options: ServiceCallOptions | undefined) => Promise<ServiceResponse>;
 
 /**
+ * ctx.infer calls handed to the loader and waiting for its answer, by id. The request is copied to
+ * the loader, not moved (the plugin keeps its buffers); the answer is copied back.
+ */
+export class PendingInfers {
+  readonly #pending = new Map<number, { resolve(answer: ServiceResponse): void; reject(err: Error): void }>();
+  #last = 0;
+
+  /** Posts the call with `post(id)`; a request that cannot cross (not cloneable) rejects with 10003. */
+  call(post: (id: number) => void): Promise<ServiceResponse> {
+    return new Promise<ServiceResponse>((resolve, reject) => {
+      const id = ++this.#last;
+      this.#pending.set(id, { resolve, reject });
+      try {
+        post(id);
+      } catch (err) {
+        this.#pending.delete(id);
+        reject(new AigesError(Codes.INVALID_OP, `ctx.infer: the request cannot cross to the loader: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  /** The loader's answer to call `id`. */
+  settle(id: number, items: DataItem[] | undefined, error: WireError | undefined): void {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (error !== undefined) pending?.reject(fromWireError(error));
+    else pending?.resolve(new ServiceAnswer(itemsFromWire<DataItem>(items ?? [])));
+  }
+
+  /** Every call still waiting fails with `error` (their session is gone). */
+  failAll(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}
+
+/**
  * The context of one exec or session in a thread. Its signal fires when the loader says the call
- * is over for the client (an abort message: deadline, cancel, drain, session end). An exec's
- * `infer` is relayed to the loader's call; a session's is not (yet).
+ * is over for the client (an abort message: deadline, cancel, drain, session end). Its `infer` is
+ * relayed to the loader's call or session.
  */
 export class ThreadCall implements CallContext<unknown> {
   readonly service: string;
@@ -89,7 +135,7 @@ export class ThreadCall implements CallContext<unknown> {
     set: ThreadSet,
     readonly sid: string,
     readonly deadline: number,
-    private readonly relay?: InferRelay,
+    private readonly relay: InferRelay,
   ) {
     this.service = set.service;
     this.config = set.config;
@@ -111,7 +157,7 @@ export class ThreadCall implements CallContext<unknown> {
   }
 
   infer(service: string, request: ServiceRequest, options?: ServiceCallOptions): Promise<ServiceResponse> {
-    return this.relay === undefined ? inferApart('worker') : this.relay(service, request, options);
+    return this.relay(service, request, options);
   }
 
   abort(reason: WireError): void {

@@ -11,10 +11,10 @@
  * closes the port.
  */
 import type { MessagePort, Transferable } from 'node:worker_threads';
-import { Codes } from '../../../plugins/errors.js';
+import { AigesError, Codes } from '../../../plugins/errors.js';
 import { RESULT_SOURCE, type ResultSource } from '../../../plugins/result-queue.js';
 import type { DataItem, OutputItem, Params, Wrapper, WrapperSession } from '../../../plugins/types.js';
-import { ThreadCall, type ThreadSet } from './thread-context.js';
+import { PendingInfers, ThreadCall, type ThreadSet } from './thread-context.js';
 import { type FromSession, itemsFromWire, outputsToWire, RESULT_WINDOW, type ToSession, toWireError, type WireError } from './wire.js';
 
 export class ThreadSession {
@@ -30,12 +30,16 @@ export class ThreadSession {
   #destroying = false;
   /** The write or end running now: the next waits for it. */
   #turn: Promise<void> = Promise.resolve();
+  /** The session's ctx.infer calls waiting for the loader. */
+  readonly #inferring = new PendingInfers();
   readonly #pump = () => this.#drain();
 
   constructor(port: MessagePort, set: ThreadSet, sid: string, deadline: number, gone: () => void) {
     this.#port = port;
     this.#gone = gone;
-    this.ctx = new ThreadCall(set, sid, deadline);
+    this.ctx = new ThreadCall(set, sid, deadline, (service, request, options) =>
+      this.#inferring.call((id) => this.#port.postMessage({ op: 'infer', id, service, request, options } satisfies FromSession)),
+    );
     port.on('message', (message: ToSession) => this.#onMessage(message));
   }
 
@@ -91,6 +95,9 @@ export class ThreadSession {
         return;
       case 'destroy':
         void this.#destroy();
+        return;
+      case 'inferred':
+        this.#inferring.settle(message.id, message.items, message.error);
         return;
     }
   }
@@ -157,6 +164,7 @@ export class ThreadSession {
   #closeWith(message: FromSession): void {
     this.#post(message);
     this.#port.close();
+    this.#inferring.failAll(new AigesError(Codes.INVALID_OP, 'ctx.infer: the calling session is over'));
     this.#gone();
   }
 

@@ -18,11 +18,10 @@
 import { MessageChannel, type MessagePort, parentPort, threadId, type Transferable, workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { describe, sidOf } from '../../faults.js';
-import { AigesError, Codes } from '../../../plugins/errors.js';
-import { ServiceAnswer } from '../../../plugins/service-answer.js';
-import type { DataItem, ServiceCallOptions, ServiceRequest, ServiceResponse, Wrapper } from '../../../plugins/types.js';
+import { Codes } from '../../../plugins/errors.js';
+import type { ServiceCallOptions, ServiceRequest, ServiceResponse, Wrapper } from '../../../plugins/types.js';
 import { importWrapper } from '../kind-ts.js';
-import { ThreadCall, type ThreadLink, ThreadLog, type ThreadSet } from './thread-context.js';
+import { PendingInfers, ThreadCall, type ThreadLink, ThreadLog, type ThreadSet } from './thread-context.js';
 import { ThreadSession } from './thread-session.js';
 import {
   type Description,
@@ -65,30 +64,17 @@ const sets = new Map<number, ThreadSet & { initialised: Promise<void>; abort: Ab
 /** Execs running here, by the loader's call id. */
 const calls = new Map<number, ThreadCall>();
 const sessions = new Set<ThreadSession>();
-/** ctx.infer calls of execs here waiting for the loader's answer, by id. */
-const inferring = new Map<number, { resolve(answer: ServiceResponse): void; reject(err: Error): void }>();
-let lastInfer = 0;
+/** ctx.infer calls of execs here waiting for the loader's answer. */
+const inferring = new PendingInfers();
 
-/**
- * An exec's ctx.infer, made by the loader's call of that exec (nested under it there). The request
- * is copied to the loader, not moved: the plugin keeps its buffers; the answer is copied back.
- */
+/** An exec's ctx.infer, made by the loader's call of that exec (nested under it there). */
 function relayInfer(
   call: number,
   service: string,
   request: ServiceRequest,
   options: ServiceCallOptions | undefined,
 ): Promise<ServiceResponse> {
-  return new Promise<ServiceResponse>((resolve, reject) => {
-    const id = ++lastInfer;
-    inferring.set(id, { resolve, reject });
-    try {
-      post({ op: 'infer', call, id, service, request, options });
-    } catch (err) {
-      inferring.delete(id);
-      reject(new AigesError(Codes.INVALID_OP, `ctx.infer: the request cannot cross to the loader: ${(err as Error).message}`));
-    }
-  });
+  return inferring.call((id) => post({ op: 'infer', call, id, service, request, options }));
 }
 
 /** Aborts that arrived before their exec did (the control port and the task port do not keep order between them). */
@@ -126,13 +112,9 @@ control.on('message', (message: ToThread) => {
       }
       return;
     }
-    case 'infer-done': {
-      const pending = inferring.get(message.id);
-      inferring.delete(message.id);
-      if (message.error !== undefined) pending?.reject(fromWireError(message.error));
-      else pending?.resolve(new ServiceAnswer(itemsFromWire<DataItem>(message.items)));
+    case 'infer-done':
+      inferring.settle(message.id, message.items, message.error);
       return;
-    }
     case 'session':
       link.level = message.level;
       openSession(message.port, message.set, message.sid, message.deadline, message.params);

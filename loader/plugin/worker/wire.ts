@@ -134,7 +134,9 @@ export type ToSession =
   | { op: 'end' }
   | { op: 'credit'; batches: number }
   | { op: 'abort'; reason: WireError }
-  | { op: 'destroy' };
+  | { op: 'destroy' }
+  /** The answer to the session's ctx.infer `id`. */
+  | { op: 'inferred'; id: number; items: DataItem[] | undefined; error: WireError | undefined };
 
 /** thread → loader, on a session's port. */
 export type FromSession =
@@ -146,7 +148,9 @@ export type FromSession =
   | { op: 'result'; items: unknown }
   | { op: 'results-end' }
   | { op: 'results-failed'; error: WireError }
-  | { op: 'destroyed'; error: WireError | undefined };
+  | { op: 'destroyed'; error: WireError | undefined }
+  /** The session's ctx.infer (the loader makes it under the session, copies the request). */
+  | { op: 'infer'; id: number; service: string; request: ServiceRequest; options: ServiceCallOptions | undefined };
 
 /** Result batches a thread sends before the loader has read them (the loader grants more as it reads). */
 export const RESULT_WINDOW = 16;

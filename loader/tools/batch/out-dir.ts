@@ -1,9 +1,12 @@
 /**
  * The `--out` folder of `aiges batch`, written so that a job can stop at any moment and resume:
  *
- * - `predictions.jsonl`: one line per item done, appended with one write each when the item is
- *   done. It is the job's record of what is done: a rerun reads the ids in it and skips them. A
- *   kill can cut only the line being written; the rerun drops that unfinished tail first.
+ * - `predictions.jsonl`: one line per item done. The lines of the items done in one turn of the
+ *   event loop are appended with one write at the end of that turn (setImmediate), not one write
+ *   each: a write per item was a syscall per item on batch's hot path. It is the job's record of
+ *   what is done: a rerun reads the ids in it and skips them. A kill loses at most the lines of
+ *   that turn (their items are done again) and can cut only the write under way; the rerun drops
+ *   that unfinished tail first.
  * - `errors.jsonl`: the items that failed in this run, with their codes (started afresh by each
  *   run: failed items are not done, so a rerun tries them again).
  * - `outputs/<key>/<id>` (with --output-files): each output item, written to a temporary name and
@@ -78,6 +81,9 @@ export const safeName = (name: string) => name.replace(/[/\\\0]/g, '_').replace(
 export class OutDir {
   readonly #predictions: number;
   readonly #errors: number;
+  /** Lines of predictions.jsonl not written yet, and the flush that will write them. */
+  #pending = '';
+  #flushing: NodeJS.Immediate | undefined;
 
   private constructor(
     readonly dir: string,
@@ -98,9 +104,20 @@ export class OutDir {
     }
   }
 
-  /** Appends one item's line: the item is done from here on. */
+  /** Appends one item's line (with the other lines of this turn): the item is done once it is written. */
   prediction(record: Record<string, unknown>): void {
-    writeSync(this.#predictions, `${JSON.stringify(record)}\n`);
+    this.#pending += `${JSON.stringify(record)}\n`;
+    this.#flushing ??= setImmediate(() => this.flush());
+  }
+
+  /** Writes the lines not written yet, now (at the end of a turn, at close, before an exit). */
+  flush(): void {
+    if (this.#flushing !== undefined) clearImmediate(this.#flushing);
+    this.#flushing = undefined;
+    if (this.#pending === '') return;
+    const lines = this.#pending;
+    this.#pending = '';
+    writeSync(this.#predictions, lines);
   }
 
   error(record: { id: string; code: string; message: string; attempts: number }): void {
@@ -124,6 +141,7 @@ export class OutDir {
   }
 
   close(): void {
+    this.flush();
     closeSync(this.#predictions);
     closeSync(this.#errors);
   }

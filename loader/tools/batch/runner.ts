@@ -14,10 +14,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Codes } from '../../errors.js';
 import { LatencyHistogram } from '../xtest/latency.js';
-import type { Target } from '../xtest/target.js';
 import type { OutDir } from './out-dir.js';
-import { extractPrediction, type PredictionRule } from './prediction.js';
-import type { BatchRequest, SourceEntry } from './sources.js';
+import { type Extracted, type ExtractedV2, extractPrediction, extractV2Prediction, type PredictionRule } from './prediction.js';
+import type { BatchRequest, ItemsRequest, SourceEntry, V2Request } from './sources.js';
+import type { BatchTarget } from './target.js';
 import type { BatchSummary } from './summary.js';
 
 /** Codes worth another try: capacity (10110), a draining or inactive loader (10101), transport trouble. */
@@ -36,9 +36,12 @@ export const RETRYABLE = new Set([
 export const OUTPUT_CODE = 'output';
 export const DUPLICATE_CODE = 'duplicate-id';
 
+/** A try that failed: its code and message, for the retry rule and errors.jsonl. */
+type Refusal = { code?: string | undefined; message?: string | undefined };
+
 export interface BatchOptions {
   source: AsyncIterable<SourceEntry>;
-  target: Target;
+  target: BatchTarget;
   out: OutDir;
   concurrency: number;
   /** Tries after the first, for retryable codes. */
@@ -109,20 +112,10 @@ export class BatchJob {
   }
 
   async #call(req: BatchRequest): Promise<void> {
-    const { target, prediction } = this.o;
     for (let attempt = 1; ; attempt++) {
       const t0 = performance.now();
-      const outcome = await target.once(req.items, req.params);
-      const ms = performance.now() - t0;
-      if (outcome.ok) {
-        const extracted = extractPrediction(outcome.outputs ?? [], prediction);
-        if (!extracted.ok) return this.#fail(req.id, OUTPUT_CODE, extracted.message, attempt);
-        const files = this.o.outputFiles ? { files: this.o.out.outputFiles(req.id, outcome.outputs ?? []) } : {};
-        this.o.out.prediction({ id: req.id, ...extracted.fields, ...files, ms: Math.round(ms * 1000) / 1000 });
-        this.#latency.record(ms);
-        this.#ok++;
-        return;
-      }
+      const outcome = req.v2 === undefined ? await this.#once(req, t0, attempt) : await this.#v2(req, t0, attempt);
+      if (outcome === undefined) return;
       const code = outcome.code ?? 'ERROR';
       if (!RETRYABLE.has(code) || attempt > this.o.retries || this.#stopped) {
         return this.#fail(req.id, code, outcome.message ?? '', attempt);
@@ -131,6 +124,33 @@ export class BatchJob {
       const full = Math.min(30_000, this.o.backoffMs * 2 ** (attempt - 1));
       await sleep(full / 2 + (Math.random() * full) / 2);
     }
+  }
+
+  /** One try of an AIGes request: written and undefined when answered, else the failure to judge. */
+  async #once(req: ItemsRequest, t0: number, attempt: number): Promise<Refusal | undefined> {
+    const outcome = await this.o.target.once(req.items, req.params);
+    if (!outcome.ok) return outcome;
+    const ms = performance.now() - t0;
+    const extracted = extractPrediction(outcome.outputs ?? [], this.o.prediction);
+    const files = this.o.outputFiles && extracted.ok ? { files: this.o.out.outputFiles(req.id, outcome.outputs ?? []) } : {};
+    this.#answered(req.id, extracted, files, ms, attempt);
+    return undefined;
+  }
+
+  /** One try of a V2 request, as `#once`: its output tensors are written in its line. */
+  async #v2(req: V2Request, t0: number, attempt: number): Promise<Refusal | undefined> {
+    const outcome = await this.o.target.v2(req.v2);
+    if (!outcome.ok) return outcome;
+    const ms = performance.now() - t0;
+    this.#answered(req.id, extractV2Prediction(outcome.answer, this.o.prediction), {}, ms, attempt);
+    return undefined;
+  }
+
+  #answered(id: string, extracted: Extracted | ExtractedV2, files: object, ms: number, attempt: number): void {
+    if (!extracted.ok) return this.#fail(id, OUTPUT_CODE, extracted.message, attempt);
+    this.o.out.prediction({ id, ...extracted.fields, ...files, ms: Math.round(ms * 1000) / 1000 });
+    this.#latency.record(ms);
+    this.#ok++;
   }
 
   async #run(): Promise<BatchSummary> {

@@ -5,8 +5,11 @@
  * - a folder: one request per file (dotfiles and subfolders left out), read when its turn comes;
  *   the file is the input item `key`, its id is the file name. Entries come in directory order
  *   (fs.opendir), never sorted: sorting would hold every name at once.
- * - a JSONL file: one AIGes JSON request per line (`{"id", "header", "parameter", "payload"}`,
- *   the body of `POST /v1/private/<service>`, docs/http.md), parsed as the loader parses it.
+ * - a JSONL file: one request per line, parsed as the loader parses it: an AIGes JSON request
+ *   (`{"id", "header", "parameter", "payload"}`, the body of `POST /v1/private/<service>`,
+ *   docs/http.md), or, a line whose `inputs` is a list, a V2 inference request (`{"id", "inputs",
+ *   "parameters", "outputs"}`, the body of `POST /v2/models/<m>/infer`, docs/v2.md). Told apart
+ *   per line: an AIGes request has no `inputs`.
  * - a CSV file: a header row; column `id`, columns `param:<name>` as params, every other column
  *   a text item of that key (typed as the service declares the key).
  *
@@ -18,16 +21,27 @@ import { opendir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Codes } from '../../errors.js';
 import { parseRequest } from '../../server/http-convert.js';
+import { parseInferRequest, type V2InferRequest } from '../../server/http-v2-convert.js';
 import { DataStatus, DataType } from '../../../plugins/types.js';
 import { ToolError } from '../errors.js';
 import type { InputItem } from '../inputs.js';
 import { type FileRecord, idOf, readCsv, readJsonlLines, RecordError } from '../records.js';
 import { BatchCodes } from './errors.js';
 
-export interface BatchRequest {
+/** A request of AIGes items (folder, CSV, AIGes JSON line), or a V2 inference request (V2 JSON line). */
+export type BatchRequest = ItemsRequest | V2Request;
+
+export interface ItemsRequest {
   id: string;
   params: Record<string, string>;
   items: InputItem[];
+  v2?: undefined;
+}
+
+export interface V2Request {
+  id: string;
+  /** Its `id` is the line's (as a string); --param values are among its parameters, under its own. */
+  v2: V2InferRequest;
 }
 
 /** A line or file that is no request: recorded as a failure with this code. */
@@ -130,7 +144,23 @@ function jsonlEntry(r: FileRecord, options: SourceOptions, name: string): Source
   if (id === undefined)
     return { bad: { id: `${name}:${r.line}`, code: BAD_INPUT, message: `line ${r.line}: no "id" (a non-empty string or a number)` } };
   try {
-    const { id: _, ...body } = r.value;
+    const { id: _id, ...body } = r.value;
+    if (Array.isArray(body['inputs'])) {
+      // NOTE: a line holds JSON only, so the asks for binary outputs are dropped: every target then
+      // answers in JSON what JSON can carry (target-v2.ts).
+      const v2 = parseInferRequest({ ...body, id }, undefined);
+      const { binary_data_output: _, ...parameters } = v2.parameters;
+      return {
+        request: {
+          id,
+          v2: {
+            ...v2,
+            parameters: { ...options.params, ...parameters },
+            outputs: v2.outputs?.map((o) => ({ name: o.name, binary: undefined })),
+          },
+        },
+      };
+    }
     const parsed = parseRequest(body, options.service);
     return { request: { id, params: { ...options.params, ...parsed.params }, items: parsed.items } };
   } catch (err) {

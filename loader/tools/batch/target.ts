@@ -3,7 +3,8 @@
  * (or `aiges lb`'s) gRPC address, or its HTTP URL, through xtest's own targets; or, new here, a
  * plugin on disk (a folder, a plugin file or an aiges.toml, as `aiges serve` takes it) loaded
  * in-process with no server, through the same data plane (`aiges check` loads it the same way).
- * Polaris services are reached through `aiges lb`'s address.
+ * Polaris services are reached through `aiges lb`'s address. A V2 JSONL line goes to the same
+ * target's V2 route (target-v2.ts).
  *
  * The service's schema (its input keys and their types) is read once, where the target tells it:
  * the data plane in-process, Metadata over gRPC, `GET /v1/metadata` over HTTP.
@@ -22,12 +23,30 @@ import { grpcTarget } from '../xtest/target-grpc.js';
 import { httpTarget } from '../xtest/target-http.js';
 import type { CallOutcome, Target } from '../xtest/target.js';
 import { BatchCodes, invalidBatchOption } from './errors.js';
+import { grpcV2, httpV2, inProcessV2, type V2Target } from './target-v2.js';
 import type { SourceSchema } from './sources.js';
 
 export type BatchTargetSpec = { kind: 'plugin'; path: string } | ({ kind: 'remote' } & LoaderTarget);
 
+/** What the job calls: AIGes items (`once`, xtest's targets) or a V2 request (`v2`, target-v2.ts). */
+export interface BatchTarget {
+  once: Target['once'];
+  v2: V2Target['infer'];
+  close(): Promise<void>;
+}
+
+function both(items: Target, v2: V2Target): BatchTarget {
+  return {
+    once: (i, p) => items.once(i, p),
+    v2: (req) => v2.infer(req),
+    close: async () => {
+      await Promise.all([items.close(), v2.close()]);
+    },
+  };
+}
+
 export interface OpenedTarget {
-  target: Target;
+  target: BatchTarget;
   service: string;
   /** "in-process demo/iris", "grpc 127.0.0.1:5090", "http http://…", for the summary. */
   describe: string;
@@ -69,7 +88,7 @@ async function inProcess(path: string, service: string | undefined, s: TargetSet
   const plugin = await openPlugin(resolvePluginTarget(resolve(path)), process.env, BatchCodes.LOAD);
   let meta: ReturnType<typeof plugin.dataplane.metadata>;
   try {
-    meta = plugin.dataplane.metadata(service);
+    meta = plugin.dataplane.metadata(service ?? plugin.wrapper.id);
   } catch (err) {
     await plugin.close();
     throw invalidBatchOption(`${path} does not serve ${service}: ${(err as Error).message}`);
@@ -90,7 +109,8 @@ async function inProcess(path: string, service: string | undefined, s: TargetSet
     },
     close: () => plugin.close(),
   };
-  return { target, service: meta.service, describe: `in-process ${path}`, schema: byName(meta.inputs) };
+  const v2 = inProcessV2(dataplane, meta, s.timeoutMs);
+  return { target: both(target, v2), service: meta.service, describe: `in-process ${path}`, schema: byName(meta.inputs) };
 }
 
 async function remoteSchema(spec: LoaderTarget, service: string, s: TargetSettings): Promise<SourceSchema | undefined> {
@@ -131,6 +151,9 @@ export async function openTarget(spec: BatchTargetSpec, service: string | undefi
     outputs: true,
   };
   const schema = await remoteSchema(spec, service, s);
-  if (spec.protocol === 'grpc') return { target: grpcTarget(spec.address, options), service, describe: `grpc ${spec.address}`, schema };
-  return { target: httpTarget(spec.url, options), service, describe: `http ${spec.url}`, schema };
+  if (spec.protocol === 'grpc') {
+    const target = both(grpcTarget(spec.address, options), grpcV2(spec.address, options));
+    return { target, service, describe: `grpc ${spec.address}`, schema };
+  }
+  return { target: both(httpTarget(spec.url, options), httpV2(spec.url, options)), service, describe: `http ${spec.url}`, schema };
 }

@@ -1,12 +1,16 @@
 /**
  * Loads the plugin under check (or the plugin `aiges batch` runs) in-process, as `aiges serve` would but without servers: the same
  * config loading (file, `AIGES_*` env), the loader's plugin registry (find → kind → init under the
- * init timeout) and a data plane in front of it, so every sample takes the serving path.
+ * init timeout) and a data plane in front of it, so every sample takes the serving path. With a
+ * `[repository]` (config file or `AIGES_REPOSITORY_PATH`), its models are loaded beside the
+ * plugin as `aiges serve --model-repository` loads them, so a plugin that calls a repository model
+ * (`ctx.infer`) runs in-process too.
  */
 import { ConfigError, loadConfig } from '../../config/load.js';
-import type { LoaderConfig } from '../../config/schema.js';
+import { execConcurrency, type LoaderConfig } from '../../config/schema.js';
 import type { Dataplane } from '../../dataplane/dataplane.js';
 import { createLogger } from '../../log.js';
+import { ModelManager } from '../../models/manager.js';
 import { createPlane, loadOptions } from '../../plane.js';
 import type { PluginInstance } from '../../plugin/instance.js';
 import { locatePlugin, type PluginLocation } from '../../plugin/repository.js';
@@ -43,22 +47,39 @@ export async function openPlugin(
     if (err instanceof ConfigError) throw new ToolError(loadCode, err.message);
     throw err;
   }
-  const { registry, dataplane } = createPlane(config, createLogger(config.log.level));
-  let instance: PluginInstance;
+  const log = createLogger(config.log.level);
+  const { registry, dataplane } = createPlane(config, log);
+  let instance: PluginInstance | undefined;
   let location: PluginLocation;
+  const models =
+    config.repository &&
+    new ModelManager(config.repository, {
+      registry,
+      log,
+      initOptions: () => ({ config: {}, concurrency: execConcurrency(config), initTimeoutMs: config.plugin.init_timeout_ms }),
+      drainGraceMs: () => config.limits.drain_grace_ms,
+      finiTimeoutMs: config.plugin.fini_timeout_ms,
+      reserved: () => (instance === undefined ? [] : [instance.wrapper.id]),
+    });
   try {
     const options = loadOptions(config);
     location = locatePlugin(options.path, options.kind);
     instance = await registry.load(options);
+    // NOTE: as in `aiges serve`, a model that fails to load is refused per call (10200), not here.
+    await models?.start();
   } catch (err) {
+    await models?.close();
     const code = (err as { aigesCode?: number }).aigesCode;
     throw new ToolError(loadCode, `plugin failed to load${code === undefined ? '' : ` (${code})`}: ${(err as Error).message}`);
   }
   return {
     dataplane,
-    wrapper: instance.wrapper,
+    wrapper: (instance as PluginInstance).wrapper,
     entry: location.entry,
     kind: location.kind,
-    close: () => registry.retireAll(1_000, config.plugin.fini_timeout_ms),
+    close: async () => {
+      await models?.close();
+      await registry.retireAll(1_000, config.plugin.fini_timeout_ms);
+    },
   };
 }

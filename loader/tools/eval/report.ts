@@ -123,7 +123,7 @@ const ids = (m: MissingIds) => (m.count === 0 ? '0' : `${m.count}: ${m.ids.join(
 function metricLines(m: TaskMetrics): string[] {
   switch (m.task) {
     case 'classification': {
-      const width = Math.max(5, ...m.classes.map((c) => c.class.length));
+      const width = Math.max('weighted'.length, ...m.classes.map((c) => c.class.length));
       const avg = (name: string, a: { precision: number; recall: number; f1: number }, support: number) =>
         `    ${name.padEnd(width)}  ${fixed(a.precision).padStart(9)}  ${fixed(a.recall).padStart(9)}  ${fixed(a.f1).padStart(9)}  ${String(support).padStart(7)}`;
       return [

@@ -12,7 +12,8 @@ import { DataStatus } from '../../../plugins/types.js';
 import type { InputItem } from '../inputs.js';
 import { transportFailure, type CallOutcome, type Target, type TargetOptions } from './target.js';
 
-function failure(err: unknown): CallOutcome {
+/** A failed gRPC call as an outcome: its aiges-code, else the transport's status. */
+export function grpcFailure(err: unknown): CallOutcome {
   const code = aigesCodeOf(err);
   const e = err as { code?: number; details?: string };
   if (code !== undefined) return { ok: false, code: String(code), message: e.details ?? String(err) };
@@ -33,7 +34,7 @@ export function grpcTarget(address: string, options: TargetOptions): Target {
         const res = await infer(client, { service, params: callParams, items }, timeoutMs);
         return options.outputs === true ? { ok: true, outputs: res.items } : { ok: true };
       } catch (err) {
-        return failure(err);
+        return grpcFailure(err);
       }
     },
 
@@ -58,7 +59,7 @@ export function grpcTarget(address: string, options: TargetOptions): Target {
           },
         });
       } catch (err) {
-        return failure(err);
+        return grpcFailure(err);
       }
       return { ok: true, firstResultMs: (firstAt ?? lastAt) - t0, lastResultMs: lastAt - lastSentAt };
     },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutDir, safeName } from '../../../loader/tools/batch/out-dir.js';
-import { extractPrediction, parsePredictionPath } from '../../../loader/tools/batch/prediction.js';
+import { extractPrediction, extractV2Prediction, parsePredictionPath } from '../../../loader/tools/batch/prediction.js';
 import { countItems } from '../../../loader/tools/batch/progress.js';
 import { parseThreshold } from '../../../loader/tools/eval/thresholds.js';
 import { DataType } from '../../../plugins/types.js';
@@ -38,6 +38,36 @@ describe('extractPrediction', () => {
     });
     expect(extractPrediction([text('p', 'not json')], rule(undefined, 'x'))).toMatchObject({ ok: false });
     expect(() => parsePredictionPath('a..b')).toThrow(/--prediction-path/);
+  });
+});
+
+describe('extractV2Prediction', () => {
+  const rule = (key?: string, path?: string) => ({ key, path: parsePredictionPath(path) });
+  const label = { name: 'label', datatype: 'BYTES', shape: [1], data: ['cat'] };
+  const scores = { name: 'scores', datatype: 'FP32', shape: [1, 3], data: [0.75, 0.125, 0.125] };
+  const answer = { model_name: 'm', model_version: '1', id: 'x', outputs: [label, scores] };
+  const outputs = answer.outputs;
+
+  it('without a path: the data of the first or named output, its one element when it holds one', () => {
+    expect(extractV2Prediction(answer, rule())).toEqual({ ok: true, fields: { prediction: 'cat', outputs } });
+    expect(extractV2Prediction(answer, rule('scores'))).toEqual({ ok: true, fields: { prediction: [0.75, 0.125, 0.125], outputs } });
+    expect(extractV2Prediction(answer, rule('probs'))).toEqual({
+      ok: false,
+      message: 'the answer has no output "probs" (it has label, scores)',
+    });
+  });
+
+  it('a path from the answer top: list elements by index or by name', () => {
+    expect(extractV2Prediction(answer, rule(undefined, 'outputs.1.data.0'))).toEqual({ ok: true, fields: { prediction: 0.75, outputs } });
+    expect(extractV2Prediction(answer, rule(undefined, 'outputs.label.data.0'))).toEqual({
+      ok: true,
+      fields: { prediction: 'cat', outputs },
+    });
+    expect(extractV2Prediction(answer, rule(undefined, 'model_name'))).toEqual({ ok: true, fields: { prediction: 'm', outputs } });
+    expect(extractV2Prediction(answer, rule(undefined, 'outputs.probs.data'))).toEqual({
+      ok: false,
+      message: 'the answer has nothing at outputs.probs.data (outputs label, scores)',
+    });
   });
 });
 
