@@ -110,18 +110,18 @@ describe('aiges console in chromium', () => {
     expect(await row('slow-a').getByTestId('capacity').textContent()).toMatch(/^\d+$/);
   });
 
-  it('moves the load figures and the call figures under aiges xtest', async () => {
+  it('moves the load figures and the call figures under aiges xtest', { timeout: 45_000 }, async () => {
     const a = serves.get('slow-a') as Serve;
-    const xtest = runToExit(['xtest', `127.0.0.1:${a.grpcPort}`, SERVICE, '-c', '4', '-d', '4s', '-p', 'ms=100', '-t', 'text=hi']);
+    const xtest = runToExit(['xtest', `127.0.0.1:${a.grpcPort}`, SERVICE, '-c', '4', '-d', '8s', '-p', 'ms=100', '-t', 'text=hi']);
     const inflight = () => row('slow-a').getByTestId('inflight').textContent();
-    await expect.poll(async () => Number(await inflight()), { timeout: 5_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => Number(await inflight()), { timeout: 10_000 }).toBeGreaterThan(0);
     const figures = page.getByTestId(`figures-${SERVICE}`);
-    await expect.poll(async () => Number(await figures.getByTestId('calls-now').textContent()), { timeout: 5_000 }).toBeGreaterThan(0);
-    await expect.poll(() => figures.getByTestId('p99').textContent(), { timeout: 5_000 }).toMatch(/ms$/);
+    await expect.poll(async () => Number(await figures.getByTestId('calls-now').textContent()), { timeout: 8_000 }).toBeGreaterThan(0);
+    await expect.poll(() => figures.getByTestId('p99').textContent(), { timeout: 8_000 }).toMatch(/ms$/);
     await shot('services');
     expect((await xtest).code).toBe(0);
     // Back to idle once the load test is over: the figures follow the loader both ways.
-    await expect.poll(async () => Number(await inflight()), { timeout: 5_000 }).toBe(0);
+    await expect.poll(async () => Number(await inflight()), { timeout: 10_000 }).toBe(0);
   });
 
   it('a push from the editor turns every instance to applied', async () => {
