@@ -85,10 +85,15 @@ export function ConfigView({ services, fleet, operator }) {
   useEffect(() => {
     if (service === '' && services.length > 0) setService(services[0]);
   }, [services.join(',')]);
-  // The instances' reports change with the fleet (a push applied, an instance gone): read again then.
+  // Read again when the service's membership changes (an instance came or went), not on every load
+  // report; after this page's own changes; and on "refresh" (a push made elsewhere).
+  const members = fleet.instances
+    .filter((i) => i.service === service)
+    .map((i) => i.id)
+    .join(',');
   useEffect(() => {
     void refresh();
-  }, [service, fleet]);
+  }, [service, members]);
 
   const act = async (what) => {
     setBusy(true);
@@ -140,7 +145,10 @@ export function ConfigView({ services, fleet, operator }) {
     ${
       data?.versions !== undefined &&
       html`<section>
-        <h2>${service}: current version <span data-testid="current-version">${data.current ?? 'none'}</span></h2>
+        <h2>
+          ${service}: current version <span data-testid="current-version">${data.current ?? 'none'}</span>
+          <button class="small" data-testid="config-refresh" onClick=${() => refresh()}>refresh</button>
+        </h2>
         <table data-testid="config-instances">
           <thead><tr><th>instance</th><th>running</th><th>target</th><th>last try</th></tr></thead>
           <tbody>
