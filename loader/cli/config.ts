@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ROLLOUT_TIMEOUT_MS } from '../../polaris/store/rollout.js';
-import type { ConfigVersion, Polaris } from '../../polaris/store/types.js';
+import type { ConfigVersion } from '../../polaris/store/types.js';
+import { awaitRollout, configStatus, triedOn } from '../../polaris/client/config-view.js';
 import { examples } from './help.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
@@ -33,9 +34,6 @@ function readPushed(file: string): string {
 }
 
 const target = (v: ConfigVersion) => (v.instance === undefined ? 'all instances' : `instance ${v.instance}`);
-
-/** How often a waiting push looks at the rollout. */
-const POLL_MS = 200;
 
 interface PushFlags extends PolarisFlags {
   instance?: string;
@@ -95,33 +93,6 @@ function push(): Command {
         if (version.state !== 'good') process.exitCode = 1;
       });
     });
-}
-
-/** Settles the rollout until it is decided (its deadline bounds the wait); returns the version as decided. */
-async function awaitRollout(polaris: Polaris, service: string, started: ConfigVersion): Promise<ConfigVersion> {
-  const deadline = Date.parse(started.deadline ?? new Date().toISOString());
-  for (;;) {
-    const live = (await polaris.discovery.list(service)).map((r) => r.id);
-    await polaris.config.settle(service, live);
-    const version = (await polaris.config.get(service, { version: started.version })) ?? started;
-    if (version.state !== 'trial' || Date.now() > deadline + 2 * POLL_MS) return version;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-/** What each instance the version was tried on reported, and what it runs now. */
-async function triedOn(polaris: Polaris, service: string, version: ConfigVersion) {
-  const statuses = await polaris.config.status(service);
-  return (version.results ?? []).map((r) => {
-    const now = statuses.find((s) => s.instance === r.instance);
-    return {
-      instance: r.instance,
-      ok: r.ok ?? null,
-      result: r.ok === undefined ? 'no report' : r.ok ? 'applied' : `failed: ${r.error ?? ''}`,
-      running: now === undefined ? null : (now.running ?? null),
-      ...(r.error === undefined ? {} : { error: r.error }),
-    };
-  });
 }
 
 function get(): Command {
@@ -195,26 +166,9 @@ function status(): Command {
     .addHelpText('after', examples('aiges config status echo', 'aiges config status echo --json'))
     .action(async (service: string, flags: PolarisFlags) => {
       await withPolaris('config status', flags, async (polaris) => {
-        const [current, statuses, instances] = await Promise.all([
-          polaris.config.current(service),
-          polaris.config.status(service),
-          polaris.discovery.list(service),
-        ]);
-        const ids = [...new Set([...instances.map((i) => i.id), ...statuses.map((s) => s.instance)])].sort();
-        const rows = await Promise.all(
-          ids.map(async (id) => {
-            const reported = statuses.find((s) => s.instance === id);
-            const wanted = await polaris.config.get(service, { instance: id });
-            return {
-              instance: id,
-              running: reported === undefined ? null : (reported.running ?? null),
-              target: wanted?.version ?? null,
-              ...(reported === undefined ? {} : { status: reported }),
-            };
-          }),
-        );
-        if (flags.json) return printJson({ service, current: current?.version ?? null, instances: rows });
-        process.stdout.write(`${service}: current config version ${current?.version ?? 'none'}\n`);
+        const { current, instances: rows } = await configStatus(polaris, service);
+        if (flags.json) return printJson({ service, current, instances: rows });
+        process.stdout.write(`${service}: current config version ${current ?? 'none'}\n`);
         if (rows.length === 0) return void process.stdout.write('no live instances\n');
         printTable(
           ['INSTANCE', 'RUNNING', 'TARGET', 'LAST TRY', 'AT'],

@@ -4,10 +4,8 @@
  * nothing prints it again (polaris keeps it, for the loaders to check signatures with). A revoked
  * key is refused by every loader as soon as etcd tells it (they watch the keys).
  */
-import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
-import type { StoredKey } from '../../polaris/store/types.js';
-import { KeyEntry } from '../auth/keys.js';
+import { newKey } from '../auth/new-key.js';
 import { examples } from './help.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
 
@@ -24,34 +22,6 @@ function positive(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
   return n;
-}
-
-/** A new key: "AK" and 20 random characters, and 32 random bytes of secret. */
-function newKey(flags: CreateFlags): StoredKey {
-  const key: StoredKey = {
-    accessKey: flags.accessKey ?? `AK${randomBytes(15).toString('base64url')}`,
-    secretKey: randomBytes(32).toString('base64'),
-    createdAt: new Date().toISOString(),
-    note: flags.note,
-  };
-  if (flags.services !== undefined) key.services = flags.services.split(',').map((s) => s.trim());
-  if (flags.rate !== undefined) key.rate = flags.rate;
-  if (flags.burst !== undefined) key.burst = flags.burst;
-  if (flags.relay === true) key.relay = true;
-  // The loaders' own rules: a key they would leave out is never stored.
-  const checked = KeyEntry.safeParse({
-    access_key: key.accessKey,
-    secret_key: key.secretKey,
-    services: key.services,
-    rate: key.rate,
-    burst: key.burst,
-    relay: key.relay,
-  });
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    throw new Error(`${issue?.path.join('.').replace('access_key', '--access-key') ?? 'key'}: ${issue?.message ?? 'invalid'}`);
-  }
-  return key;
 }
 
 export function keysCommand(): Command {
@@ -72,7 +42,11 @@ export function keysCommand(): Command {
     )
     .action(async (flags: CreateFlags) => {
       await withPolaris('keys create', flags, async (polaris) => {
-        const key = newKey(flags);
+        const { services, ...rest } = flags;
+        const key = newKey(
+          { ...rest, ...(services === undefined ? {} : { services: services.split(',').map((s) => s.trim()) }) },
+          '--access-key',
+        );
         await polaris.keys.create(key);
         if (flags.json) return printJson(key);
         process.stdout.write(`access key  ${key.accessKey}\nsecret key  ${key.secretKey}\n`);

@@ -8,6 +8,7 @@ import { batchCommand } from './batch.js';
 import { callCommand } from './call.js';
 import { checkCommand } from './check.js';
 import { configCommand } from './config.js';
+import { consoleCommand } from './console.js';
 import { deployCommand } from './deploy.js';
 import { evalCommand } from './eval.js';
 import { imageCommand } from './image.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     .addCommand(servicesCommand({ fetchLoad }))
     .addCommand(keysCommand())
     .addCommand(polarisCommand())
+    .addCommand(consoleCommand())
     .addCommand(xtestCommand())
     .addCommand(batchCommand())
     .addCommand(evalCommand())

@@ -8,7 +8,8 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { fetchLoad } from '../../polaris/client/load-fetch.js';
 import { formatLoad, formatReady, serviceRows, type LoadSource } from '../../polaris/client/services-ls.js';
-import { createLoaderClient } from '../tools/client.js';
+import { createLoaderClient, type LoaderClient } from '../tools/client.js';
+import type { InstanceRecord } from '../../polaris/store/types.js';
 import { type CredentialFlags, credentialOptions, credentialsOf } from '../tools/credentials.js';
 import { examples } from './help.js';
 import { polarisVerb, printJson, printTable, withPolaris, type PolarisFlags } from './polaris-flags.js';
@@ -21,23 +22,30 @@ function age(startedAt: string, now: number): string {
   return `${Math.round(s / 86_400)}d`;
 }
 
-interface LsFlags extends PolarisFlags, CredentialFlags {
+export interface InstanceClientFlags extends CredentialFlags {
   caFile?: string;
 }
 
+interface LsFlags extends PolarisFlags, InstanceClientFlags {}
+
 /**
- * Each instance's load, read as a client of it: over TLS when it registered `tls` (trusting
- * --ca-file, default Node's roots), signed with the flags' key (loaders with `[auth]`).
+ * A client of a registered instance's gRPC server: over TLS when it registered `tls` (trusting
+ * --ca-file, default Node's roots), signed with the flags' key (loaders with `[auth]`). Shared with
+ * `aiges console`, which follows the same instances.
  */
-function loadSource(fetch: typeof fetchLoad, flags: LsFlags): LoadSource {
-  const credentials = credentialsOf(flags, 'INVALID_FLAG');
+export function instanceClient(flags: InstanceClientFlags, invalid: string): (record: InstanceRecord) => LoaderClient {
+  const credentials = credentialsOf(flags, invalid);
   const tls = flags.caFile === undefined ? undefined : { ca: readFileSync(flags.caFile) };
   return (record) =>
-    fetch(record.address, (address) =>
-      record.tls === true
-        ? createLoaderClient(`grpcs://${address}`, {}, tls, credentials)
-        : createLoaderClient(address, {}, undefined, credentials),
-    );
+    record.tls === true
+      ? createLoaderClient(`grpcs://${record.address}`, {}, tls, credentials)
+      : createLoaderClient(record.address, {}, undefined, credentials);
+}
+
+/** Each instance's load, read as a client of it (instanceClient). */
+function loadSource(fetch: typeof fetchLoad, flags: LsFlags): LoadSource {
+  const open = instanceClient(flags, 'INVALID_FLAG');
+  return (record) => fetch(record.address, () => open(record));
 }
 
 export function servicesCommand(options: { fetchLoad?: typeof fetchLoad } = {}): Command {

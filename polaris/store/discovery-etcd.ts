@@ -35,7 +35,11 @@ export class EtcdDiscovery implements Discovery {
     );
   }
 
-  async watch(service: string, onChange: (instances: InstanceRecord[]) => void, onError?: (err: Error) => void): Promise<Watcher> {
+  async watch(
+    service: string | undefined,
+    onChange: (instances: InstanceRecord[]) => void,
+    onError?: (err: Error) => void,
+  ): Promise<Watcher> {
     const prefix = serviceKeys.prefix(service);
     return this.#watches.open(prefix, parseRecord, byServiceVersionId, onChange, {
       user: this.user,

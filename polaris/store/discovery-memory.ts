@@ -19,7 +19,7 @@ export class MemoryDiscovery implements Discovery {
     return this.#list(service);
   }
 
-  async watch(service: string, onChange: (instances: InstanceRecord[]) => void): Promise<Watcher> {
+  async watch(service: string | undefined, onChange: (instances: InstanceRecord[]) => void): Promise<Watcher> {
     return this.#watches.open('instances', () => this.#list(service), onChange);
   }
 

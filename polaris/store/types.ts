@@ -94,12 +94,12 @@ export interface Discovery {
   /** Every live instance of a service (all versions), or of every service; sorted by service, version, id. */
   list(service?: string): Promise<InstanceRecord[]>;
   /**
-   * Calls `onChange` with the full current list (sorted as `list`) once the store answers and after
-   * every change, also across store restarts (the list is read again on reconnect). Resolves at once.
-   * `onError` hears why the store refuses the watch (its credentials may not read the instances); the
-   * watch keeps trying, for a grant may come later.
+   * Calls `onChange` with the full current list of a service (undefined: of every service; sorted as
+   * `list`) once the store answers and after every change, also across store restarts (the list is
+   * read again on reconnect). Resolves at once. `onError` hears why the store refuses the watch (its
+   * credentials may not read the instances); the watch keeps trying, for a grant may come later.
    */
-  watch(service: string, onChange: (instances: InstanceRecord[]) => void, onError?: (err: Error) => void): Promise<Watcher>;
+  watch(service: string | undefined, onChange: (instances: InstanceRecord[]) => void, onError?: (err: Error) => void): Promise<Watcher>;
   close(): Promise<void>;
 }
 

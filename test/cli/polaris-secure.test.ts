@@ -1,7 +1,8 @@
 /**
  * `aiges polaris secure` and `aiges polaris loader-user` on a real etcd, every party a child
  * process with its own credential: a loader registers, serves behind `aiges lb` (balancer
- * credential) and applies the config the operator pushes; the loader's credential cannot push
+ * credential) and applies the config the operator pushes, which `aiges console` on the operator's
+ * credential shows (on the balancer's it shows the instances only); the loader's credential cannot push
  * config, register as another instance, or make keys; an anonymous client is refused; a balancer
  * reads but does not write; every refusal is one line. A second `secure` changes nothing.
  */
@@ -145,6 +146,47 @@ describe('aiges polaris', () => {
         /^aiges config push: etcd refused: permission denied \(user "aiges-balancer" may not read and write polaris\/config\/echo\/, to push config\)$/,
       );
       refused(await aiges(['keys', 'ls'], balancer()), /permission denied \(user "aiges-balancer" may not read polaris\/keys\//);
+
+      // The console takes etcd credentials as every polaris verb does: with the operator's it sees
+      // and shows everything; with the balancer's it lists the instances, and etcd refuses the rest.
+      writeFileSync(join(dir, 'console.tokens'), 'console-operator-token\n');
+      const consoleAs = async (env: Record<string, string>) => {
+        const cli = runCli(
+          ['console', '--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--operator-token-file', join(dir, 'console.tokens')],
+          env,
+        );
+        const base = `http://127.0.0.1:${String((await cli.waitForLog('console listening'))['port'])}`;
+        const get = async (path: string) => {
+          const res = await fetch(`${base}${path}`, { headers: { authorization: 'Bearer console-operator-token' } });
+          return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+        };
+        return { cli, get };
+      };
+      for (const [who, env] of [
+        ['operator', operator()],
+        ['balancer', balancer()],
+      ] as const) {
+        const { cli, get } = await consoleAs(env);
+        try {
+          // The fleet arrives from the console's watch, a moment after it listens.
+          await expect
+            .poll(async () => (await get('/api/fleet')).body['instances'])
+            .toEqual([expect.objectContaining({ id: 'e1', service: 'echo' })]);
+          const config = await get('/api/config/echo');
+          if (who === 'operator')
+            expect(config.body).toMatchObject({ current: 1, instances: [expect.objectContaining({ instance: 'e1', running: 1 })] });
+          else {
+            expect(config.status).toBe(502);
+            expect(config.body).toMatchObject({
+              code: 'CONSOLE_POLARIS',
+              message: expect.stringMatching(/permission denied \(user "aiges-balancer"/),
+            });
+          }
+        } finally {
+          cli.proc.kill('SIGTERM');
+          await cli.exited;
+        }
+      }
     } finally {
       for (const p of [serve, lb, impostor]) p.proc.kill('SIGTERM');
       await Promise.all([serve.exited, lb.exited, impostor.exited]);
@@ -156,7 +198,7 @@ describe('aiges polaris', () => {
     expect(impostor.logs.some((l) => l['msg'] === 'deregistered from polaris')).toBe(false);
     const after = await aiges(['services', 'ls', 'echo', '--json'], operator());
     expect(JSON.parse(after.stdout)).toEqual([]);
-  }, 45_000);
+  }, 60_000);
 
   it("users ls shows what each user may touch; users rm takes a loader's credential away", async () => {
     const ls = await admin('users', 'ls', '--json');

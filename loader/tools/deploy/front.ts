@@ -1,9 +1,21 @@
 /**
  * The fronts: the balancer (`aiges lb`, Deployment + Service) and the console (`aiges console`,
- * Deployment + Service; rendered only with --console, as that command is not in this release yet).
- * Both run the base image with `aiges` as the command and find everything through etcd.
+ * Deployment + Service; rendered only with --console). Both run the base image with `aiges` as the
+ * command and find everything through etcd.
  */
-import { CONSOLE, etcdEndpoints, GRACE_SLACK_S, type K8sObject, KEYS, KEYS_FILE, LB, labels, SERVICE_GID, selectorOf } from './objects.js';
+import {
+  CONSOLE,
+  CONSOLE_TOKENS,
+  etcdEndpoints,
+  GRACE_SLACK_S,
+  type K8sObject,
+  KEYS,
+  KEYS_FILE,
+  LB,
+  labels,
+  SERVICE_GID,
+  selectorOf,
+} from './objects.js';
 
 interface Front {
   name: string;
@@ -14,13 +26,15 @@ interface Front {
   port: { name: string; number: number; servicePort: number };
   probe: object;
   graceSeconds: number;
-  keys: boolean;
+  /** A Secret mounted read-only (the keys file, the console's tokens). */
+  secret?: { name: string; mountPath: string };
 }
 
 function frontObjects(front: Front): K8sObject[] {
   const all = labels(front.component, front.name);
-  const keyMounts = front.keys ? [{ name: 'keys', mountPath: KEYS.dir, readOnly: true }] : [];
-  const keyVolumes = front.keys ? [{ name: 'keys', secret: { secretName: KEYS.secret, defaultMode: 0o440 } }] : [];
+  const { secret } = front;
+  const secretMounts = secret === undefined ? [] : [{ name: 'secret', mountPath: secret.mountPath, readOnly: true }];
+  const secretVolumes = secret === undefined ? [] : [{ name: 'secret', secret: { secretName: secret.name, defaultMode: 0o440 } }];
   return [
     {
       apiVersion: 'apps/v1',
@@ -44,10 +58,10 @@ function frontObjects(front: Front): K8sObject[] {
                 readinessProbe: front.probe,
                 livenessProbe: front.probe,
                 resources: { requests: { cpu: '500m', memory: '256Mi' } },
-                volumeMounts: keyMounts,
+                volumeMounts: secretMounts,
               },
             ],
-            volumes: keyVolumes,
+            volumes: secretVolumes,
           },
         },
       },
@@ -77,21 +91,33 @@ export function balancerObjects(image: string, replicas: number, keys: boolean):
     // The balancer's own grpc.health.v1 (service ""): SERVING while it runs.
     probe: { grpc: { port: LB.port }, periodSeconds: 5 },
     graceSeconds: Math.ceil(LB.drainGraceMs / 1000) + GRACE_SLACK_S,
-    keys,
+    ...(keys ? { secret: { name: KEYS.secret, mountPath: KEYS.dir } } : {}),
   });
 }
 
-/** `aiges console` (issue 16 item 1; not in this release): its flags as that issue gives them. */
+/**
+ * `aiges console` (docs/console.md): operators log in with a token of the Secret CONSOLE_TOKENS
+ * names, which the user creates (docs/kubernetes.md); one replica, as its sessions live in memory.
+ */
 export function consoleObjects(image: string): K8sObject[] {
   return frontObjects({
     name: CONSOLE.name,
     component: 'console',
     image,
     replicas: 1,
-    args: ['console', '--etcd', etcdEndpoints(), '--listen', `0.0.0.0:${CONSOLE.port}`],
+    args: [
+      'console',
+      '--etcd',
+      etcdEndpoints(),
+      '--listen',
+      `0.0.0.0:${CONSOLE.port}`,
+      '--operator-token-file',
+      `${CONSOLE_TOKENS.dir}/${CONSOLE_TOKENS.key}`,
+    ],
     port: { name: 'http', number: CONSOLE.port, servicePort: 80 },
-    probe: { tcpSocket: { port: 'http' }, periodSeconds: 10 },
+    // GET /api/me answers without a login once the console serves.
+    probe: { httpGet: { path: '/api/me', port: 'http' }, periodSeconds: 10 },
     graceSeconds: GRACE_SLACK_S,
-    keys: false,
+    secret: { name: CONSOLE_TOKENS.secret, mountPath: CONSOLE_TOKENS.dir },
   });
 }

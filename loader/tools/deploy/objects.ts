@@ -46,6 +46,11 @@ export const SERVICE_GID = 10001;
 
 export const LB = { name: 'aiges-lb', port: 5080, drainGraceMs: 10_000 } as const;
 export const CONSOLE = { name: 'aiges-console', port: 8090 } as const;
+/**
+ * The Secret the console's operator tokens come from (docs/console.md): made by the user, never
+ * rendered, so that no token sits in the rendered files; the console's pods wait for it.
+ */
+export const CONSOLE_TOKENS = { secret: 'aiges-console-tokens', key: 'operator.tokens', dir: '/etc/aiges/console' } as const;
 
 /** Past the longest stop a process may take, before the kubelet's SIGKILL. */
 export const GRACE_SLACK_S = 5;

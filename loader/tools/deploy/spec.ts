@@ -35,7 +35,7 @@ export interface FleetSpec {
   /** Each etcd member's volume size. */
   etcdStorage: string;
   lbReplicas: number;
-  /** Render the console Deployment and Service (`aiges console` is not in this release yet). */
+  /** Render the console Deployment and Service (`aiges console`; its operator tokens from the Secret CONSOLE_TOKENS names). */
   console: boolean;
   /** A keys file (`[[keys]]` TOML, docs/security.md) shipped as a Secret: AK/SK on loaders and at the balancer. */
   keysFile?: string;

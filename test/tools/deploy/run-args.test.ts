@@ -1,7 +1,8 @@
 /**
  * The rendered args and env are real: `aiges serve` started with a loader container's args and env
  * (and `aiges lb` with the balancer's) accepts them, registers in a real etcd under the pod's
- * name, answers the readiness probe's route, and the preStop command stops it cleanly. Where a
+ * name, answers the readiness probe's route, and the preStop command stops it cleanly; `aiges console`
+ * starts with its args and the token file its Secret would hold. Where a
  * value only exists in a cluster it is substituted: the etcd Service → a local etcd, ports → 0,
  * the pod name → a literal, mounted files → their local copies, /opt/aiges → this checkout.
  * Integration tier: real etcd, real child processes.
@@ -13,10 +14,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPT } from '../../../loader/tools/image/stage.js';
 import { IMAGE_CONFIG } from '../../../loader/tools/deploy/loader-service.js';
-import { KEYS_FILE } from '../../../loader/tools/deploy/objects.js';
+import { CONSOLE_TOKENS, KEYS_FILE } from '../../../loader/tools/deploy/objects.js';
 import { ROOT, runCli } from '../../cli/serve-process.js';
 import { TestEtcd } from '../../polaris/etcd.js';
-import { find, type RenderedFleet, renderTestFleet } from './fleet.js';
+import { argAfter, find, type RenderedFleet, renderTestFleet } from './fleet.js';
 
 interface Container {
   args: string[];
@@ -106,4 +107,31 @@ describe('the rendered args and env, run', () => {
       lb.proc.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('start aiges console with its operator tokens from the Secret it mounts, ready on the probed route', async () => {
+    const pod = (find(fleet.objects, 'Deployment', 'aiges-console')['spec'] as { template: { spec: ConsolePod } }).template.spec;
+    const c = pod.containers[0] as ConsolePod['containers'][number];
+    const volume = pod.volumes.find((v) => v.secret?.secretName === CONSOLE_TOKENS.secret);
+    const mount = c.volumeMounts.find((m) => m.name === volume?.name);
+    const tokenFile = argAfter(c.args, '--operator-token-file');
+    expect(tokenFile).toBe(`${mount?.mountPath}/${CONSOLE_TOKENS.key}`);
+    const tokens = join(fleet.dir, CONSOLE_TOKENS.key);
+    writeFileSync(tokens, 'a-console-operator-token\n');
+    const args = substitute(c.args, { '--etcd': etcd.endpoint, '--listen': '127.0.0.1:0', '--operator-token-file': tokens });
+    const served = runCli(args);
+    try {
+      const listening = await served.waitForLog('console listening');
+      const probe = await fetch(`http://127.0.0.1:${String(listening['port'])}${c.readinessProbe.httpGet.path}`);
+      expect(probe.status).toBe(200);
+      served.proc.kill('SIGTERM');
+      expect((await served.exited).code, served.stderr()).toBe(0);
+    } finally {
+      served.proc.kill('SIGKILL');
+    }
+  }, 60_000);
 });
+
+interface ConsolePod {
+  containers: (Container & { volumeMounts: { name: string; mountPath: string }[] })[];
+  volumes: { name: string; secret?: { secretName: string } }[];
+}
