@@ -49,8 +49,26 @@ export class TestEtcd {
     return etcd;
   }
 
-  /** Starts (or restarts, keeping its data) the etcd process and waits until it serves. */
+  /**
+   * Starts (or restarts, keeping its data) the etcd process and waits until it serves.
+   * NOTE: while etcd is down, a client dialling 127.0.0.1:<its port> can be given that very port
+   * as its own source port (a TCP self-connect: the port is in the ephemeral range) and hold it
+   * until its next retry; a bind refused that way is tried again until the deadline.
+   */
   async resume(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        return await this.#spawn(deadline);
+      } catch (err) {
+        this.#proc = undefined;
+        if (!/address already in use/.test((err as Error).message) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async #spawn(deadline: number): Promise<void> {
     if (this.#proc !== undefined) return;
     const name = `test-${this.clientPort}`;
     const proc = spawn(
@@ -78,7 +96,6 @@ export class TestEtcd {
     this.#proc = proc;
     let stderr = '';
     proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const deadline = Date.now() + 20_000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`etcd exited at start: ${stderr}`);
       try {
