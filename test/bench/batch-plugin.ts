@@ -20,7 +20,7 @@ export default defineWrapper({
     const x = request.items[0]!;
     const rows = x.tensor!.shape[0]!;
     await sleep(2);
-    let h = 2166136261;
+    let h = 2166136261 | 0;
     for (let i = 0; i < rows * ROW_WORK; i++) {
       h ^= i & 0xff;
       h = Math.imul(h, 16777619);

@@ -2,6 +2,12 @@
  * The worker section's CPU-bound plugin: each exec does a fixed amount of integer work (an FNV-1a
  * style loop of `iterations` steps, default 2,000,000: a few ms of one core) and answers with the
  * hash. Fixed work, not a timed spin, so that throughput counts work done, not wall time waited.
+ *
+ * NOTE: the hash starts as an int32 (`| 0`): started as the double 2166136261 (above 2^31), the
+ * loop's speed depended on where V8 inlined exec. On worker threads it deoptimised on every call
+ * ("insufficient type feedback for binary operation"), and in-process it ran at 2.3 to 5 ms a call
+ * against 2.2 ms alone (BENCHMARKS.md, the worker section's run of 2026-12-06 16:50), so the bench
+ * measured the JIT's luck rather than the isolation.
  */
 import { defineWrapper } from 'aiges-ts';
 
@@ -14,7 +20,7 @@ export default defineWrapper({
   },
   exec(request) {
     const n = Number(request.params['iterations']);
-    let h = 2166136261;
+    let h = 2166136261 | 0;
     for (let i = 0; i < n; i++) {
       h ^= i & 0xff;
       h = Math.imul(h, 16777619);

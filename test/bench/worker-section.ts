@@ -45,7 +45,7 @@ const LOOP = `const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (ms) => {
   const end = Date.now() + ms;
   let calls = 0;
-  let h = 2166136261;
+  let h = 2166136261 | 0;
   while (Date.now() < end) {
     for (let i = 0; i < 2000000; i++) { h ^= i & 0xff; h = Math.imul(h, 16777619); }
     calls++;
