@@ -25,7 +25,7 @@ import type { Batching, PluginInstance } from '../plugin/instance.js';
 import type { InferRequest, ServiceCallOptions, ServiceRequest, ServiceResponse } from '../../plugins/types.js';
 import { batchKey, mergeItems, splitOutputs } from './batch-tensors.js';
 import type { CallTracker } from './call.js';
-import { type ContextScope, PluginCallContext } from './context.js';
+import { type ContextScope, EndListeners, NO_UNSUBSCRIBE, PluginCallContext } from './context.js';
 import { MAX_TIMER_MS } from './deadline-queue.js';
 
 /** A once call as the batcher sees it (OnceCall). */
@@ -243,6 +243,8 @@ export class BatchRun implements ContextScope {
   readonly #members: readonly BatchMember[];
   readonly #rows: readonly number[];
   #controller: AbortController | undefined;
+  /** onEnd's listeners (made by the first). */
+  #ends: EndListeners | undefined;
   #abandoned = 0;
   #reason: AigesError | undefined;
   #hangTimer: NodeJS.Timeout | undefined;
@@ -271,12 +273,19 @@ export class BatchRun implements ContextScope {
     return this.#controller.signal;
   }
 
+  /** `signal`'s firing without the signal (context.ts). */
+  onEnd(listener: (reason: unknown) => void): () => void {
+    if (this.#reason !== undefined) return NO_UNSUBSCRIBE;
+    return (this.#ends ??= new EndListeners()).add(listener);
+  }
+
   /** A call of the batch was answered without its result (deadline, cancel, drain). */
   memberAborted(reason: AigesError): void {
     if (++this.#abandoned < this.#members.length) return;
     // Every call is gone: the exec is abandoned, and past the hang grace it is stuck (once-call.ts).
     this.#reason = reason;
     this.#controller?.abort(reason);
+    this.#ends?.fire(reason);
     const graceMs = this.#batcher.tracker.hangGraceMs;
     this.#hangTimer = setTimeout(() => {
       this.#hangTimer = undefined;

@@ -25,7 +25,7 @@ import type { LoaderMetrics, ServiceStats } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { ServiceCallOptions, ServiceRequest, ServiceResponse } from '../../plugins/types.js';
 import type { Admission } from './admission.js';
-import type { ContextScope } from './context.js';
+import { type ContextScope, EndListeners, NO_UNSUBSCRIBE } from './context.js';
 import type { DeadlineQueue, Timed } from './deadline-queue.js';
 import { MAX_PIPELINE_DEPTH, type Pipes } from './pipe.js';
 
@@ -115,6 +115,8 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
   /** Set when the call ended well: what `signal` reports to a plugin still holding it. */
   #closedReason: AigesError | undefined;
   #controller: AbortController | undefined;
+  /** onEnd's listeners (made by the first). */
+  #ends: EndListeners | undefined;
   #answered = false;
   #released = false;
   /**
@@ -196,6 +198,13 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     return this.#controller.signal;
   }
 
+  /** `signal`'s firing without the signal (context.ts); like `signal`, it times the deadline. */
+  onEnd(listener: (reason: unknown) => void): () => void {
+    if (this.#reason !== undefined || this.#closedReason !== undefined) return NO_UNSUBSCRIBE;
+    this.armDeadline();
+    return (this.#ends ??= new EndListeners()).add(listener);
+  }
+
   /** Why the call was aborted (undefined while it was not). */
   get reason(): AigesError | undefined {
     return this.#reason;
@@ -229,6 +238,7 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     if (this.#answered || this.#reason !== undefined) return;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    this.#ends?.fire(reason);
     this.#endChildren(reason);
     this.aborted(reason);
   }
@@ -268,6 +278,7 @@ export abstract class Call implements Cancellable, Timed, ContextScope {
     if (this.#reason !== undefined || this.#closedReason !== undefined) return;
     this.#closedReason = reason;
     this.#controller?.abort(reason);
+    this.#ends?.fire(reason);
     this.#endChildren(reason);
   }
 

@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Codes } from '../../loader/errors.js';
 import type { BatchingConfig } from '../../loader/config/schema.js';
 import { batchCut } from '../../loader/dataplane/batcher.js';
+import { onContextEnd } from '../../loader/dataplane/context.js';
 import type { DataplaneLimits } from '../../loader/dataplane/dataplane.js';
 import { defineWrapper, pluginError } from '../../plugins/index.js';
 import { item } from '../../plugins/testing.js';
@@ -211,11 +212,16 @@ describe('dynamic batching', () => {
   it('a call whose deadline passes while its batch runs is answered 10102; the others get their rows; ctx.signal waits for all', async () => {
     const first = gate();
     const { dataplane, instance, seen } = await plane({ hold: (n) => (n === 1 ? first : undefined) });
-    const short = dataplane.infer(rowsReq(1, 2, 0), { deadline: Date.now() + 30 });
+    const short = dataplane.infer(rowsReq(1, 2, 0), { deadline: Date.now() + 100 });
     const long = dataplane.infer(rowsReq(1, 2, 3));
-    await expect(short).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
+    const shortAnswered = expect(short).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
+    await vi.waitFor(() => expect(seen.contexts).toHaveLength(1), { interval: 1 });
+    const heard: unknown[] = [];
+    onContextEnd(seen.contexts[0]!, (reason) => heard.push(reason));
+    await shortAnswered;
     expect(seen.runs).toEqual([[2, 2]]);
     expect(seen.contexts[0]?.signal.aborted).toBe(false);
+    expect(heard).toEqual([]);
     first.open();
     expect(answer(await long)).toEqual(expected(1, 2, 3));
     expect(instance.execSlots.available).toBe(1);
@@ -224,9 +230,15 @@ describe('dynamic batching', () => {
   it('when every call of a running batch is gone, its ctx.signal fires and its slot comes back when it returns', async () => {
     const first = gate();
     const { dataplane, instance, seen } = await plane({ hold: (n) => (n === 1 ? first : undefined) });
-    const deadline = Date.now() + 30;
-    const calls = [0, 1].map((i) => dataplane.infer(rowsReq(1, 2, i), { deadline }));
-    for (const c of calls) await expect(c).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT });
+    const deadline = Date.now() + 100;
+    const calls = [0, 1].map((i) =>
+      expect(dataplane.infer(rowsReq(1, 2, i), { deadline })).rejects.toMatchObject({ aigesCode: Codes.EXEC_TIMEOUT }),
+    );
+    await vi.waitFor(() => expect(seen.contexts).toHaveLength(1), { interval: 1 });
+    const heard: unknown[] = [];
+    onContextEnd(seen.contexts[0]!, (reason) => heard.push(reason));
+    await Promise.all(calls);
+    expect(heard).toEqual([expect.objectContaining({ aigesCode: Codes.EXEC_TIMEOUT })]);
     expect(seen.contexts[0]?.signal.aborted).toBe(true);
     expect((seen.contexts[0]!.signal.reason as { aigesCode?: number }).aigesCode).toBe(Codes.EXEC_TIMEOUT);
     expect(instance.execSlots.available).toBe(0);

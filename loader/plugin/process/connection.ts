@@ -25,6 +25,7 @@ import type {
   WrapperSession,
 } from '../../../plugins/types.js';
 import { DEFAULT_SPIN_US } from '../../../native/host.js';
+import { onContextEnd } from '../../dataplane/context.js';
 import { AigesError, Codes } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { KindSettings } from '../kinds.js';
@@ -270,20 +271,18 @@ export class ChildConnection {
     return this.request({ t: 'fini' });
   }
 
-  /** A once call in the plugin process; its ctx.signal is forwarded as a cancel. */
+  /** A once call in the plugin process; the end of its call (ctx.signal's firing) is forwarded as a cancel. */
   exec(request: InferRequest, ctx: CallContext<unknown>): Promise<readonly OutputItem[]> {
     const id = this.#nextId++;
     const payloads = new Payloads();
     const blocks: number[] = [];
     const items = encodeItems(request.items, this.#shared, payloads, blocks);
     const { sid, deadline } = ctx;
-    const signal = ctx.signal;
     const sent = performance.now();
     let answered = false;
     this.#contexts.set(id, ctx);
     const result = new Promise<readonly OutputItem[]>((resolve, reject) => {
-      const onAbort = () => this.cancel(id, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const unsubscribe = onContextEnd(ctx, (reason) => this.cancel(id, reason));
       this.#requests.set(id, {
         kind: 'exec',
         blocks,
@@ -291,13 +290,13 @@ export class ChildConnection {
           answered = true;
           this.#lastExecUs = (performance.now() - sent) * 1000;
           this.#contexts.delete(id);
-          signal.removeEventListener('abort', onAbort);
+          unsubscribe();
           if (message.t === 'ok') resolve(this.#execOutputs(message, payload));
           else if (message.t === 'err') reject(decodeError(message.err));
         },
         died: (error) => {
           this.#contexts.delete(id);
-          signal.removeEventListener('abort', onAbort);
+          unsubscribe();
           reject(error);
         },
       });

@@ -25,6 +25,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, type Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { onContextEnd } from '../../dataplane/context.js';
 import { AigesError, Codes } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type {
@@ -192,20 +193,18 @@ export class PluginThreads {
       headers: request.headers,
       items: itemsToWire(request.items, transfer),
     };
-    const signal = ctx.signal;
-    const onAbort = () => this.#broadcast({ op: 'abort', call, reason: toWireError(signal.reason) });
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = onContextEnd(ctx, (reason) => this.#broadcast({ op: 'abort', call, reason: toWireError(reason) }));
     this.#calls.set(call, ctx);
     return (this.#pool.run(task, { transferList: transfer }) as Promise<ExecResult>).then(
       (result) => {
         this.#calls.delete(call);
-        signal.removeEventListener('abort', onAbort);
+        unsubscribe();
         if (!result.ok) throw fromWireError(result.error);
         return itemsFromWire<OutputItem>(result.items);
       },
       (err: unknown) => {
         this.#calls.delete(call);
-        signal.removeEventListener('abort', onAbort);
+        unsubscribe();
         throw new AigesError(Codes.CRASH, `the plugin's worker thread died during the call (${(err as Error).message})`, { cause: err });
       },
     );
