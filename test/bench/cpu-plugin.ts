@@ -4,10 +4,9 @@
  * hash. Fixed work, not a timed spin, so that throughput counts work done, not wall time waited.
  *
  * NOTE: the hash starts as an int32 (`| 0`): started as the double 2166136261 (above 2^31), the
- * loop's speed depended on where V8 inlined exec. On worker threads it deoptimised on every call
- * ("insufficient type feedback for binary operation"), and in-process it ran at 2.3 to 5 ms a call
- * against 2.2 ms alone (BENCHMARKS.md, the worker section's run of 2026-12-06 16:50), so the bench
- * measured the JIT's luck rather than the isolation.
+ * loop's speed depended on where V8 inlined exec: on worker threads it deoptimised on every call
+ * ("insufficient type feedback for binary operation"), so the bench measured the JIT's luck rather
+ * than the isolation (BENCHMARKS.md, method of the worker section).
  */
 import { defineWrapper } from 'aiges-ts';
 

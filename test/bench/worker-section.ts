@@ -25,8 +25,8 @@ export interface WorkerSettings {
   warmupMs: number;
   /**
    * The CPU-bound case's warm-up: longer, because at its few hundred calls/s V8 takes seconds to
-   * optimise the loader's per-call path (its main thread's CPU per call fell from about 800 µs in
-   * the first 5 s to 420 µs after 20 s, BENCHMARKS.md), and a loader in service runs warm.
+   * optimise the loader's per-call path (BENCHMARKS.md, method of the worker section), and a
+   * loader in service runs warm.
    */
   cpuWarmupMs: number;
   durationMs: number;
