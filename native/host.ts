@@ -2,7 +2,8 @@
  * The native host: loads AIGes C-ABI wrapper libraries (`.so`) and runs their calls off the JS thread.
  *
  * This is the typed facade over `aiges_host.node` (native/host/, built with cmake-js). Threading, for
- * every method below: wrapper functions never run on the event-loop thread. Each library gets its own
+ * every method below: wrapper functions never run on the event-loop thread (one exception, for a
+ * process that does nothing else: OpenOptions.callerThread). Each library gets its own
  * pool of `threads` native worker threads (not libuv's pool), so at most `threads` wrapper calls run
  * at once across once calls and session operations; further calls wait in FIFO order. Results reach
  * JS through a thread-safe function, so promises settle and `onResult` runs on the JS thread.
@@ -43,6 +44,14 @@ export interface OpenOptions {
   async: boolean;
   /** Native worker threads: the most wrapper calls running at once (1–1024). */
   threads: number;
+  /**
+   * Sync once mode with one thread only: `exec` runs wrapperExec on the calling JS thread, before
+   * it returns (the promise is settled already), instead of on the worker. For a process whose JS
+   * thread serves this library and nothing else (a plugin process, `[plugin] isolation =
+   * "process"`): it saves the hand-over to the worker and back on every call, and it blocks that
+   * thread for as long as wrapperExec runs. Default false.
+   */
+  callerThread?: boolean;
   /**
    * Busy-wait budget in µs (0–1000, default {@link DEFAULT_SPIN_US}; 0 turns spinning off). An idle
    * worker polls this long for the next call before it sleeps (one worker at a time), and the JS
@@ -254,6 +263,7 @@ interface Binding {
   sharedRegionMap(fd: number, bytes: number): ArrayBuffer;
   setParentDeathSignal(parentPid: number): boolean;
   spinRead(fd: number, maxUs: number): Buffer | null;
+  sendNow(fd: number, bytes: Uint8Array): number;
   akskHmacPrepare(key: Uint8Array): Buffer;
   akskHmacInto(prepared: Buffer, message: string, out: Uint8Array): void;
   sharedRegionOutputs(memory: ArrayBuffer, at: number, bytes: number, minBytes: number): void;
@@ -440,6 +450,16 @@ export function setParentDeathSignal(parentPid: number): boolean {
  */
 export function spinRead(fd: number, maxUs: number): Buffer | null {
   return loadBinding().spinRead(fd, maxUs);
+}
+
+/**
+ * Writes `bytes` to the socket `fd` without waiting, on this thread; returns how many bytes it
+ * took (0 when it takes none now), or -1 when it failed (the peer closed it: its event-loop
+ * handle then reports that). For a socket whose handle writes it too: call only while the handle
+ * has nothing queued, and queue the rest there, in order.
+ */
+export function sendNow(fd: number, bytes: Uint8Array): number {
+  return loadBinding().sendNow(fd, bytes);
 }
 
 /** HMAC-SHA256 with a key prepared once (native/host/aksk_digest.h); what loader/auth/digest.ts uses. */

@@ -140,6 +140,9 @@ export const nativeKind: PluginKind = {
         mode: native.mode,
         async: native.async,
         threads,
+        // Alone in a plugin process with one exec slot: its JS thread has nothing else to do
+        // while a sync wrapperExec runs, so it runs it (no hand-over to a worker and back).
+        callerThread: settings.ownProcess === true && threads === 1 && native.mode === 'once' && !native.async,
         realTimeRlt: settings.aiges.realTimeRlt,
         ...(native.spin_us !== undefined ? { spinUs: native.spin_us } : {}),
         ...(native.final_read_wait_ms !== undefined ? { finalReadWaitMs: native.final_read_wait_ms } : {}),

@@ -24,6 +24,11 @@ export interface KindSettings {
   schema: unknown;
   /** AIGes's own `[aiges]` keys, for kinds that run AIGes wrappers. */
   aiges: AigesSection;
+  /**
+   * Set in a plugin process (`[plugin] isolation = "process"`, process/child.ts): its JS thread
+   * serves this plugin and nothing else, so a kind may block it for a call (kind-native.ts).
+   */
+  ownProcess?: boolean;
 }
 
 export interface PluginKind {

@@ -10,6 +10,7 @@
 //   sharedRegionCreate(bytes), sharedRegionMap(fd, bytes), setParentDeathSignal(parentPid)
 //                               memory shared with a plugin process (shared_region.h)
 //   spinRead(fd, maxUs)         a socket polled for a short while (spin_read.h)
+//   sendNow(fd, bytes)          a socket written without waiting (spin_read.h)
 // The typed facade and the full contract are in native/host.ts.
 #include <napi.h>
 
@@ -110,7 +111,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseOutput", Napi::Function::New(env, &ReleaseOutput, "releaseOutput"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   ExportSharedRegion(env, exports);
-  ExportSpinRead(env, exports);
+  ExportSocketCalls(env, exports);
   ExportAkskDigest(env, exports);
   return exports;
 }

@@ -53,6 +53,14 @@ Napi::Value JsBridge::Open(const Napi::CallbackInfo& info) {
   if (!o.Get("async").IsBoolean()) throw Napi::TypeError::New(env, "options.async must be a boolean");
   opts.async = o.Get("async").As<Napi::Boolean>().Value();
   opts.threads = static_cast<unsigned>(ReadInt(env, o.Get("threads"), "options.threads", 1, 1024));
+  Napi::Value callerThread = o.Get("callerThread");
+  if (!callerThread.IsUndefined()) {
+    if (!callerThread.IsBoolean()) throw Napi::TypeError::New(env, "options.callerThread must be a boolean");
+    opts.callerThread = callerThread.As<Napi::Boolean>().Value();
+    if (opts.callerThread && (opts.mode != Mode::Once || opts.async || opts.threads != 1)) {
+      throw Napi::TypeError::New(env, "options.callerThread needs mode 'once', async false and one thread");
+    }
+  }
   Napi::Value spinUs = o.Get("spinUs");
   if (!spinUs.IsUndefined()) {
     opts.spin = std::chrono::microseconds(ReadInt(env, spinUs, "options.spinUs", 0, kMaxSpinUs));
@@ -170,7 +178,10 @@ Napi::Value JsBridge::Exec(const Napi::CallbackInfo& info) {
   // the wake-up of this thread by the thread-safe function, never a wait behind a long call.
   const auto spin = core_->options().spin;
   std::shared_ptr<InlineResult> inlineResult;
-  if (!core_->options().async && spin.count() > 0 && ops_.size() == 1 &&
+  if (core_->options().callerThread) {
+    // Runs within core_->Exec below; its result is taken at once.
+    inlineResult = std::make_shared<InlineResult>();
+  } else if (!core_->options().async && spin.count() > 0 && ops_.size() == 1 &&
       core_->lastSyncExecNs() <= std::chrono::duration_cast<std::chrono::nanoseconds>(spin).count()) {
     inlineResult = std::make_shared<InlineResult>();
   }
@@ -180,7 +191,8 @@ Napi::Value JsBridge::Exec(const Napi::CallbackInfo& info) {
     return Rejected("wrapperExecAsync", err);
   }
   if (inlineResult) {
-    if (std::unique_ptr<Message> msg = inlineResult->Await(spin)) {
+    const auto wait = core_->options().callerThread ? std::chrono::microseconds(0) : spin;
+    if (std::unique_ptr<Message> msg = inlineResult->Await(wait)) {
       ++inlineResults_;
       Handle(*msg);
     }

@@ -134,7 +134,7 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
                        std::shared_ptr<InlineResult> inlineResult) {
   auto self = shared_from_this();
   if (!options_.async) {
-    pool_.Post([self, op, req, inlineResult] {
+    auto job = [self, op, req, inlineResult] {
       const auto start = std::chrono::steady_clock::now();
       const Symbols& s = self->sym();
       const char* tag = req->tag.c_str();
@@ -168,7 +168,12 @@ std::string Core::Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
       if (!bad.empty()) return self->Settle(op, InvalidOutput("wrapperExec", bad), {}, slot);
       if (freeThrown) return self->Settle(op, ThrownError("wrapperExecFree", *freeThrown), {}, slot);
       self->Settle(op, std::nullopt, std::move(items), slot);
-    });
+    };
+    if (options_.callerThread) {
+      job();
+    } else {
+      pool_.Post(std::move(job));
+    }
     return "";
   }
 

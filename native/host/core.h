@@ -66,6 +66,9 @@ struct HostOptions {
   Mode mode = Mode::Once;
   bool async = false;
   unsigned threads = 1;  // worker threads = the most wrapper calls running at once
+  // Sync once mode, one thread: wrapperExec runs on the thread that calls Exec (the JS thread of
+  // a process that serves nothing else) instead of a worker: no thread hand-over per call.
+  bool callerThread = false;
   // How long an idle worker polls for the next call before it sleeps, and how long the JS thread
   // may wait for a short sync once call's result before it returns to the event loop (0: never).
   std::chrono::microseconds spin{50};
@@ -131,7 +134,8 @@ class Core : public std::enable_shared_from_this<Core> {
   void Fini(uint64_t op);
   // Once mode. Sync: wrapperExec + copy + wrapperExecFree. Async: registers the tag (returns an
   // error text when the same usrTag is already pending), then wrapperExecAsync.
-  // `inlineResult` (sync mode only, may be null): offer the result there first.
+  // `inlineResult` (sync mode only, may be null): offer the result there first. With
+  // options().callerThread the call runs before Exec returns and `inlineResult` is required.
   std::string Exec(uint64_t op, std::shared_ptr<Request> req, int timeoutMs,
                    std::shared_ptr<InlineResult> inlineResult = nullptr);
   // How long the last sync exec took on its worker, from start to result (ns).

@@ -38,10 +38,27 @@ Napi::Value SpinRead(const Napi::CallbackInfo& info) {
   }
 }
 
+// sendNow(fd, bytes) → the number of bytes the socket `fd` took at once (0 when it takes none now),
+// or -1 when it failed (the peer closed it). Never waits; the caller queues the rest where its
+// event loop writes it, which is also where it must queue everything while an earlier write waits.
+Napi::Value SendNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "sendNow(fd, bytes)");
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+  for (;;) {
+    const ssize_t n = send(fd, bytes.Data(), bytes.ByteLength(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+    if (errno == EINTR) continue;
+    return Napi::Number::New(env, errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1);
+  }
+}
+
 }  // namespace
 
-void ExportSpinRead(Napi::Env env, Napi::Object exports) {
+void ExportSocketCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("spinRead", Napi::Function::New(env, &SpinRead, "spinRead"));
+  exports.Set("sendNow", Napi::Function::New(env, &SendNow, "sendNow"));
 }
 
 }  // namespace aiges

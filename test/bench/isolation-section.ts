@@ -41,7 +41,7 @@ export interface IsolationSettings {
 export function isolationSettings(quick: boolean): IsolationSettings {
   return quick
     ? { rounds: 1, small: { warmup: 500, calls: 2_000 }, large: { warmup: 3, calls: 20 } }
-    : { rounds: 3, small: { warmup: 2_000, calls: 10_000 }, large: { warmup: 10, calls: 100 } };
+    : { rounds: 3, small: { warmup: 5_000, calls: 10_000 }, large: { warmup: 10, calls: 100 } };
 }
 
 export interface IsolationRun {

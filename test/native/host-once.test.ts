@@ -159,6 +159,57 @@ describe('once mode, sync: spinning (spinUs)', () => {
   });
 });
 
+describe('once mode, sync: callerThread', () => {
+  /** Whether `p` has settled by the time this is called: its reaction then runs within this microtask turn. */
+  async function settledNow(p: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await Promise.resolve();
+    return settled;
+  }
+  const fidelity = (options: Partial<OpenOptions>) =>
+    openLib(artifacts.fidelity, { mode: 'once', async: false, threads: 1, spinUs: 0, ...options });
+  const mainThread = (out: { data: Buffer }[]) => (JSON.parse(out[0]!.data.toString()) as { mainThread: boolean }).mainThread;
+
+  it('runs wrapperExec on the calling thread: the promise is settled when exec returns', async () => {
+    const lib = await fidelity({ callerThread: true });
+    for (let i = 0; i < 3; i++) {
+      const call = lib.exec(`c${i}`, {}, [item('a', `x${i}`)], 5000);
+      expect(await settledNow(call)).toBe(true);
+      expect(mainThread(await call)).toBe(true);
+    }
+    // Without it (and without a spin), the worker runs it and the result comes later.
+    const worker = await fidelity({});
+    const call = worker.exec('w', {}, [item('a', 'x')], 5000);
+    expect(await settledNow(call)).toBe(false);
+    expect(mainThread(await call)).toBe(false);
+  });
+
+  it("answers an exception or an error code of wrapperExec at once, with the function's code", async () => {
+    const lib = await fidelity({ callerThread: true });
+    const thrown = lib.exec('t', { throw: 'wrapperExec' }, [], 5000);
+    expect(await settledNow(thrown)).toBe(true);
+    const err = await rejection(thrown);
+    expect([err.fn, err.aigesCode]).toEqual(['wrapperExec', 10909]);
+    expect(err.message).toMatch(/wrapperExec exploded/);
+    // The library serves on after it.
+    expect(mainThread(await lib.exec('after', {}, [item('a', 'y')], 5000))).toBe(true);
+  });
+
+  it.each([
+    ['two threads', { threads: 2 }],
+    ['async', { async: true }],
+    ['session mode', { mode: 'session' as const }],
+  ])('is refused with %s', async (_, options) => {
+    await expect(
+      openLibrary(artifacts.fidelity, { mode: 'once', async: false, threads: 1, callerThread: true, ...options }),
+    ).rejects.toThrow(/callerThread needs mode 'once', async false and one thread/);
+  });
+});
+
 describe('once mode, async only', () => {
   it('reports a callback with ret != 0 as fn wrapperCallback (10910)', async () => {
     const lib = await echo({ async: true });

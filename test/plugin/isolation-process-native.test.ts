@@ -178,4 +178,33 @@ describe('native libraries in a plugin process', () => {
     await served.ready();
     expect((await infer(served.client, { service: 'crashy', items: [item('alive')] })).items[0]!.data.toString()).toBe('alive');
   });
+
+  it("one exec slot: a sync wrapperExec runs on the plugin process's own thread, and a hang there is killed and restarted all the same", async () => {
+    const native = { service: 'fidelity', mode: 'once', async: false };
+    const onMainThread = async (served: Isolated) => {
+      const res = await infer(served.client, { service: 'fidelity', items: [item('x')] });
+      return (JSON.parse(res.items[0]!.data.toString()) as { mainThread: boolean }).mainThread;
+    };
+    const one = await startIsolated({ kind: 'native', path: artifacts.fidelity, concurrency: 1, native });
+    open.push(one);
+    expect(await onMainThread(one)).toBe(true);
+    // With two slots, two calls may run at once: on the host's worker threads.
+    const two = await start(artifacts.fidelity, native);
+    expect(await onMainThread(two)).toBe(false);
+
+    const crashy = await startIsolated(
+      { kind: 'native', path: artifacts.crashy, concurrency: 1, native: { service: 'crashy', mode: 'once', async: false } },
+      { limits: { hang_grace_ms: 50 } },
+    );
+    open.push(crashy);
+    const body = { payload: { text: { text: b64('hang') } } };
+    expectError(await call(crashy.loader, body, { service: 'crashy', headers: { 'aiges-timeout-ms': '50' } }), 504, Codes.EXEC_TIMEOUT);
+    expect(await crashy.logs.wait(isCrashLine)).toMatchObject({
+      signal: 'SIGKILL',
+      reason: expect.stringMatching(/^hung: all 1 exec slots/),
+      lost_calls: 1,
+    });
+    await crashy.ready();
+    expect((await infer(crashy.client, { service: 'crashy', items: [item('alive')] })).items[0]!.data.toString()).toBe('alive');
+  });
 });

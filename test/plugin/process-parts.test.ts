@@ -1,10 +1,17 @@
 /**
  * The parts of process isolation that need no process: the channel's framing (frames split and
- * joined across reads in any way), the first-fit arena of the shared region, the restart backoff,
- * and how items cross (inline or shared, with the zero byte after shared inputs).
+ * joined across reads in any way), the channel over a real Unix socket (frames the kernel takes
+ * only in part), the first-fit arena of the shared region, the restart backoff, and how items
+ * cross (inline or shared, with the zero byte after shared inputs).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../loader/plugin/process/backoff.js';
+import { Channel } from '../../loader/plugin/process/channel.js';
 import { encodeFrame, FrameReader } from '../../loader/plugin/process/frames.js';
 import { decodeInputs, encodeItems, itemBytes, Payloads } from '../../loader/plugin/process/messages.js';
 import { Arena, SHARED_MIN_BYTES } from '../../loader/plugin/process/shared-region.js';
@@ -42,6 +49,66 @@ describe('frames', () => {
     expect(reader.push(two.subarray(0, 50))).toEqual([]);
     const [joined] = reader.push(two.subarray(50));
     expect(joined!.payload.equals(Buffer.alloc(100, 2))).toBe(true);
+  });
+});
+
+describe('Channel', () => {
+  /** Two ends of a real Unix stream socket, as a plugin process's channel is. */
+  async function socketPair(): Promise<{ a: Socket; b: Socket; close(): void }> {
+    const dir = mkdtempSync(join(tmpdir(), 'aiges-channel-'));
+    const path = join(dir, 's');
+    const server = createServer();
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const a = connect(path);
+    const b = await accepted;
+    return {
+      a,
+      b,
+      close() {
+        a.destroy();
+        b.destroy();
+        server.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  it('frames the kernel takes only in part arrive whole and in order, with the ones sent behind them', async () => {
+    const pair = await socketPair();
+    try {
+      const got: { header: unknown; payload: Buffer }[] = [];
+      const all = new Promise<void>((resolve) => {
+        new Channel(
+          pair.b,
+          (frame) => {
+            got.push(frame);
+            if (got.length === 4) resolve();
+          },
+          () => undefined,
+        );
+      });
+      const sender = new Channel(
+        pair.a,
+        () => undefined,
+        () => undefined,
+      );
+      // Far more than a socket buffer: the first write goes in part, the rest waits in the queue,
+      // and the frames after it queue behind it.
+      const big = [randomBytes(8 << 20), randomBytes(3 << 20)];
+      sender.send({ n: 1 }, [Buffer.from('first')]);
+      sender.send({ n: 2 }, [big[0]!]);
+      sender.send({ n: 3 });
+      sender.send({ n: 4 }, [big[1]!]);
+      await all;
+      expect(got.map((f) => f.header)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+      expect(got[0]!.payload.toString()).toBe('first');
+      expect(got[1]!.payload.equals(big[0]!)).toBe(true);
+      expect(got[2]!.payload.length).toBe(0);
+      expect(got[3]!.payload.equals(big[1]!)).toBe(true);
+    } finally {
+      pair.close();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * One end of the channel between the loader and a plugin process: frames (frames.ts) over a Unix
- * socket pair. Sending never waits: a frame goes to the kernel at once when the socket takes it,
- * else into the socket's queue (what is queued is bounded by the calls in flight, which admission
+ * socket pair. Sending never waits: a frame goes to the kernel at once when the socket takes it
+ * (native/host.ts sendNow, without the stream machinery), else into the socket's queue (what is queued is bounded by the calls in flight, which admission
  * bounds). A write to a peer that died is dropped: the peer's exit is handled where the process is
  * watched, not here.
  *
@@ -10,7 +10,7 @@
  * again, which costs more than the answer on many machines.
  */
 import type { Socket } from 'node:net';
-import { spinRead } from '../../../native/host.js';
+import { sendNow, spinRead } from '../../../native/host.js';
 import { encodeFrame, type Frame, FrameReader } from './frames.js';
 
 export class Channel {
@@ -41,7 +41,22 @@ export class Channel {
 
   send(header: unknown, payloads?: readonly Uint8Array[]): void {
     if (!this.#open) return;
-    this.#socket.write(encodeFrame(header, payloads));
+    const frame = encodeFrame(header, payloads);
+    // Straight to the kernel while nothing waits in the socket's queue (the order stays the
+    // frames' order); what it does not take, the socket queues.
+    const fd = this.#fd;
+    if (fd !== undefined && this.#socket.writableLength === 0) {
+      let sent: number;
+      try {
+        sent = sendNow(fd, frame);
+      } catch {
+        sent = 0; // no native host build
+      }
+      if (sent === frame.length || sent < 0) return; // all sent, or the peer is gone (see above)
+      this.#socket.write(sent === 0 ? frame : frame.subarray(sent));
+      return;
+    }
+    this.#socket.write(frame);
   }
 
   /**

@@ -51,6 +51,11 @@ const CHANNEL_FD = 3;
 const LOG_FD = 4;
 const REGION_FD = 5;
 
+/** µs since `start` (performance.now()), whole: what a once call's answer says it took here (`work`). */
+function usSince(start: number): number {
+  return Math.round((performance.now() - start) * 1000);
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
@@ -187,9 +192,8 @@ class PluginServer {
   /** µs to poll the channel for the next call after answering one (connection.ts spinBudget). */
   spinUs = 0;
   #spinning = false;
-  /** When the last once call was answered, and whether the next came within the spin budget. */
-  #answeredAt = 0;
-  #nextCameSoon = true;
+  /** Whether the last once call followed the one before within the spin budget (its `gap`). */
+  #nextCameSoon = false;
   readonly meter = (key: string, count = 1) => this.send({ t: 'meter', key, count });
   /** ctx.infer calls waiting for the loader's answer, by their own id. */
   readonly #inferring = new Map<number, { resolve(answer: ServiceResponse): void; reject(err: Error): void }>();
@@ -266,18 +270,19 @@ class PluginServer {
     releaseOutput(data);
   }
 
-  #fail(id: number, err: unknown): void {
-    this.send({ t: 'err', id, err: encodeError(err) });
+  #fail(id: number, err: unknown, work?: number): void {
+    this.send({ t: 'err', id, err: encodeError(err), work });
   }
 
   /**
    * A once call was answered and nothing else is in flight: the next call often follows within
    * microseconds, so poll the channel for it a short while (from the event loop's check phase,
    * once per turn) instead of going to sleep at once — as long as the last one did follow within
-   * the budget (else the polling only costs CPU).
+   * the budget (else the polling only costs CPU). The loader says how soon it followed (`gap`):
+   * measured here, the time would also count the loader's own wake-up when it did not poll for
+   * the answer, and one slow call would then end polling on both sides for good.
    */
   #answered(): void {
-    this.#answeredAt = performance.now();
     if (this.spinUs === 0 || !this.#nextCameSoon || this.#spinning || this.calls.size > 0 || this.sessions.size > 0) return;
     this.#spinning = true;
     setImmediate(() => {
@@ -371,7 +376,7 @@ class PluginServer {
       };
     }
     this.kind = pluginKind(msg.location.kind);
-    this.wrapper = await this.kind.load(msg.location, msg.settings);
+    this.wrapper = await this.kind.load(msg.location, { ...msg.settings, ownProcess: true });
     this.schema = new CompiledSchema(this.wrapper.schema);
     this.log = this.baseLog.child({ service: this.wrapper.id });
     const { id, version, description, schema, batching } = this.wrapper;
@@ -400,8 +405,9 @@ class PluginServer {
 
   #exec(msg: Extract<ToChild, { t: 'exec' }>, payload: Buffer): void {
     const { id } = msg;
+    const started = performance.now();
     // Polling after an answer pays only while calls follow each other that closely.
-    this.#nextCameSoon = (performance.now() - this.#answeredAt) * 1000 <= this.spinUs;
+    this.#nextCameSoon = msg.gap !== undefined && msg.gap <= this.spinUs;
     const ctx = new ChildContext(this, id, msg.sid, msg.deadline);
     const request = {
       service: msg.service,
@@ -415,18 +421,18 @@ class PluginServer {
       output = this.wrapper.exec!(request, ctx);
     } catch (err) {
       this.calls.delete(id);
-      this.#fail(id, err);
+      this.#fail(id, err, usSince(started));
       return this.#answered();
     }
     const done = (value: unknown) => {
       this.calls.delete(id);
-      this.sendItems({ t: 'ok', id, items: [] }, value, DataStatus.ONCE);
+      this.sendItems({ t: 'ok', id, items: [], work: usSince(started) }, value, DataStatus.ONCE);
       this.#answered();
     };
     if (!isThenable(output)) return done(output);
     output.then(done, (err: unknown) => {
       this.calls.delete(id);
-      this.#fail(id, err);
+      this.#fail(id, err, usSince(started));
       this.#answered();
     });
   }

@@ -142,8 +142,14 @@ export class ChildConnection {
   #releases: number[] = [];
   #nextId = 1;
   readonly #spinUs: number;
-  /** µs the last once call took from request to answer (the spin only follows short ones). */
-  #lastExecUs = 0;
+  /**
+   * µs the plugin process worked on the last once call, as it says (the poll only follows short
+   * ones): the time from request to answer would also count a wake-up of a process that did not
+   * poll for the call, and one slow call would then end polling on both sides for good.
+   */
+  #lastWorkUs = 0;
+  /** When the last once call was answered (performance.now()), for the next call's `gap`. */
+  #answeredAt: number | undefined;
   #loaded!: Promise<PluginDescription>;
   #exit: ExitInfo | undefined;
   readonly #exited: Promise<ExitInfo>;
@@ -278,7 +284,6 @@ export class ChildConnection {
     const blocks: number[] = [];
     const items = encodeItems(request.items, this.#shared, payloads, blocks);
     const { sid, deadline } = ctx;
-    const sent = performance.now();
     let answered = false;
     this.#contexts.set(id, ctx);
     const result = new Promise<readonly OutputItem[]>((resolve, reject) => {
@@ -288,7 +293,8 @@ export class ChildConnection {
         blocks,
         answered: (message, payload) => {
           answered = true;
-          this.#lastExecUs = (performance.now() - sent) * 1000;
+          this.#answeredAt = performance.now();
+          if (message.t !== 'loaded') this.#lastWorkUs = message.work ?? 0;
           this.#contexts.delete(id);
           unsubscribe();
           if (message.t === 'ok') resolve(this.#execOutputs(message, payload));
@@ -301,12 +307,16 @@ export class ChildConnection {
         },
       });
     });
+    const alone = this.#requests.size === 1;
+    // Tells the plugin process how soon this call followed the last, so that it polls for the
+    // next one after answering only while calls follow that closely (child.ts).
+    const gap = alone && this.#answeredAt !== undefined ? Math.round((performance.now() - this.#answeredAt) * 1000) : undefined;
     this.send(
-      { t: 'exec', id, sid, deadline, service: request.service, params: request.params, headers: request.headers, items },
+      { t: 'exec', id, sid, deadline, service: request.service, params: request.params, headers: request.headers, items, gap },
       payloads.list,
     );
     // The answer of a short call, taken without a turn of the event loop (channel.ts poll).
-    if (this.#spinUs > 0 && this.#requests.size === 1 && this.#lastExecUs <= this.#spinUs) {
+    if (this.#spinUs > 0 && alone && this.#lastWorkUs <= this.#spinUs) {
       this.#channel.poll(this.#spinUs, () => answered);
     }
     return result;

@@ -97,6 +97,8 @@ export type ToChild =
       params: Readonly<Record<string, unknown>>;
       headers: Readonly<Record<string, string>>;
       items: WireItem[];
+      /** µs the loader was idle between the previous once call's answer and this call, when nothing else was in flight. */
+      gap?: number;
     }
   | { t: 'cancel'; id: number; code: number; message: string }
   | { t: 'open'; id: number; sid: string; deadline: number; params: Readonly<Record<string, unknown>> }
@@ -111,8 +113,8 @@ export type ToChild =
 
 export type ToParent =
   | { t: 'loaded'; plugin: PluginDescription }
-  | { t: 'ok'; id: number; items?: WireItem[]; invalid?: WireError }
-  | { t: 'err'; id: number; err: WireError }
+  | { t: 'ok'; id: number; items?: WireItem[]; invalid?: WireError; work?: number }
+  | { t: 'err'; id: number; err: WireError; work?: number }
   | { t: 'res'; s: number; items: WireItem[]; invalid?: WireError }
   | { t: 'rend'; s: number; err?: WireError }
   | { t: 'meter'; key: string; count: number }

@@ -16,8 +16,10 @@
 //     after_final  async: each write is echoed with its own status; after the End one, two more.
 // The report ("seen", once and report mode): {"init": params wrapperInit got, "params": [[k, v] …],
 // "data": [{key, dataNull, len, type, status, desc: [[k, v] …], zeroAfter, cstrLen} …]}; a NULL list
-// is null, a NULL string null.
+// is null, a NULL string null; "mainThread": whether the call ran on the process's main thread.
 #include <aiges/wrapper.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -101,8 +103,11 @@ std::string reportData(pDataList d) {
 }
 
 std::string report(pParamList params, pDataList data) {
+  // Whether the host called on the process's main thread (its JS thread), or on a thread of its own.
+  const bool mainThread = syscall(SYS_gettid) == getpid();
   std::lock_guard<std::mutex> lock(g_mu);
-  return "{\"init\":" + g_initReport + ",\"params\":" + reportParams(params) + ",\"data\":" + reportData(data) + "}";
+  return "{\"init\":" + g_initReport + ",\"params\":" + reportParams(params) + ",\"data\":" + reportData(data) +
+         ",\"mainThread\":" + (mainThread ? "true" : "false") + "}";
 }
 
 char* copyOf(const char* s, size_t n) {
