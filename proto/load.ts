@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import type { ProtoGrpcType as LoaderProto } from './gen/loader.js';
 import type { ProtoGrpcType as HealthProto } from './gen/health.js';
 import type { ProtoGrpcType as InferenceProto } from './gen/grpc_service.js';
@@ -46,10 +47,35 @@ export function loadHealthProto(): HealthProto {
 
 let inferenceProto: InferenceProto | undefined;
 
+/** The file of the Open Inference Protocol V2, under proto/. */
+export const INFERENCE_PROTO = 'inference/grpc_service.proto';
+
 /** The Open Inference Protocol V2 (`inference.GRPCInferenceService`). */
 export function loadInferenceProto(): InferenceProto {
   inferenceProto ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(join(protoRoot(), 'inference/grpc_service.proto'), PROTO_OPTIONS),
+    protoLoader.loadSync(join(protoRoot(), INFERENCE_PROTO), PROTO_OPTIONS),
   ) as unknown as InferenceProto;
   return inferenceProto;
+}
+
+const roots = new Map<string, protobuf.Root>();
+
+/**
+ * protobufjs's encoder of message `type` of `file` (relative to proto/), without the conversion
+ * (`fromObject`) proto-loader's serializers run on every message first. Only for values the
+ * loader builds itself whose fields already have the wire's JS types: numbers or decimal strings
+ * for 64-bit integers, numbers for enums, Buffers for bytes, strings for strings, plain objects
+ * for messages and maps. The bytes are the ones proto-loader's serializer makes of the same
+ * value (test/proto/encoder.test.ts), without a second object tree per message.
+ */
+export function messageEncoder<T extends object>(file: string, type: string): (value: T) => Buffer {
+  let root = roots.get(file);
+  if (root === undefined) {
+    // keepCase false: the camelCase field names proto-loader gives (PROTO_OPTIONS keeps its default).
+    root = new protobuf.Root().loadSync(join(protoRoot(), file), { keepCase: false });
+    root.resolveAll();
+    roots.set(file, root);
+  }
+  const message = root.lookupType(type);
+  return (value) => message.encode(value).finish() as Buffer;
 }

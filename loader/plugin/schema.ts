@@ -124,20 +124,20 @@ export class CompiledSchema {
    * twice; with `complete`, every required key present (once mode).
    */
   inputItems(items: readonly DataItem[], complete: boolean): void {
-    // A session frame may repeat a key and need not be complete: nothing to remember then.
-    const seen = complete ? new Set<string>() : undefined;
-    for (const item of items) {
+    // A session frame may repeat a key and need not be complete: nothing to remember then. A few
+    // items are compared with the ones before them; a Set is worth its cost only for many.
+    const seen = complete && items.length > FEW_ITEMS ? new Set<string>() : undefined;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as DataItem;
       const declared = this.#input.get(item.key);
       const decl = declared ?? this.#input.get(ANY_KEY);
       if (decl === undefined) {
         throw new AigesError(Codes.INVALID_PARAM, `unknown input key ${named(item.key)}`, { detail: { key: item.key } });
       }
-      if (seen !== undefined) {
-        if (seen.has(item.key)) {
-          throw new AigesError(Codes.INVALID_PARAM, `input key ${named(item.key)} given twice`, { detail: { key: item.key } });
-        }
-        seen.add(item.key);
+      if (complete && (seen === undefined ? keyBefore(items, i) : seen.has(item.key))) {
+        throw new AigesError(Codes.INVALID_PARAM, `input key ${named(item.key)} given twice`, { detail: { key: item.key } });
       }
+      seen?.add(item.key);
       if (declared !== undefined && item.type !== decl.type) {
         throw new AigesError(
           Codes.INVALID_PARAM,
@@ -155,8 +155,8 @@ export class CompiledSchema {
       }
       if (decl.spec.datatype !== undefined) checkTensor(item, decl.spec);
     }
-    if (seen !== undefined) {
-      const missing = this.#requiredInputs.filter((k) => !seen.has(k));
+    if (complete && this.#requiredInputs.length > 0) {
+      const missing = this.#requiredInputs.filter((k) => (seen === undefined ? !items.some((item) => item.key === k) : !seen.has(k)));
       if (missing.length > 0) {
         throw new AigesError(Codes.INVALID_PARAM, `missing input key(s): ${missing.join(', ')}`, { detail: { missing } });
       }
@@ -205,6 +205,16 @@ function checkDefaults(ajv: Ajv, params: WrapperSchema['params']): void {
       throw new TypeError(`schema.params.${name}.default ${JSON.stringify(value)} ${check.errors?.[0]?.message ?? 'is invalid'}`);
     }
   }
+}
+
+/** Up to this many items, a request's keys are checked for repeats by comparing each with the ones before it. */
+const FEW_ITEMS = 8;
+
+/** Whether the key of `items[i]` is the key of an item before it. */
+function keyBefore(items: readonly DataItem[], i: number): boolean {
+  const key = (items[i] as DataItem).key;
+  for (let j = 0; j < i; j++) if ((items[j] as DataItem).key === key) return true;
+  return false;
 }
 
 function toBuffer(data: unknown, key: string): Buffer {

@@ -27,7 +27,7 @@ import { checkVersion, requestParams } from './v2-items.js';
 
 export type StreamInferCall = grpc.ServerDuplexStream<ModelInferRequest__Output, ModelStreamInferResponse>;
 
-/** ModelStreamInfer's response codec (the proto-loader method definition's). */
+/** ModelStreamInfer's response encoder (grpc.ts: proto/load.ts messageEncoder). */
 export interface StreamInferCodec {
   responseSerialize(value: ModelStreamInferResponse): Buffer;
 }

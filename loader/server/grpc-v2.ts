@@ -17,7 +17,10 @@ import type { DataItem } from '../../plugins/types.js';
 import type { GRPCInferenceServiceHandlers } from '../../proto/gen/inference/GRPCInferenceService.js';
 import type { InferParameter__Output } from '../../proto/gen/inference/InferParameter.js';
 import type { ModelInferRequest__Output } from '../../proto/gen/inference/ModelInferRequest.js';
-import type { ModelInferResponse } from '../../proto/gen/inference/ModelInferResponse.js';
+import type {
+  _inference_ModelInferResponse_InferOutputTensor as InferOutputTensor,
+  ModelInferResponse,
+} from '../../proto/gen/inference/ModelInferResponse.js';
 import { callerOf } from './grpc-auth.js';
 import type { StreamInferCall } from './grpc-v2-stream.js';
 import { extensionsWith, type RepositoryControl, repositoryIndex, repositoryLoad, repositoryUnload } from './v2-repository.js';
@@ -56,7 +59,7 @@ export interface V2GrpcDeps {
   streamInfer: (call: StreamInferCall) => void;
 }
 
-/** ModelInfer's response codec (the proto-loader method definition's). */
+/** ModelInfer's response encoder (grpc.ts: proto/load.ts messageEncoder). */
 export interface ModelInferCodec {
   responseSerialize(value: ModelInferResponse): Buffer;
 }
@@ -76,20 +79,23 @@ function parameterValue(p: InferParameter__Output): ParameterValue {
   }
 }
 
-export function parametersOf(map: Record<string, InferParameter__Output> | undefined): Record<string, ParameterValue> {
-  const out: Record<string, ParameterValue> = {};
-  for (const name in map) if (name !== '__proto__') out[name] = parameterValue(map[name] as InferParameter__Output);
-  return out;
+/** What a message without parameters has: one shared object, never written to. */
+const NO_PARAMETERS: Readonly<Record<string, ParameterValue>> = Object.freeze({});
+
+export function parametersOf(map: Record<string, InferParameter__Output> | undefined): Readonly<Record<string, ParameterValue>> {
+  let out: Record<string, ParameterValue> | undefined;
+  for (const name in map) if (name !== '__proto__') (out ??= {})[name] = parameterValue(map[name] as InferParameter__Output);
+  return out ?? NO_PARAMETERS;
 }
 
-/** The request's inputs as tensors: raw contents for all, or typed contents for each. */
-function inputTensors(req: ModelInferRequest__Output): InputTensor[] {
+/** The request's inputs as tensors, each made an item: raw contents for all, or typed contents for each. */
+function inputs(meta: ServiceMetadata, req: ModelInferRequest__Output): DataItem[] {
   const raw = req.rawInputContents;
   if (raw.length > 0 && raw.length !== req.inputs.length) {
     throw new AigesError(Codes.INVALID_DATA, `raw_input_contents holds ${raw.length} tensors for ${req.inputs.length} inputs`);
   }
   if (req.inputs.length === 0) throw new AigesError(Codes.INVALID_DATA, 'inputs must not be empty');
-  return req.inputs.map((input, i): InputTensor => {
+  return req.inputs.map((input, i): DataItem => {
     const name = input.name;
     const datatype = datatypeOf(name, input.datatype);
     const shape = shapeOf(name, input.shape);
@@ -101,7 +107,8 @@ function inputTensors(req: ModelInferRequest__Output): InputTensor[] {
       data = raw[i] as Buffer;
       checkRaw(name, datatype, shape, data);
     } else data = fromContents(name, datatype, shape, input.contents ?? emptyContents());
-    return { name, datatype, shape, data, parameters: parametersOf(input.parameters) };
+    const tensor: InputTensor = { name, datatype, shape, data, parameters: parametersOf(input.parameters) };
+    return inputItem(meta, tensor);
   });
 }
 
@@ -131,11 +138,21 @@ export function callDeadline(parameters: Readonly<Record<string, ParameterValue>
   return client === undefined ? timeout : timeout === undefined ? client : Math.min(client, timeout);
 }
 
-/** A request's inputs as items, and the output names it asks for (checked). */
-export function requestItems(meta: ServiceMetadata, req: ModelInferRequest__Output): { items: DataItem[]; requested: string[] } {
+/** What a request that names no outputs asks for: one shared list, never written to. */
+const ALL_OUTPUTS: readonly string[] = Object.freeze([]);
+
+/** The output names a request asks for (checked); empty: all of them. */
+export function requestedOutputs(meta: ServiceMetadata, req: ModelInferRequest__Output): readonly string[] {
+  if (req.outputs.length === 0) return ALL_OUTPUTS;
   const requested = req.outputs.map((o) => o.name);
-  if (requested.length > 0) checkRequestedOutputs(meta, requested);
-  return { items: inputTensors(req).map((tensor) => inputItem(meta, tensor)), requested };
+  checkRequestedOutputs(meta, requested);
+  return requested;
+}
+
+/** A request's inputs as items, and the output names it asks for (checked). */
+export function requestItems(meta: ServiceMetadata, req: ModelInferRequest__Output): { items: DataItem[]; requested: readonly string[] } {
+  const requested = requestedOutputs(meta, req);
+  return { items: inputs(meta, req), requested };
 }
 
 /** Whether a request sent its inputs as typed contents: its answer then comes typed too. */
@@ -146,7 +163,8 @@ export function sentTyped(req: ModelInferRequest__Output): boolean {
 /**
  * Output items → a ModelInferResponse; only the `requested` ones when any are. Outputs typed
  * when `typed` and every one has a typed form, else all raw: raw_output_contents holds every
- * output or none.
+ * output or none. Every field in the wire's own types (grpc.ts encodes it as it is); empty maps
+ * are left out, which encodes the same.
  */
 export function inferResponse(
   meta: ServiceMetadata,
@@ -158,12 +176,12 @@ export function inferResponse(
 ): ModelInferResponse {
   let tensors = out.map(outputTensor);
   if (requested.length > 0) tensors = requested.flatMap((name) => tensors.filter((t) => t.name === name));
-  const outputs: NonNullable<ModelInferResponse['outputs']> = [];
+  const outputs: InferOutputTensor[] = [];
   const raw: Buffer[] = [];
   for (const t of tensors) {
-    const parameters: Record<string, { stringParam: string }> = {};
-    for (const name in t.parameters) parameters[name] = { stringParam: t.parameters[name] as string };
-    outputs.push({ name: t.name, datatype: t.datatype, shape: t.shape, parameters });
+    const output: InferOutputTensor = { name: t.name, datatype: t.datatype, shape: t.shape };
+    for (const name in t.parameters) (output.parameters ??= {})[name] = { stringParam: String(t.parameters[name]) };
+    outputs.push(output);
     const data = t.elements !== undefined ? Buffer.concat(bytesRaw(t.elements)) : (t.data as Buffer);
     if (t.elements === undefined) {
       try {
@@ -174,14 +192,18 @@ export function inferResponse(
     }
     raw.push(data);
   }
-  const head = { modelName: meta.service, modelVersion: modelVersion(meta), id, parameters };
+  const response: ModelInferResponse = { modelName: meta.service, modelVersion: modelVersion(meta), id, outputs, rawOutputContents: raw };
+  if (parameters !== undefined) response.parameters = parameters;
   if (typed) {
     const contents = tensors.map((t, i) => toContents(t.datatype, raw[i] as Buffer));
     if (!contents.includes(undefined)) {
-      return { ...head, outputs: outputs.map((o, i) => ({ ...o, contents: contents[i] })), rawOutputContents: [] };
+      outputs.forEach((o, i) => {
+        o.contents = contents[i];
+      });
+      response.rawOutputContents = [];
     }
   }
-  return { ...head, outputs, rawOutputContents: raw };
+  return response;
 }
 
 /** One ModelInfer: wire → items, the data plane's once call, items → serialized response. */
@@ -194,15 +216,15 @@ export function modelInfer(
 ): Promise<Buffer> {
   const parameters = parametersOf(req.parameters);
   refuseSequence(parameters, 'ModelInfer');
-  const { items, requested } = requestItems(meta, req);
+  const requested = requestedOutputs(meta, req);
+  const items = inputs(meta, req);
   const params = requestParams(parameters, req.id);
-  const deadline = callDeadline(parameters, options.deadline);
   // Serialized here: the plugin may take its output memory back once the answer is encoded.
   const encode = (out: DataItem[], sid: string): Buffer =>
     codec.responseSerialize(inferResponse(meta, out, req.id === '' ? sid : req.id, requested, undefined, sentTyped(req)));
   return dataplane.infer(
     { service: meta.service, params, headers: {}, items, version: requestVersion(meta) },
-    { ...options, deadline, encode },
+    { deadline: callDeadline(parameters, options.deadline), caller: options.caller, onCancel: options.onCancel, encode },
   );
 }
 

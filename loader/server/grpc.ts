@@ -11,7 +11,7 @@ import type { Cancellable } from '../dataplane/call.js';
 import type { HealthState } from '../health.js';
 import type { TlsFiles } from '../lib/tls-files.js';
 import { grpcServerCredentials } from '../lib/tls-servers.js';
-import { loadHealthProto, loadInferenceProto, loadLoaderProto } from '../../proto/load.js';
+import { INFERENCE_PROTO, loadHealthProto, loadInferenceProto, loadLoaderProto, messageEncoder } from '../../proto/load.js';
 import { installRoot } from '../lib/install-root.js';
 import { type ModelInferCodec, v2Handlers } from './grpc-v2.js';
 import type { RepositoryControl } from './v2-repository.js';
@@ -196,6 +196,9 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
   deadlineDefaults.set(server, () => deps.dataplane.limits);
   server.addService(tolerantService(loadLoaderProto().aiges.v1.Loader.service, deps.auth !== undefined), loaderHandlers(deps));
   const inference = loadInferenceProto().inference.GRPCInferenceService.service;
+  // V2 responses are built by the adapter alone, in the wire's types: encoded without proto-loader's conversion.
+  const onceCodec: ModelInferCodec = { responseSerialize: messageEncoder(INFERENCE_PROTO, 'inference.ModelInferResponse') };
+  const streamCodec: StreamInferCodec = { responseSerialize: messageEncoder(INFERENCE_PROTO, 'inference.ModelStreamInferResponse') };
   const v2 = v2Handlers(
     {
       dataplane: deps.dataplane,
@@ -211,12 +214,12 @@ export function createGrpcServer(deps: GrpcServerDeps): grpc.Server {
       streamInfer: (call) =>
         serveStreamInfer(call, {
           dataplane: deps.dataplane,
-          codec: inference.ModelStreamInfer as unknown as StreamInferCodec,
+          codec: streamCodec,
           malformed: malformedError,
           options: { deadline: deadlineOf(call as never), caller: callerOf(call.metadata) },
         }),
     },
-    inference.ModelInfer as unknown as ModelInferCodec,
+    onceCodec,
   );
   server.addService(tolerantService(inference, deps.auth !== undefined), v2);
   server.addService(loadHealthProto().grpc.health.v1.Health.service, healthHandlers(deps));

@@ -245,9 +245,11 @@ export function checkRequestedOutputs(meta: ServiceMetadata, names: readonly str
   }
 }
 
+const SEQUENCE_PARAMETERS = ['sequence_id', 'sequence_start', 'sequence_end'] as const;
+
 /** Sessions (sequence parameters) ride on gRPC ModelStreamInfer only. */
 export function refuseSequence(parameters: Readonly<Record<string, ParameterValue>>, where: string): void {
-  for (const name of ['sequence_id', 'sequence_start', 'sequence_end']) {
+  for (const name of SEQUENCE_PARAMETERS) {
     if (Object.hasOwn(parameters, name)) {
       throw new AigesError(
         Codes.INVALID_SESSION_MODE,

@@ -28,7 +28,7 @@ import { scaleModel, writeModel } from '../lib/onnx-models.js';
 import { loadConfig } from '../../loader/config/load.js';
 import { Loader } from '../../loader/loader.js';
 import { type ModelInferCodec, modelInfer } from '../../loader/server/grpc-v2.js';
-import { loadInferenceProto } from '../../proto/load.js';
+import { INFERENCE_PROTO, loadInferenceProto, messageEncoder } from '../../proto/load.js';
 import type { ModelInferRequest__Output } from '../../proto/gen/inference/ModelInferRequest.js';
 import type { ModelInferResponse__Output } from '../../proto/gen/inference/ModelInferResponse.js';
 
@@ -176,10 +176,12 @@ async function measureDataPlane(repo: string, elements: number, load: { warmupMs
     inputs: [{ name: 'x', datatype: 'FP32', shape: [1, elements] }],
     rawInputContents: [Buffer.from(x.buffer)],
   });
+  // The loader's own encoder of the answer (loader/server/grpc.ts).
+  const codec: ModelInferCodec = { responseSerialize: messageEncoder(INFERENCE_PROTO, 'inference.ModelInferResponse') };
   const call = async () => {
     const req = method.requestDeserialize(bytes) as ModelInferRequest__Output;
     const meta = loader.dataplane.metadata(MODEL, undefined);
-    const answer = await modelInfer(loader.dataplane, method as unknown as ModelInferCodec, meta, req, {});
+    const answer = await modelInfer(loader.dataplane, codec, meta, req, {});
     return method.responseDeserialize(answer) as ModelInferResponse__Output;
   };
   const target: Target = {

@@ -180,6 +180,20 @@ describe('CompiledSchema.inputItems', () => {
     expect(() => schema.inputItems(twice, false)).not.toThrow();
   });
 
+  it('many items: a repeat or a missing key is found as among a few', () => {
+    const open = new CompiledSchema({ input: { text: { type: 'text' }, '*': { type: 'other', required: false } }, output: {} });
+    const many = [item('text', 'hi'), ...Array.from({ length: 12 }, (_, i) => item(`k${i}`, 'x', { type: 'other' }))];
+    expect(() => open.inputItems(many, true)).not.toThrow();
+    expect(error(() => open.inputItems([...many, item('k3', 'y', { type: 'other' })], true))).toMatchObject({
+      aigesCode: Codes.INVALID_PARAM,
+      message: 'input key "k3" given twice',
+    });
+    expect(error(() => open.inputItems(many.slice(1), true))).toMatchObject({
+      aigesCode: Codes.INVALID_PARAM,
+      detail: { missing: ['text'] },
+    });
+  });
+
   it('a wrong type → 10106 naming both types', () => {
     expect(error(() => schema.inputItems([item('text', 'x', { type: 'image' })], false))).toMatchObject({
       aigesCode: Codes.INVALID_PARAM,
