@@ -66,7 +66,9 @@ const roots = new Map<string, protobuf.Root>();
  * loader builds itself whose fields already have the wire's JS types: numbers or decimal strings
  * for 64-bit integers, numbers for enums, Buffers for bytes, strings for strings, plain objects
  * for messages and maps. The bytes are the ones proto-loader's serializer makes of the same
- * value (test/proto/encoder.test.ts), without a second object tree per message.
+ * value (test/proto/encoder.test.ts), without a second object tree per message. The V2 adapter's
+ * responses are such values; aiges.v1's are not (an item's attributes come from the plugin as it
+ * returned them, and proto-loader's conversion is what turns a number among them into text).
  */
 export function messageEncoder<T extends object>(file: string, type: string): (value: T) => Buffer {
   let root = roots.get(file);

@@ -1,9 +1,9 @@
 /**
  * One end of the channel between the loader and a plugin process: frames (frames.ts) over a Unix
  * socket pair. Sending never waits: a frame goes to the kernel at once when the socket takes it
- * (native/host.ts sendNow, without the stream machinery), else into the socket's queue (what is queued is bounded by the calls in flight, which admission
- * bounds). A write to a peer that died is dropped: the peer's exit is handled where the process is
- * watched, not here.
+ * (native/host.ts sendNow, without the stream machinery), else into the socket's queue (what is
+ * queued is bounded by the calls in flight, which admission bounds). A write to a peer that died
+ * is dropped: the peer's exit is handled where the process is watched, not here.
  *
  * `poll` reads the socket for a few microseconds without the event loop (native/host.ts
  * spinRead): a side that expects an answer at once takes it without being put to sleep and woken
