@@ -152,7 +152,8 @@ describe('aiges console in chromium', () => {
     await page.getByTestId('push-note').fill('capacity 10');
     await page.getByTestId('push').click();
     await expect.poll(() => page.getByTestId('outcome').textContent(), { timeout: 15_000 }).toContain('version 2 now current');
-    expect(await page.getByTestId('current-version').textContent()).toBe('2');
+    // The outcome and the version list are rendered from two answers: the list may come a moment later.
+    await expect.poll(() => page.getByTestId('current-version').textContent()).toBe('2');
     await expect.poll(() => page.getByTestId('diff').textContent()).toContain('- capacity = 12');
     expect(await page.getByTestId('diff').textContent()).toContain('+ capacity = 10');
     await shot('config');
