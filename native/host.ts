@@ -106,7 +106,7 @@ export interface NativeStats {
   liveSessions: number;
   /** Async exec tags still waiting for their final callback (including abandoned ones). */
   pendingTags: number;
-  /** Sync exec results the JS thread took while it waited for them (`spinUs`), with no event-loop turn. */
+  /** Sync exec results the JS thread took with no event-loop turn: while it waited for them (`spinUs`), or every one with `callerThread`. */
   inlineResults: number;
 }
 
