@@ -1,6 +1,7 @@
 /**
  * The `worker` section of `npm run bench`: `[plugin] isolation = "worker"` against `"none"`, each
- * an `aiges serve` child driven over gRPC by the closed loop of load.ts:
+ * an `aiges serve` child driven over gRPC by the closed loop of load.ts, through the lean HTTP/2
+ * target of load-h2.ts (the generator shares the two cores the worker threads want):
  *   - cpu:  a CPU-bound TS plugin (cpu-plugin.ts, fixed work per call) with `cpuConcurrency` calls
  *           in flight and `plugin.concurrency` = the cores: throughput worker/none (target ≥ 1.7×
  *           on 2 cores);
@@ -14,7 +15,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { createLoaderClient, infer, type InferRequest } from '../../loader/tools/client.js';
+import type { InferRequest } from '../../loader/tools/client.js';
+import { loadLoaderProto } from '../../proto/load.js';
+import { h2GrpcTarget } from './load-h2.js';
 import { type LoadResult, runLoad, type Target } from './load.js';
 import { startServer } from './servers.js';
 import { formatValue, markdownTable, type SummaryRow } from './summary.js';
@@ -99,13 +102,19 @@ export interface WorkerCase {
   p99Ms: number;
   cpuMicrosPerCall: number;
   serverCpuPercent: number;
+  /** The load generator's (this process's) CPU per call: what it took from the loader's cores. */
+  clientMicrosPerCall: number;
 }
 
 const OTHER = 4;
 const ONCE = 3;
 
+/**
+ * The section's load: aiges.v1 Infer of one `data` item over the lean HTTP/2 target (load-h2.ts), so
+ * that the load generator takes as little as it can of the two cores the worker threads want.
+ */
 function target(port: number, plugin: Plugin, bytes: number): Target {
-  const client = createLoaderClient(`127.0.0.1:${port}`);
+  const infer = loadLoaderProto().aiges.v1.Loader.service.Infer;
   const payload = Buffer.alloc(bytes, 1);
   const request: InferRequest = {
     service: plugin,
@@ -113,14 +122,17 @@ function target(port: number, plugin: Plugin, bytes: number): Target {
     headers: {},
     items: [{ key: 'data', type: OTHER, status: ONCE, encoding: 'raw', attributes: {}, data: payload }],
   };
-  const call = async () => {
-    const res = await infer(client, request);
-    const data = res.items[0]?.data;
-    if (res.items.length !== 1 || data === undefined || (plugin === 'echo' && data.length !== bytes)) {
-      throw new Error(`${plugin} answered something other than one data item`);
-    }
-  };
-  return { check: call, call, close: async () => client.close() };
+  return h2GrpcTarget(port, {
+    path: infer.path,
+    request: infer.requestSerialize(request),
+    check(message) {
+      const res = infer.responseDeserialize(message);
+      const data = res.items[0]?.data;
+      if (res.items.length !== 1 || data === undefined || (plugin === 'echo' && !data.equals(payload))) {
+        throw new Error(`${plugin} answered something other than one data item`);
+      }
+    },
+  });
 }
 
 async function measure(root: string, plugin: Plugin, isolation: Isolation, s: WorkerSettings): Promise<LoadResult> {
@@ -170,7 +182,8 @@ export async function runWorker(root: string, s: WorkerSettings, repeat: number,
         runs.set(key, [...(runs.get(key) ?? []), result]);
         progress(
           `  worker ${key} run ${r + 1}/${repeat}: ${result.callsPerSec.toFixed(0)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
-            `server CPU ${result.serverCpuPercent.toFixed(0)} %, ${result.cpuMicrosPerCall.toFixed(1)} µs/call`,
+            `server CPU ${result.serverCpuPercent.toFixed(0)} %, ${result.cpuMicrosPerCall.toFixed(1)} µs/call, ` +
+            `client CPU ${((result.clientCpuPercent * 1e4) / result.callsPerSec).toFixed(0)} µs/call`,
         );
       }
     }
@@ -188,6 +201,7 @@ export async function runWorker(root: string, s: WorkerSettings, repeat: number,
         p99Ms: median(rs.map((r) => r.p99Ms)),
         cpuMicrosPerCall: median(rs.map((r) => r.cpuMicrosPerCall)),
         serverCpuPercent: median(rs.map((r) => r.serverCpuPercent)),
+        clientMicrosPerCall: median(rs.map((r) => (r.clientCpuPercent * 1e4) / r.callsPerSec)),
       });
     }
   }
@@ -214,11 +228,12 @@ export function workerReport({ cases, ceilings }: WorkerRun, s: WorkerSettings, 
     formatValue(c.p99Ms),
     formatValue(c.serverCpuPercent),
     formatValue(c.cpuMicrosPerCall),
+    formatValue(c.clientMicrosPerCall),
   ]);
   const lines = [
     `worker isolation: warm-up ${s.cpuWarmupMs} ms (cpu) / ${s.warmupMs} ms (echo), window ${s.durationMs} ms, ${repeat} run(s) per case, medians`,
     '',
-    markdownTable(['plugin', 'isolation', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU %', 'server CPU µs/call'], rows),
+    markdownTable(['plugin', 'isolation', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU %', 'server CPU µs/call', 'client CPU µs/call'], rows),
   ];
   const get = (p: Plugin, i: Isolation) => cases.find((c) => c.plugin === p && c.isolation === i);
   const cpuNone = get('cpu', 'none');
