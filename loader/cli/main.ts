@@ -3,6 +3,8 @@
  * The `aiges` command line. A verb reports its own failures (cli/fail.ts); anything it lets
  * escape is reported here the same way, as one line, and exits 1.
  */
+// NOTE: first, so that its V8 settings hold before any other module runs.
+import './v8-settings.js';
 import type { Command } from 'commander';
 import { printError } from './fail.js';
 import { buildProgram, verbOf } from './program.js';

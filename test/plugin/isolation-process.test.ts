@@ -5,9 +5,11 @@
  * 10109, one log line, the counter, not ready until the restart, 10101 meanwhile; a loader beside
  * it unaffected; a hang → the process killed and restarted; backpressure; hot [wrapper] changes.
  */
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Codes } from '../../loader/errors.js';
+import { SERVER_V8_FLAGS } from '../../loader/lib/v8-flags.js';
 import { ResultBuffer } from '../../loader/dataplane/results.js';
 import { infer, runSession } from '../../loader/tools/client.js';
 import { fetchLoad } from '../../polaris/client/load-fetch.js';
@@ -46,6 +48,9 @@ describe('a TS plugin in a plugin process', () => {
     const pid = Number(await ask(served, 'pid'));
     expect(pid).not.toBe(process.pid);
     expect(alive(pid)).toBe(true);
+    // The plugin process runs with the serving processes' V8 settings (lib/v8-flags.ts).
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toEqual(expect.arrayContaining([...SERVER_V8_FLAGS]));
     expect(JSON.parse(await ask(served, 'config'))).toEqual({ greeting: 'hi', n: 3 });
     expect(await ask(served, 'héllo')).toBe('héllo');
     const http = await call(served.loader, { payload: { text: { text: b64('over http') } } }, { service: 'faults' });

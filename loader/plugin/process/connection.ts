@@ -27,6 +27,7 @@ import type {
 import { DEFAULT_SPIN_US } from '../../../native/host.js';
 import { onContextEnd } from '../../dataplane/context.js';
 import { AigesError, Codes } from '../../errors.js';
+import { SERVER_V8_FLAGS } from '../../lib/v8-flags.js';
 import type { Logger } from '../../log.js';
 import type { KindSettings } from '../kinds.js';
 import type { PluginLocation } from '../repository.js';
@@ -90,9 +91,9 @@ const here = fileURLToPath(import.meta.url);
 function childCommand(): string[] {
   const ext = extname(here);
   const entry = join(dirname(here), `child${ext}`);
-  if (ext !== '.ts') return [entry];
+  if (ext !== '.ts') return [...SERVER_V8_FLAGS, entry];
   const tsx = createRequire(import.meta.url).resolve('tsx');
-  return ['--import', pathToFileURL(tsx).href, entry];
+  return [...SERVER_V8_FLAGS, '--import', pathToFileURL(tsx).href, entry];
 }
 
 /** Requests answered with ok or err alone. */
