@@ -7,11 +7,11 @@
  * NOTE: --no-allocation-site-pretenuring. V8 counts, per allocation site, how many of its objects
  * survive a young GC, and from a site whose objects all survive it allocates in old space from then
  * on. A server's per-call sites can be judged so by a young GC that falls while many calls are in
- * flight (a burst, a slow start); from then on one object of every call is born old, and whatever
- * it points to survives each young GC until the next full one: young GCs copy most of what they
- * scan, old space fills, full GCs come twice as often. Which process got into that state was
- * chance, so throughput on one workload came in two modes run to run (BENCHMARKS.md, runs of
- * 2026-12-06 23:00 UTC); without the heuristic every call's objects die young.
+ * flight (a burst, a slow start). In the loaders that got into that state, every part of a call,
+ * from its HTTP/2 stream to the data plane's call, outlived young GCs: they copied most of what
+ * they scanned, old space filled, full GCs came twice as often. Which start got there was chance,
+ * so one workload ran at one of two costs from one start to the next (BENCHMARKS.md, "Runs of the
+ * worker, v2 and grpc sections, 2026-12-06 22:40-23:35 UTC"); without the heuristic none did.
  */
 import { setFlagsFromString } from 'node:v8';
 
