@@ -45,8 +45,22 @@ function groupAlive(pgid: number): boolean {
 export async function stopAllAndWait(graceMs = 10_000): Promise<void> {
   const groups = children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
   stopAll();
+  await waitForGroups(groups, graceMs);
+}
+
+/**
+ * Ends the process group led by `pgid` (a child spawned with `detached: true`: a shell and what it
+ * started) and waits until every process of it has exited; what is still alive after `graceMs` is
+ * killed. A shell's children outlive a signal to the shell alone.
+ */
+export async function stopGroupAndWait(pgid: number, graceMs = 10_000): Promise<void> {
+  if (groupAlive(pgid)) process.kill(-pgid, 'SIGTERM');
+  await waitForGroups([pgid], graceMs);
+}
+
+async function waitForGroups(groups: readonly number[], graceMs: number): Promise<void> {
   const deadline = Date.now() + graceMs;
-  // NOTE: the loader is no child of ours (npx's), so there is no exit event to wait on: poll its group.
+  // NOTE: the processes are no children of ours (the shell's, npx's), so there is no exit event to wait on: poll their groups.
   while (groups.some(groupAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const pgid of groups.filter(groupAlive)) process.kill(-pgid, 'SIGKILL');
 }

@@ -5,7 +5,6 @@
  * on their users, the operator's block lists the loader, makes a key and reads the config status.
  */
 import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT } from '../cli/serve-process.js';
 import { TestEtcd } from '../polaris/etcd.js';
+import { stopGroupAndWait } from './background.js';
 
 const run = promisify(execFile);
 const doc = readFileSync(join(ROOT, 'docs/security.md'), 'utf8');
@@ -73,8 +73,7 @@ describe('docs/security.md, Polaris locked down', () => {
       expect(stdout).toMatch(/^secret key +\S+$/m);
       expect(stdout).toContain('echo: current config version none');
     } finally {
-      process.kill(-fleet.pid!, 'SIGTERM');
-      await once(fleet, 'exit');
+      await stopGroupAndWait(fleet.pid!);
     }
   }, 45_000);
 });

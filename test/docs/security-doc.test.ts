@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startServe } from '../cli/serve-process.js';
+import { stopGroupAndWait } from './background.js';
 import { TestEtcd } from '../polaris/etcd.js';
 
 const run = promisify(execFile);
@@ -64,7 +65,8 @@ describe('docs/security.md, behind aiges lb', () => {
     const script = (blocks[2] as string)
       .replaceAll('http://127.0.0.1:2379', etcd.endpoint)
       .replace('--auth aksk', '--auth aksk --listen 127.0.0.1:0');
-    const lb = spawn('sh', ['-c', script], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` } });
+    // A group of its own: the script's shell and the `aiges lb` it starts end together (below).
+    const lb = spawn('sh', ['-c', script], { cwd: dir, detached: true, env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` } });
     try {
       let out = '';
       let err = '';
@@ -81,7 +83,7 @@ describe('docs/security.md, behind aiges lb', () => {
       const stored = JSON.parse(readFileSync(join(dir, 'lb1.json'), 'utf8')) as { accessKey: string; relay: boolean };
       expect(stored).toMatchObject({ accessKey: 'lb1', relay: true });
     } finally {
-      lb.kill('SIGTERM');
+      if (lb.pid !== undefined) await stopGroupAndWait(lb.pid);
       await etcd.stop();
     }
   }, 60_000);
