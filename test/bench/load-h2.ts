@@ -9,6 +9,7 @@
  * response (`check()` decodes that one with `decode` and judges it) and its status is OK.
  */
 import http2 from 'node:http2';
+import { frameMessage, PREFIX_BYTES } from '../../polaris/balancer/h2-grpc.js';
 import type { Target } from './load.js';
 
 export interface H2GrpcMethod {
@@ -20,28 +21,20 @@ export interface H2GrpcMethod {
   check(message: Buffer): void;
 }
 
-/** One gRPC message framed for the wire: flag 0 (uncompressed), 4-byte length, the bytes. */
-function frame(message: Buffer): Buffer {
-  const framed = Buffer.alloc(5 + message.length);
-  framed.writeUInt32BE(message.length, 1);
-  message.copy(framed, 5);
-  return framed;
-}
-
 /** The one message of a unary response body, or an Error naming what is wrong with the body. */
 function unaryMessage(body: Buffer): Buffer | Error {
-  if (body.length < 5) return new Error(`response body of ${body.length} bytes`);
+  if (body.length < PREFIX_BYTES) return new Error(`response body of ${body.length} bytes`);
   if (body[0] !== 0) return new Error('compressed response');
   const length = body.readUInt32BE(1);
-  if (body.length !== 5 + length) return new Error(`response body of ${body.length} bytes for a message of ${length}`);
-  return body.subarray(5);
+  if (body.length !== PREFIX_BYTES + length) return new Error(`response body of ${body.length} bytes for a message of ${length}`);
+  return body.subarray(PREFIX_BYTES);
 }
 
 export function h2GrpcTarget(port: number, method: H2GrpcMethod): Target {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on('error', () => undefined); // each call sees its own stream's error
   const headers = { ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' };
-  const body = frame(method.request);
+  const body = frameMessage(method.request);
   let expected: Buffer | undefined;
 
   /** One call; resolves with the response message, rejects on a non-OK status or a broken body. */

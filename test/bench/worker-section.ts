@@ -156,6 +156,11 @@ async function measure(root: string, plugin: Plugin, isolation: Isolation, s: Wo
   }
 }
 
+/** The load generator's CPU per call of one run (its share of a core over the window, per call). */
+function clientMicrosPerCall(r: LoadResult): number {
+  return (r.clientCpuPercent * 1e4) / r.callsPerSec;
+}
+
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted.length === 0 ? Number.NaN : (sorted[sorted.length >> 1] as number);
@@ -183,7 +188,7 @@ export async function runWorker(root: string, s: WorkerSettings, repeat: number,
         progress(
           `  worker ${key} run ${r + 1}/${repeat}: ${result.callsPerSec.toFixed(0)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
             `server CPU ${result.serverCpuPercent.toFixed(0)} %, ${result.cpuMicrosPerCall.toFixed(1)} µs/call, ` +
-            `client CPU ${((result.clientCpuPercent * 1e4) / result.callsPerSec).toFixed(0)} µs/call`,
+            `client CPU ${clientMicrosPerCall(result).toFixed(0)} µs/call`,
         );
       }
     }
@@ -201,7 +206,7 @@ export async function runWorker(root: string, s: WorkerSettings, repeat: number,
         p99Ms: median(rs.map((r) => r.p99Ms)),
         cpuMicrosPerCall: median(rs.map((r) => r.cpuMicrosPerCall)),
         serverCpuPercent: median(rs.map((r) => r.serverCpuPercent)),
-        clientMicrosPerCall: median(rs.map((r) => (r.clientCpuPercent * 1e4) / r.callsPerSec)),
+        clientMicrosPerCall: median(rs.map(clientMicrosPerCall)),
       });
     }
   }
