@@ -27,6 +27,13 @@ export function describeProblems(def: WrapperDefinition<unknown>): string[] {
     if (typeof def.schema.input !== 'object' || def.schema.input === null) problems.push('schema.input is required');
     if (typeof def.schema.output !== 'object' || def.schema.output === null) problems.push('schema.output is required');
   }
+  for (const [version, schema] of Object.entries(def.versionSchemas ?? {})) {
+    if (def.versions?.includes(version) !== true)
+      problems.push(`versionSchemas names version ${JSON.stringify(version)}, which versions does not list`);
+    if (typeof schema !== 'object' || schema === null || typeof schema.input !== 'object' || typeof schema.output !== 'object') {
+      problems.push(`versionSchemas[${JSON.stringify(version)}] needs input and output`);
+    }
+  }
   if (def.exec === undefined && def.session === undefined) problems.push('define exec, session, or both');
   for (const name of ['init', 'exec', 'fini'] as const) {
     if (def[name] !== undefined && typeof def[name] !== 'function') problems.push(`${name} must be a function`);

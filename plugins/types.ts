@@ -339,6 +339,12 @@ export interface WrapperDefinition<S = unknown> {
   description?: string;
   schema: WrapperSchema;
   /**
+   * The schema of each version in `versions` whose tensors differ from the latest's (`schema`),
+   * by version: a request naming that version is checked against it, and its V2 metadata shows
+   * it. A version not listed here has `schema`.
+   */
+  versionSchemas?: Readonly<Record<string, WrapperSchema>>;
+  /**
    * Called once per plugin instance set, before any other method, with the `[wrapper]` config.
    * May load a model. What it returns is the instance state, given back as `ctx.state`.
    * A hot config change runs a fresh `init` for a new set before `fini` of the old one, so two

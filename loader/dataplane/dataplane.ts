@@ -16,7 +16,7 @@ import type { LoaderMetrics, ServiceStats } from '../metrics.js';
 import type { PluginInstance } from '../plugin/instance.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { JsonSchema } from '../plugin/schema.js';
-import type { DataItem, InferRequest, ItemSpec, Params, RawRequest } from '../../plugins/types.js';
+import type { DataItem, InferRequest, ItemSpec, Params, RawRequest, Wrapper } from '../../plugins/types.js';
 import { Admission } from './admission.js';
 import { Batcher } from './batcher.js';
 import type { Call, Caller, CallMode, CallOptions, CallTracker } from './call.js';
@@ -58,6 +58,11 @@ export interface InferOptions<T> extends CallOptions {
 /** The first message of a session: which service, with which params. */
 export type SessionOpen = Omit<RawRequest, 'items'>;
 
+export interface VersionTensors {
+  inputs: Readonly<Record<string, ItemSpec>>;
+  outputs: Readonly<Record<string, ItemSpec>>;
+}
+
 export interface ServiceMetadata {
   service: string;
   version: string;
@@ -65,6 +70,11 @@ export interface ServiceMetadata {
   declaredVersion: string | undefined;
   /** The versions the wrapper serves, when it serves several (WrapperDefinition.versions). */
   versions: readonly string[] | undefined;
+  /**
+   * The tensors of versions that differ from the latest's (`inputs`, `outputs`), by version
+   * (WrapperDefinition.versionSchemas); the V2 adapters' `checkVersion` picks them.
+   */
+  versionTensors: Readonly<Record<string, VersionTensors>> | undefined;
   /** Whether the service's live instance set can serve now (the loader's own readiness aside). */
   ready: boolean;
   description: string;
@@ -169,8 +179,9 @@ export class Dataplane {
       }
       this.#checkSize(raw.items);
       sid = raw.params['sid'] || randomUUID();
-      const params = instance.schema.params(raw.params, sid);
-      instance.schema.inputItems(raw.items, true);
+      const schema = instance.schemaOf(raw.version);
+      const params = schema.params(raw.params, sid);
+      schema.inputItems(raw.items, true);
       const timeoutMs = options.deadline === undefined ? this.#limits.default_deadline_ms : options.deadline - Date.now();
       const deadline = options.deadline ?? Date.now() + timeoutMs;
       const request: InferRequest = { service: label, params, headers: raw.headers, items: raw.items };
@@ -258,6 +269,7 @@ export class Dataplane {
       version: w.version ?? '0.0.0',
       declaredVersion: w.version,
       versions: w.versions,
+      versionTensors: versionTensors(w.versionSchemas),
       ready: instance.ready,
       description: w.description ?? '',
       inputs: w.schema.input,
@@ -347,3 +359,10 @@ export class Dataplane {
 }
 
 export type { SessionMessage, SessionStep, StepAnswer };
+
+function versionTensors(schemas: Wrapper['versionSchemas']): ServiceMetadata['versionTensors'] {
+  if (schemas === undefined) return undefined;
+  const out: Record<string, VersionTensors> = {};
+  for (const [version, schema] of Object.entries(schemas)) out[version] = { inputs: schema.input, outputs: schema.output };
+  return out;
+}

@@ -233,7 +233,7 @@ export class OnceCall<T> extends Call implements SlotWaiter, BatchMember {
     let items: DataItem[];
     let value: T;
     try {
-      items = this.instance.schema.outputItems(output, DataStatus.ONCE);
+      items = this.instance.schemaOf(this.#request.version).outputItems(output, DataStatus.ONCE);
       value = this.#encode === undefined ? (items as T) : this.#encode(items, this.sid);
     } catch (err) {
       return this.#fail(toAigesError(err));

@@ -7,9 +7,10 @@
  * not copied again.
  *
  * One wrapper serves every version the policy picked (`versions`, latest last); a request names
- * one (`InferRequest.version`) or gets the latest. Each version has `instance_count` sessions;
- * a call goes to the one with the fewest calls running. ONNX Runtime runs a session's calls on its
- * own threads, off the event loop.
+ * one (`InferRequest.version`) or gets the latest. A version whose tensors differ from the
+ * latest's declares its own schema (`versionSchemas`), so requests to it are checked against it.
+ * Each version has `instance_count` sessions; a call goes to the one with the fewest calls
+ * running. ONNX Runtime runs a session's calls on its own threads, off the event loop.
  */
 import type * as Ort from 'onnxruntime-node';
 import { AigesError, Codes, named } from '../errors.js';
@@ -23,7 +24,7 @@ import {
 } from '../../plugins/tensor.js';
 import { pluginError } from '../../plugins/errors.js';
 import { defineWrapper } from '../../plugins/define.js';
-import { DataType, type ItemSpec, type OutputItem, type Wrapper } from '../../plugins/types.js';
+import { DataType, type ItemSpec, type OutputItem, type Wrapper, type WrapperSchema } from '../../plugins/types.js';
 import type { ModelConfig, TensorConfig } from './model-config.js';
 
 /** ONNX Runtime's tensor type names ↔ V2 datatypes (those both have). */
@@ -155,6 +156,7 @@ function tensorMetas(
  */
 function declared(
   id: string,
+  version: string,
   side: 'input' | 'output',
   model: TensorMeta[],
   config: readonly TensorConfig[] | undefined,
@@ -164,31 +166,39 @@ function declared(
   if (config !== undefined && side === 'input') {
     const missing = model.filter((m) => !config.some((c) => c.name === m.name)).map((m) => m.name);
     if (missing.length > 0)
-      throw loadError(`model ${named(id)}: config.toml lists inputs, but not the model's ${missing.map(named).join(', ')}`);
+      throw loadError(
+        `model ${named(id)} version ${version}: config.toml lists inputs, but not the model's ${missing.map(named).join(', ')}`,
+      );
   }
   const chosen = config ?? model.map((m) => ({ name: m.name }) as TensorConfig);
   return chosen.map((c) => {
     const own = byName.get(c.name);
     if (own === undefined)
       throw loadError(
-        `model ${named(id)}: config.toml names ${side} ${named(c.name)}, which the model does not have (it has ${model.map((m) => named(m.name)).join(', ')})`,
+        `model ${named(id)} version ${version}: config.toml names ${side} ${named(c.name)}, which the model does not have (it has ${model.map((m) => named(m.name)).join(', ')})`,
       );
     if (c.datatype !== undefined && c.datatype !== own.datatype) {
       throw loadError(
-        `model ${named(id)}: config.toml gives ${side} ${named(c.name)} datatype ${c.datatype}, the model's is ${own.datatype}`,
+        `model ${named(id)} version ${version}: config.toml gives ${side} ${named(c.name)} datatype ${c.datatype}, the model's is ${own.datatype}`,
       );
     }
     let shape = own.shape;
     if (c.dims !== undefined) shape = maxBatch > 0 ? [-1, ...c.dims] : [...c.dims];
     else if (maxBatch > 0) shape = [-1, ...own.shape.slice(1)];
     if (maxBatch > 0 && own.shape.length === 0)
-      throw loadError(`model ${named(id)}: max_batch_size > 0 but ${side} ${named(c.name)} is a scalar (no batch dimension)`);
+      throw loadError(
+        `model ${named(id)} version ${version}: max_batch_size > 0 but ${side} ${named(c.name)} is a scalar (no batch dimension)`,
+      );
     return { name: c.name, datatype: own.datatype, shape };
   });
 }
 
+/** Whether two versions declare the same tensors (names, datatypes and shapes). */
 function sameTensors(a: readonly TensorMeta[], b: readonly TensorMeta[]): boolean {
-  return a.length === b.length && a.every((t) => b.some((u) => u.name === t.name && u.datatype === t.datatype));
+  return (
+    a.length === b.length &&
+    a.every((t) => b.some((u) => u.name === t.name && u.datatype === t.datatype && u.shape.join() === t.shape.join()))
+  );
 }
 
 function specs(tensors: readonly TensorMeta[]): Record<string, ItemSpec> {
@@ -230,41 +240,39 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
   const ort = await onnxRuntime();
   let prepared: OnnxState | undefined = await createSessions(ort, options);
   const latest = options.versions[options.versions.length - 1] as OnnxVersion;
-  let inputs: TensorMeta[] = [];
-  let outputs: TensorMeta[] = [];
+  // Each version's tensors: the model file's own, narrowed by config.toml (which applies to all).
+  const tensors = new Map<string, { inputs: TensorMeta[]; outputs: TensorMeta[] }>();
   try {
-    const sessions = prepared;
-    const own = (v: OnnxVersion) => {
-      const session = (sessions.get(v.version) as Runner[])[0]?.session as Ort.InferenceSession;
-      return {
-        ins: tensorMetas(id, v.version, 'input', session.inputMetadata),
-        outs: tensorMetas(id, v.version, 'output', session.outputMetadata),
-      };
-    };
-    const newest = own(latest);
-    inputs = declared(id, 'input', newest.ins, config.inputs, config.max_batch_size);
-    outputs = declared(id, 'output', newest.outs, config.outputs, config.max_batch_size);
-    // NOTE: one schema serves every version (the data plane checks requests against it).
     for (const v of options.versions) {
-      const { ins, outs } = own(v);
-      if (!sameTensors(ins, newest.ins) || !sameTensors(outs, newest.outs)) {
-        throw loadError(
-          `model ${named(id)}: version ${v.version} has other inputs or outputs than version ${latest.version}; served versions must agree`,
-        );
-      }
+      const session = ((prepared.get(v.version) as Runner[])[0] as Runner).session;
+      const ins = tensorMetas(id, v.version, 'input', session.inputMetadata);
+      const outs = tensorMetas(id, v.version, 'output', session.outputMetadata);
+      tensors.set(v.version, {
+        inputs: declared(id, v.version, 'input', ins, config.inputs, config.max_batch_size),
+        outputs: declared(id, v.version, 'output', outs, config.outputs, config.max_batch_size),
+      });
     }
   } catch (err) {
     await releaseAll(prepared);
     throw err;
   }
-  const fetches = outputs.map((o) => o.name);
+  const newest = tensors.get(latest.version) as { inputs: TensorMeta[]; outputs: TensorMeta[] };
+  // A version whose tensors differ from the latest's has a schema of its own.
+  const versionSchemas: Record<string, WrapperSchema> = {};
+  for (const [version, t] of tensors) {
+    if (!sameTensors(t.inputs, newest.inputs) || !sameTensors(t.outputs, newest.outputs)) {
+      versionSchemas[version] = { input: specs(t.inputs), output: specs(t.outputs) };
+    }
+  }
+  const fetches = new Map([...tensors].map(([version, t]) => [version, t.outputs.map((o) => o.name)]));
   const maxBatch = config.max_batch_size;
   return defineWrapper<OnnxState>({
     id,
     version: latest.version,
     versions: options.versions.map((v) => v.version),
     description: `ONNX model ${id} (versions ${options.versions.map((v) => v.version).join(', ')})`,
-    schema: { input: specs(inputs), output: specs(outputs) },
+    schema: { input: specs(newest.inputs), output: specs(newest.outputs) },
+    ...(Object.keys(versionSchemas).length === 0 ? {} : { versionSchemas }),
     ...(config.dynamic_batching === undefined
       ? {}
       : {
@@ -282,7 +290,9 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
     async exec(request, ctx) {
       const version = request.version ?? latest.version;
       const runners = ctx.state.get(version);
-      if (runners === undefined) throw new AigesError(Codes.SERVICE_NOT_FOUND, `model ${named(id)} has no version ${named(version)}`);
+      const names = fetches.get(version);
+      if (runners === undefined || names === undefined)
+        throw new AigesError(Codes.SERVICE_NOT_FOUND, `model ${named(id)} has no version ${named(version)}`);
       const feeds: Record<string, Ort.Tensor> = {};
       for (const item of request.items) {
         const tensor = item.tensor;
@@ -297,11 +307,11 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
       runner.running++;
       let results: Ort.InferenceSession.OnnxValueMapType;
       try {
-        results = await runner.session.run(feeds, fetches);
+        results = await runner.session.run(feeds, names);
       } finally {
         runner.running--;
       }
-      return fetches.map((name) => outputItem(name, results[name] as Ort.Tensor));
+      return names.map((name) => outputItem(name, results[name] as Ort.Tensor));
     },
     async fini(state: OnnxState): Promise<void> {
       await releaseAll(state);

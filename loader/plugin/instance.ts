@@ -57,7 +57,10 @@ export function resolveBatching(wrapper: Wrapper, config: BatchingConfig | undef
 
 export class PluginInstance {
   readonly wrapper: Wrapper;
+  /** The latest version's schema (the wrapper's `schema`). */
   readonly schema: CompiledSchema;
+  /** The schemas of versions whose tensors differ from the latest's (`versionSchemas`). */
+  readonly #versionSchemas = new Map<string, CompiledSchema>();
   readonly config: WrapperConfig;
   readonly log: Logger;
   readonly execSlots: ExecSlots;
@@ -80,10 +83,15 @@ export class PluginInstance {
     this.wrapper = options.wrapper;
     this.config = options.config;
     this.log = options.log.child({ service: options.wrapper.id });
+    let which = 'schema';
     try {
       this.schema = new CompiledSchema(options.wrapper.schema);
+      for (const [version, schema] of Object.entries(options.wrapper.versionSchemas ?? {})) {
+        which = `schema of version ${version}`;
+        this.#versionSchemas.set(version, new CompiledSchema(schema));
+      }
     } catch (err) {
-      throw new AigesError(Codes.PLUGIN_INIT, `plugin ${options.wrapper.id} has an invalid schema: ${(err as Error).message}`);
+      throw new AigesError(Codes.PLUGIN_INIT, `plugin ${options.wrapper.id} has an invalid ${which}: ${(err as Error).message}`);
     }
     this.execSlots = new ExecSlots(options.concurrency);
     this.batching = resolveBatching(options.wrapper, options.batching);
@@ -93,6 +101,11 @@ export class PluginInstance {
 
   get service(): string {
     return this.wrapper.id;
+  }
+
+  /** The schema requests for `version` are checked against (absent: the latest's). */
+  schemaOf(version: string | undefined): CompiledSchema {
+    return (version === undefined ? undefined : this.#versionSchemas.get(version)) ?? this.schema;
   }
 
   get state(): unknown {

@@ -95,17 +95,15 @@ describe('a repository served beside a plugin', () => {
         state: 'UNAVAILABLE',
         reason: `${join(repo, 'misconfigured/config.toml')}: unknown key "max_batch"`,
       },
-      {
-        name: 'mixed',
-        version: '',
-        state: 'UNAVAILABLE',
-        reason: 'model "mixed": version 1 has other inputs or outputs than version 2; served versions must agree',
-      },
+      { name: 'mixed', version: '1', state: 'READY', reason: '' },
+      { name: 'mixed', version: '2', state: 'READY', reason: '' },
       { name: 'scale', version: '2', state: 'READY', reason: '' },
       { name: 'scale', version: '3', state: 'READY', reason: '' },
     ]);
     expect((await post(loader, '/v2/repository/index', { ready: true })).body.map((e: { name: string }) => e.name)).toEqual([
       'iris',
+      'mixed',
+      'mixed',
       'scale',
       'scale',
     ]);
@@ -147,6 +145,73 @@ describe('a repository served beside a plugin', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('versions whose tensors differ: each has its own metadata and config, and requests are checked against their version', async () => {
+    t = await start(repo);
+    const { loader } = t;
+    const json = async (path: string) => (await fetch(url(loader, path))).json();
+    // mixed: version 1 is y = x over INT32 [N], version 2 (the latest) y = 2x over FP32 [N, 2].
+    const int32 = { inputs: [{ name: 'x', datatype: 'INT32', shape: [-1] }], outputs: [{ name: 'y', datatype: 'INT32', shape: [-1] }] };
+    const fp32 = { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] };
+    expect(await json('/v2/models/mixed/versions/1')).toMatchObject({ name: 'mixed', versions: ['1', '2'], ...int32 });
+    expect(await json('/v2/models/mixed')).toMatchObject({ name: 'mixed', versions: ['1', '2'], ...fp32 });
+    expect(await json('/v2/models/mixed/versions/2')).toMatchObject(fp32);
+    expect(await json('/v2/models/mixed/versions/1/config')).toMatchObject({
+      input: [{ name: 'x', data_type: 'TYPE_INT32', dims: [-1] }],
+      output: [{ name: 'y', data_type: 'TYPE_INT32', dims: [-1] }],
+    });
+
+    const v1 = await post(loader, '/v2/models/mixed/versions/1/infer', {
+      inputs: [{ name: 'x', datatype: 'INT32', shape: [3], data: [4, -5, 6] }],
+    });
+    expect(v1).toEqual({
+      status: 200,
+      body: expect.objectContaining({ model_version: '1', outputs: [{ name: 'y', datatype: 'INT32', shape: [3], data: [4, -5, 6] }] }),
+    });
+    expect(await scale(loader, 'mixed')).toEqual({ status: 200, y: [2, -4], version: '2' });
+    // Each version's own tensors, not the other's.
+    const wrong1 = await post(loader, '/v2/models/mixed/versions/1/infer', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }],
+    });
+    expect(wrong1.status).toBe(400);
+    expect(wrong1.body.error).toContain('INT32');
+    const wrong2 = await post(loader, '/v2/models/mixed/versions/2/infer', {
+      inputs: [{ name: 'x', datatype: 'INT32', shape: [2], data: [1, 2] }],
+    });
+    expect(wrong2.status).toBe(400);
+    expect(wrong2.body.error).toContain('FP32');
+
+    const client = inferenceClient(`127.0.0.1:${loader.grpcPort}`);
+    try {
+      const meta = await v2Unary<any>(client, 'ModelMetadata', { name: 'mixed', version: '1' });
+      expect(meta.inputs).toEqual([{ name: 'x', datatype: 'INT32', shape: [-1] }]);
+      const res = await v2Unary<any>(client, 'ModelInfer', {
+        modelName: 'mixed',
+        modelVersion: '1',
+        inputs: [{ name: 'x', datatype: 'INT32', shape: [2] }],
+        rawInputContents: [tensorData(new Int32Array([7, -8]))],
+      });
+      expect(res.modelVersion).toBe('1');
+      expect(res.outputs).toEqual([expect.objectContaining({ name: 'y', datatype: 'INT32', shape: [2] })]);
+      expect([...new Int32Array(new Uint8Array(res.rawOutputContents[0]).buffer)]).toEqual([7, -8]);
+    } finally {
+      client.close();
+    }
+
+    // Versions that differ in shape only: version 1 takes [N, 3], version 2 [N, 2].
+    const widths = repository();
+    writeModel(widths, 'widths', 1, scaleModel(1, 3));
+    writeModel(widths, 'widths', 2, scaleModel(2, 2), 'version_policy = { all = true }\n');
+    const w = (await start(widths)).loader;
+    expect(await (await fetch(url(w, '/v2/models/widths/versions/1'))).json()).toMatchObject({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }],
+    });
+    const three = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] };
+    expect((await post(w, '/v2/models/widths/versions/1/infer', three)).body.outputs[0].data).toEqual([1, 2, 3]);
+    expect((await post(w, '/v2/models/widths/infer', three)).status).toBe(400);
+    expect(await scale(w, 'widths', '1')).toEqual({ status: 400 });
+    expect(await scale(w, 'widths')).toEqual({ status: 200, y: [2, -4], version: '2' });
   });
 
   it('load, reload and unload through REST and gRPC; a failed reload keeps the loaded versions serving', async () => {

@@ -27,6 +27,9 @@ describe('defineWrapper', () => {
   it('accepts session-only and once-only wrappers', () => {
     expect(isWrapper(defineWrapper({ id: 's', schema, session: { create: () => ({ write() {}, results: [] as never }) } }))).toBe(true);
     expect(isWrapper(defineWrapper({ id: 'a.b_c-1', schema, exec: () => [] }))).toBe(true);
+    const older = { input: { n: { type: 'other', datatype: 'INT32' } }, output: {} } as const;
+    const versioned = defineWrapper({ id: 'v', schema, exec: () => [], versions: ['1', '2'], versionSchemas: { '1': older } });
+    expect(versioned.versionSchemas).toEqual({ '1': older });
   });
 
   it.each([
@@ -44,6 +47,16 @@ describe('defineWrapper', () => {
     ['a non-function init', { id: 'x', schema, exec: () => [], init: {} }, /init must be a function/],
     ['a non-function fini', { id: 'x', schema, exec: () => [], fini: 1 }, /fini must be a function/],
     ['a session without create', { id: 'x', schema, session: {} }, /session\.create must be a function/],
+    [
+      'a version schema for a version not served',
+      { id: 'x', schema, exec: () => [], versions: ['1', '2'], versionSchemas: { '3': schema } },
+      /versionSchemas names version "3", which versions does not list/,
+    ],
+    [
+      'a version schema without output',
+      { id: 'x', schema, exec: () => [], versions: ['1', '2'], versionSchemas: { '1': { input: {} } } },
+      /versionSchemas\["1"\] needs input and output/,
+    ],
   ])('rejects %s with a clear message', (_name, def, message) => {
     expect(define(def)).toThrow(TypeError);
     expect(define(def)).toThrow(/^invalid wrapper definition: /);
