@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { BUILT_IN_ISOLATIONS } from '../plugin/isolation.js';
 import { BUILT_IN_KINDS } from '../plugin/kinds.js';
-import { EXECUTION_PROVIDERS } from '../models/onnx-wrapper.js';
+import { ExecutionProvidersSetting } from '../models/onnx-wrapper.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -251,8 +251,8 @@ export const RepositorySection = z
     path: z.string().min(1),
     /** How often the folder is checked for new, changed and removed models; 0: never (the repository API only). */
     poll_interval_ms: ms.min(0).default(0),
-    /** ONNX Runtime execution providers, in order: "cpu", "cuda" (needs onnxruntime-node's CUDA parts: docs/models.md). */
-    execution_providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['cpu']),
+    /** ONNX Runtime execution providers, in order: "auto", "cpu", "cuda" ("cuda" needs onnxruntime-node's CUDA parts: docs/models.md). */
+    execution_providers: ExecutionProvidersSetting,
   })
   .strict();
 

@@ -212,7 +212,7 @@ export class ModelManager {
       if (old !== undefined) this.#retire(old);
       Object.assign(model, { state: 'READY', reason: '', versions: versions.map(String) });
       log.info(
-        { model: name, versions: model.versions, ms: Math.round(performance.now() - started) },
+        { model: name, versions: model.versions, description: wrapper.description, ms: Math.round(performance.now() - started) },
         serving ? 'model reloaded' : 'model loaded',
       );
       if (!serving) this.deps.onServing?.(name);

@@ -12,7 +12,11 @@
  * Each version has `instance_count` sessions; a call goes to the one with the fewest calls
  * running. ONNX Runtime runs a session's calls on its own threads, off the event loop.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
+import { z } from 'zod';
 import { AigesError, Codes, named } from '../errors.js';
 import {
   bytesElements,
@@ -47,9 +51,26 @@ const V2_TO_ORT: Readonly<Partial<Record<TensorDatatype, string>>> = Object.from
   Object.entries(ORT_TO_V2).map(([ort, v2]) => [v2, ort]),
 );
 
-/** Execution providers a repository may ask ONNX Runtime for. */
-export const EXECUTION_PROVIDERS = ['cpu', 'cuda'] as const;
+/**
+ * Execution providers a repository may ask ONNX Runtime for. "auto": the CUDA provider when
+ * onnxruntime-node's CUDA parts are installed (then the CPU for what CUDA lacks), the CPU alone
+ * when they are not or when CUDA cannot start (no GPU, no driver).
+ */
+export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** `execution_providers` of `[repository]` and `[plugin.onnx]`, in order of preference. */
+export const ExecutionProvidersSetting = z
+  .array(z.enum(EXECUTION_PROVIDERS))
+  .min(1)
+  .refine((p) => !p.includes('auto') || p.length === 1, { message: '"auto" stands alone' })
+  .default(['auto']);
+
+/** The CUDA provider's library, which onnxruntime-node's install script puts beside its binding. */
+export function cudaProviderLibrary(): string {
+  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  return join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+}
 
 export interface OnnxVersion {
   version: string;
@@ -64,6 +85,8 @@ export interface OnnxModelOptions {
   versions: readonly OnnxVersion[];
   config: ModelConfig;
   providers: readonly ExecutionProvider[];
+  /** Whether the CUDA parts are installed, for "auto" (default: cudaProviderLibrary() exists). */
+  cudaPresent?: () => boolean;
 }
 
 interface Runner {
@@ -111,13 +134,34 @@ async function createSession(ort: typeof Ort, id: string, v: OnnxVersion, provid
   }
 }
 
-async function createSessions(ort: typeof Ort, options: OnnxModelOptions): Promise<OnnxState> {
+/**
+ * The providers sessions are made with: "auto" resolved (CUDA tried once, with the model's first
+ * version) and why CUDA is not among them when "auto" found its parts but could not start it.
+ */
+async function chooseProviders(
+  ort: typeof Ort,
+  options: OnnxModelOptions,
+): Promise<{ providers: Array<'cpu' | 'cuda'>; cudaFailed?: string }> {
+  if (!options.providers.includes('auto')) return { providers: options.providers as Array<'cpu' | 'cuda'> };
+  const cudaPresent = options.cudaPresent ?? (() => existsSync(cudaProviderLibrary()));
+  if (!cudaPresent()) return { providers: ['cpu'] };
+  const first = options.versions[0] as OnnxVersion;
+  try {
+    const session = await ort.InferenceSession.create(first.file, { executionProviders: ['cuda', 'cpu'] });
+    await session.release();
+    return { providers: ['cuda', 'cpu'] };
+  } catch (err) {
+    return { providers: ['cpu'], cudaFailed: ((err as Error).message.split('\n')[0] as string).trim() };
+  }
+}
+
+async function createSessions(ort: typeof Ort, options: OnnxModelOptions, providers: readonly ExecutionProvider[]): Promise<OnnxState> {
   const state: OnnxState = new Map();
   try {
     for (const v of options.versions) {
       const runners: Runner[] = [];
       state.set(v.version, runners);
-      for (let i = 0; i < options.config.instance_count; i++) runners.push(await createSession(ort, options.id, v, options.providers));
+      for (let i = 0; i < options.config.instance_count; i++) runners.push(await createSession(ort, options.id, v, providers));
     }
   } catch (err) {
     await releaseAll(state);
@@ -238,7 +282,8 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
   const { id, config } = options;
   if (options.versions.length === 0) throw loadError(`model ${named(id)}: no version to serve`);
   const ort = await onnxRuntime();
-  let prepared: OnnxState | undefined = await createSessions(ort, options);
+  const { providers, cudaFailed } = await chooseProviders(ort, options);
+  let prepared: OnnxState | undefined = await createSessions(ort, options, providers);
   const latest = options.versions[options.versions.length - 1] as OnnxVersion;
   // Each version's tensors: the model file's own, narrowed by config.toml (which applies to all).
   const tensors = new Map<string, { inputs: TensorMeta[]; outputs: TensorMeta[] }>();
@@ -270,7 +315,9 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
     id,
     version: latest.version,
     versions: options.versions.map((v) => v.version),
-    description: `ONNX model ${id} (versions ${options.versions.map((v) => v.version).join(', ')})`,
+    description:
+      `ONNX model ${id} (versions ${options.versions.map((v) => v.version).join(', ')}) on ${providers.join(', ')}` +
+      (cudaFailed === undefined ? '' : ` (CUDA parts installed, but the CUDA provider did not start: ${cudaFailed})`),
     schema: { input: specs(newest.inputs), output: specs(newest.outputs) },
     ...(Object.keys(versionSchemas).length === 0 ? {} : { versionSchemas }),
     ...(config.dynamic_batching === undefined
@@ -283,7 +330,7 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
           },
         }),
     async init(): Promise<OnnxState> {
-      const state = prepared ?? (await createSessions(ort, options));
+      const state = prepared ?? (await createSessions(ort, options, providers));
       prepared = undefined;
       return state;
     },

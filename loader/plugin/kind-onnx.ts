@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { readModelConfig } from '../models/model-config.js';
-import { EXECUTION_PROVIDERS, onnxWrapper } from '../models/onnx-wrapper.js';
+import { ExecutionProvidersSetting, onnxWrapper } from '../models/onnx-wrapper.js';
 import type { PluginKind } from './kinds.js';
 
 export const OnnxSection = z
@@ -17,8 +17,8 @@ export const OnnxSection = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
       .optional(),
-    /** ONNX Runtime execution providers, in order of preference: "cpu", "cuda" (docs/models.md). */
-    execution_providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['cpu']),
+    /** ONNX Runtime execution providers, in order of preference: "auto", "cpu", "cuda" (docs/models.md). */
+    execution_providers: ExecutionProvidersSetting,
   })
   .strict();
 

@@ -147,7 +147,10 @@ export class PluginRegistry {
     } finally {
       if (first) this.#initialising.delete(wrapper.id);
     }
-    this.log.info({ service: wrapper.id, ms: Math.round(performance.now() - started) }, 'plugin initialised');
+    this.log.info(
+      { service: wrapper.id, description: wrapper.description, ms: Math.round(performance.now() - started) },
+      'plugin initialised',
+    );
     if (loaded !== undefined) {
       this.#loaded.set(instance, loaded);
       loaded.plugin.attach?.(instance);

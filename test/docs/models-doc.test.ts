@@ -89,6 +89,6 @@ describe('docs/models.md', () => {
       version_policy: { latest: 1 },
     });
     const config = loadConfig({ overrides: parse(block('The `[repository]` section', 'toml')) as never });
-    expect(config.repository).toEqual({ path: 'models', poll_interval_ms: 0, execution_providers: ['cpu'] });
+    expect(config.repository).toEqual({ path: 'models', poll_interval_ms: 0, execution_providers: ['auto'] });
   });
 });

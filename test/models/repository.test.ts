@@ -13,6 +13,10 @@ import type { Loader } from '../../loader/loader.js';
 import { MemoryPolaris } from '../../polaris/store/polaris-memory.js';
 import { MemoryStore } from '../../polaris/store/store-memory.js';
 import { tensorData } from '../../plugins/tensor.js';
+import { DataType, type OutputItem } from '../../plugins/types.js';
+import { RepositorySection } from '../../loader/config/schema.js';
+import { readModelConfig } from '../../loader/models/model-config.js';
+import { cudaProviderLibrary, type OnnxState, onnxWrapper } from '../../loader/models/onnx-wrapper.js';
 import { classifierModel, classify, identityModel, scaleModel, writeModel } from '../lib/onnx-models.js';
 import { startTestLoader, type TestLoader } from '../polaris/helpers.js';
 import { inferenceClient, v2Unary } from '../server/grpc-helpers.js';
@@ -340,6 +344,49 @@ describe('config.toml in a served model', () => {
 });
 
 describe('execution providers', () => {
+  it('"auto" (the default): CUDA when its parts are installed, else the CPU; parts that cannot start leave the CPU serving', async () => {
+    const repo = repository();
+    writeModel(repo, 'g', 1, scaleModel(2));
+    const t = await start(repo);
+    const cudaParts = existsSync(cudaProviderLibrary());
+    const loaded = await t.waitForLog('model loaded', { model: 'g' });
+    // npm ci here never runs onnxruntime-node's install script: no CUDA parts, so the CPU.
+    if (!cudaParts) expect(loaded['description']).toBe('ONNX model g (versions 1) on cpu');
+    else expect(loaded['description']).toMatch(/^ONNX model g \(versions 1\) on (cuda, cpu$|cpu \(CUDA parts installed)/);
+    expect(await scale(t.loader, 'g')).toMatchObject({ y: [2, -4] });
+
+    // Parts said to be there: where CUDA cannot start (here: no parts, no GPU), the CPU serves.
+    const w = await onnxWrapper({
+      id: 'f',
+      versions: [{ version: '1', file: join(repo, 'g/1/model.onnx') }],
+      config: readModelConfig(join(repo, 'g')),
+      providers: ['auto'],
+      cudaPresent: () => true,
+    });
+    if (!cudaParts) {
+      expect(w.description).toMatch(
+        /^ONNX model f \(versions 1\) on cpu \(CUDA parts installed, but the CUDA provider did not start: .+\)$/,
+      );
+    }
+    const state = (await w.init?.({}, {} as never)) as OnnxState;
+    try {
+      const x = {
+        key: 'x',
+        data: tensorData(new Float32Array([1, -2])),
+        type: DataType.OTHER,
+        tensor: { datatype: 'FP32', shape: [1, 2] },
+      };
+      const out = (await w.exec?.({ service: 'f', params: {}, headers: {}, items: [x as never] }, { state } as never)) as OutputItem[];
+      expect([...new Float32Array(new Uint8Array(out[0]?.data as Buffer).buffer)]).toEqual([2, -4]);
+    } finally {
+      await w.fini?.(state);
+    }
+
+    const mixed = RepositorySection.safeParse({ path: repo, execution_providers: ['auto', 'cpu'] });
+    expect(mixed.success).toBe(false);
+    expect(mixed.error?.issues[0]?.message).toBe('"auto" stands alone');
+  });
+
   it('"cuda": served when onnxruntime-node has its CUDA parts (and a GPU), else the model fails to load saying what is missing', async () => {
     const repo = repository();
     writeModel(repo, 'g', 1, scaleModel(2));
