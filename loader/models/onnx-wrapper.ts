@@ -134,34 +134,40 @@ async function createSession(ort: typeof Ort, id: string, v: OnnxVersion, provid
   }
 }
 
-/**
- * The providers sessions are made with: "auto" resolved (CUDA tried once, with the model's first
- * version) and why CUDA is not among them when "auto" found its parts but could not start it.
- */
-async function chooseProviders(
-  ort: typeof Ort,
-  options: OnnxModelOptions,
-): Promise<{ providers: Array<'cpu' | 'cuda'>; cudaFailed?: string }> {
+interface Providers {
+  providers: Array<'cpu' | 'cuda'>;
+  /** Why "auto" left CUDA out although its parts are installed. */
+  cudaFailed?: string;
+  /** The session "auto" made of the first version on CUDA (its first runner). */
+  probe?: Runner;
+}
+
+/** The providers sessions are made with: "auto" resolved by trying CUDA once, with the first version. */
+async function chooseProviders(ort: typeof Ort, options: OnnxModelOptions): Promise<Providers> {
   if (!options.providers.includes('auto')) return { providers: options.providers as Array<'cpu' | 'cuda'> };
   const cudaPresent = options.cudaPresent ?? (() => existsSync(cudaProviderLibrary()));
   if (!cudaPresent()) return { providers: ['cpu'] };
   const first = options.versions[0] as OnnxVersion;
   try {
     const session = await ort.InferenceSession.create(first.file, { executionProviders: ['cuda', 'cpu'] });
-    await session.release();
-    return { providers: ['cuda', 'cpu'] };
+    return { providers: ['cuda', 'cpu'], probe: { session, running: 0 } };
   } catch (err) {
     return { providers: ['cpu'], cudaFailed: ((err as Error).message.split('\n')[0] as string).trim() };
   }
 }
 
-async function createSessions(ort: typeof Ort, options: OnnxModelOptions, providers: readonly ExecutionProvider[]): Promise<OnnxState> {
+async function createSessions(
+  ort: typeof Ort,
+  options: OnnxModelOptions,
+  providers: readonly ExecutionProvider[],
+  probe?: Runner,
+): Promise<OnnxState> {
   const state: OnnxState = new Map();
   try {
-    for (const v of options.versions) {
-      const runners: Runner[] = [];
+    for (const [n, v] of options.versions.entries()) {
+      const runners: Runner[] = n === 0 && probe !== undefined ? [probe] : [];
       state.set(v.version, runners);
-      for (let i = 0; i < options.config.instance_count; i++) runners.push(await createSession(ort, options.id, v, providers));
+      while (runners.length < options.config.instance_count) runners.push(await createSession(ort, options.id, v, providers));
     }
   } catch (err) {
     await releaseAll(state);
@@ -282,8 +288,8 @@ export async function onnxWrapper(options: OnnxModelOptions): Promise<Wrapper<On
   const { id, config } = options;
   if (options.versions.length === 0) throw loadError(`model ${named(id)}: no version to serve`);
   const ort = await onnxRuntime();
-  const { providers, cudaFailed } = await chooseProviders(ort, options);
-  let prepared: OnnxState | undefined = await createSessions(ort, options, providers);
+  const { providers, cudaFailed, probe } = await chooseProviders(ort, options);
+  let prepared: OnnxState | undefined = await createSessions(ort, options, providers, probe);
   const latest = options.versions[options.versions.length - 1] as OnnxVersion;
   // Each version's tensors: the model file's own, narrowed by config.toml (which applies to all).
   const tensors = new Map<string, { inputs: TensorMeta[]; outputs: TensorMeta[] }>();
