@@ -58,11 +58,6 @@ export interface InferOptions<T> extends CallOptions {
 /** The first message of a session: which service, with which params. */
 export type SessionOpen = Omit<RawRequest, 'items'>;
 
-export interface VersionTensors {
-  inputs: Readonly<Record<string, ItemSpec>>;
-  outputs: Readonly<Record<string, ItemSpec>>;
-}
-
 export interface ServiceMetadata {
   service: string;
   version: string;
@@ -71,10 +66,10 @@ export interface ServiceMetadata {
   /** The versions the wrapper serves, when it serves several (WrapperDefinition.versions). */
   versions: readonly string[] | undefined;
   /**
-   * The tensors of versions that differ from the latest's (`inputs`, `outputs`), by version
-   * (WrapperDefinition.versionSchemas); the V2 adapters' `checkVersion` picks them.
+   * The schemas of versions whose tensors differ from the latest's (`inputs`, `outputs`), by
+   * version (WrapperDefinition.versionSchemas); the V2 adapters' `checkVersion` picks them.
    */
-  versionTensors: Readonly<Record<string, VersionTensors>> | undefined;
+  versionSchemas: Wrapper['versionSchemas'];
   /** Whether the service's live instance set can serve now (the loader's own readiness aside). */
   ready: boolean;
   description: string;
@@ -269,7 +264,7 @@ export class Dataplane {
       version: w.version ?? '0.0.0',
       declaredVersion: w.version,
       versions: w.versions,
-      versionTensors: versionTensors(w.versionSchemas),
+      versionSchemas: w.versionSchemas,
       ready: instance.ready,
       description: w.description ?? '',
       inputs: w.schema.input,
@@ -359,10 +354,3 @@ export class Dataplane {
 }
 
 export type { SessionMessage, SessionStep, StepAnswer };
-
-function versionTensors(schemas: Wrapper['versionSchemas']): ServiceMetadata['versionTensors'] {
-  if (schemas === undefined) return undefined;
-  const out: Record<string, VersionTensors> = {};
-  for (const [version, schema] of Object.entries(schemas)) out[version] = { inputs: schema.input, outputs: schema.output };
-  return out;
-}

@@ -97,7 +97,12 @@ export function modelVersion(meta: ServiceMetadata): string {
  */
 export function checkVersion(meta: ServiceMetadata, version: string | undefined): ServiceMetadata {
   if (version === undefined || version === '' || version === modelVersion(meta)) return meta;
-  if (meta.versions?.includes(version) === true) return { ...meta, ...meta.versionTensors?.[version], declaredVersion: version };
+  if (meta.versions?.includes(version) === true) {
+    const own = meta.versionSchemas?.[version];
+    return own === undefined
+      ? { ...meta, declaredVersion: version }
+      : { ...meta, inputs: own.input, outputs: own.output, declaredVersion: version };
+  }
   throw new AigesError(Codes.SERVICE_NOT_FOUND, `model ${named(meta.service)} has no version ${named(version)}`, {
     detail: { service: meta.service, version },
   });
